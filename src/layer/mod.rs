@@ -1,0 +1,82 @@
+//! The webhook layer: bound and buffer the body, verify, drop replays,
+//! forward, and settle by outcome.
+//!
+//! # One request, start to finish
+//!
+//! 1. **Limit.** A `Content-Length` over the [body limit](WebhookLayer::body_limit)
+//!    is answered `413` before anything is read; otherwise the body (chunked
+//!    too) is read under a hard cap and answered `413` the moment it passes.
+//! 2. **Buffer.** The frames are collected into one `Bytes`: the exact bytes
+//!    the sender signed, never re-serialized, never required to be UTF-8.
+//! 3. **Verify.** The [`Scheme`](crate::scheme::Scheme) checks the signature
+//!    in constant time against every configured secret, and the timestamp
+//!    where it has one: `400` for broken framing, `401` for a bad, missing or
+//!    stale signature.
+//! 4. **Replay guard.** [`ReplayGuard::begin`](crate::ReplayGuard::begin) for
+//!    the event id: already processed → `200` with `{"duplicate":true}` and the
+//!    inner service is not called; in flight in another request → `409` with
+//!    `Retry-After`; otherwise the id is now held by this request.
+//! 5. **Forward.** The inner service gets the request with the same bytes as
+//!    its body and a [`Verified`](crate::Verified) extension.
+//! 6. **Settle.** A `2xx` from the inner service commits the id. Anything else
+//!    releases it, so the sender's retry is processed: a non-2xx response
+//!    (passed through), an error (passed through), a panic (answered `500`),
+//!    the [deadline](WebhookLayer::deadline) passing (`503` with
+//!    `Retry-After`), or the response future being dropped.
+//!
+//! Every rejection is logged with `tracing` at `warn` with its reason, and the
+//! [`Rejection`](crate::Rejection) is put in the response's extensions.
+//!
+//! # Example
+//!
+//! ```
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use bytes::Bytes;
+//! use tower::{service_fn, ServiceBuilder, ServiceExt};
+//! use tower_webhook::{scheme::Hmac, Secret, Verified, WebhookLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let body = r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{}}"#;
+//! let signature = scheme.sign(body.as_bytes(), "", "");
+//!
+//! let service = ServiceBuilder::new()
+//!     .layer(WebhookLayer::new(scheme))
+//!     .service(service_fn(|request: Request<Full<Bytes>>| async move {
+//!         let verified = request.extensions().get::<Verified>().unwrap();
+//!         assert_eq!(verified.event_type(), Some("order.created"));
+//!         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+//!     }));
+//!
+//! let request = || {
+//!     Request::post("/webhooks")
+//!         .header("x-petstore-signature", &signature)
+//!         .body(Full::new(Bytes::from(body)))
+//!         .unwrap()
+//! };
+//! let first = service.clone().oneshot(request()).await?;
+//! assert_eq!(first.status(), StatusCode::OK);
+//!
+//! // A redelivery of the same event: acknowledged, not processed again.
+//! let again = service.clone().oneshot(request()).await?;
+//! assert_eq!(again.status(), StatusCode::OK);
+//!
+//! // A forged signature.
+//! let forged = Request::post("/webhooks")
+//!     .header("x-petstore-signature", "00".repeat(32))
+//!     .body(Full::new(Bytes::from(body)))?;
+//! assert_eq!(service.oneshot(forged).await?.status(), StatusCode::UNAUTHORIZED);
+//! # Ok(())
+//! # }
+//! ```
+
+mod future;
+#[allow(clippy::module_inception)]
+mod layer;
+mod service;
+
+pub use self::future::{ResponseBody, ResponseFuture};
+pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT};
+pub use self::service::{BufferBody, WebhookService};

@@ -1,0 +1,218 @@
+//! The in-memory replay guard.
+
+use std::collections::HashMap;
+use std::future::{ready, Future};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use lru::LruCache;
+
+use super::{Begin, Claim, GuardError, ReplayGuard};
+
+/// An in-memory [`ReplayGuard`]: the last `capacity` processed ids in an LRU,
+/// plus a table of the ids in flight.
+///
+/// - Processed ids: the `capacity` (default 10 000) most recently committed;
+///   an older one is forgotten, and a redelivery of it would be processed
+///   again. Size the capacity to cover the sender's retry window: at 100
+///   events a minute and a retry window of a few hours, 10 000 is too small.
+/// - In-flight ids: held until the request settles, or until the in-flight
+///   timeout (default 60 s) passes, so that a stuck request cannot pin an id
+///   forever. A request still running after its timeout may then run twice;
+///   pair the timeout with the layer's [deadline](crate::WebhookLayer::deadline).
+///
+/// Only verified deliveries reach the guard, so someone without the secret
+/// cannot fill it. It dedupes within one process: replicas behind a load
+/// balancer each have their own and need a shared guard instead.
+///
+/// Each call takes a mutex for a few hash-map operations and never across an
+/// `.await`; the futures it returns are ready at once.
+#[derive(Debug)]
+pub struct LruGuard {
+    state: Mutex<State>,
+    in_flight_timeout: Duration,
+    tokens: AtomicU64,
+}
+
+#[derive(Debug)]
+struct State {
+    done: LruCache<Box<str>, ()>,
+    in_flight: HashMap<Box<str>, (Claim, Instant)>,
+}
+
+impl LruGuard {
+    /// The default number of processed ids remembered.
+    pub const DEFAULT_CAPACITY: usize = 10_000;
+
+    /// The default time after which an in-flight id is given up.
+    pub const DEFAULT_IN_FLIGHT_TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// A guard remembering the last `capacity` processed ids.
+    ///
+    /// A capacity of 0 is taken as 1.
+    pub fn new(capacity: usize) -> Self {
+        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        Self {
+            state: Mutex::new(State {
+                done: LruCache::new(capacity),
+                in_flight: HashMap::new(),
+            }),
+            in_flight_timeout: Self::DEFAULT_IN_FLIGHT_TIMEOUT,
+            tokens: AtomicU64::new(1),
+        }
+    }
+
+    /// How long an id may stay in flight before another request may take it over.
+    #[must_use]
+    pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
+        self.in_flight_timeout = timeout;
+        self
+    }
+
+    /// How many processed ids are remembered now.
+    pub fn done_len(&self) -> usize {
+        self.lock().done.len()
+    }
+
+    /// How many ids are in flight now (expired entries included until they
+    /// are taken over).
+    pub fn in_flight_len(&self) -> usize {
+        self.lock().in_flight.len()
+    }
+
+    /// Whether `key` is remembered as processed.
+    pub fn is_done(&self, key: &str) -> bool {
+        self.lock().done.contains(key)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves the maps consistent (every
+        // operation is a single insert or remove), so poisoning is ignored.
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn begin_now(&self, key: &str, now: Instant) -> Begin {
+        let mut state = self.lock();
+        if state.done.get(key).is_some() {
+            return Begin::Done;
+        }
+        if let Some((_, since)) = state.in_flight.get(key) {
+            let held = now.saturating_duration_since(*since);
+            if held < self.in_flight_timeout {
+                return Begin::InFlight {
+                    retry_after: self.in_flight_timeout - held,
+                };
+            }
+            tracing::warn!(
+                event_id = key,
+                ?held,
+                "in-flight entry expired; another request takes the event over"
+            );
+        }
+        let claim = Claim::new(self.tokens.fetch_add(1, Ordering::Relaxed));
+        state.in_flight.insert(key.into(), (claim, now));
+        Begin::Fresh(claim)
+    }
+
+    /// Ends `claim`'s hold on `key`. A commit records the id as processed
+    /// even when the claim had expired (the event was processed all the same);
+    /// the in-flight entry is removed only if `claim` still holds it.
+    fn settle(&self, key: &str, claim: Claim, commit: bool) {
+        let mut state = self.lock();
+        let held = matches!(state.in_flight.get(key), Some((c, _)) if *c == claim);
+        let owned = if held {
+            state.in_flight.remove_entry(key).map(|(k, _)| k)
+        } else {
+            None
+        };
+        if commit {
+            state.done.put(owned.unwrap_or_else(|| key.into()), ());
+        }
+    }
+}
+
+impl Default for LruGuard {
+    fn default() -> Self {
+        Self::new(Self::DEFAULT_CAPACITY)
+    }
+}
+
+impl ReplayGuard for LruGuard {
+    fn begin(&self, key: &str) -> impl Future<Output = Result<Begin, GuardError>> + Send {
+        ready(Ok(self.begin_now(key, Instant::now())))
+    }
+
+    fn commit(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
+        self.settle(key, claim, true);
+        ready(Ok(()))
+    }
+
+    fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
+        self.settle(key, claim, false);
+        ready(Ok(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh(begin: Begin) -> Claim {
+        match begin {
+            Begin::Fresh(claim) => claim,
+            other => panic!("expected Fresh, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn commit_then_done_and_release_then_fresh() {
+        let guard = LruGuard::new(10);
+        let now = Instant::now();
+        let a = fresh(guard.begin_now("a", now));
+        assert!(matches!(guard.begin_now("a", now), Begin::InFlight { .. }));
+        guard.settle("a", a, true);
+        assert_eq!(guard.begin_now("a", now), Begin::Done);
+
+        let b = fresh(guard.begin_now("b", now));
+        guard.settle("b", b, false);
+        assert_eq!(guard.in_flight_len(), 0);
+        fresh(guard.begin_now("b", now));
+    }
+
+    #[test]
+    fn forgets_the_least_recently_used_id_past_capacity() {
+        let guard = LruGuard::new(2);
+        let now = Instant::now();
+        for key in ["a", "b", "c"] {
+            let claim = fresh(guard.begin_now(key, now));
+            guard.settle(key, claim, true);
+        }
+        assert_eq!(guard.done_len(), 2);
+        assert!(!guard.is_done("a"));
+        assert!(guard.is_done("b") && guard.is_done("c"));
+    }
+
+    #[test]
+    fn expired_in_flight_entry_is_taken_over_and_the_stale_claim_cannot_release_it() {
+        let guard = LruGuard::new(10).in_flight_timeout(Duration::from_secs(5));
+        let start = Instant::now();
+        let first = fresh(guard.begin_now("a", start));
+        match guard.begin_now("a", start + Duration::from_secs(2)) {
+            Begin::InFlight { retry_after } => assert_eq!(retry_after, Duration::from_secs(3)),
+            other => panic!("{other:?}"),
+        }
+        let second = fresh(guard.begin_now("a", start + Duration::from_secs(5)));
+        assert_ne!(first, second);
+        // The first request finally fails: its release must not free the id
+        // the second request holds.
+        guard.settle("a", first, false);
+        assert!(matches!(
+            guard.begin_now("a", start + Duration::from_secs(6)),
+            Begin::InFlight { .. }
+        ));
+        guard.settle("a", second, true);
+        assert_eq!(guard.begin_now("a", start), Begin::Done);
+    }
+}

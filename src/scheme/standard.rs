@@ -1,0 +1,143 @@
+//! Standard Webhooks (and Svix, which uses the same scheme under `svix-*` headers).
+
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::header::{HeaderMap, HeaderName};
+
+use super::{
+    check_tolerance, parse_timestamp, required_header, signature_values, Candidates, Delivery, Encoding,
+    Scheme, DEFAULT_TOLERANCE,
+};
+use crate::{Rejection, Secret, SecretError, Secrets};
+
+/// One family of header names.
+struct Names {
+    id: HeaderName,
+    timestamp: HeaderName,
+    signature: HeaderName,
+}
+
+const WEBHOOK: Names = Names {
+    id: HeaderName::from_static("webhook-id"),
+    timestamp: HeaderName::from_static("webhook-timestamp"),
+    signature: HeaderName::from_static("webhook-signature"),
+};
+
+const SVIX: Names = Names {
+    id: HeaderName::from_static("svix-id"),
+    timestamp: HeaderName::from_static("svix-timestamp"),
+    signature: HeaderName::from_static("svix-signature"),
+};
+
+/// The [Standard Webhooks](https://www.standardwebhooks.com/) scheme, which
+/// Svix also sends under `svix-*` header names.
+///
+/// - `webhook-id`: the event id, which is signed;
+/// - `webhook-timestamp`: unix seconds, signed, checked against the
+///   [tolerance](StandardWebhooks::tolerance) in both directions (default 5 minutes);
+/// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`
+///   entries; any entry matching any secret passes; other versions (such as
+///   the asymmetric `v1a`) are ignored.
+///
+/// The signed content is `{id}.{timestamp}.{body}`, the key the base64
+/// decoding of what follows `whsec_` in the secret ([`StandardWebhooks::secret`]).
+/// When no `webhook-*` header is present, the `svix-*` names are read instead.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_webhook::scheme::StandardWebhooks;
+///
+/// let scheme = StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+///     .tolerance(Duration::from_secs(120));
+/// # Ok::<(), tower_webhook::SecretError>(())
+/// ```
+#[derive(Clone)]
+pub struct StandardWebhooks {
+    secrets: Secrets,
+    tolerance: Duration,
+}
+
+impl StandardWebhooks {
+    /// The scheme, accepting any of `secrets`.
+    pub fn new(secrets: impl Into<Secrets>) -> Self {
+        Self {
+            secrets: secrets.into(),
+            tolerance: DEFAULT_TOLERANCE,
+        }
+    }
+
+    /// Parses a Standard Webhooks secret: `whsec_` followed by base64 (the
+    /// prefix may be left out, as the reference libraries allow).
+    ///
+    /// # Errors
+    ///
+    /// [`SecretError::InvalidBase64`] or [`SecretError::Empty`].
+    pub fn secret(text: &str) -> Result<Secret, SecretError> {
+        let text = text.trim();
+        Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
+    }
+
+    /// How far the signed timestamp may be from now, in either direction.
+    #[must_use]
+    pub fn tolerance(mut self, tolerance: Duration) -> Self {
+        self.tolerance = tolerance;
+        self
+    }
+
+    /// The `webhook-signature` value a sender would send, signed with the first secret.
+    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let timestamp = timestamp.to_string();
+        let tag = self
+            .secrets
+            .sign(&[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
+        format!("v1,{}", Encoding::Base64.encode(&tag))
+    }
+}
+
+impl Scheme for StandardWebhooks {
+    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
+        // Svix's names only when no Standard Webhooks header is present at all.
+        let names = if [WEBHOOK.id, WEBHOOK.timestamp, WEBHOOK.signature]
+            .iter()
+            .all(|n| !headers.contains_key(n))
+            && headers.contains_key(SVIX.signature)
+        {
+            &SVIX
+        } else {
+            &WEBHOOK
+        };
+
+        let id = required_header(headers, &names.id)?;
+        let timestamp_text = required_header(headers, &names.timestamp)?;
+        let timestamp = parse_timestamp(timestamp_text, &names.timestamp)?;
+        check_tolerance(timestamp, now, self.tolerance)?;
+
+        let mut candidates = Candidates::new();
+        for value in signature_values(headers, &names.signature)? {
+            for entry in value.split(' ').filter(|e| !e.is_empty()) {
+                if let Some(tag) = entry.strip_prefix("v1,").and_then(|s| Encoding::Base64.decode(s)) {
+                    candidates.push(tag)?;
+                }
+            }
+        }
+        let candidates = candidates.get("no v1 signature")?;
+        self.secrets
+            .matching_tag(
+                &[id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body],
+                candidates,
+            )
+            .ok_or(Rejection::SignatureMismatch)?;
+
+        Ok(Delivery::new(id)?.with_timestamp(Some(timestamp)))
+    }
+}
+
+impl fmt::Debug for StandardWebhooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StandardWebhooks")
+            .field("secrets", &self.secrets)
+            .field("tolerance", &self.tolerance)
+            .finish()
+    }
+}
