@@ -87,3 +87,25 @@ pub struct Event<T> {
     /// The event's payload.
     pub data: T,
 }
+
+/// A response extension by which the inner service says that the event can
+/// never succeed (bad data, a deleted order): the layer then **commits** the
+/// event whatever the status, so a redelivery is dropped as a duplicate
+/// instead of failing again. Without it, a non-2xx response releases the
+/// event for the sender's retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PermanentFailure {
+    reason: String,
+}
+
+impl PermanentFailure {
+    /// A permanent failure for this reason (logged; never sent to the sender).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self { reason: reason.into() }
+    }
+
+    /// Why the event can never succeed.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}

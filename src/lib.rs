@@ -15,7 +15,7 @@ mod secret;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use self::event::{Event, Verified};
+pub use self::event::{Event, PermanentFailure, Verified};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};

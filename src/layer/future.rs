@@ -18,7 +18,7 @@ use super::layer::Config;
 use super::service::BufferBody;
 use crate::replay::{Begin, Claim, ReplayGuard};
 use crate::scheme::Scheme;
-use crate::{BoxError, Rejection, Verified};
+use crate::{BoxError, PermanentFailure, Rejection, Verified};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -249,6 +249,17 @@ where
     match outcome {
         Ok(Ok(response)) if response.status().is_success() => {
             held.commit(&id).await;
+            Ok(response.map(ResponseBody::inner))
+        }
+        Ok(Ok(response)) if response.extensions().get::<PermanentFailure>().is_some() => {
+            held.commit(&id).await;
+            let reason = response.extensions().get::<PermanentFailure>().map(PermanentFailure::reason);
+            tracing::error!(
+                event_id = %id,
+                status = response.status().as_u16(),
+                reason,
+                "handler failed permanently; event recorded as processed so the sender stops retrying"
+            );
             Ok(response.map(ResponseBody::inner))
         }
         Ok(Ok(response)) => {
