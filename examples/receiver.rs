@@ -1,1 +1,2 @@
+//! Placeholder: the example receiver lands with the typed-events work.
 fn main() {}

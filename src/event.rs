@@ -101,7 +101,9 @@ pub struct PermanentFailure {
 impl PermanentFailure {
     /// A permanent failure for this reason (logged; never sent to the sender).
     pub fn new(reason: impl Into<String>) -> Self {
-        Self { reason: reason.into() }
+        Self {
+            reason: reason.into(),
+        }
     }
 
     /// Why the event can never succeed.

@@ -253,7 +253,10 @@ where
         }
         Ok(Ok(response)) if response.extensions().get::<PermanentFailure>().is_some() => {
             held.commit(&id).await;
-            let reason = response.extensions().get::<PermanentFailure>().map(PermanentFailure::reason);
+            let reason = response
+                .extensions()
+                .get::<PermanentFailure>()
+                .map(PermanentFailure::reason);
             tracing::error!(
                 event_id = %id,
                 status = response.status().as_u16(),
