@@ -33,7 +33,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::Request;
 
-use crate::scheme::{Hmac, StandardWebhooks};
+use crate::scheme::{GitHub, Hmac, Shopify, Slack, StandardWebhooks, Stripe};
 
 /// A scheme that can sign deliveries as its sender does, with its first secret.
 pub trait Sign {
@@ -111,6 +111,55 @@ impl Sign for StandardWebhooks {
             &mut headers,
             &HeaderName::from_static("webhook-signature"),
             &self.sign(id, timestamp, body),
+        );
+        headers
+    }
+}
+
+/// `X-Hub-Signature-256` and `X-GitHub-Delivery: id`. `X-GitHub-Event` is
+/// not signed; add it yourself where the handler reads it.
+impl Sign for GitHub {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        self.hmac().sign_headers(body, id, timestamp)
+    }
+}
+
+/// `X-Shopify-Hmac-Sha256` and `X-Shopify-Webhook-Id: id`. `X-Shopify-Topic`
+/// is not signed; add it yourself where the handler reads it.
+impl Sign for Shopify {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        self.hmac().sign_headers(body, id, timestamp)
+    }
+}
+
+/// `Stripe-Signature: t=timestamp,v1=...`. The id is the body's `id`, so
+/// `id` is not used.
+impl Sign for Stripe {
+    fn sign_headers(&self, body: &[u8], _id: &str, timestamp: i64) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        header(
+            &mut headers,
+            &HeaderName::from_static("stripe-signature"),
+            &self.sign(timestamp, body),
+        );
+        headers
+    }
+}
+
+/// `X-Slack-Request-Timestamp` and `X-Slack-Signature`. The id is the
+/// body's `event_id` (or the signature), so `id` is not used.
+impl Sign for Slack {
+    fn sign_headers(&self, body: &[u8], _id: &str, timestamp: i64) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        header(
+            &mut headers,
+            &HeaderName::from_static("x-slack-request-timestamp"),
+            &timestamp.to_string(),
+        );
+        header(
+            &mut headers,
+            &HeaderName::from_static("x-slack-signature"),
+            &self.sign(timestamp, body),
         );
         headers
     }

@@ -26,23 +26,58 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Schemes here: [`Hmac`] (one signature header over a configurable signed
-//! content; the source article's Petstore format is [`Hmac::petstore`]) and
-//! [`StandardWebhooks`] (also Svix's `svix-*` headers).
+//! Schemes here:
+//!
+//! - [`Hmac`]: one signature header over a configurable signed content; the
+//!   source article's Petstore format is [`Hmac::petstore`], and its docs
+//!   carry a recipe for providers without a preset;
+//! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same type);
+//! - provider presets: [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`].
 
+mod github;
 mod hmac;
 pub(crate) mod json;
+mod shopify;
+mod slack;
 mod standard;
+mod stripe;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName};
 
+pub use self::github::GitHub;
 pub use self::hmac::{Hmac, TemplateError};
+pub use self::shopify::Shopify;
+pub use self::slack::Slack;
 pub use self::standard::StandardWebhooks;
+pub use self::stripe::Stripe;
 pub use crate::encoding::Encoding;
 use crate::Rejection;
+
+/// Svix's name for [`StandardWebhooks`]: Svix sends the same scheme, under
+/// `svix-id`, `svix-timestamp` and `svix-signature`, which `StandardWebhooks`
+/// reads when no `webhook-*` header is present. The secret is Svix's
+/// `whsec_...` string, parsed with [`Svix::secret`](StandardWebhooks::secret).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// use tower_webhook::scheme::{Scheme, Svix};
+///
+/// let svix = Svix::new(Svix::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse()?);
+/// headers.insert("svix-timestamp", "1614265330".parse()?);
+/// headers.insert("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1614265330);
+///
+/// let delivery = svix.verify(&headers, br#"{"test": 2432232314}"#, now)?;
+/// assert_eq!(delivery.id(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type Svix = StandardWebhooks;
 
 /// The longest event id accepted, in bytes. A longer id is answered with
 /// `400`, so nobody can bloat the replay guard with huge keys.

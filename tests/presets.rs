@@ -1,0 +1,699 @@
+//! The provider presets: each verified on its own with an injected clock, and
+//! each driven through the layer with requests made by its `testing` signer.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::{service_fn, Service, ServiceBuilder, ServiceExt};
+use tower_webhook::layer::ResponseBody;
+use tower_webhook::scheme::{GitHub, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use tower_webhook::testing::{self, Sign};
+use tower_webhook::{Rejection, Secret, Secrets, Verified, WebhookLayer};
+
+/// The instant every test signs and verifies at.
+const T: i64 = 1_700_000_000;
+
+fn at(secs: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(secs.try_into().unwrap())
+}
+
+fn secret(text: &str) -> Secret {
+    Secret::new(text).unwrap()
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    headers.insert(
+        HeaderName::from_static(name),
+        HeaderValue::from_str(value).unwrap(),
+    );
+}
+
+fn status(result: Result<tower_webhook::Delivery, Rejection>) -> StatusCode {
+    result.map_or_else(|r| r.status(), |_| StatusCode::OK)
+}
+
+mod github {
+    use super::*;
+
+    const BODY: &[u8] = r#"{"action":"opened","issue":{"title":"über 🚀 bug"}}"#.as_bytes();
+
+    fn github() -> GitHub {
+        GitHub::new(secret("github secret"))
+    }
+
+    fn signed(scheme: &GitHub, body: &[u8]) -> HeaderMap {
+        let mut headers = scheme.sign_headers(body, "0b989ba4-242f-11e5-81e1-c7b6966d2516", T);
+        set(&mut headers, "x-github-event", "issues");
+        headers
+    }
+
+    #[test]
+    fn accepts_a_signed_delivery_with_id_and_type_from_headers() {
+        let delivery = github().verify(&signed(&github(), BODY), BODY, at(T)).unwrap();
+        assert_eq!(delivery.id(), "0b989ba4-242f-11e5-81e1-c7b6966d2516");
+        assert_eq!(delivery.event_type(), Some("issues"));
+        assert_eq!(delivery.timestamp(), None);
+    }
+
+    #[test]
+    fn rejects_a_signature_by_another_secret() {
+        let forger = GitHub::new(secret("not the secret"));
+        assert_eq!(
+            github().verify(&signed(&forger, BODY), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_a_tampered_body() {
+        let headers = signed(&github(), BODY);
+        let tampered = r#"{"action":"closed","issue":{"title":"über 🚀 bug"}}"#.as_bytes();
+        assert_eq!(
+            github().verify(&headers, tampered, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn has_no_timestamp_so_the_clock_does_not_matter() {
+        let headers = signed(&github(), BODY);
+        for now in [UNIX_EPOCH, at(T - 86_400 * 365), at(T + 86_400 * 365)] {
+            assert!(github().verify(&headers, BODY, now).is_ok());
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_and_missing_headers_with_their_status() {
+        let good = github().sign(BODY);
+        let hex = &good["sha256=".len()..];
+        let cases: [(&str, Option<&str>, StatusCode); 6] = [
+            ("no prefix", Some(hex), StatusCode::UNAUTHORIZED),
+            (
+                "sha1 prefix",
+                Some(&format!("sha1={hex}")),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                "not hex",
+                Some(&format!("sha256=zz{}", &hex[2..])),
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                "truncated",
+                Some(&good[..good.len() - 2]),
+                StatusCode::UNAUTHORIZED,
+            ),
+            ("absent", None, StatusCode::UNAUTHORIZED),
+            ("good", Some(&good), StatusCode::OK),
+        ];
+        for (what, value, expected) in cases {
+            let mut headers = signed(&github(), BODY);
+            headers.remove("x-hub-signature-256");
+            if let Some(value) = value {
+                set(&mut headers, "x-hub-signature-256", value);
+            }
+            assert_eq!(status(github().verify(&headers, BODY, at(T))), expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn requires_a_single_delivery_id() {
+        let mut headers = signed(&github(), BODY);
+        headers.remove("x-github-delivery");
+        assert_eq!(
+            github().verify(&headers, BODY, at(T)),
+            Err(Rejection::MissingHeader {
+                name: HeaderName::from_static("x-github-delivery")
+            })
+        );
+        headers.append("x-github-delivery", HeaderValue::from_static("a"));
+        headers.append("x-github-delivery", HeaderValue::from_static("b"));
+        assert!(matches!(
+            github().verify(&headers, BODY, at(T)),
+            Err(Rejection::InvalidHeader { .. })
+        ));
+    }
+
+    #[test]
+    fn accepts_either_secret_during_rotation() {
+        let (old, new) = (GitHub::new(secret("old")), GitHub::new(secret("new")));
+        let both = GitHub::new(Secrets::new(secret("old")).with(secret("new")));
+        for signer in [&old, &new] {
+            assert!(both.verify(&signed(signer, BODY), BODY, at(T)).is_ok());
+        }
+        assert!(old.verify(&signed(&new, BODY), BODY, at(T)).is_err());
+    }
+}
+
+mod stripe {
+    use super::*;
+
+    const BODY: &[u8] =
+        br#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","data":{"object":{"id":"in_1"}},"type":"invoice.paid"}"#;
+
+    fn stripe() -> Stripe {
+        Stripe::new(secret("whsec_test_secret"))
+    }
+
+    fn header(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        set(&mut headers, "stripe-signature", value);
+        headers
+    }
+
+    fn v1(scheme: &Stripe, timestamp: i64, body: &[u8]) -> String {
+        let signed = scheme.sign(timestamp, body);
+        signed.split(',').nth(1).unwrap().to_owned()
+    }
+
+    #[test]
+    fn accepts_a_signed_delivery_with_id_and_type_from_the_body() {
+        let delivery = stripe()
+            .verify(&header(&stripe().sign(T, BODY)), BODY, at(T))
+            .unwrap();
+        assert_eq!(delivery.id(), "evt_1NG8Du2eZvKYlo2CUI79vXWy");
+        assert_eq!(delivery.event_type(), Some("invoice.paid"));
+        assert_eq!(delivery.timestamp(), Some(T));
+        assert_eq!(delivery.replay_keys().count(), 1);
+    }
+
+    #[test]
+    fn keys_with_the_whole_whsec_string() {
+        // The same secret read the Standard Webhooks way (base64 after
+        // `whsec_`) signs differently; Stripe uses the text as written.
+        let text = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let decoded = Stripe::new(StandardWebhooks::secret(text).unwrap());
+        let headers = header(&decoded.sign(T, BODY));
+        assert_eq!(
+            Stripe::new(secret(text)).verify(&headers, BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_a_signature_by_another_secret() {
+        let forger = Stripe::new(secret("whsec_other"));
+        assert_eq!(
+            stripe().verify(&header(&forger.sign(T, BODY)), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_a_tampered_body_and_a_tampered_timestamp() {
+        let tampered = br#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","data":{"object":{"id":"in_2"}},"type":"invoice.paid"}"#;
+        assert_eq!(
+            stripe().verify(&header(&stripe().sign(T, BODY)), tampered, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+        let moved = format!("t={},{}", T + 1, v1(&stripe(), T, BODY));
+        assert_eq!(
+            stripe().verify(&header(&moved), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_stale_and_future_timestamps_beyond_five_minutes() {
+        let headers = header(&stripe().sign(T, BODY));
+        assert!(stripe().verify(&headers, BODY, at(T + 300)).is_ok());
+        assert!(stripe().verify(&headers, BODY, at(T - 300)).is_ok());
+        assert_eq!(
+            stripe().verify(&headers, BODY, at(T + 301)),
+            Err(Rejection::TimestampTooOld { age_secs: 301 })
+        );
+        assert_eq!(
+            stripe().verify(&headers, BODY, at(T - 301)),
+            Err(Rejection::TimestampTooNew { ahead_secs: 301 })
+        );
+    }
+
+    #[test]
+    fn tolerance_is_configurable() {
+        let headers = header(&stripe().sign(T, BODY));
+        let lenient = stripe().tolerance(Duration::from_secs(600));
+        assert!(lenient.verify(&headers, BODY, at(T + 599)).is_ok());
+        let strict = stripe().tolerance(Duration::from_secs(10));
+        assert!(strict.verify(&headers, BODY, at(T + 11)).is_err());
+    }
+
+    #[test]
+    fn rejects_malformed_headers_with_their_status() {
+        let sig = v1(&stripe(), T, BODY);
+        let v0 = sig.replace("v1=", "v0=");
+        let cases = [
+            ("no t", sig.clone(), StatusCode::BAD_REQUEST),
+            ("non-numeric t", format!("t=abc,{sig}"), StatusCode::BAD_REQUEST),
+            ("empty t", format!("t=,{sig}"), StatusCode::BAD_REQUEST),
+            ("two t", format!("t={T},t={T},{sig}"), StatusCode::BAD_REQUEST),
+            ("no v1", format!("t={T}"), StatusCode::UNAUTHORIZED),
+            ("only v0", format!("t={T},{v0}"), StatusCode::UNAUTHORIZED),
+            ("v1 not hex", format!("t={T},v1=xyz"), StatusCode::UNAUTHORIZED),
+            ("entry without =", format!("v1,t={T}"), StatusCode::UNAUTHORIZED),
+            ("good", format!("t={T},{sig}"), StatusCode::OK),
+        ];
+        for (what, value, expected) in cases {
+            assert_eq!(
+                status(stripe().verify(&header(&value), BODY, at(T))),
+                expected,
+                "{what}"
+            );
+        }
+        assert!(matches!(
+            stripe().verify(&HeaderMap::new(), BODY, at(T)),
+            Err(Rejection::MissingSignature { .. })
+        ));
+        let mut repeated = header(&format!("t={T},{sig}"));
+        repeated.append("stripe-signature", HeaderValue::from_static("t=1,v1=00"));
+        assert!(matches!(
+            stripe().verify(&repeated, BODY, at(T)),
+            Err(Rejection::InvalidHeader { .. })
+        ));
+    }
+
+    #[test]
+    fn accepts_any_v1_of_several_in_one_header() {
+        let old = Stripe::new(secret("whsec_rolled"));
+        let value = format!("t={T},{},{}", v1(&old, T, BODY), v1(&stripe(), T, BODY));
+        assert!(stripe().verify(&header(&value), BODY, at(T)).is_ok());
+        assert!(old.verify(&header(&value), BODY, at(T)).is_ok());
+        let neither = Stripe::new(secret("whsec_neither"));
+        assert_eq!(
+            neither.verify(&header(&value), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn accepts_either_secret_during_rotation() {
+        let both = Stripe::new(Secrets::new(secret("whsec_old")).with(secret("whsec_new")));
+        for signer in [Stripe::new(secret("whsec_old")), Stripe::new(secret("whsec_new"))] {
+            assert!(both.verify(&header(&signer.sign(T, BODY)), BODY, at(T)).is_ok());
+        }
+    }
+
+    #[test]
+    fn refuses_a_verified_body_without_id() {
+        let body = br#"{"object":"event","type":"invoice.paid"}"#;
+        assert_eq!(
+            stripe().verify(&header(&stripe().sign(T, body)), body, at(T)),
+            Err(Rejection::MissingEventId)
+        );
+    }
+}
+
+mod slack {
+    use super::*;
+
+    const BODY: &[u8] = br#"{"token":"t","team_id":"T1","event":{"type":"message","text":"hi"},"type":"event_callback","event_id":"Ev1","event_time":1700000000}"#;
+
+    fn slack() -> Slack {
+        Slack::new(secret("8f742231b10e8888abcd99yyyzzz85a5"))
+    }
+
+    #[test]
+    fn accepts_a_signed_event() {
+        let delivery = slack()
+            .verify(&slack().sign_headers(BODY, "", T), BODY, at(T))
+            .unwrap();
+        assert_eq!(delivery.id(), "Ev1");
+        assert_eq!(delivery.event_type(), Some("message"));
+        assert_eq!(delivery.timestamp(), Some(T));
+    }
+
+    #[test]
+    fn rejects_a_signature_by_another_secret() {
+        let forger = Slack::new(secret("8f742231b10e8888abcd99yyyzzz85a6"));
+        assert_eq!(
+            slack().verify(&forger.sign_headers(BODY, "", T), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_a_tampered_body_and_a_tampered_timestamp() {
+        let headers = slack().sign_headers(BODY, "", T);
+        let tampered = String::from_utf8(BODY.to_vec()).unwrap().replace("hi", "ho");
+        assert_eq!(
+            slack().verify(&headers, tampered.as_bytes(), at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+        let mut moved = headers.clone();
+        set(&mut moved, "x-slack-request-timestamp", &(T + 1).to_string());
+        assert_eq!(
+            slack().verify(&moved, BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_stale_and_future_timestamps_beyond_five_minutes() {
+        let headers = slack().sign_headers(BODY, "", T);
+        assert!(slack().verify(&headers, BODY, at(T + 300)).is_ok());
+        assert!(slack().verify(&headers, BODY, at(T - 300)).is_ok());
+        assert_eq!(
+            slack().verify(&headers, BODY, at(T + 301)),
+            Err(Rejection::TimestampTooOld { age_secs: 301 })
+        );
+        assert_eq!(
+            slack().verify(&headers, BODY, at(T - 301)),
+            Err(Rejection::TimestampTooNew { ahead_secs: 301 })
+        );
+        let lenient = slack().tolerance(Duration::from_secs(900));
+        assert!(lenient.verify(&headers, BODY, at(T + 899)).is_ok());
+    }
+
+    #[test]
+    fn rejects_malformed_headers_with_their_status() {
+        let good = slack().sign(T, BODY);
+        let hex = &good["v0=".len()..];
+        let now = T.to_string();
+        let cases: [(&str, &str, Option<&str>, StatusCode); 6] = [
+            (
+                "timestamp not a number",
+                "17e8",
+                Some(&good),
+                StatusCode::BAD_REQUEST,
+            ),
+            ("timestamp empty", "", Some(&good), StatusCode::BAD_REQUEST),
+            ("no v0 prefix", &now, Some(hex), StatusCode::UNAUTHORIZED),
+            (
+                "v1 prefix",
+                &now,
+                Some(&format!("v1={hex}")),
+                StatusCode::UNAUTHORIZED,
+            ),
+            ("no signature", &now, None, StatusCode::UNAUTHORIZED),
+            ("good", &now, Some(&good), StatusCode::OK),
+        ];
+        for (what, timestamp, signature, expected) in cases {
+            let mut headers = HeaderMap::new();
+            set(&mut headers, "x-slack-request-timestamp", timestamp);
+            if let Some(signature) = signature {
+                set(&mut headers, "x-slack-signature", signature);
+            }
+            assert_eq!(status(slack().verify(&headers, BODY, at(T))), expected, "{what}");
+        }
+        let mut headers = slack().sign_headers(BODY, "", T);
+        headers.remove("x-slack-request-timestamp");
+        assert_eq!(
+            slack().verify(&headers, BODY, at(T)),
+            Err(Rejection::MissingHeader {
+                name: HeaderName::from_static("x-slack-request-timestamp")
+            })
+        );
+    }
+
+    #[test]
+    fn accepts_either_secret_during_rotation() {
+        let both = Slack::new(Secrets::new(secret("old")).with(secret("new")));
+        for signer in [Slack::new(secret("old")), Slack::new(secret("new"))] {
+            assert!(both
+                .verify(&signer.sign_headers(BODY, "", T), BODY, at(T))
+                .is_ok());
+        }
+    }
+
+    #[test]
+    fn keys_form_encoded_requests_by_their_signature() {
+        let body = b"command=%2Fdeploy&text=prod&user_id=U1";
+        let first = slack()
+            .verify(&slack().sign_headers(body, "", T), body, at(T))
+            .unwrap();
+        let again = slack()
+            .verify(&slack().sign_headers(body, "", T), body, at(T))
+            .unwrap();
+        let later = slack()
+            .verify(&slack().sign_headers(body, "", T + 1), body, at(T))
+            .unwrap();
+        assert!(first.id().starts_with("sig:"), "{}", first.id());
+        assert_eq!(first.id(), again.id());
+        assert_ne!(first.id(), later.id());
+        assert_eq!(first.event_type(), None);
+    }
+}
+
+mod shopify {
+    use super::*;
+
+    const BODY: &[u8] = br#"{"id":820982911946154508,"email":"jon@example.com","total_price":"403.00"}"#;
+
+    fn shopify() -> Shopify {
+        Shopify::new(secret("shpss_0123456789abcdef0123456789abcdef"))
+    }
+
+    fn signed(scheme: &Shopify, body: &[u8]) -> HeaderMap {
+        let mut headers = scheme.sign_headers(body, "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043", T);
+        set(&mut headers, "x-shopify-topic", "orders/create");
+        headers
+    }
+
+    #[test]
+    fn accepts_a_signed_delivery_with_id_and_topic_from_headers() {
+        let delivery = shopify().verify(&signed(&shopify(), BODY), BODY, at(T)).unwrap();
+        assert_eq!(delivery.id(), "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
+        assert_eq!(delivery.event_type(), Some("orders/create"));
+        assert_eq!(delivery.replay_keys().count(), 2);
+    }
+
+    #[test]
+    fn reads_header_names_in_any_case() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in &signed(&shopify(), BODY) {
+            let shouted = HeaderName::from_bytes(name.as_str().to_uppercase().as_bytes()).unwrap();
+            headers.insert(shouted, value.clone());
+        }
+        assert!(shopify().verify(&headers, BODY, at(T)).is_ok());
+    }
+
+    #[test]
+    fn rejects_a_signature_by_another_secret() {
+        let forger = Shopify::new(secret("shpss_other"));
+        assert_eq!(
+            shopify().verify(&signed(&forger, BODY), BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn rejects_a_tampered_body() {
+        let tampered = br#"{"id":820982911946154508,"email":"jon@example.com","total_price":"0.00"}"#;
+        assert_eq!(
+            shopify().verify(&signed(&shopify(), BODY), tampered, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn has_no_timestamp_so_the_clock_does_not_matter() {
+        let headers = signed(&shopify(), BODY);
+        for now in [UNIX_EPOCH, at(T + 86_400 * 365)] {
+            assert!(shopify().verify(&headers, BODY, now).is_ok());
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_and_missing_headers_with_their_status() {
+        let good = shopify().sign(BODY);
+        let hex = "ab".repeat(32);
+        let cases: [(&str, Option<&str>, StatusCode); 6] = [
+            ("not base64", Some("!!!!"), StatusCode::UNAUTHORIZED),
+            ("hex instead of base64", Some(&hex), StatusCode::UNAUTHORIZED),
+            ("truncated", Some(&good[..20]), StatusCode::UNAUTHORIZED),
+            ("unpadded", Some(good.trim_end_matches('=')), StatusCode::OK),
+            ("absent", None, StatusCode::UNAUTHORIZED),
+            ("good", Some(&good), StatusCode::OK),
+        ];
+        for (what, value, expected) in cases {
+            let mut headers = signed(&shopify(), BODY);
+            headers.remove("x-shopify-hmac-sha256");
+            if let Some(value) = value {
+                set(&mut headers, "x-shopify-hmac-sha256", value);
+            }
+            assert_eq!(
+                status(shopify().verify(&headers, BODY, at(T))),
+                expected,
+                "{what}"
+            );
+        }
+        let mut headers = signed(&shopify(), BODY);
+        headers.remove("x-shopify-webhook-id");
+        assert_eq!(
+            shopify().verify(&headers, BODY, at(T)),
+            Err(Rejection::MissingHeader {
+                name: HeaderName::from_static("x-shopify-webhook-id")
+            })
+        );
+    }
+
+    #[test]
+    fn accepts_either_secret_during_rotation() {
+        let both = Shopify::new(Secrets::new(secret("old")).with(secret("new")));
+        for signer in [Shopify::new(secret("old")), Shopify::new(secret("new"))] {
+            assert!(both.verify(&signed(&signer, BODY), BODY, at(T)).is_ok());
+        }
+    }
+}
+
+/// Through the layer.
+mod layer {
+    use super::*;
+
+    type Seen = Arc<Mutex<Vec<Verified>>>;
+
+    /// The scheme behind a `WebhookLayer` with the clock at `T`, in front of
+    /// a handler that records every `Verified` it gets and answers 200.
+    fn stack<S: Scheme>(
+        scheme: S,
+        seen: Seen,
+    ) -> impl Service<Request<Full<Bytes>>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible>
+           + Clone {
+        ServiceBuilder::new()
+            .layer(WebhookLayer::new(scheme).clock(|| at(T)))
+            .service(service_fn(move |request: Request<Full<Bytes>>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let verified = request.extensions().get::<Verified>().cloned().expect("Verified");
+                    seen.lock().unwrap().push(verified);
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"handled"))))
+                }
+            }))
+    }
+
+    async fn text(response: Response<ResponseBody<Full<Bytes>>>) -> (StatusCode, Bytes) {
+        let status = response.status();
+        (status, response.into_body().collect().await.unwrap().to_bytes())
+    }
+
+    /// Signs `body` with `scheme`'s signer, sends it twice, and checks that
+    /// the handler ran once with `expected_id`, then the duplicate got 200.
+    async fn processes_once<S: Scheme + Sign>(scheme: S, body: &'static str, id: &str, expected_id: &str) {
+        let seen = Seen::default();
+        let request = || testing::signed_request_at::<Full<Bytes>>(&scheme, body, id, T);
+        let (first, second) = (request(), request());
+        let service = stack(scheme, Arc::clone(&seen));
+
+        let (status, body_text) = text(service.clone().oneshot(first).await.unwrap()).await;
+        assert_eq!((status, &body_text[..]), (StatusCode::OK, &b"handled"[..]));
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert_eq!(seen.lock().unwrap()[0].id(), expected_id);
+        assert_eq!(&seen.lock().unwrap()[0].body()[..], body.as_bytes());
+
+        let (status, body_text) = text(service.oneshot(second).await.unwrap()).await;
+        assert_eq!(
+            (status, &body_text[..]),
+            (StatusCode::OK, &br#"{"duplicate":true}"#[..])
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1, "the duplicate reached the handler");
+    }
+
+    #[tokio::test]
+    async fn github_delivery_is_processed_once() {
+        let github = GitHub::new(secret("github secret"));
+        processes_once(github, r#"{"zen":"Keep it logically awesome."}"#, "d-1", "d-1").await;
+    }
+
+    #[tokio::test]
+    async fn stripe_delivery_is_processed_once() {
+        let stripe = Stripe::new(secret("whsec_test_secret"));
+        let body = r#"{"id":"evt_1","object":"event","type":"invoice.paid"}"#;
+        processes_once(stripe, body, "unused", "evt_1").await;
+    }
+
+    #[tokio::test]
+    async fn slack_event_is_processed_once() {
+        let slack = Slack::new(secret("slack secret"));
+        let body = r#"{"type":"event_callback","event":{"type":"message"},"event_id":"Ev1"}"#;
+        processes_once(slack, body, "unused", "Ev1").await;
+    }
+
+    #[tokio::test]
+    async fn slack_slash_command_is_processed_once() {
+        let slack = Slack::new(secret("slack secret"));
+        let body = "command=%2Fdeploy&text=prod";
+        let expected = format!("sig:{}", &slack.sign(T, body.as_bytes())["v0=".len()..]);
+        processes_once(slack, body, "unused", &expected).await;
+    }
+
+    #[tokio::test]
+    async fn shopify_delivery_is_processed_once() {
+        let shopify = Shopify::new(secret("shopify secret"));
+        processes_once(shopify, r#"{"id":1}"#, "w-1", "w-1").await;
+    }
+
+    #[tokio::test]
+    async fn svix_delivery_is_processed_once() {
+        let svix = tower_webhook::scheme::Svix::new(secret("svix secret"));
+        processes_once(svix, r#"{"type":"user.created"}"#, "msg_1", "msg_1").await;
+    }
+
+    #[tokio::test]
+    async fn resent_signature_under_a_fresh_id_is_dropped() {
+        // GitHub and Shopify ids are unsigned headers; the signature is the
+        // second replay key that catches the resend.
+        async fn check<S: Scheme + Sign>(scheme: S, id_header: &'static str) {
+            let seen = Seen::default();
+            let body = r#"{"action":"opened"}"#;
+            let first = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
+            let mut resent = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
+            resent
+                .headers_mut()
+                .insert(id_header, HeaderValue::from_static("id-2"));
+            let service = stack(scheme, Arc::clone(&seen));
+
+            assert_eq!(
+                service.clone().oneshot(first).await.unwrap().status(),
+                StatusCode::OK
+            );
+            let (status, text) = text(service.oneshot(resent).await.unwrap()).await;
+            assert_eq!(
+                (status, &text[..]),
+                (StatusCode::OK, &br#"{"duplicate":true}"#[..])
+            );
+            assert_eq!(seen.lock().unwrap().len(), 1, "{id_header}");
+        }
+        check(GitHub::new(secret("github secret")), "x-github-delivery").await;
+        check(Shopify::new(secret("shopify secret")), "x-shopify-webhook-id").await;
+    }
+
+    #[tokio::test]
+    async fn slack_handshake_is_answered_by_the_layer_every_time() {
+        let slack = Slack::new(secret("slack secret"));
+        let body = r#"{"token":"t","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}"#;
+        let request = || testing::signed_request_at::<Full<Bytes>>(&slack, body, "unused", T);
+        let (first, second) = (request(), request());
+        let seen = Seen::default();
+        let service = stack(slack, Arc::clone(&seen));
+
+        for request in [first, second] {
+            let response = service.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.headers()["content-type"], "application/json");
+            let (status, text) = text(response).await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(
+                &text[..],
+                br#"{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}"#
+            );
+        }
+        assert!(seen.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn slack_handshake_with_a_bad_signature_is_refused() {
+        let slack = Slack::new(secret("slack secret"));
+        let forger = Slack::new(secret("forger"));
+        let body = r#"{"challenge":"c","type":"url_verification"}"#;
+        let request = testing::signed_request_at::<Full<Bytes>>(&forger, body, "unused", T);
+        let seen = Seen::default();
+        let response = stack(slack, Arc::clone(&seen)).oneshot(request).await.unwrap();
+        let (status, text) = text(response).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(&text[..], Rejection::SignatureMismatch.body_text().as_bytes());
+        assert!(seen.lock().unwrap().is_empty());
+    }
+}

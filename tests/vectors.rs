@@ -1,0 +1,257 @@
+//! Every case of the shared signature vectors (`../shared/vectors/signatures.json`)
+//! whose scheme the crate supports, verified with the vector's own clock.
+//!
+//! # The id rule
+//!
+//! The vectors test signature verification alone, and some omit the header
+//! that carries the event id (GitHub's documented example has no
+//! `X-GitHub-Delivery`). Those ids are not signed, so adding one cannot change
+//! whether a signature verifies. For such a case this test checks two things:
+//!
+//! 1. as given, a `valid` case fails with exactly `MissingHeader` for the id
+//!    header (the layer's rule: no id, `400`), and an `invalid` one fails;
+//! 2. with a placeholder id header added, the case verifies or fails as
+//!    `expect` says, so the signature check itself is exercised on every case.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Deserialize;
+use tower_webhook::scheme::{GitHub, Scheme, Shopify, Slack, StandardWebhooks, Stripe, Svix};
+use tower_webhook::{Delivery, Rejection, Secret};
+
+/// Schemes in the file that the crate does not implement.
+const UNSUPPORTED: &[&str] = &[
+    "twilio",
+    "twilio-bodysha256",
+    "twitch-eventsub",
+    "paddle-billing",
+    "zoom",
+    "linear",
+    "discord-ed25519",
+    "standard-webhooks-v1a",
+];
+
+/// Schemes the crate implements: every one of their cases must run.
+const SUPPORTED: &[&str] = &[
+    "standard-webhooks",
+    "svix",
+    "github",
+    "stripe",
+    "slack",
+    "shopify",
+];
+
+#[derive(Debug, Deserialize)]
+struct Case {
+    id: String,
+    scheme: String,
+    secret: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+    /// Unix seconds; absent for schemes without a timestamp.
+    now: Option<u64>,
+    expect: Expect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Expect {
+    Valid,
+    Invalid,
+}
+
+/// `../shared/vectors/signatures.json` beside the repository, as CI lays it
+/// out; from a nested checkout (a git worktree), the nearest `shared/` above.
+fn vectors_path() -> PathBuf {
+    let beside = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/vectors/signatures.json"
+    ));
+    if beside.exists() {
+        return beside.to_path_buf();
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/vectors/signatures.json"))
+        .find(|path| path.exists())
+        .unwrap_or_else(|| panic!("signature vectors not found at {}", beside.display()))
+}
+
+fn load() -> Vec<Case> {
+    let path = vectors_path();
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn secret(text: &str) -> Secret {
+    Secret::new(text).expect("vector secrets are not empty")
+}
+
+/// The scheme under test, and the header its unsigned event id comes from.
+fn scheme(case: &Case) -> (Box<dyn Scheme>, Option<&'static str>) {
+    match case.scheme.as_str() {
+        "standard-webhooks" => (
+            Box::new(StandardWebhooks::new(
+                StandardWebhooks::secret(&case.secret).expect("a Standard Webhooks secret"),
+            )),
+            None,
+        ),
+        "svix" => (
+            Box::new(Svix::new(Svix::secret(&case.secret).expect("a Svix secret"))),
+            None,
+        ),
+        "github" => (
+            Box::new(GitHub::new(secret(&case.secret))),
+            Some("x-github-delivery"),
+        ),
+        "stripe" => (Box::new(Stripe::new(secret(&case.secret))), None),
+        "slack" => (Box::new(Slack::new(secret(&case.secret))), None),
+        "shopify" => (
+            Box::new(Shopify::new(secret(&case.secret))),
+            Some("x-shopify-webhook-id"),
+        ),
+        other => unreachable!("{other} is not in SUPPORTED"),
+    }
+}
+
+fn headers(case: &Case) -> HeaderMap {
+    case.headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                HeaderName::from_bytes(name.as_bytes()).expect("a header name"),
+                HeaderValue::from_bytes(value.as_bytes()).expect("a header value"),
+            )
+        })
+        .collect()
+}
+
+/// Runs one case; `Err` describes how it disagreed with `expect`.
+fn run(case: &Case) -> Result<(), String> {
+    let (scheme, id_header) = scheme(case);
+    // Schemes without a timestamp ignore the clock; any instant will do.
+    let now = UNIX_EPOCH + Duration::from_secs(case.now.unwrap_or(1_700_000_000));
+    let mut headers = headers(case);
+    let body = case.body.as_bytes();
+
+    if let Some(name) = id_header.filter(|name| !headers.contains_key(*name)) {
+        let as_given = scheme.verify(&headers, body, now);
+        let missing_id = Err(Rejection::MissingHeader {
+            name: HeaderName::from_static(name),
+        });
+        match case.expect {
+            Expect::Valid if as_given != missing_id => {
+                return Err(format!("without {name}: {as_given:?}, expected {missing_id:?}"));
+            }
+            Expect::Invalid if as_given.is_ok() => return Err(format!("without {name}: accepted")),
+            _ => {}
+        }
+        headers.insert(name, HeaderValue::from_static("vector-placeholder-id"));
+    }
+
+    let outcome: Result<Delivery, Rejection> = scheme.verify(&headers, body, now);
+    match (case.expect, &outcome) {
+        (Expect::Valid, Ok(_)) | (Expect::Invalid, Err(_)) => Ok(()),
+        _ => Err(format!("expected {:?}, got {outcome:?}", case.expect)),
+    }
+}
+
+#[test]
+fn every_supported_vector_verifies_as_expected() {
+    let cases = load();
+    let mut in_file: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ran: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut skipped = 0;
+    let mut failures = Vec::new();
+
+    for case in &cases {
+        *in_file.entry(case.scheme.as_str()).or_default() += 1;
+        if SUPPORTED.contains(&case.scheme.as_str()) {
+            *ran.entry(case.scheme.as_str()).or_default() += 1;
+            if let Err(why) = run(case) {
+                failures.push(format!("{}: {why}", case.id));
+            }
+        } else {
+            // A scheme nobody listed fails loudly instead of being skipped.
+            assert!(
+                UNSUPPORTED.contains(&case.scheme.as_str()),
+                "{}: unknown scheme {:?}",
+                case.id,
+                case.scheme
+            );
+            skipped += 1;
+        }
+    }
+
+    for scheme in SUPPORTED {
+        println!(
+            "{scheme}: ran {} of {}",
+            ran.get(scheme).copied().unwrap_or(0),
+            in_file.get(scheme).copied().unwrap_or(0)
+        );
+    }
+    println!("skipped (unsupported schemes): {skipped}");
+
+    assert!(
+        failures.is_empty(),
+        "vectors disagreeing:\n{}",
+        failures.join("\n")
+    );
+    for scheme in SUPPORTED {
+        let expected = in_file.get(scheme).copied().unwrap_or(0);
+        assert!(expected > 0, "no {scheme} vectors in the file");
+        assert_eq!(
+            ran.get(scheme).copied().unwrap_or(0),
+            expected,
+            "{scheme} cases run"
+        );
+    }
+    assert_eq!(ran.values().sum::<usize>() + skipped, cases.len());
+}
+
+#[test]
+fn valid_vectors_fail_once_the_body_changes() {
+    // Guards against a verifier that accepts everything: every valid case of
+    // a supported scheme must turn invalid when one body byte is appended.
+    let mut checked = 0;
+    for case in load().iter().filter(|c| SUPPORTED.contains(&c.scheme.as_str())) {
+        if case.expect != Expect::Valid {
+            continue;
+        }
+        let (scheme, id_header) = scheme(case);
+        let now = UNIX_EPOCH + Duration::from_secs(case.now.unwrap_or(1_700_000_000));
+        let mut headers = headers(case);
+        if let Some(name) = id_header {
+            headers
+                .entry(name)
+                .or_insert(HeaderValue::from_static("vector-placeholder-id"));
+        }
+        let mut body = case.body.clone().into_bytes();
+        body.push(b' ');
+        assert_eq!(
+            scheme.verify(&headers, &body, now),
+            Err(Rejection::SignatureMismatch),
+            "{}",
+            case.id
+        );
+        checked += 1;
+    }
+    assert!(checked > 0);
+}
+
+#[test]
+fn vectors_ignore_the_wall_clock() {
+    // The injected `now` is what counts: the first Stripe vector is stale today.
+    let case = load()
+        .into_iter()
+        .find(|c| c.scheme == "stripe" && c.expect == Expect::Valid)
+        .expect("a valid Stripe vector");
+    let (scheme, _) = scheme(&case);
+    assert!(matches!(
+        scheme.verify(&headers(&case), case.body.as_bytes(), SystemTime::now()),
+        Err(Rejection::TimestampTooOld { .. })
+    ));
+}
