@@ -47,7 +47,7 @@
 //!     }));
 //!
 //! // `testing` (feature `test-util`) signs a request as the sender would.
-//! let request = testing::signed_request(&scheme, r#"{"type":"user.created"}"#, "msg_1");
+//! let request = testing::signed_request::<Full<Bytes>>(&scheme, r#"{"type":"user.created"}"#, "msg_1");
 //! assert_eq!(service.oneshot(request).await?.status(), StatusCode::OK);
 //! # Ok(())
 //! # }
