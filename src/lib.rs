@@ -6,6 +6,10 @@
 
 mod encoding;
 mod event;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod extract;
+pub mod handler;
 pub mod layer;
 mod rejection;
 pub mod replay;
@@ -15,7 +19,11 @@ mod secret;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use self::event::{Event, PermanentFailure, Verified};
+pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::extract::Webhook;
+pub use self::handler::{Dispatcher, HandlerError};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};
