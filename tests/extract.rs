@@ -46,13 +46,16 @@ enum PetstoreEvent {
     Unknown,
 }
 
+/// The id, type and timestamp of an event, as the extractor gave them.
+type Metadata = (String, Option<String>, Option<i64>);
+
 /// What the handler saw.
 #[derive(Debug, Default)]
 struct Seen {
     orders: AtomicUsize,
     unknown: AtomicUsize,
     /// id, type and timestamp of the last event.
-    last: Mutex<Option<(String, Option<String>, Option<i64>)>>,
+    last: Mutex<Option<Metadata>>,
 }
 
 impl Seen {
@@ -61,10 +64,7 @@ impl Seen {
     }
 }
 
-async fn handler(
-    State(seen): State<Arc<Seen>>,
-    webhook: Webhook<PetstoreEvent>,
-) -> Result<(), HandlerError> {
+async fn handler(State(seen): State<Arc<Seen>>, webhook: Webhook<PetstoreEvent>) -> Result<(), HandlerError> {
     *seen.last.lock().unwrap() = Some((
         webhook.id().to_owned(),
         webhook.event_type().map(str::to_owned),
@@ -79,9 +79,8 @@ async fn handler(
                 Outcome::FailOnce if n == 1 => Err(HandlerError::retryable("database unreachable")),
                 Outcome::FailOnce => Ok(()),
                 Outcome::Permanent => Err(HandlerError::permanent("order was deleted")),
-                Outcome::Permanent422 => {
-                    Err(HandlerError::permanent("order was deleted").with_status(StatusCode::UNPROCESSABLE_ENTITY))
-                }
+                Outcome::Permanent422 => Err(HandlerError::permanent("order was deleted")
+                    .with_status(StatusCode::UNPROCESSABLE_ENTITY)),
             }
         }
         PetstoreEvent::Unknown => {
@@ -192,7 +191,11 @@ async fn extractor_gives_the_schemes_id_type_and_timestamp() {
         "msg_header_id",
         testing::now() - 5,
     );
-    let timestamp = request.headers()["webhook-timestamp"].to_str().unwrap().parse::<i64>().unwrap();
+    let timestamp = request.headers()["webhook-timestamp"]
+        .to_str()
+        .unwrap()
+        .parse::<i64>()
+        .unwrap();
 
     let (status, _) = send(&app, request).await;
 
@@ -261,7 +264,10 @@ async fn unknown_type_reaches_the_catch_all_and_is_acknowledged() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen.unknown.load(Ordering::SeqCst), 1);
     assert_eq!(seen.orders(), 0);
-    assert!(guard.is_done("evt_9"), "acknowledged, so a redelivery is a duplicate");
+    assert!(
+        guard.is_done("evt_9"),
+        "acknowledged, so a redelivery is a duplicate"
+    );
     let last = seen.last.lock().unwrap().clone();
     assert_eq!(last.and_then(|l| l.1).as_deref(), Some("pet.adopted"));
 }
@@ -293,7 +299,10 @@ fn rejection_statuses_follow_the_documented_table() {
     let cases = [
         (EventRejection::MissingLayer, StatusCode::INTERNAL_SERVER_ERROR),
         (EventRejection::NotJson(syntax), StatusCode::BAD_REQUEST),
-        (EventRejection::InvalidData(data), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            EventRejection::InvalidData(data),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ];
     for (rejection, status) in cases {
         assert_eq!(rejection.status(), status, "{rejection}");

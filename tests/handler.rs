@@ -141,11 +141,17 @@ async fn routes_each_event_type_to_its_own_handler() {
     let dispatcher = dispatcher(&calls, ok);
 
     let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
-    assert_eq!(deliver(&scheme, &guard, &dispatcher, "evt_1", body).await.0, StatusCode::OK);
+    assert_eq!(
+        deliver(&scheme, &guard, &dispatcher, "evt_1", body).await.0,
+        StatusCode::OK
+    );
     assert_eq!((calls.created(), calls.cancelled()), (1, 0));
 
     let body = envelope("evt_2", "order.cancelled", r#"{"order_id":"ord_1"}"#);
-    assert_eq!(deliver(&scheme, &guard, &dispatcher, "evt_2", body).await.0, StatusCode::OK);
+    assert_eq!(
+        deliver(&scheme, &guard, &dispatcher, "evt_2", body).await.0,
+        StatusCode::OK
+    );
     assert_eq!((calls.created(), calls.cancelled()), (1, 1));
     assert!(guard.is_done("evt_1") && guard.is_done("evt_2"));
 }
@@ -162,7 +168,10 @@ async fn acknowledges_and_logs_an_unknown_type_without_calling_any_handler() {
 
     assert_eq!(status, StatusCode::OK);
     assert_eq!((calls.created(), calls.cancelled()), (0, 0));
-    assert!(guard.is_done("evt_new"), "acknowledged, so a redelivery is a duplicate");
+    assert!(
+        guard.is_done("evt_new"),
+        "acknowledged, so a redelivery is a duplicate"
+    );
     let text = logs.text();
     let line = text
         .lines()
@@ -210,7 +219,9 @@ async fn retryable_failure_answers_500_releases_the_event_and_the_retry_is_proce
 #[tokio::test]
 async fn permanent_failure_answers_200_and_a_redelivery_is_a_duplicate() {
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
-    let dispatcher = dispatcher(&calls, |_| Err(HandlerError::permanent("order ord_1 was deleted")));
+    let dispatcher = dispatcher(&calls, |_| {
+        Err(HandlerError::permanent("order ord_1 was deleted"))
+    });
     let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
 
     let (status, text) = deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await;
@@ -275,8 +286,12 @@ async fn handler_error_types_say_retryable_or_permanent_through_from() {
     let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
 
     let statuses = [
-        deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await.0,
-        deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await.0,
+        deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone())
+            .await
+            .0,
+        deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone())
+            .await
+            .0,
         deliver(&scheme, &guard, &dispatcher, "evt_1", body).await.0,
     ];
     assert_eq!(
@@ -344,11 +359,21 @@ async fn routes_by_the_envelope_type_when_the_scheme_reads_none() {
     let dispatcher = dispatcher(&calls, ok);
 
     let body = envelope("msg_1", "order.cancelled", r#"{"order_id":"ord_1"}"#);
-    assert_eq!(deliver(&scheme, &guard, &dispatcher, "msg_1", body).await.0, StatusCode::OK);
+    assert_eq!(
+        deliver(&scheme, &guard, &dispatcher, "msg_1", body).await.0,
+        StatusCode::OK
+    );
     assert_eq!((calls.created(), calls.cancelled()), (0, 1));
 
     // JSON without a type at all does not fit the envelope.
-    let (status, _) = deliver(&scheme, &guard, &dispatcher, "msg_2", r#"{"id":"msg_2"}"#.to_owned()).await;
+    let (status, _) = deliver(
+        &scheme,
+        &guard,
+        &dispatcher,
+        "msg_2",
+        r#"{"id":"msg_2"}"#.to_owned(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -357,7 +382,9 @@ async fn without_the_layer_answers_500_naming_it_and_never_calls_a_handler() {
     let calls = Arc::<Calls>::default();
     let dispatcher = dispatcher(&calls, ok);
     let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
-    let request = Request::post("/webhooks").body(Full::new(Bytes::from(body))).unwrap();
+    let request = Request::post("/webhooks")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
 
     let response = dispatcher.oneshot(request).await.unwrap();
 
@@ -374,7 +401,10 @@ fn a_retryable_error_never_answers_2xx() {
     let error = HandlerError::retryable("outage").with_status(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(error.status(), StatusCode::SERVICE_UNAVAILABLE);
     let response = HandlerError::retryable("outage").to_response();
-    assert!(response.extensions().get::<tower_webhook::PermanentFailure>().is_none());
+    assert!(response
+        .extensions()
+        .get::<tower_webhook::PermanentFailure>()
+        .is_none());
 }
 
 #[test]
