@@ -351,6 +351,7 @@ async fn payload_of_the_wrong_shape_is_422_without_calling_a_handler() {
             .any(|l| l.contains("WARN") && l.contains("status=422") && l.contains("evt_1")),
         "{text}"
     );
+    assert!(!text.contains("dispatcher test secret"), "a secret was logged");
 }
 
 #[tokio::test]
