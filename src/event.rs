@@ -1,6 +1,13 @@
-//! The verified delivery handed to the inner service, and the typed event envelope.
+//! The verified delivery handed to the inner service, the typed event
+//! envelope, and why a verified payload may not fit the type a handler wants.
+
+use std::fmt;
 
 use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Extensions, Response, StatusCode};
+use http_body_util::Full;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A request extension the layer adds to every delivery it forwards: which
@@ -55,6 +62,138 @@ impl Verified {
     pub fn body(&self) -> &Bytes {
         &self.body
     }
+
+    /// Deserializes the verified body as JSON.
+    ///
+    /// ```
+    /// # use tower_webhook::{Event, Verified};
+    /// fn order_id(verified: &Verified) -> Option<String> {
+    ///     let event: Event<serde_json::Value> = verified.json().ok()?;
+    ///     event.data["order_id"].as_str().map(str::to_owned)
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`EventRejection::NotJson`] (`400`) when the body is not JSON, and
+    /// [`EventRejection::InvalidData`] (`422`) when it is JSON that does not
+    /// fit `T`.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, EventRejection> {
+        serde_json::from_slice(&self.body).map_err(|error| {
+            if error.is_data() {
+                EventRejection::InvalidData(error)
+            } else {
+                EventRejection::NotJson(error)
+            }
+        })
+    }
+}
+
+/// Why a handler did not get the typed event it asked for: the request was
+/// never verified, or the verified payload does not fit the type.
+///
+/// Both the [`Webhook`](crate::extract::Webhook) extractor and the
+/// [`Dispatcher`](crate::handler::Dispatcher) answer with it, and log it at
+/// `warn` with its reason. Like axum's `JsonRejection`, every variant
+/// documents its status code; the response body is a short fixed text
+/// ([`EventRejection::body_text`]) and the detail goes to the log.
+///
+/// None of these is worth retrying, and the layer releases the event on them
+/// (they are not `2xx`): a sender that retries anyway gets the same answer.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum EventRejection {
+    /// `500 Internal Server Error`: the request has no [`Verified`]
+    /// extension, so the route is not behind [`WebhookLayer`](crate::WebhookLayer).
+    /// This is a wiring mistake; the payload is never handed on unverified.
+    MissingLayer,
+    /// `400 Bad Request`: the verified payload is not JSON (a syntax error,
+    /// or it ends early).
+    NotJson(serde_json::Error),
+    /// `422 Unprocessable Entity`: the verified payload is JSON but does not
+    /// fit the type asked for (a missing field, a wrong type), as with axum's `Json`.
+    InvalidData(serde_json::Error),
+}
+
+impl EventRejection {
+    /// The status code that answers this rejection.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::MissingLayer => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::NotJson(_) => StatusCode::BAD_REQUEST,
+            Self::InvalidData(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    /// The fixed text of the response body.
+    pub fn body_text(&self) -> &'static str {
+        match self {
+            Self::MissingLayer => "webhook route is not behind WebhookLayer",
+            Self::NotJson(_) => "payload is not valid JSON",
+            Self::InvalidData(_) => "payload does not fit the expected event",
+        }
+    }
+
+    /// The response: the status and the fixed text as `text/plain`.
+    pub fn to_response(&self) -> Response<Full<Bytes>> {
+        let mut response = Response::new(Full::new(Bytes::from_static(self.body_text().as_bytes())));
+        *response.status_mut() = self.status();
+        response.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+
+    fn log(&self, verified: Option<&Verified>) {
+        tracing::warn!(
+            status = self.status().as_u16(),
+            reason = %self,
+            event_id = verified.map(Verified::id),
+            event_type = verified.and_then(Verified::event_type),
+            "webhook event rejected"
+        );
+    }
+}
+
+impl fmt::Display for EventRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingLayer => {
+                f.write_str("the request has no `Verified` extension: the route is not behind `WebhookLayer`")
+            }
+            Self::NotJson(error) => write!(f, "the verified payload is not JSON: {error}"),
+            Self::InvalidData(error) => {
+                write!(f, "the verified payload does not fit the expected type: {error}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for EventRejection {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::MissingLayer => None,
+            Self::NotJson(error) | Self::InvalidData(error) => Some(error),
+        }
+    }
+}
+
+/// The request's [`Verified`] extension, or [`EventRejection::MissingLayer`] (logged).
+pub(crate) fn verified(extensions: &Extensions) -> Result<&Verified, EventRejection> {
+    extensions.get::<Verified>().ok_or_else(|| {
+        let rejection = EventRejection::MissingLayer;
+        rejection.log(None);
+        rejection
+    })
+}
+
+/// The verified payload as a `T`, or the rejection (logged). The one decoding
+/// path of the extractor and the dispatcher, so both answer alike.
+pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, EventRejection> {
+    verified
+        .json()
+        .inspect_err(|rejection| rejection.log(Some(verified)))
 }
 
 /// The event envelope of the source article: `{"id", "type", "created", "data"}`.
@@ -72,6 +211,56 @@ impl Verified {
 /// )?;
 /// assert_eq!(event.event_type, "order.created");
 /// assert_eq!(event.data.order_id, "ord_9");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+///
+/// # Your own enum of event types
+///
+/// When each type has its own payload, a tagged enum reads the same envelope
+/// (other fields such as `id` and `created` are ignored; take the id from
+/// [`Verified::id`]). Give it a catch-all `#[serde(other)]` variant: a sender
+/// may start sending a type you do not know yet, and it must be acknowledged
+/// with `2xx` rather than refused with `422`, or the sender retries it for
+/// days.
+///
+/// Tag it internally (`#[serde(tag = "type")]`, each variant holding its
+/// `data`): serde's catch-all works there whatever the payload of the unknown
+/// type. With adjacent tagging (`tag = "type", content = "data"`) serde
+/// accepts `#[serde(other)]` only for events without `data`, so an unknown
+/// type with a payload would be refused.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Order { order_id: String }
+///
+/// #[derive(serde::Deserialize)]
+/// #[serde(tag = "type")]
+/// enum PetstoreEvent {
+///     #[serde(rename = "order.created")]
+///     OrderCreated { data: Order },
+///     #[serde(rename = "order.cancelled")]
+///     OrderCancelled { data: Order },
+///     #[serde(other)]
+///     Unknown,
+/// }
+///
+/// let known: PetstoreEvent = serde_json::from_str(
+///     r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"order_id":"ord_9"}}"#,
+/// )?;
+/// assert!(matches!(known, PetstoreEvent::OrderCreated { data } if data.order_id == "ord_9"));
+///
+/// // A type added later by the sender: caught, whatever its payload.
+/// let new_type: PetstoreEvent = serde_json::from_str(
+///     r#"{"id":"evt_2","type":"pet.adopted","created":1700000000,"data":{"pet":"Rex"}}"#,
+/// )?;
+/// assert!(matches!(new_type, PetstoreEvent::Unknown));
+///
+/// // A known type with a payload that does not fit is still an error (422),
+/// // never silently taken for an unknown type.
+/// let bad = serde_json::from_str::<PetstoreEvent>(
+///     r#"{"id":"evt_3","type":"order.created","data":{"order_id":7}}"#,
+/// );
+/// assert!(bad.is_err_and(|error| error.is_data()));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

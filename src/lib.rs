@@ -22,7 +22,40 @@
 //!
 //! # Example: axum
 //!
-//! AXUM_EXAMPLE
+//! ```
+//! use axum::{routing::post, Router};
+//! use http::StatusCode;
+//! use tower::ServiceExt;
+//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order {
+//!     order_id: String,
+//! }
+//!
+//! async fn orders(Webhook { event, .. }: Webhook<Event<Order>>) -> Result<(), HandlerError> {
+//!     println!("{} {} for order {}", event.id, event.event_type, event.data.order_id);
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let app = Router::new()
+//!     .route("/webhooks", post(orders))
+//!     .layer(WebhookLayer::new(scheme.clone()));
+//!
+//! let body = r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"order_id":"ord_9"}}"#;
+//! let delivery = || testing::signed_request::<axum::body::Body>(&scheme, body, "evt_1");
+//! assert_eq!(app.clone().oneshot(delivery()).await?.status(), StatusCode::OK);
+//! // The sender redelivers: acknowledged, `orders` does not run again.
+//! assert_eq!(app.oneshot(delivery()).await?.status(), StatusCode::OK);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Serve `app` with `axum::serve` as usual; `examples/receiver.rs` is a
+//! complete receiver (`cargo run --example receiver`).
 //!
 //! # Example: any tower service
 //!
@@ -121,6 +154,10 @@
 
 mod encoding;
 mod event;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub mod extract;
+pub mod handler;
 pub mod layer;
 mod rejection;
 pub mod replay;
@@ -130,7 +167,11 @@ mod secret;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
 
-pub use self::event::{Event, PermanentFailure, Verified};
+pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use self::extract::Webhook;
+pub use self::handler::{Dispatcher, HandlerError};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};
@@ -139,3 +180,8 @@ pub use self::secret::{Secret, SecretError, Secrets};
 
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The README's code blocks, compiled as doctests so they cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -26,8 +26,8 @@ pub struct WebhookService<S, Sch, G> {
 ///
 /// axum's `Body` and `Full<Bytes>` stay what they are; boxed and empty bodies
 /// become `Full<Bytes>`. To put the layer directly in front of hyper, box
-/// hyper's `Incoming` first (`.map_request_body(|b| b.boxed_unsync())` in a
-/// `ServiceBuilder`), as `examples/tower_service.rs` does.
+/// hyper's `Incoming` first (`.map_request(|r: Request<Incoming>| r.map(|b|
+/// b.boxed_unsync()))` in a `ServiceBuilder`), as `examples/tower_service.rs` does.
 pub trait BufferBody: Body<Data = Bytes> {
     /// The body type the inner service receives, made from the verified bytes.
     type Buffered: From<Bytes>;

@@ -1,0 +1,342 @@
+//! Run with `cargo run --example send -- --secret SECRET`
+//!
+//! The sender's side of the article: signs one event and POSTs it, retrying
+//! on a non-2xx answer or a connection error with the article's backoff (1
+//! min, 5 min, 15 min, 1 h, 4 h; `--scale 0.001` turns that into seconds for
+//! a demo). Each attempt is signed afresh, so a timestamp never goes stale.
+//!
+//! ```text
+//! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
+//! --secret SECRET  signing secret       (default: the first of $WEBHOOK_SECRET)
+//! --scheme NAME    petstore | standard  (default petstore)
+//! --type TYPE      event type           (default order.created)
+//! --data JSON      the event's data     (default {"order_id":"ord_1"})
+//! --id ID          event id             (default random)
+//! --repeat N       send the same event N times, to see duplicates dropped (default 1)
+//! --scale F        multiply every delay and the 10 s timeout by F (default 1)
+//! ```
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{Request, StatusCode, Uri};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use tower_webhook::scheme::{Hmac, StandardWebhooks};
+use tower_webhook::testing::{self, Sign};
+use tower_webhook::{Event, Secret};
+
+/// The article's retry delays, before scaling.
+const ARTICLE_DELAYS: [Duration; 5] = [
+    Duration::from_secs(60),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(15 * 60),
+    Duration::from_secs(60 * 60),
+    Duration::from_secs(4 * 60 * 60),
+];
+
+/// The article's request timeout, before scaling.
+const ARTICLE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The shortest timeout a scale may give, so a demo's requests can finish.
+const MIN_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// The command line.
+#[derive(Clone)]
+pub struct Options {
+    /// Where to POST.
+    pub url: Uri,
+    /// The signing secret.
+    pub secret: String,
+    /// Scheme name, as accepted by [`signer`].
+    pub scheme: String,
+    /// The event type.
+    pub event_type: String,
+    /// The event's data.
+    pub data: serde_json::Value,
+    /// The event id.
+    pub id: String,
+    /// How many times to send the same event.
+    pub repeat: u32,
+    /// Factor for every delay and the timeout.
+    pub scale: f64,
+}
+
+impl Options {
+    /// Parses `--flag value` and `--flag=value` pairs; the secret falls back
+    /// to `env_secret` (the first of `$WEBHOOK_SECRET`).
+    pub fn parse(args: impl IntoIterator<Item = String>, env_secret: Option<String>) -> Result<Self, String> {
+        let mut url = "http://127.0.0.1:3000/webhooks".to_owned();
+        let mut secret = env_secret.and_then(|list| list.split(',').next().map(|s| s.trim().to_owned()));
+        let mut scheme = "petstore".to_owned();
+        let mut event_type = "order.created".to_owned();
+        let mut data = r#"{"order_id":"ord_1"}"#.to_owned();
+        let mut id = format!("evt_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mut repeat = "1".to_owned();
+        let mut scale = "1".to_owned();
+
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (flag, inline) = match arg.split_once('=') {
+                Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
+                _ => (arg, None),
+            };
+            let slot = match flag.as_str() {
+                "--url" => &mut url,
+                "--secret" => secret.insert(String::new()),
+                "--scheme" => &mut scheme,
+                "--type" => &mut event_type,
+                "--data" => &mut data,
+                "--id" => &mut id,
+                "--repeat" => &mut repeat,
+                "--scale" => &mut scale,
+                "--help" | "-h" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown argument {other:?}\n\n{USAGE}")),
+            };
+            *slot = match inline {
+                Some(value) => value,
+                None => args.next().ok_or_else(|| format!("{flag} needs a value"))?,
+            };
+        }
+
+        let url: Uri = url.parse().map_err(|error| format!("--url {url:?}: {error}"))?;
+        if url.scheme_str() != Some("http") {
+            return Err(format!("--url {url}: only http:// URLs (a local receiver)"));
+        }
+        let secret = secret
+            .filter(|s| !s.is_empty())
+            .ok_or("no secret: pass --secret or set WEBHOOK_SECRET")?;
+        let data = serde_json::from_str(&data).map_err(|error| format!("--data is not JSON: {error}"))?;
+        let repeat = repeat
+            .parse()
+            .map_err(|error| format!("--repeat {repeat:?}: {error}"))?;
+        let scale: f64 = scale
+            .parse()
+            .map_err(|error| format!("--scale {scale:?}: {error}"))?;
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(format!("--scale {scale}: must be a positive number"));
+        }
+        // Refuse a bad scheme or secret before sending anything.
+        signer(&scheme, &secret)?;
+        Ok(Self {
+            url,
+            secret,
+            scheme,
+            event_type,
+            data,
+            id,
+            repeat,
+            scale,
+        })
+    }
+
+    /// The event body: the article's envelope `{id, type, created, data}`.
+    pub fn body(&self) -> Bytes {
+        let event = Event {
+            id: self.id.clone(),
+            event_type: self.event_type.clone(),
+            created: testing::now(),
+            data: &self.data,
+        };
+        serde_json::to_vec(&event)
+            .expect("an envelope of JSON values serializes")
+            .into()
+    }
+}
+
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("url", &self.url)
+            .field("secret", &"<redacted>")
+            .field("scheme", &self.scheme)
+            .field("event_type", &self.event_type)
+            .field("data", &self.data)
+            .field("id", &self.id)
+            .field("repeat", &self.repeat)
+            .field("scale", &self.scale)
+            .finish()
+    }
+}
+
+const USAGE: &str =
+    "usage: cargo run --example send -- [--url URL] [--secret SECRET] [--scheme petstore|standard] \
+[--type TYPE] [--data JSON] [--id ID] [--repeat N] [--scale F]";
+
+/// A signer by scheme name: the one place to add a provider preset.
+pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
+    let error = |error| format!("--secret: {error}");
+    match name {
+        "petstore" => Ok(Box::new(Hmac::petstore(Secret::new(secret).map_err(error)?))),
+        "standard" => Ok(Box::new(StandardWebhooks::new(
+            StandardWebhooks::secret(secret).map_err(error)?,
+        ))),
+        other => Err(format!(
+            "--scheme {other:?} is not a known scheme (petstore, standard)"
+        )),
+    }
+}
+
+/// When to try again, and how long to wait for an answer.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The delay before each retry; its length is the number of retries.
+    pub retries: Vec<Duration>,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+}
+
+impl Schedule {
+    /// The article's schedule, every duration multiplied by `scale` (the
+    /// timeout no shorter than 250 ms).
+    pub fn article(scale: f64) -> Self {
+        Self {
+            retries: ARTICLE_DELAYS.iter().map(|d| d.mul_f64(scale)).collect(),
+            timeout: ARTICLE_TIMEOUT.mul_f64(scale).max(MIN_TIMEOUT),
+        }
+    }
+}
+
+/// One attempt: its number (1 is the first try) and the status or the error.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    /// 1 for the first try, 2 for the first retry, …
+    pub number: usize,
+    /// The answer's status and body, or why there was none.
+    pub outcome: Result<(StatusCode, Bytes), String>,
+}
+
+/// An HTTP/1 client for plain `http://` URLs.
+pub fn client() -> Client<HttpConnector, Full<Bytes>> {
+    Client::builder(TokioExecutor::new()).build_http()
+}
+
+/// Sends the event `id` with `body`, signed afresh for every attempt, until
+/// an attempt gets a 2xx or the schedule runs out. `on_attempt` sees each
+/// attempt. Returns the successful status, or the last failure.
+pub async fn deliver(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    signer: &(dyn Sign + Sync),
+    url: &Uri,
+    id: &str,
+    body: &Bytes,
+    schedule: &Schedule,
+    mut on_attempt: impl FnMut(&Attempt),
+) -> Result<StatusCode, String> {
+    let mut delays = schedule.retries.iter();
+    for number in 1.. {
+        let outcome = attempt(client, signer, url, id, body, schedule.timeout).await;
+        let attempt = Attempt { number, outcome };
+        on_attempt(&attempt);
+        let failure = match attempt.outcome {
+            Ok((status, _)) if status.is_success() => return Ok(status),
+            Ok((status, _)) => format!("answered {status}"),
+            Err(error) => error,
+        };
+        match delays.next() {
+            Some(delay) => tokio::time::sleep(*delay).await,
+            None => return Err(format!("gave up after {number} attempts: {failure}")),
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+async fn attempt(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    signer: &(dyn Sign + Sync),
+    url: &Uri,
+    id: &str,
+    body: &Bytes,
+    timeout: Duration,
+) -> Result<(StatusCode, Bytes), String> {
+    let mut request = Request::post(url.clone())
+        .body(Full::new(body.clone()))
+        .map_err(|error| error.to_string())?;
+    request
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    request
+        .headers_mut()
+        .extend(signer.sign_headers(body, id, testing::now()));
+    let exchange = async {
+        let response = client.request(request).await.map_err(|error| chain(&error))?;
+        let status = response.status();
+        // Only a short answer is expected; don't read an unbounded one.
+        let body = Limited::new(response.into_body(), 64 * 1024)
+            .collect()
+            .await
+            .map_err(|error| format!("reading the answer: {error}"))?
+            .to_bytes();
+        Ok((status, body))
+    };
+    tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("no answer within {timeout:?}"))?
+}
+
+/// An error with its sources: hyper's own message alone says little.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match Options::parse(std::env::args().skip(1), std::env::var("WEBHOOK_SECRET").ok()) {
+        Ok(options) => options,
+        Err(error) => {
+            eprintln!("send: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let signer = signer(&options.scheme, &options.secret).expect("checked by Options::parse");
+    let schedule = Schedule::article(options.scale);
+    let client = client();
+    let body = options.body();
+    println!(
+        "event {} ({}) to {}, {} time(s)",
+        options.id, options.event_type, options.url, options.repeat
+    );
+    let mut failed = false;
+    for delivery in 1..=options.repeat {
+        let result = deliver(
+            &client,
+            &*signer,
+            &options.url,
+            &options.id,
+            &body,
+            &schedule,
+            |attempt| match &attempt.outcome {
+                Ok((status, body)) => println!(
+                    "delivery {delivery}, attempt {}: {status} {}",
+                    attempt.number,
+                    String::from_utf8_lossy(body)
+                ),
+                Err(error) => println!("delivery {delivery}, attempt {}: {error}", attempt.number),
+            },
+        )
+        .await;
+        match result {
+            Ok(_) => {}
+            Err(error) => {
+                println!("delivery {delivery}: {error}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}

@@ -1,0 +1,115 @@
+//! Run with `cargo run --example tower_service`
+//!
+//! The same protection without axum: `WebhookLayer` in front of a plain tower
+//! service, the typed [`Dispatcher`], served by hyper on `127.0.0.1:$PORT`
+//! (default 3000). It receives the Petstore order events on any path; the
+//! secret is `$WEBHOOK_SECRET`, or one generated and printed for the run.
+//! Send it an event with
+//! `cargo run --example send -- --secret SECRET --type order.completed`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use http::Request;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tower::{ServiceBuilder, ServiceExt};
+use tower_webhook::handler::{Dispatcher, HandlerError};
+use tower_webhook::scheme::Hmac;
+use tower_webhook::{Event, Secret, WebhookLayer};
+
+/// An order, as the Petstore sends it in `data`.
+#[derive(Debug, serde::Deserialize)]
+struct Order {
+    order_id: String,
+}
+
+fn check(event: &Event<Order>) -> Result<(), HandlerError> {
+    if event.data.order_id.is_empty() {
+        // Will never validate: acknowledge so the sender stops retrying.
+        return Err(HandlerError::permanent("order event without an order_id"));
+    }
+    Ok(())
+}
+
+async fn order_created(event: Event<Order>) -> Result<(), HandlerError> {
+    check(&event)?;
+    tracing::info!(event_id = event.id, order_id = event.data.order_id, "new order");
+    Ok(())
+}
+
+async fn order_completed(event: Event<Order>) -> Result<(), HandlerError> {
+    check(&event)?;
+    tracing::info!(
+        event_id = event.id,
+        order_id = event.data.order_id,
+        "order completed"
+    );
+    Ok(())
+}
+
+async fn order_cancelled(event: Event<Order>) -> Result<(), HandlerError> {
+    check(&event)?;
+    tracing::info!(
+        event_id = event.id,
+        order_id = event.data.order_id,
+        "order cancelled"
+    );
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let secret = match std::env::var("WEBHOOK_SECRET") {
+        Ok(secret) => secret,
+        Err(_) => {
+            let secret = hex::encode(rand::random::<[u8; 24]>());
+            println!("No WEBHOOK_SECRET set; generated one for this run:\n\n    {secret}\n");
+            secret
+        }
+    };
+    let port = match std::env::var("PORT") {
+        Ok(port) => port
+            .parse()
+            .map_err(|_| format!("PORT={port:?} is not a port number"))?,
+        Err(_) => 3000,
+    };
+
+    let service = ServiceBuilder::new()
+        // The layer buffers bodies it knows; hyper's `Incoming` is boxed first.
+        .map_request(|request: Request<Incoming>| request.map(|body| body.boxed_unsync()))
+        .layer(WebhookLayer::new(Hmac::petstore(Secret::new(&secret)?)))
+        .service(
+            Dispatcher::new()
+                .on("order.created", order_created)
+                .on("order.completed", order_completed)
+                .on("order.cancelled", order_cancelled),
+        );
+
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    tracing::info!(addr = %listener.local_addr()?, "receiving webhooks (tower + hyper, no axum)");
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            _ = tokio::signal::ctrl_c() => break,
+        };
+        let service = service.clone();
+        tokio::spawn(async move {
+            let hyper_service = service_fn(move |request| service.clone().oneshot(request));
+            if let Err(error) = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), hyper_service)
+                .await
+            {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shut down");
+    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+}

@@ -1,0 +1,162 @@
+//! The axum extractor [`Webhook<T>`]: the verified event, typed.
+//!
+//! Put the route behind [`WebhookLayer`](crate::WebhookLayer); the extractor
+//! deserializes `T` from the exact bytes the layer verified (it reads the
+//! [`Verified`] extension, so it does not consume the body) and gives the
+//! scheme's id, type and timestamp beside it. Its rejections are
+//! [`EventRejection`]s:
+//!
+//! | situation | status |
+//! |---|---|
+//! | payload not JSON | `400` |
+//! | JSON that does not fit `T` | `422` |
+//! | route not behind `WebhookLayer` (no `Verified` extension) | `500`, body `webhook route is not behind WebhookLayer` |
+//!
+//! Used without the layer it fails loudly: never an unverified pass-through.
+//!
+//! A handler returns `Result<(), HandlerError>` to say whether a failure is
+//! [retryable or permanent](crate::handler).
+//!
+//! # Example
+//!
+//! An enum of the event types you handle, with a catch-all variant so that
+//! a type the sender adds later is acknowledged with `200` instead of being
+//! refused and retried for days (tag it internally, see
+//! [`Event`](crate::Event#your-own-enum-of-event-types)):
+//!
+//! ```
+//! use axum::{routing::post, Router};
+//! use http::StatusCode;
+//! use tower::ServiceExt;
+//! use tower_webhook::extract::Webhook;
+//! use tower_webhook::handler::HandlerError;
+//! use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct Order {
+//!     order_id: String,
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(tag = "type")]
+//! enum PetstoreEvent {
+//!     #[serde(rename = "order.created")]
+//!     OrderCreated { data: Order },
+//!     #[serde(rename = "order.cancelled")]
+//!     OrderCancelled { data: Order },
+//!     #[serde(other)]
+//!     Unknown,
+//! }
+//!
+//! async fn webhook(Webhook { event, verified }: Webhook<PetstoreEvent>) -> Result<(), HandlerError> {
+//!     match event {
+//!         PetstoreEvent::OrderCreated { data } => println!("{}: created {}", verified.id(), data.order_id),
+//!         PetstoreEvent::OrderCancelled { data } if data.order_id.is_empty() => {
+//!             return Err(HandlerError::permanent("cancelled order without an id"));
+//!         }
+//!         PetstoreEvent::OrderCancelled { data } => println!("{}: cancelled {}", verified.id(), data.order_id),
+//!         PetstoreEvent::Unknown => println!("{}: ignored {:?}", verified.id(), verified.event_type()),
+//!     }
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let app = Router::new()
+//!     .route("/webhooks", post(webhook))
+//!     .layer(WebhookLayer::new(scheme.clone()));
+//!
+//! let send = |body: &str, id: &str| app.clone().oneshot(testing::signed_request::<axum::body::Body>(&scheme, body.to_owned(), id));
+//! let created = send(r#"{"id":"e1","type":"order.created","data":{"order_id":"o1"}}"#, "e1").await?;
+//! assert_eq!(created.status(), StatusCode::OK);
+//! let new_type = send(r#"{"id":"e2","type":"pet.adopted","data":{"pet":"Rex"}}"#, "e2").await?;
+//! assert_eq!(new_type.status(), StatusCode::OK);
+//! let wrong_shape = send(r#"{"id":"e3","type":"order.created","data":{"order_id":7}}"#, "e3").await?;
+//! assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! # Ok(())
+//! # }
+//! ```
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::event::{self, EventRejection, Verified};
+use crate::handler::HandlerError;
+
+/// Extracts the verified payload as a `T`, with the delivery's [`Verified`]
+/// metadata (id, type, timestamp) beside it. See the [module docs](self).
+///
+/// `T` may be the envelope [`Event<D>`](crate::Event), your own tagged enum,
+/// or `serde_json::Value` to take anything that is JSON.
+#[derive(Debug, Clone)]
+pub struct Webhook<T> {
+    /// The payload, deserialized from the verified bytes.
+    pub event: T,
+    /// What the layer verified: the scheme's event id, type and timestamp,
+    /// and the raw bytes.
+    pub verified: Verified,
+}
+
+impl<T> Webhook<T> {
+    /// The event id as the scheme read it (the replay key).
+    pub fn id(&self) -> &str {
+        self.verified.id()
+    }
+
+    /// The event type, when the scheme reads one.
+    pub fn event_type(&self) -> Option<&str> {
+        self.verified.event_type()
+    }
+
+    /// The signed timestamp in unix seconds, when the scheme has one.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.verified.timestamp()
+    }
+
+    /// The payload.
+    pub fn into_inner(self) -> T {
+        self.event
+    }
+}
+
+impl<T, S> FromRequestParts<S> for Webhook<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = EventRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, EventRejection> {
+        let verified = event::verified(&parts.extensions)?;
+        let event = event::decode(verified)?;
+        Ok(Self {
+            event,
+            verified: verified.clone(),
+        })
+    }
+}
+
+/// The metadata alone, for handlers that read the body themselves; refused
+/// with `500` when the route is not behind the layer.
+impl<S: Send + Sync> FromRequestParts<S> for Verified {
+    type Rejection = EventRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, EventRejection> {
+        event::verified(&parts.extensions).cloned()
+    }
+}
+
+impl IntoResponse for EventRejection {
+    fn into_response(self) -> Response {
+        self.to_response().map(axum_core::body::Body::new)
+    }
+}
+
+impl IntoResponse for HandlerError {
+    fn into_response(self) -> Response {
+        self.to_response().map(axum_core::body::Body::new)
+    }
+}
