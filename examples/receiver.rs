@@ -11,7 +11,7 @@
 //! | `PORT` | `3000` | port to listen on |
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret; several separated by commas are all accepted (rotation) |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore` or `standard` (Standard Webhooks, `whsec_...` secrets) |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks, `whsec_...` secrets), `github`, `stripe`, `slack`, `shopify` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413` |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one |
@@ -35,7 +35,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
-use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
 use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -145,6 +145,9 @@ fn generate_secret(scheme: &str) -> String {
     }
 }
 
+/// The schemes `WEBHOOK_SCHEME` accepts.
+pub const SCHEMES: &str = "petstore, standard, svix, github, stripe, slack, shopify";
+
 /// The verification scheme by name: the one place to add a provider preset.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
     let keys = |parse: fn(&str) -> Result<Secret, SecretError>| {
@@ -157,11 +160,19 @@ pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box
     };
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
-        "standard" => Ok(Box::new(
+        "standard" | "svix" => Ok(Box::new(
             StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
         )),
+        "github" => Ok(Box::new(GitHub::new(keys(|s| Secret::new(s))?))),
+        "stripe" => Ok(Box::new(
+            Stripe::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "slack" => Ok(Box::new(
+            Slack::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "shopify" => Ok(Box::new(Shopify::new(keys(|s| Secret::new(s))?))),
         other => Err(format!(
-            "WEBHOOK_SCHEME={other:?} is not a known scheme (petstore, standard)"
+            "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
     }
 }

@@ -8,7 +8,7 @@
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
 //! --secret SECRET  signing secret       (default: the first of $WEBHOOK_SECRET)
-//! --scheme NAME    petstore | standard  (default petstore)
+//! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify  (default petstore)
 //! --type TYPE      event type           (default order.created)
 //! --data JSON      the event's data     (default {"order_id":"ord_1"})
 //! --id ID          event id             (default random)
@@ -26,7 +26,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tower_webhook::scheme::{Hmac, StandardWebhooks};
+use tower_webhook::scheme::{GitHub, Hmac, Shopify, Slack, StandardWebhooks, Stripe};
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, Secret};
 
@@ -164,7 +164,7 @@ impl std::fmt::Debug for Options {
 }
 
 const USAGE: &str =
-    "usage: cargo run --example send -- [--url URL] [--secret SECRET] [--scheme petstore|standard] \
+    "usage: cargo run --example send -- [--url URL] [--secret SECRET] [--scheme petstore|standard|svix|github|stripe|slack|shopify] \
 [--type TYPE] [--data JSON] [--id ID] [--repeat N] [--scale F]";
 
 /// A signer by scheme name: the one place to add a provider preset.
@@ -172,11 +172,15 @@ pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, S
     let error = |error| format!("--secret: {error}");
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(Secret::new(secret).map_err(error)?))),
-        "standard" => Ok(Box::new(StandardWebhooks::new(
+        "standard" | "svix" => Ok(Box::new(StandardWebhooks::new(
             StandardWebhooks::secret(secret).map_err(error)?,
         ))),
+        "github" => Ok(Box::new(GitHub::new(Secret::new(secret).map_err(error)?))),
+        "stripe" => Ok(Box::new(Stripe::new(Secret::new(secret).map_err(error)?))),
+        "slack" => Ok(Box::new(Slack::new(Secret::new(secret).map_err(error)?))),
+        "shopify" => Ok(Box::new(Shopify::new(Secret::new(secret).map_err(error)?))),
         other => Err(format!(
-            "--scheme {other:?} is not a known scheme (petstore, standard)"
+            "--scheme {other:?} is not a known scheme (petstore, standard, svix, github, stripe, slack, shopify)"
         )),
     }
 }
