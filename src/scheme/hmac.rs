@@ -26,6 +26,8 @@ enum Part {
 enum Source {
     Header(HeaderName),
     Body(Path),
+    /// The verified MAC, as `sig:<hex>` (ids only).
+    Signature,
 }
 
 /// A generic HMAC-SHA256 scheme: one signature header, an optional prefix,
@@ -180,6 +182,16 @@ impl Hmac {
         self
     }
 
+    /// Uses the verified signature, as `sig:<hex>`, as the event id: for
+    /// senders that give no id. Deliveries of the same signed content (same
+    /// body, and same timestamp where it is signed) are then the same event;
+    /// a sender that re-signs a retry with a fresh timestamp makes it a new one.
+    #[must_use]
+    pub fn id_from_signature(mut self) -> Self {
+        self.id = Source::Signature;
+        self
+    }
+
     /// Reads the event type from a header.
     ///
     /// # Panics
@@ -285,7 +297,7 @@ impl Hmac {
     pub fn id_header_name(&self) -> Option<&HeaderName> {
         match &self.id {
             Source::Header(name) => Some(name),
-            Source::Body(_) => None,
+            Source::Body(_) | Source::Signature => None,
         }
     }
 
@@ -338,7 +350,7 @@ impl Scheme for Hmac {
         };
         let id_header = match &self.id {
             Source::Header(name) => Some(required_header(headers, name)?),
-            Source::Body(_) => None,
+            Source::Body(_) | Source::Signature => None,
         };
 
         let mut candidates = Candidates::new();
@@ -362,16 +374,18 @@ impl Scheme for Hmac {
         // Verified: only now is the body worth reading.
         let id_path = match &self.id {
             Source::Body(path) => Some(path),
-            Source::Header(_) => None,
+            Source::Header(_) | Source::Signature => None,
         };
         let type_path = match &self.event_type {
             Some(Source::Body(path)) => Some(path),
             _ => None,
         };
         let [body_id, body_type] = json::find(body, [id_path, type_path]);
-        let id = match id_header {
-            Some(id) => id.to_owned(),
-            None => body_id.ok_or(Rejection::MissingEventId)?.into_owned(),
+        let signature_key = || format!("sig:{}", hex::encode(tag));
+        let id = match (&self.id, id_header) {
+            (Source::Signature, _) => signature_key(),
+            (_, Some(id)) => id.to_owned(),
+            (_, None) => body_id.ok_or(Rejection::MissingEventId)?.into_owned(),
         };
         let mut event_type = match &self.event_type {
             Some(Source::Header(name)) => single_header(headers, name).ok().flatten().map(str::to_owned),
@@ -386,8 +400,8 @@ impl Scheme for Hmac {
         let mut delivery = Delivery::new(id)?
             .with_event_type(event_type)
             .with_timestamp(timestamp.map(|t| t.1));
-        if self.dedupe_on_signature {
-            delivery = delivery.with_replay_key(format!("sig:{}", hex::encode(tag)));
+        if self.dedupe_on_signature && !matches!(self.id, Source::Signature) {
+            delivery = delivery.with_replay_key(signature_key());
         }
         Ok(delivery)
     }

@@ -76,10 +76,8 @@ const TIMESTAMP: &str = "x-slack-request-timestamp";
 /// ```
 #[derive(Clone)]
 pub struct Slack {
-    /// Checks the signature and timestamp. Its id is a placeholder (the
-    /// timestamp header, so it never reads the body for one); its type is the
-    /// body's top-level `type`; it dedupes on the signature, and that key is
-    /// the id of a delivery without `event_id`.
+    /// Checks the signature and timestamp. Its id is the verified MAC (the id
+    /// of a delivery without `event_id`); its type is the body's top-level `type`.
     hmac: Hmac,
     event_id: Path,
     event_type: Path,
@@ -94,8 +92,7 @@ impl Slack {
             hmac: Hmac::new(SIGNATURE, secrets)
                 .prefix("v0=")
                 .timestamp_header(TIMESTAMP, DEFAULT_TOLERANCE)
-                .id_from_header(TIMESTAMP)
-                .dedupe_on_signature(true)
+                .id_from_signature()
                 .signed_content("v0:{timestamp}:{body}")
                 .expect("the template names a configured timestamp header and {body} once"),
             event_id: json::path("event_id"),
@@ -133,12 +130,7 @@ impl Scheme for Slack {
         let [event_id, event_type] = json::find(body, [Some(&self.event_id), Some(&self.event_type)]);
         let id = match event_id {
             Some(id) => id.into_owned(),
-            // The key `dedupe_on_signature` adds: derived from the verified MAC.
-            None => checked
-                .replay_keys()
-                .nth(1)
-                .ok_or(Rejection::MissingEventId)?
-                .to_owned(),
+            None => checked.id().to_owned(),
         };
         let event_type = event_type
             .map(Cow::into_owned)
