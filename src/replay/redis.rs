@@ -50,10 +50,10 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// 24 h); after that a redelivery of the event is processed again. Choose a
 /// retention at least as long as the sender's retry window: Stripe retries for
 /// up to 3 days, so with the default 24 h a late Stripe redelivery would get
-/// through; use `Duration::from_secs(3 * 24 * 3600)` or more there. GitHub does
-/// not retry on its own (redeliveries are manual), Svix / Standard Webhooks
-/// retry for about 1.5 days. Memory use is about 100 bytes per event id plus
-/// the prefix, for the retention period.
+/// through; use `Duration::from_secs(3 * 24 * 3600)` or more there. Svix
+/// (Standard Webhooks) retries for about 28 hours, Shopify for 4 hours; GitHub
+/// does not retry on its own. Each remembered event costs Redis roughly 100
+/// bytes plus the key's length, for the retention period.
 ///
 /// # In-flight timeout
 ///
@@ -293,57 +293,57 @@ impl RedisGuard {
             1 => Begin::Done,
             // A key without a TTL (set by hand) is held for a full timeout.
             _ => Begin::InFlight {
-                retry_after: u64::try_from(pttl)
-                    .map_or(self.in_flight_timeout, Duration::from_millis),
+                retry_after: u64::try_from(pttl).map_or(self.in_flight_timeout, Duration::from_millis),
             },
         })
     }
 }
 
 impl ReplayGuard for RedisGuard {
-    fn begin(&self, key: &str) -> impl Future<Output = Result<Begin, GuardError>> + Send {
-        async move {
-            let claim = Claim::new(rand::random());
-            match self.try_begin(key, claim).await {
-                Err(error) if self.fail_open => {
-                    tracing::error!(
-                        event_id = key,
-                        %error,
-                        source = ?error.source(),
-                        "Redis replay guard failed open: processing the event without replay protection"
-                    );
-                    Ok(Begin::Fresh(claim))
-                }
-                answer => answer,
+    async fn begin(&self, key: &str) -> Result<Begin, GuardError> {
+        let claim = Claim::new(rand::random());
+        match self.try_begin(key, claim).await {
+            Err(error) if self.fail_open => {
+                tracing::error!(
+                    event_id = key,
+                    %error,
+                    source = ?error.source(),
+                    "Redis replay guard failed open: processing the event without replay protection"
+                );
+                Ok(Begin::Fresh(claim))
             }
+            answer => answer,
         }
     }
 
-    fn commit(&self, key: &str, _claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
-        async move {
-            let mut connection = self.connection.clone();
-            let mut set = ::redis::cmd("SET");
-            set.arg(self.redis_key(key))
-                .arg(DONE)
-                .arg("PX")
-                .arg(millis(self.retention));
-            bounded(self.call_timeout, "commit", set.query_async::<()>(&mut connection)).await
-        }
+    /// Sets the key to `done` whoever holds it: see the type docs for why a
+    /// stale claim still records the event.
+    async fn commit(&self, key: &str, _claim: Claim) -> Result<(), GuardError> {
+        let mut connection = self.connection.clone();
+        let mut set = ::redis::cmd("SET");
+        set.arg(self.redis_key(key))
+            .arg(DONE)
+            .arg("PX")
+            .arg(millis(self.retention));
+        bounded(
+            self.call_timeout,
+            "commit",
+            set.query_async::<()>(&mut connection),
+        )
+        .await
     }
 
-    fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
-        async move {
-            let mut connection = self.connection.clone();
-            let mut invocation = RELEASE.key(self.redis_key(key));
-            invocation.arg(in_flight_value(claim));
-            bounded(
-                self.call_timeout,
-                "release",
-                invocation.invoke_async::<i64>(&mut connection),
-            )
-            .await
-            .map(drop)
-        }
+    async fn release(&self, key: &str, claim: Claim) -> Result<(), GuardError> {
+        let mut connection = self.connection.clone();
+        let mut invocation = RELEASE.key(self.redis_key(key));
+        invocation.arg(in_flight_value(claim));
+        bounded(
+            self.call_timeout,
+            "release",
+            invocation.invoke_async::<i64>(&mut connection),
+        )
+        .await
+        .map(drop)
     }
 }
 
