@@ -27,7 +27,7 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// | `inflight:<token>` | [`Begin::InFlight`], `retry_after` = the key's remaining TTL |
 /// | `done` | [`Begin::Done`] |
 ///
-/// Each call is one atomic round trip, so two replicas asking at once never
+/// Each call is one atomic Redis operation, so two replicas asking at once never
 /// both get `Fresh`:
 ///
 /// - **begin** is a small Lua script: `GET`, then `SET … PX <in-flight timeout>`
