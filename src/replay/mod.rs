@@ -15,11 +15,14 @@
 //!   inner service.
 //!
 //! [`LruGuard`] keeps this in memory, which dedupes within one process only.
-//! Receivers running as several replicas need a shared store; implement this
-//! trait over it (compare-and-delete on release, so a slow request whose
-//! in-flight entry expired cannot erase another request's claim).
+//! Receivers running as several replicas need a shared store: `RedisGuard`
+//! (feature `redis`) keeps the same state in Redis; for another store,
+//! implement this trait over it (compare-and-delete on release, so a slow
+//! request whose in-flight entry expired cannot erase another request's claim).
 
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -27,6 +30,9 @@ use std::future::Future;
 use std::time::Duration;
 
 pub use self::memory::LruGuard;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisGuard;
 
 /// The answer of [`ReplayGuard::begin`].
 #[derive(Debug, Clone, PartialEq, Eq)]
