@@ -104,20 +104,30 @@ fn ok(_: usize) -> Result<(), HandlerError> {
     Ok(())
 }
 
-/// Log lines written while the guard lives, for asserting on them.
+/// Every log line of this test binary, for asserting on them.
+///
+/// One global subscriber, not a per-test `set_default`: tracing caches
+/// whether a call site is enabled, and a test running on another thread
+/// without a subscriber can make that cache say "never" for everyone. Tests
+/// share the buffer, so each one looks for lines carrying its own event id.
 #[derive(Clone, Default)]
 struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
-    fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
-        let logs = Self::default();
-        let writer = logs.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::INFO)
-            .finish();
-        (logs, tracing::subscriber::set_default(subscriber))
+    fn capture() -> Self {
+        static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
+        LOGS.get_or_init(|| {
+            let logs = Self::default();
+            let writer = logs.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(move || writer.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::INFO)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
+            logs
+        })
+        .clone()
     }
 
     fn text(&self) -> String {
@@ -158,26 +168,26 @@ async fn routes_each_event_type_to_its_own_handler() {
 
 #[tokio::test]
 async fn acknowledges_and_logs_an_unknown_type_without_calling_any_handler() {
-    let (logs, _guard) = Logs::capture();
+    let logs = Logs::capture();
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
 
     // Its data has another shape: the type is looked up before data is read.
-    let body = envelope("evt_new", "pet.adopted", r#"["not","an","order"]"#);
-    let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_new", body).await;
+    let body = envelope("evt_unknown_type", "pet.adopted", r#"["not","an","order"]"#);
+    let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_unknown_type", body).await;
 
     assert_eq!(status, StatusCode::OK);
     assert_eq!((calls.created(), calls.cancelled()), (0, 0));
     assert!(
-        guard.is_done("evt_new"),
+        guard.is_done("evt_unknown_type"),
         "acknowledged, so a redelivery is a duplicate"
     );
     let text = logs.text();
     let line = text
         .lines()
-        .find(|l| l.contains("no handler for this event type"))
+        .find(|l| l.contains("no handler for this event type") && l.contains("evt_unknown_type"))
         .unwrap_or_else(|| panic!("no log line for the unknown type in:\n{text}"));
-    assert!(line.contains("pet.adopted") && line.contains("evt_new"), "{line}");
+    assert!(line.contains("pet.adopted"), "{line}");
 }
 
 #[tokio::test]
@@ -316,39 +326,48 @@ async fn boxed_errors_are_retryable() {
 async fn payload_that_is_not_json_is_400_without_calling_a_handler() {
     // Standard Webhooks takes the id from a header, so the layer lets a
     // verified non-JSON payload through and the dispatcher must refuse it.
-    let (logs, _guard) = Logs::capture();
+    let logs = Logs::capture();
     let (scheme, guard, calls) = (standard(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
 
-    let (status, text) = deliver(&scheme, &guard, &dispatcher, "msg_1", "not json".to_owned()).await;
+    let (status, text) = deliver(
+        &scheme,
+        &guard,
+        &dispatcher,
+        "msg_not_json",
+        "not json".to_owned(),
+    )
+    .await;
 
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(&text[..], b"payload is not valid JSON");
     assert_eq!(calls.created(), 0);
-    assert!(!guard.is_done("msg_1"));
+    assert!(!guard.is_done("msg_not_json"));
     let text = logs.text();
     assert!(
-        text.lines()
-            .any(|l| l.contains("WARN") && l.contains("webhook event rejected") && l.contains("status=400")),
+        text.lines().any(|l| l.contains("WARN")
+            && l.contains("webhook event rejected")
+            && l.contains("status=400")
+            && l.contains("msg_not_json")),
         "{text}"
     );
 }
 
 #[tokio::test]
 async fn payload_of_the_wrong_shape_is_422_without_calling_a_handler() {
-    let (logs, _guard) = Logs::capture();
+    let logs = Logs::capture();
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
 
-    let body = envelope("evt_1", "order.created", r#"{"order_id":7}"#);
-    let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_1", body).await;
+    let body = envelope("evt_wrong_shape", "order.created", r#"{"order_id":7}"#);
+    let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_wrong_shape", body).await;
 
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(calls.created(), 0);
     let text = logs.text();
     assert!(
         text.lines()
-            .any(|l| l.contains("WARN") && l.contains("status=422") && l.contains("evt_1")),
+            .any(|l| l.contains("WARN") && l.contains("status=422") && l.contains("evt_wrong_shape")),
         "{text}"
     );
     assert!(!text.contains("dispatcher test secret"), "a secret was logged");
