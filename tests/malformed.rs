@@ -7,29 +7,30 @@
 //! express (a lying `Content-Length`, a truncated chunked body) go over a real
 //! socket to 127.0.0.1 in a second table.
 
+mod reliability_support;
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode};
 use http_body::Frame;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+use reliability_support::NOW;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tower::{service_fn, ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 use tower_webhook::layer::{BufferBody, ResponseBody};
-use tower_webhook::scheme::{Encoding, Hmac, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
 use tower_webhook::testing::Sign;
 use tower_webhook::{BoxError, LruGuard, Secret, SecretError, WebhookLayer, MAX_ID_LEN};
 
-/// The clock every layer here runs at, and the time senders sign at.
-const NOW: i64 = 1_700_000_000;
 /// The body limit of every layer here.
 const LIMIT: usize = 4096;
 const ID: &str = "evt_1";
@@ -53,13 +54,7 @@ fn petstore() -> Hmac {
 
 /// A generic `Hmac` with a prefix, base64, a signed timestamp and a signed id header.
 fn acme() -> Hmac {
-    Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
-        .prefix("sha256=")
-        .encoding(Encoding::Base64)
-        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-        .id_from_header("x-acme-delivery")
-        .signed_content("{timestamp}.{id}.{body}")
-        .unwrap()
+    reliability_support::acme("acme secret")
 }
 
 fn standard() -> StandardWebhooks {
@@ -678,16 +673,22 @@ fn specific_rows() -> Vec<Row> {
     rows
 }
 
-fn at(unix: i64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(u64::try_from(unix).unwrap())
-}
-
 /// The layer every test here uses: `LIMIT`, the clock at `NOW`, and `guard`.
 fn layer(scheme: Box<dyn Scheme>, guard: &Arc<LruGuard>) -> WebhookLayer<Box<dyn Scheme>, Arc<LruGuard>> {
-    WebhookLayer::new(scheme)
-        .body_limit(LIMIT)
-        .clock(|| at(NOW))
-        .guard(Arc::clone(guard))
+    reliability_support::layer(scheme, LIMIT, guard)
+}
+
+/// `layer(scheme, guard)` over a service that counts its calls and answers 200.
+fn counting<B>(
+    scheme: Box<dyn Scheme>,
+    guard: &Arc<LruGuard>,
+    calls: &Arc<AtomicUsize>,
+) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
+where
+    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    reliability_support::counting(layer(scheme, guard), calls)
 }
 
 #[tokio::test]
@@ -960,25 +961,6 @@ async fn framing_lies_over_a_real_socket_never_reach_the_handler() {
     }
     server.abort();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-/// A service behind `layer(scheme, guard)` that counts its calls and answers 200.
-fn counting<B>(
-    scheme: Box<dyn Scheme>,
-    guard: &Arc<LruGuard>,
-    calls: &Arc<AtomicUsize>,
-) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
-where
-    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    let calls = Arc::clone(calls);
-    ServiceBuilder::new()
-        .layer(layer(scheme, guard))
-        .service(service_fn(move |_: Request<Full<Bytes>>| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
-        }))
 }
 
 #[tokio::test]
