@@ -97,11 +97,15 @@ impl StandardWebhooks {
 
 impl Scheme for StandardWebhooks {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
-        // Svix's names only when no Standard Webhooks header is present at all.
+        // Svix's names only when no Standard Webhooks header is present at
+        // all, and some Svix header is (a Svix delivery missing its signature
+        // is then refused for that, 401, not for a missing `webhook-id`).
         let names = if [WEBHOOK.id, WEBHOOK.timestamp, WEBHOOK.signature]
             .iter()
             .all(|n| !headers.contains_key(n))
-            && headers.contains_key(SVIX.signature)
+            && [SVIX.id, SVIX.timestamp, SVIX.signature]
+                .iter()
+                .any(|n| headers.contains_key(n))
         {
             &SVIX
         } else {

@@ -1,0 +1,55 @@
+//! Turns fuzz input into a delivery: one byte choosing the scheme, header
+//! lines `name:value` (raw bytes, repeats kept) up to a blank line, then the body.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::header::{HeaderMap, HeaderName, HeaderValue};
+use tower_webhook::scheme::{Encoding, Hmac, Scheme, StandardWebhooks};
+use tower_webhook::Secret;
+
+/// The clock every scheme here runs at (the seeds are signed at this time).
+pub const NOW: u64 = 1_700_000_000;
+
+pub fn now() -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(NOW)
+}
+
+/// The schemes under test, all keyed with `fuzz secret`.
+pub fn scheme(which: u8) -> Box<dyn Scheme> {
+    let secret = || Secret::new("fuzz secret").unwrap();
+    match which % 3 {
+        0 => Box::new(Hmac::petstore(secret())),
+        1 => Box::new(
+            Hmac::new("x-acme-signature", secret())
+                .prefix("sha256=")
+                .encoding(Encoding::Base64)
+                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
+                .id_from_header("x-acme-delivery")
+                .signed_content("{timestamp}.{id}.{body}")
+                .unwrap(),
+        ),
+        _ => Box::new(StandardWebhooks::new(secret())),
+    }
+}
+
+pub fn parse(data: &[u8]) -> Option<(u8, HeaderMap, &[u8])> {
+    let (&which, rest) = data.split_first()?;
+    let (head, body) = match rest.windows(2).position(|w| w == b"\n\n") {
+        Some(at) => (&rest[..at], &rest[at + 2..]),
+        None => (rest, &[][..]),
+    };
+    let mut headers = HeaderMap::new();
+    for line in head.split(|&b| b == b'\n') {
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(&line[..colon]),
+            HeaderValue::from_bytes(&line[colon + 1..]),
+        ) else {
+            continue;
+        };
+        headers.append(name, value);
+    }
+    Some((which, headers, body))
+}

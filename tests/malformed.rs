@@ -1,0 +1,1073 @@
+//! Malformed deliveries, table-driven: each row is one request, the status the
+//! layer must answer, and whether the inner service may see it.
+//!
+//! Rows are built per [`Preset`] (a scheme plus how its sender signs), so a new
+//! scheme gets every generic row by adding one `Preset` to [`PRESETS`], and
+//! rows of its own to [`specific_rows`]. Requests that `http`'s types cannot
+//! express (a lying `Content-Length`, a truncated chunked body) go over a real
+//! socket to 127.0.0.1 in a second table.
+
+mod reliability_support;
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
+use http::{Request, Response, StatusCode};
+use http_body::Frame;
+use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
+use reliability_support::NOW;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+use tower_webhook::layer::{BufferBody, ResponseBody};
+use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
+use tower_webhook::testing::Sign;
+use tower_webhook::{BoxError, LruGuard, Secret, SecretError, WebhookLayer, MAX_ID_LEN};
+
+/// The body limit of every layer here.
+const LIMIT: usize = 4096;
+const ID: &str = "evt_1";
+
+type Body = UnsyncBoxBody<Bytes, BoxError>;
+
+/// A scheme and its sender.
+struct Preset {
+    name: &'static str,
+    scheme: fn() -> Box<dyn Scheme>,
+    /// The headers its sender sends with `body` for event `id` at `timestamp`.
+    sign: fn(&[u8], &str, i64) -> HeaderMap,
+    signature: &'static str,
+    /// Where the event id travels, when it is a header.
+    id_header: Option<&'static str>,
+}
+
+fn petstore() -> Hmac {
+    Hmac::petstore(Secret::new("petstore secret").unwrap())
+}
+
+/// A generic `Hmac` with a prefix, base64, a signed timestamp and a signed id header.
+fn acme() -> Hmac {
+    reliability_support::acme("acme secret")
+}
+
+fn standard() -> StandardWebhooks {
+    StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap())
+}
+
+/// Standard Webhooks' headers under Svix's names.
+fn svix_sign(body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+    standard()
+        .sign_headers(body, id, timestamp)
+        .into_iter()
+        .map(|(name, value)| {
+            let name = name.expect("one value per header");
+            let renamed = name.as_str().replacen("webhook-", "svix-", 1);
+            (HeaderName::try_from(renamed).unwrap(), value)
+        })
+        .collect()
+}
+
+const PETSTORE: Preset = Preset {
+    name: "petstore",
+    scheme: || Box::new(petstore()),
+    sign: |body, id, ts| petstore().sign_headers(body, id, ts),
+    signature: "x-petstore-signature",
+    id_header: None,
+};
+
+const ACME: Preset = Preset {
+    name: "hmac prefix+base64+timestamp",
+    scheme: || Box::new(acme()),
+    sign: |body, id, ts| acme().sign_headers(body, id, ts),
+    signature: "x-acme-signature",
+    id_header: Some("x-acme-delivery"),
+};
+
+const STANDARD: Preset = Preset {
+    name: "standard webhooks",
+    scheme: || Box::new(standard()),
+    sign: |body, id, ts| standard().sign_headers(body, id, ts),
+    signature: "webhook-signature",
+    id_header: Some("webhook-id"),
+};
+
+const SVIX: Preset = Preset {
+    name: "svix",
+    scheme: || Box::new(standard()),
+    sign: svix_sign,
+    signature: "svix-signature",
+    id_header: Some("svix-id"),
+};
+
+/// Every preset gets every generic row. Add GitHub, Stripe, Slack, Shopify here.
+const PRESETS: [&Preset; 4] = [&PETSTORE, &ACME, &STANDARD, &SVIX];
+
+/// The event envelope every sender here sends.
+fn envelope(id: &str) -> Vec<u8> {
+    format!(r#"{{"id":"{id}","type":"order.created","created":{NOW},"data":{{"order_id":"ord_1"}}}}"#)
+        .into_bytes()
+}
+
+/// A request with exactly these headers and body.
+fn request(headers: HeaderMap, body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    let mut request = Request::post("/webhooks").body(Full::new(body.into())).unwrap();
+    *request.headers_mut() = headers;
+    request
+}
+
+/// What `preset`'s sender sends for event `id`: the envelope, signed at `NOW`.
+fn delivery(preset: &Preset, id: &str) -> Request<Full<Bytes>> {
+    let body = envelope(id);
+    request((preset.sign)(&body, id, NOW), body)
+}
+
+/// `delivery(preset, ID)` with its headers edited.
+fn edited(preset: &Preset, edit: impl FnOnce(&mut HeaderMap)) -> Request<Full<Bytes>> {
+    let mut request = delivery(preset, ID);
+    edit(request.headers_mut());
+    request
+}
+
+fn value(text: &str) -> HeaderValue {
+    HeaderValue::try_from(text).unwrap()
+}
+
+fn signature(preset: &Preset, headers: &HeaderMap) -> String {
+    headers[preset.signature].to_str().unwrap().to_owned()
+}
+
+/// The valid signature with one character of its tag replaced by another
+/// digit valid in both hex and base64: the right length and alphabet, the
+/// wrong value.
+fn wrong_signature(valid: &str) -> String {
+    let at = valid.len() / 2;
+    let replacement = if &valid[at..=at] == "0" { "1" } else { "0" };
+    format!("{}{replacement}{}", &valid[..at], &valid[at + 1..])
+}
+
+/// One malformed (or, as a control, well-formed) request.
+struct Row {
+    name: String,
+    scheme: fn() -> Box<dyn Scheme>,
+    request: Request<Body>,
+    status: StatusCode,
+    reaches_inner: bool,
+}
+
+fn row(preset: &Preset, what: &str, request: Request<Full<Bytes>>, status: u16) -> Row {
+    Row {
+        name: format!("{}: {what}", preset.name),
+        scheme: preset.scheme,
+        request: request.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
+        status: StatusCode::from_u16(status).unwrap(),
+        reaches_inner: status == 200,
+    }
+}
+
+/// Rows every scheme must answer alike.
+fn generic_rows(p: &Preset) -> Vec<Row> {
+    let sig = p.signature;
+    let long_id = |len: usize| {
+        let id = "i".repeat(len);
+        let body = envelope(&id);
+        request((p.sign)(&body, &id, NOW), body)
+    };
+    let over_limit = {
+        let body = format!(r#"{{"id":"{ID}","pad":"{}"}}"#, "x".repeat(LIMIT)).into_bytes();
+        let mut request = request((p.sign)(&body, ID, NOW), body.clone());
+        request.headers_mut().insert(CONTENT_LENGTH, body.len().into());
+        request
+    };
+    let mut rows = vec![
+        row(p, "valid delivery (control)", delivery(p, ID), 200),
+        row(
+            p,
+            "signature header missing",
+            edited(p, |h| {
+                h.remove(sig);
+            }),
+            401,
+        ),
+        row(
+            p,
+            "signature header empty",
+            edited(p, |h| {
+                h.insert(sig, value(""));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "signature of the right length and alphabet but wrong",
+            edited(p, |h| {
+                let wrong = wrong_signature(&signature(p, h));
+                h.insert(sig, value(&wrong));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "two signature headers, different values, both wrong",
+            edited(p, |h| {
+                let wrong = wrong_signature(&signature(p, h));
+                h.insert(sig, value(&wrong));
+                h.append(sig, value(&wrong.replace('0', "2")));
+            }),
+            401,
+        ),
+        // Documented: any signature matching any secret passes (rotation), so
+        // an extra wrong one does not hide the valid one.
+        row(
+            p,
+            "two signature headers, one valid and one wrong",
+            edited(p, |h| {
+                let wrong = wrong_signature(&signature(p, h));
+                h.append(sig, value(&wrong));
+            }),
+            200,
+        ),
+        row(
+            p,
+            "seventeen signatures, the valid one last",
+            edited(p, |h| {
+                let valid = signature(p, h);
+                let wrong = wrong_signature(&valid);
+                h.remove(sig);
+                for _ in 0..17 {
+                    h.append(sig, value(&wrong));
+                }
+                h.append(sig, value(&valid));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "signature header not UTF-8",
+            edited(p, |h| {
+                h.insert(sig, HeaderValue::from_bytes(b"\xff\xfe\x80").unwrap());
+            }),
+            401,
+        ),
+        row(
+            p,
+            "signature header of 64 KiB",
+            edited(p, |h| {
+                h.insert(sig, value(&"a".repeat(64 * 1024)));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "body changed by one byte after signing",
+            {
+                let request = delivery(p, ID);
+                let (parts, _) = request.into_parts();
+                let mut body = envelope(ID);
+                *body.last_mut().unwrap() = b' ';
+                Request::from_parts(parts, Full::new(Bytes::from(body)))
+            },
+            401,
+        ),
+        row(p, "event id over 1 KiB, correctly signed", long_id(1025), 400),
+        row(
+            p,
+            "event id one byte over MAX_ID_LEN, correctly signed",
+            long_id(MAX_ID_LEN + 1),
+            400,
+        ),
+        row(
+            p,
+            "event id of exactly MAX_ID_LEN (control)",
+            long_id(MAX_ID_LEN),
+            200,
+        ),
+        row(
+            p,
+            "body over the limit, declared by Content-Length",
+            over_limit,
+            413,
+        ),
+    ];
+    // A correctly signed body over the limit, streamed in chunks with no
+    // Content-Length: refused while reading.
+    let body = format!(r#"{{"id":"{ID}","pad":"{}"}}"#, "x".repeat(LIMIT)).into_bytes();
+    let headers = (p.sign)(&body, ID, NOW);
+    let chunks = body.chunks(1000).map(Bytes::copy_from_slice).collect();
+    let mut chunked = Request::post("/webhooks")
+        .body(Chunked(chunks).map_err(|never| match never {}).boxed_unsync())
+        .unwrap();
+    *chunked.headers_mut() = headers;
+    rows.push(Row {
+        name: format!("{}: chunked body over the limit without Content-Length", p.name),
+        scheme: p.scheme,
+        request: chunked,
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        reaches_inner: false,
+    });
+    if let Some(id_header) = p.id_header {
+        rows.extend([
+            row(
+                p,
+                "id header missing",
+                edited(p, |h| {
+                    h.remove(id_header);
+                }),
+                400,
+            ),
+            row(
+                p,
+                "id header not UTF-8",
+                edited(p, |h| {
+                    h.insert(id_header, HeaderValue::from_bytes(b"evt_\xff").unwrap());
+                }),
+                400,
+            ),
+            row(
+                p,
+                "id header repeated with different values",
+                edited(p, |h| {
+                    h.append(id_header, value("evt_2"));
+                }),
+                400,
+            ),
+            row(
+                p,
+                "id header repeated with the same value",
+                edited(p, |h| {
+                    h.append(id_header, value(ID));
+                }),
+                200,
+            ),
+            row(
+                p,
+                "id header changed after signing",
+                edited(p, |h| {
+                    h.insert(id_header, value("evt_2"));
+                }),
+                401,
+            ),
+        ]);
+    }
+    rows
+}
+
+/// A body that arrives in several frames and declares no length, as a
+/// chunked request does.
+struct Chunked(VecDeque<Bytes>);
+
+impl http_body::Body for Chunked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
+}
+
+/// Rows that only make sense for one scheme.
+fn specific_rows() -> Vec<Row> {
+    let p = &PETSTORE;
+    let signed_body = |p: &Preset, body: &[u8]| request((p.sign)(body, ID, NOW), body.to_vec());
+    let signed_at = |p: &Preset, timestamp: i64| {
+        let body = envelope(ID);
+        request((p.sign)(&body, ID, timestamp), body)
+    };
+    let mut rows = vec![
+        // Documented on `Encoding::Hex`: both cases spell the same bytes.
+        row(
+            p,
+            "upper-case hex signature (accepted)",
+            edited(p, |h| {
+                let upper = signature(p, h).to_uppercase();
+                h.insert(p.signature, value(&upper));
+            }),
+            200,
+        ),
+        row(
+            p,
+            "a `sha256=` prefix the scheme does not use",
+            edited(p, |h| {
+                let prefixed = format!("sha256={}", signature(p, h));
+                h.insert(p.signature, value(&prefixed));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "hex signature one byte short",
+            edited(p, |h| {
+                let short = signature(p, h)[..62].to_owned();
+                h.insert(p.signature, value(&short));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "64 characters that are not hex",
+            edited(p, |h| {
+                h.insert(p.signature, value(&"zz".repeat(32)));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "valid signature and junk in one comma-separated value",
+            edited(p, |h| {
+                let list = format!("{},junk", signature(p, h));
+                h.insert(p.signature, value(&list));
+            }),
+            200,
+        ),
+        row(
+            p,
+            "empty body, correctly signed (no id)",
+            signed_body(p, b""),
+            400,
+        ),
+        row(
+            p,
+            "body not JSON, correctly signed",
+            signed_body(p, b"\xff\x00not json"),
+            400,
+        ),
+        row(
+            p,
+            "JSON body without an id, correctly signed",
+            signed_body(p, br#"{"type":"x"}"#),
+            400,
+        ),
+        row(
+            p,
+            "id is an object, correctly signed",
+            signed_body(p, br#"{"id":{"a":1}}"#),
+            400,
+        ),
+        row(
+            p,
+            "id is an empty string, correctly signed",
+            signed_body(p, br#"{"id":""}"#),
+            400,
+        ),
+        row(
+            p,
+            "id is an integer (accepted)",
+            signed_body(p, br#"{"id":42}"#),
+            200,
+        ),
+    ];
+
+    let p = &ACME;
+    let ts = "x-acme-timestamp";
+    rows.extend([
+        // Documented on `Encoding::Base64`: padding is optional.
+        row(
+            p,
+            "base64 signature without padding (accepted)",
+            edited(p, |h| {
+                let bare = signature(p, h).trim_end_matches('=').to_owned();
+                h.insert(p.signature, value(&bare));
+            }),
+            200,
+        ),
+        row(
+            p,
+            "base64 signature upper-cased",
+            edited(p, |h| {
+                let valid = signature(p, h);
+                let upper = format!("sha256={}", valid["sha256=".len()..].to_uppercase());
+                assert_ne!(upper, valid);
+                h.insert(p.signature, value(&upper));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "signature without its prefix",
+            edited(p, |h| {
+                let bare = signature(p, h)["sha256=".len()..].to_owned();
+                h.insert(p.signature, value(&bare));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "hex where base64 is expected",
+            edited(p, |h| {
+                h.insert(p.signature, value(&format!("sha256={}", "ab".repeat(32))));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "timestamp header missing",
+            edited(p, |h| {
+                h.remove(ts);
+            }),
+            400,
+        ),
+        row(
+            p,
+            "timestamp not an integer",
+            edited(p, |h| {
+                h.insert(ts, value("17e8"));
+            }),
+            400,
+        ),
+        row(
+            p,
+            "timestamp with a leading +",
+            edited(p, |h| {
+                h.insert(ts, value("+1700000000"));
+            }),
+            400,
+        ),
+        row(
+            p,
+            "timestamp overflowing i64",
+            edited(p, |h| {
+                h.insert(ts, value("9223372036854775808"));
+            }),
+            400,
+        ),
+        row(
+            p,
+            "timestamp repeated with different values",
+            edited(p, |h| {
+                h.append(ts, value(&(NOW + 1).to_string()));
+            }),
+            400,
+        ),
+        row(
+            p,
+            "timestamp changed after signing, still within tolerance",
+            edited(p, |h| {
+                h.insert(ts, value(&(NOW + 1).to_string()));
+            }),
+            401,
+        ),
+        row(p, "negative timestamp, correctly signed", signed_at(p, -1), 401),
+        row(
+            p,
+            "timestamp 301 s old, correctly signed",
+            signed_at(p, NOW - 301),
+            401,
+        ),
+        row(
+            p,
+            "timestamp 301 s ahead, correctly signed",
+            signed_at(p, NOW + 301),
+            401,
+        ),
+        row(
+            p,
+            "timestamp 300 s old (control: tolerance is inclusive)",
+            signed_at(p, NOW - 300),
+            200,
+        ),
+        row(
+            p,
+            "empty body, correctly signed (id in a header)",
+            signed_body(p, b""),
+            200,
+        ),
+    ]);
+
+    for p in [&STANDARD, &SVIX] {
+        let ts: &str = if p.name == "svix" {
+            "svix-timestamp"
+        } else {
+            "webhook-timestamp"
+        };
+        rows.extend([
+            row(
+                p,
+                "base64 signature without padding (accepted)",
+                edited(p, |h| {
+                    let bare = signature(p, h).trim_end_matches('=').to_owned();
+                    h.insert(p.signature, value(&bare));
+                }),
+                200,
+            ),
+            row(
+                p,
+                "timestamp overflowing i64",
+                edited(p, |h| {
+                    h.insert(ts, value("99999999999999999999"));
+                }),
+                400,
+            ),
+            row(
+                p,
+                "timestamp header missing",
+                edited(p, |h| {
+                    h.remove(ts);
+                }),
+                400,
+            ),
+            row(p, "negative timestamp, correctly signed", signed_at(p, -NOW), 401),
+            row(
+                p,
+                "i64::MIN timestamp, correctly signed",
+                signed_at(p, i64::MIN),
+                401,
+            ),
+        ]);
+    }
+    let p = &STANDARD;
+    rows.extend([
+        row(
+            p,
+            "only a v2 signature",
+            edited(p, |h| {
+                let v2 = signature(p, h).replacen("v1,", "v2,", 1);
+                h.insert(p.signature, value(&v2));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "`v1=` instead of `v1,`",
+            edited(p, |h| {
+                let eq = signature(p, h).replacen("v1,", "v1=", 1);
+                h.insert(p.signature, value(&eq));
+            }),
+            401,
+        ),
+        row(
+            p,
+            "a v1a entry, a wrong v1 and the valid v1, space-separated",
+            edited(p, |h| {
+                let valid = signature(p, h);
+                let list = format!("v1a,AAAA {} {valid}", wrong_signature(&valid));
+                h.insert(p.signature, value(&list));
+            }),
+            200,
+        ),
+        row(p, "empty body, correctly signed", signed_body(p, b""), 200),
+        row(
+            p,
+            "body neither JSON nor UTF-8, correctly signed",
+            signed_body(p, b"\xff\xfe\x00"),
+            200,
+        ),
+    ]);
+    let p = &SVIX;
+    rows.push(row(
+        p,
+        "svix headers plus a webhook-id header (webhook-* names win)",
+        edited(p, |h| {
+            h.insert("webhook-id", value(ID));
+        }),
+        400,
+    ));
+    rows
+}
+
+/// The layer every test here uses: `LIMIT`, the clock at `NOW`, and `guard`.
+fn layer(scheme: Box<dyn Scheme>, guard: &Arc<LruGuard>) -> WebhookLayer<Box<dyn Scheme>, Arc<LruGuard>> {
+    reliability_support::layer(scheme, LIMIT, guard)
+}
+
+/// `layer(scheme, guard)` over a service that counts its calls and answers 200.
+fn counting<B>(
+    scheme: Box<dyn Scheme>,
+    guard: &Arc<LruGuard>,
+    calls: &Arc<AtomicUsize>,
+) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
+where
+    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    reliability_support::counting(layer(scheme, guard), calls)
+}
+
+#[tokio::test]
+async fn malformed_deliveries_get_their_documented_status_and_never_reach_the_handler() {
+    let rows: Vec<Row> = PRESETS
+        .iter()
+        .flat_map(|p| generic_rows(p))
+        .chain(specific_rows())
+        .collect();
+    let total = rows.len();
+    let rejected = rows.iter().filter(|r| !r.reaches_inner).count();
+    let mut failures = Vec::new();
+    for row in rows {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let guard = Arc::new(LruGuard::new(100));
+        let service = counting((row.scheme)(), &guard, &calls);
+        let status = service.oneshot(row.request).await.unwrap().status();
+        let calls = calls.load(Ordering::SeqCst);
+        let expected_calls = usize::from(row.reaches_inner);
+        if status != row.status
+            || calls != expected_calls
+            || guard.done_len() != expected_calls
+            || guard.in_flight_len() != 0
+        {
+            failures.push(format!(
+                "{}: got {status} with {calls} handler call(s), guard done {} / in flight {}; \
+                 expected {} with {expected_calls}",
+                row.name,
+                guard.done_len(),
+                guard.in_flight_len(),
+                row.status,
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {total} rows failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(rejected >= 40, "only {rejected} malformed rows");
+    println!("{total} rows, {rejected} of them refused");
+}
+
+#[test]
+fn whsec_secret_that_is_not_base64_is_a_configuration_error() {
+    assert_eq!(
+        StandardWebhooks::secret("whsec_not*base64!").unwrap_err(),
+        SecretError::InvalidBase64
+    );
+    assert_eq!(
+        StandardWebhooks::secret("whsec_MfKQ9r8G=KYqr").unwrap_err(),
+        SecretError::InvalidBase64
+    );
+    assert_eq!(
+        StandardWebhooks::secret("whsec_").unwrap_err(),
+        SecretError::Empty
+    );
+    assert!(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").is_ok());
+}
+
+/// A request written byte for byte to a real socket, for what `http`'s types
+/// cannot express.
+struct RawRow {
+    name: &'static str,
+    bytes: Vec<u8>,
+    /// Shut the write half after sending, as a client that gives up does.
+    close_write: bool,
+    /// The status of the first response.
+    status: u16,
+    reaches_inner: bool,
+}
+
+/// A Petstore request head with these extra header lines.
+fn head(lines: &[String]) -> Vec<u8> {
+    let mut head =
+        String::from("POST /webhooks HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n");
+    for line in lines {
+        head.push_str(line);
+        head.push_str("\r\n");
+    }
+    head.push_str("connection: close\r\n\r\n");
+    head.into_bytes()
+}
+
+fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for piece in body.chunks(chunk) {
+        out.extend_from_slice(format!("{:x}\r\n", piece.len()).as_bytes());
+        out.extend_from_slice(piece);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+fn raw_rows() -> Vec<RawRow> {
+    let signed = |body: &[u8]| format!("x-petstore-signature: {}", petstore().sign(body, "", ""));
+    let with_body = |mut head: Vec<u8>, body: &[u8]| {
+        head.extend_from_slice(body);
+        head
+    };
+    let body = envelope(ID);
+    let sig = signed(&body);
+    let chunked_body = envelope("evt_chunked");
+    let big = format!(r#"{{"id":"{ID}","pad":"{}"}}"#, "x".repeat(LIMIT)).into_bytes();
+    let mut truncated = head(&[sig.clone(), "transfer-encoding: chunked".into()]);
+    truncated.extend_from_slice(format!("{:x}\r\n", body.len()).as_bytes());
+    truncated.extend_from_slice(&body[..body.len() / 2]);
+    let mut non_utf8 =
+        b"POST /webhooks HTTP/1.1\r\nhost: 127.0.0.1\r\nx-petstore-signature: \xff\xfe\xfd\r\n".to_vec();
+    non_utf8
+        .extend_from_slice(format!("content-length: {}\r\nconnection: close\r\n\r\n", body.len()).as_bytes());
+    non_utf8.extend_from_slice(&body);
+    vec![
+        RawRow {
+            name: "valid delivery with Content-Length (control)",
+            bytes: with_body(
+                head(&[sig.clone(), format!("content-length: {}", body.len())]),
+                &body,
+            ),
+            close_write: false,
+            status: 200,
+            reaches_inner: true,
+        },
+        RawRow {
+            name: "valid delivery in 7-byte chunks (control)",
+            bytes: with_body(
+                head(&[signed(&chunked_body), "transfer-encoding: chunked".into()]),
+                &chunked(&chunked_body, 7),
+            ),
+            close_write: false,
+            status: 200,
+            reaches_inner: true,
+        },
+        RawRow {
+            name: "Content-Length larger than the body, then the client stops sending",
+            bytes: with_body(
+                head(&[sig.clone(), format!("content-length: {}", body.len() + 100)]),
+                &body,
+            ),
+            close_write: true,
+            status: 400,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "Content-Length smaller than the body",
+            bytes: with_body(
+                head(&[sig.clone(), format!("content-length: {}", body.len() - 10)]),
+                &body,
+            ),
+            close_write: false,
+            status: 401,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "chunked body cut off mid-chunk",
+            bytes: truncated,
+            close_write: true,
+            status: 400,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "chunked body over the limit without Content-Length",
+            bytes: with_body(
+                head(&[signed(&big), "transfer-encoding: chunked".into()]),
+                &chunked(&big, 512),
+            ),
+            close_write: false,
+            status: 413,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "Content-Length over the limit, no body sent at all",
+            bytes: head(&[signed(&big), format!("content-length: {}", LIMIT + 1)]),
+            close_write: false,
+            status: 413,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "two Content-Length headers that disagree",
+            bytes: with_body(
+                head(&[
+                    sig.clone(),
+                    format!("content-length: {}", body.len()),
+                    "content-length: 1".into(),
+                ]),
+                &body,
+            ),
+            close_write: false,
+            status: 400,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "signature header of raw non-UTF-8 bytes",
+            bytes: non_utf8,
+            close_write: false,
+            status: 401,
+            reaches_inner: false,
+        },
+        RawRow {
+            name: "a 1 MiB header",
+            bytes: with_body(
+                head(&[
+                    sig,
+                    format!("x-junk: {}", "j".repeat(1 << 20)),
+                    format!("content-length: {}", body.len()),
+                ]),
+                &body,
+            ),
+            close_write: false,
+            status: 431,
+            reaches_inner: false,
+        },
+    ]
+}
+
+/// Sends `bytes`, then reads until the server closes; the status of the first
+/// response, if there is one.
+async fn exchange(addr: std::net::SocketAddr, bytes: &[u8], close_write: bool) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    // The server may answer (and close) before reading everything we send.
+    let _ = stream.write_all(bytes).await;
+    if close_write {
+        let _ = stream.shutdown().await;
+    }
+    let mut response = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut response)).await;
+    assert!(
+        read.is_ok(),
+        "the server neither answered nor closed the connection"
+    );
+    let text = String::from_utf8_lossy(&response);
+    text.strip_prefix("HTTP/1.1 ")
+        .and_then(|rest| rest.get(..3))
+        .map(|code| code.parse().unwrap())
+}
+
+#[tokio::test]
+async fn framing_lies_over_a_real_socket_never_reach_the_handler() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let guard = Arc::new(LruGuard::new(100));
+    let counted = Arc::clone(&calls);
+    let app = axum::Router::new()
+        .route(
+            "/webhooks",
+            axum::routing::post(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async { StatusCode::OK }
+            }),
+        )
+        .layer(layer(Box::new(petstore()), &guard));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let mut failures = Vec::new();
+    for row in raw_rows() {
+        let before = calls.load(Ordering::SeqCst);
+        let status = exchange(addr, &row.bytes, row.close_write).await;
+        let reached = calls.load(Ordering::SeqCst) - before;
+        if status != Some(row.status) || reached != usize::from(row.reaches_inner) {
+            failures.push(format!(
+                "{}: got {status:?} with {reached} handler call(s); expected {} with {}",
+                row.name,
+                row.status,
+                usize::from(row.reaches_inner)
+            ));
+        }
+    }
+    server.abort();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn unsigned_and_forged_deliveries_never_grow_the_replay_guard() {
+    for preset in PRESETS {
+        let guard = Arc::new(LruGuard::new(100_000));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = counting((preset.scheme)(), &guard, &calls);
+        for n in 0..2_000 {
+            let id = format!("evt_attack_{n}");
+            let mut request = delivery(preset, &id);
+            let headers = request.headers_mut();
+            if n % 2 == 0 {
+                headers.remove(preset.signature);
+            } else {
+                let forged = wrong_signature(&signature(preset, headers));
+                headers.insert(preset.signature, value(&forged));
+            }
+            let status = service.clone().oneshot(request).await.unwrap().status();
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{}: {id}", preset.name);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "{}", preset.name);
+        assert_eq!(
+            (guard.done_len(), guard.in_flight_len()),
+            (0, 0),
+            "{}",
+            preset.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn ids_over_max_id_len_are_refused_even_when_correctly_signed() {
+    for preset in PRESETS {
+        let guard = Arc::new(LruGuard::new(100_000));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = counting((preset.scheme)(), &guard, &calls);
+        for n in 0..500 {
+            let id = format!("{n:0>width$}", width = MAX_ID_LEN + 1 + n);
+            let status = service
+                .clone()
+                .oneshot(delivery(preset, &id))
+                .await
+                .unwrap()
+                .status();
+            assert_eq!(
+                status,
+                StatusCode::BAD_REQUEST,
+                "{}: id of {} bytes",
+                preset.name,
+                id.len()
+            );
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 0, "{}", preset.name);
+        assert_eq!(
+            (guard.done_len(), guard.in_flight_len()),
+            (0, 0),
+            "{}",
+            preset.name
+        );
+    }
+}
+
+#[tokio::test]
+async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedupe_on_signature() {
+    // The id travels in a header outside the signed content, so whoever
+    // captured one delivery can resend it under any id.
+    let scheme = || -> Box<dyn Scheme> {
+        Box::new(
+            Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
+                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
+                .id_from_header("x-acme-delivery")
+                .signed_content("{timestamp}.{body}")
+                .unwrap()
+                .dedupe_on_signature(true),
+        )
+    };
+    let sender = Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
+        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
+        .id_from_header("x-acme-delivery")
+        .signed_content("{timestamp}.{body}")
+        .unwrap();
+    let guard = Arc::new(LruGuard::new(100_000));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = counting(scheme(), &guard, &calls);
+    let body = envelope(ID);
+    let captured = sender.sign_headers(&body, ID, NOW);
+    let first = service
+        .clone()
+        .oneshot(request(captured.clone(), body.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+
+    for n in 0..1_000 {
+        let mut headers = captured.clone();
+        headers.insert("x-acme-delivery", value(&format!("evt_replay_{n}")));
+        let response = service
+            .clone()
+            .oneshot(request(headers, body.clone()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&text[..], br#"{"duplicate":true}"#);
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    // The first delivery's id and its signature; none of the replayed ids.
+    assert_eq!((guard.done_len(), guard.in_flight_len()), (2, 0));
+}

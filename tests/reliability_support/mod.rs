@@ -1,0 +1,71 @@
+//! Helpers shared by the `malformed` and `hostile` tests.
+#![allow(dead_code)] // each test crate uses its own part
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::Full;
+use tower::{service_fn, ServiceBuilder};
+use tower_webhook::layer::{BufferBody, ResponseBody};
+use tower_webhook::scheme::{Encoding, Hmac, Scheme};
+use tower_webhook::{BoxError, LruGuard, Secret, WebhookLayer};
+
+/// The clock every layer and scheme here runs at, and the time senders sign at.
+pub const NOW: i64 = 1_700_000_000;
+
+/// `NOW` as the layer's clock.
+pub fn now() -> SystemTime {
+    at(NOW)
+}
+
+/// Unix time `secs` (not before the epoch).
+pub fn at(secs: i64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap())
+}
+
+/// A generic `Hmac` with a `sha256=` prefix, base64, a signed timestamp and
+/// a signed id header: `X-Acme-Signature: sha256=<base64>` over
+/// `{timestamp}.{id}.{body}`.
+pub fn acme(secret: &str) -> Hmac {
+    Hmac::new("x-acme-signature", Secret::new(secret).unwrap())
+        .prefix("sha256=")
+        .encoding(Encoding::Base64)
+        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
+        .id_from_header("x-acme-delivery")
+        .signed_content("{timestamp}.{id}.{body}")
+        .unwrap()
+}
+
+/// The layer under test: `scheme`, a body limit, the clock at `NOW`, `guard`.
+pub fn layer(
+    scheme: Box<dyn Scheme>,
+    limit: usize,
+    guard: &Arc<LruGuard>,
+) -> WebhookLayer<Box<dyn Scheme>, Arc<LruGuard>> {
+    WebhookLayer::new(scheme)
+        .body_limit(limit)
+        .clock(now)
+        .guard(Arc::clone(guard))
+}
+
+/// `layer` over an inner service that counts its calls in `calls` and answers 200.
+pub fn counting<B>(
+    layer: WebhookLayer<Box<dyn Scheme>, Arc<LruGuard>>,
+    calls: &Arc<AtomicUsize>,
+) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
+where
+    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let calls = Arc::clone(calls);
+    ServiceBuilder::new()
+        .layer(layer)
+        .service(service_fn(move |_: Request<Full<Bytes>>| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
+        }))
+}
