@@ -218,7 +218,9 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let stats = Arc::new(Stats::default());
     let layer = WebhookLayer::new(scheme(&config.scheme, &config.secrets, config.tolerance)?)
         .guard(Arc::clone(&guard))
-        .body_limit(config.max_body_bytes);
+        .body_limit(config.max_body_bytes)
+        // A sender has its whole body ready: a stalled upload is not one.
+        .body_timeout(Duration::from_secs(10));
     let handler = if config.scheme == "petstore" {
         post(petstore)
     } else {

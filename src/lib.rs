@@ -91,10 +91,11 @@
 //! | situation | status | handler called |
 //! |---|---|---|
 //! | body over the limit ([`WebhookLayer::body_limit`], default 1 MiB) | 413 | no |
+//! | body not received within the optional [body timeout](WebhookLayer::body_timeout) | 408 | no |
 //! | required header missing or unparseable (timestamp, id); the id can't be read from the body where the scheme takes it from there; the id is empty or over [`MAX_ID_LEN`] bytes | 400 | no |
 //! | signature missing, malformed, or matching no secret; timestamp outside the tolerance (either direction) | 401 | no |
 //! | event id already processed | 200 `{"duplicate":true}` | no |
-//! | event id in flight in another request | 409 with `Retry-After` | no |
+//! | event id in flight in another request | 409 with `Retry-After` (at most 5 s) | no |
 //! | handler returns 2xx | its response; id committed | yes |
 //! | handler returns non-2xx or an error | its response / its error; id released | yes |
 //! | handler's response carries [`PermanentFailure`] | its response; id committed | yes |
@@ -142,14 +143,22 @@
 //!   behind a load balancer each see a different subset of deliveries; they
 //!   need a shared guard such as [`RedisGuard`](replay::RedisGuard)
 //!   (feature `redis`), which fails closed (`503`) when Redis is unreachable.
-//! - **Proxies and body limits.** The body limit bounds memory per request;
-//!   a proxy in front that buffers bodies should have a limit of its own. A
-//!   proxy must pass the body through byte for byte: one that re-encodes JSON
-//!   or changes the charset breaks every signature.
+//! - **Proxies, body limits and slow bodies.** The body limit bounds memory
+//!   per request; a proxy in front that buffers bodies should have a limit of
+//!   its own. hyper times out slow headers but not a slow body: set a
+//!   [body timeout](WebhookLayer::body_timeout) so a client that stalls
+//!   mid-body cannot hold requests open. A proxy must pass the body through
+//!   byte for byte: one that re-encodes JSON or changes the charset breaks
+//!   every signature.
 //! - **At least once, not exactly once.** The id is committed after the
-//!   handler answered 2xx. A process that dies between the handler's side
-//!   effect and that answer leaves the event to be redelivered; make side
-//!   effects idempotent by event id where that matters.
+//!   handler answered 2xx. If the handler's side effect happens and then the
+//!   handler does not get to answer 2xx, the event is released and the
+//!   sender's retry runs the handler again. That happens when the process
+//!   dies, when the deadline passes, and when the client disconnects while
+//!   the handler awaits something after its side effect (hyper drops the
+//!   request future, and with it the handler). A handler whose side effect
+//!   is its last step before answering is exactly-once under the guard; any
+//!   other should make its side effects idempotent by event id.
 //!
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -32,6 +32,12 @@ pub enum Rejection {
     /// `400 Bad Request`: the request body could not be read (the client
     /// went away, or the transfer encoding was broken).
     BodyUnreadable,
+    /// `408 Request Timeout`: the body did not arrive in full within the
+    /// [body timeout](crate::WebhookLayer::body_timeout).
+    BodyTimeout {
+        /// The configured timeout.
+        limit: Duration,
+    },
     /// `400 Bad Request`: a header the scheme needs (an id, a timestamp) is missing.
     MissingHeader {
         /// The header's name.
@@ -82,6 +88,7 @@ pub enum Rejection {
     /// `409 Conflict` with `Retry-After`: another request is processing the
     /// same event right now. The sender should retry; by then the event is
     /// either done (the retry gets 200) or was released (the retry processes it).
+    /// `Retry-After` is the guard's hint, at most 5 seconds.
     InFlight {
         /// When to retry.
         retry_after: Duration,
@@ -104,6 +111,7 @@ impl Rejection {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Self::BodyUnreadable
             | Self::MissingHeader { .. }
             | Self::InvalidHeader { .. }
@@ -134,6 +142,7 @@ impl Rejection {
         match self {
             Self::BodyTooLarge { .. } => "payload too large",
             Self::BodyUnreadable => "body could not be read",
+            Self::BodyTimeout { .. } => "body not received in time",
             Self::MissingHeader { .. } | Self::InvalidHeader { .. } => "missing or invalid header",
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
             Self::MissingSignature { .. } | Self::MalformedSignature { .. } | Self::SignatureMismatch => {
@@ -176,6 +185,7 @@ impl fmt::Display for Rejection {
         match self {
             Self::BodyTooLarge { limit } => write!(f, "body is larger than the limit of {limit} bytes"),
             Self::BodyUnreadable => f.write_str("request body could not be read"),
+            Self::BodyTimeout { limit } => write!(f, "request body not received within {limit:?}"),
             Self::MissingHeader { name } => write!(f, "required header `{name}` is missing"),
             Self::InvalidHeader { name, reason } => write!(f, "header `{name}` is invalid: {reason}"),
             Self::MissingEventId => f.write_str("event id could not be read from the delivery"),

@@ -599,7 +599,9 @@ async fn answers_409_with_retry_after_while_the_event_is_in_flight() {
     }
     let (status, response) = send(svc, signed("evt_busy")).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    assert!(response.headers().contains_key(RETRY_AFTER));
+    // The guard would say 60 s (its in-flight timeout); the layer asks for at most 5.
+    let retry_after: u64 = response.headers()[RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=5).contains(&retry_after), "{retry_after}");
     assert!(matches!(rejection(&response), Some(Rejection::InFlight { .. })));
     assert_eq!(first.await.unwrap().0, StatusCode::OK);
     assert_eq!(inner.calls(), 1);
@@ -778,4 +780,47 @@ fn every_signer_round_trips_through_its_scheme() {
     }
     check(&petstore(), "");
     check(&standard(), "evt_rt");
+}
+
+/// A body that sends its first chunk and then never another.
+struct Stalled(Option<Bytes>);
+
+impl Body for Stalled {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(chunk) => Poll::Ready(Some(Ok(Frame::data(chunk)))),
+            None => Poll::Pending,
+        }
+    }
+}
+
+#[tokio::test]
+async fn answers_408_when_the_body_stalls_past_the_body_timeout() {
+    let inner = Inner::default();
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).body_timeout(Duration::from_millis(50)))
+        .service(inner.service());
+    let (parts, _) = signed("evt_stalled").into_parts();
+    let request = Request::from_parts(
+        parts,
+        Stalled(Some(Bytes::from_static(b"{\"id\":"))).boxed_unsync(),
+    );
+    let response = tokio::time::timeout(Duration::from_secs(10), svc.oneshot(request))
+        .await
+        .expect("the body timeout, not this one, ends the request")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::BodyTimeout {
+            limit: Duration::from_millis(50)
+        })
+    );
+    assert_eq!(inner.calls(), 0);
 }

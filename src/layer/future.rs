@@ -121,6 +121,12 @@ impl<B> fmt::Debug for ResponseBody<B> {
     }
 }
 
+/// The longest `Retry-After` a `409` asks for. The guard's hint is when the
+/// other request's claim would expire, but that request usually answers within
+/// the sender's own timeout; a retry a few seconds later then finds the event
+/// done (200) or released (processed).
+const MAX_IN_FLIGHT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The answer to a delivery whose event was processed already.
 pub(crate) const DUPLICATE_BODY: &str = r#"{"duplicate":true}"#;
 
@@ -164,7 +170,15 @@ where
     }
 
     // 2. Buffer under a hard cap; a single-frame body is not copied.
-    let bytes = match Limited::new(body, config.body_limit).collect().await {
+    let collect = Limited::new(body, config.body_limit).collect();
+    let collected = match config.body_timeout {
+        Some(limit) => match tokio::time::timeout(limit, collect).await {
+            Ok(collected) => collected,
+            Err(_elapsed) => return reject(Rejection::BodyTimeout { limit }, None),
+        },
+        None => collect.await,
+    };
+    let bytes = match collected {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<LengthLimitError>() => {
             return reject(
@@ -211,6 +225,7 @@ where
             }
             Ok(Begin::InFlight { retry_after }) => {
                 held.release().await;
+                let retry_after = retry_after.min(MAX_IN_FLIGHT_RETRY_AFTER);
                 return reject(Rejection::InFlight { retry_after }, Some(delivery.id()));
             }
             Err(error) => {

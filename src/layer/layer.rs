@@ -42,6 +42,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) scheme: Arc<Sch>,
     pub(crate) guard: Arc<G>,
     pub(crate) body_limit: usize,
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
@@ -67,6 +68,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 scheme: Arc::new(scheme),
                 guard: Arc::new(LruGuard::default()),
                 body_limit: DEFAULT_BODY_LIMIT,
+                body_timeout: None,
                 deadline: None,
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
@@ -93,6 +95,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 scheme: config.scheme,
                 guard: Arc::new(guard),
                 body_limit: config.body_limit,
+                body_timeout: config.body_timeout,
                 deadline: config.deadline,
                 clock: config.clock,
                 on_rejection: config.on_rejection,
@@ -106,6 +109,18 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     #[must_use]
     pub fn body_limit(self, bytes: usize) -> Self {
         self.map(|c| c.body_limit = bytes)
+    }
+
+    /// Answers `408 Request Timeout` when the body has not arrived in full
+    /// within `limit`, without calling the inner service. hyper bounds the
+    /// wait for headers, not for the body: without this, a client that
+    /// declares a length and then stalls holds the request (and its memory,
+    /// up to the body limit) for as long as it keeps the connection open.
+    /// Off by default; a few seconds is plenty for a sender that has its
+    /// whole body ready. Needs a tokio runtime with the time driver.
+    #[must_use]
+    pub fn body_timeout(self, limit: Duration) -> Self {
+        self.map(|c| c.body_timeout = Some(limit))
     }
 
     /// Answers `503` with `Retry-After` when the inner service has not
@@ -171,6 +186,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             scheme: Arc::clone(&self.scheme),
             guard: Arc::clone(&self.guard),
             body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
             deadline: self.deadline,
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
@@ -201,6 +217,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("scheme", &self.scheme)
             .field("guard", &self.guard)
             .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
             .field("deadline", &self.deadline)
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
             .finish_non_exhaustive()
