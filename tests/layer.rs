@@ -1,6 +1,8 @@
 //! The layer's contract, row by row of the status table in DESIGN.md: every
 //! test checks the status *and* whether the inner service ran.
 
+mod reliability_support;
+
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -15,6 +17,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
+use reliability_support::Chunked;
 use tower::{service_fn, BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_webhook::scheme::{Hmac, StandardWebhooks};
 use tower_webhook::testing::{signed_request, signed_request_at, Sign};
@@ -169,21 +172,6 @@ async fn rejects_declared_body_over_limit_without_calling_inner() {
     assert_eq!(inner.calls(), 0);
 }
 
-/// A body delivered in chunks with no length: what a chunked upload looks like.
-struct Chunks(VecDeque<Bytes>);
-
-impl Body for Chunks {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
-    }
-}
-
 fn chunked(
     request: Request<Full<Bytes>>,
     chunk: usize,
@@ -191,7 +179,7 @@ fn chunked(
     let (parts, body) = request.into_parts();
     let bytes = full_bytes(body);
     let chunks = bytes.chunks(chunk).map(Bytes::copy_from_slice).collect();
-    Request::from_parts(parts, Chunks(chunks).boxed_unsync())
+    Request::from_parts(parts, Chunked(chunks).boxed_unsync())
 }
 
 fn full_bytes(body: Full<Bytes>) -> Bytes {

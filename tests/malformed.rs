@@ -9,20 +9,17 @@
 
 mod reliability_support;
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode};
-use http_body::Frame;
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use reliability_support::NOW;
+use reliability_support::{Chunked, NOW};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
@@ -425,22 +422,6 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
         ]);
     }
     rows
-}
-
-/// A body that arrives in several frames and declares no length, as a
-/// chunked request does.
-struct Chunked(VecDeque<Bytes>);
-
-impl http_body::Body for Chunked {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
-    }
 }
 
 /// Rows that only make sense for one scheme.

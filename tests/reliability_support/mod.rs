@@ -1,13 +1,17 @@
-//! Helpers shared by the `malformed` and `hostile` tests.
+//! Helpers shared by the integration tests (`malformed`, `hostile`, `layer`).
 #![allow(dead_code)] // each test crate uses its own part
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, Response};
+use http_body::Frame;
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder};
 use tower_webhook::layer::{BufferBody, ResponseBody};
@@ -68,4 +72,20 @@ where
             calls.fetch_add(1, Ordering::SeqCst);
             async { Ok::<_, Infallible>(Response::new(Full::new(Bytes::new()))) }
         }))
+}
+
+/// A body that arrives in several frames and declares no length, as a
+/// chunked request does.
+pub struct Chunked(pub VecDeque<Bytes>);
+
+impl http_body::Body for Chunked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+    }
 }
