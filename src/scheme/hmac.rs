@@ -267,7 +267,7 @@ impl Hmac {
     /// timestamp (as written in their headers), signed with the first secret.
     pub fn sign(&self, body: &[u8], id: &str, timestamp: &str) -> String {
         let parts = self.parts(body, id, timestamp);
-        let tag = self.secrets.sign(&parts.as_slices());
+        let tag = self.secrets.sign(parts.as_slices());
         format!("{}{}", self.prefix, self.encoding.encode(&tag))
     }
 
