@@ -13,6 +13,10 @@
 //! (which, with fresh ids, inserts into the LRU and evicts once full), forward
 //! with the `Verified` extension, and commit. The `duplicate` variant resends
 //! one processed event, so it is answered by the guard without the handler.
+//!
+//! The `router` group drives the axum `Router` of `examples/baselines.rs`
+//! (axum's `Body`, routing, response boxing) without sockets: the same three
+//! routes the HTTP load test compares, minus the HTTP and TCP work.
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,5 +116,42 @@ fn request_like(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     copy
 }
 
-criterion_group!(benches, layer);
+fn router(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    // As `axum::serve` does: handlers (and the layer) become routes once,
+    // not per request.
+    let app = baselines::app(SECRET).unwrap().with_state::<()>(());
+    let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let next_id = AtomicU64::new(1 << 40);
+
+    let mut group = c.benchmark_group("router/1KiB");
+    group.throughput(Throughput::Elements(1));
+    for route in ["unverified", "handrolled", "layer"] {
+        let fresh_request = || {
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            let mut request = testing::signed_request::<axum::body::Body>(&scheme, envelope(id), "");
+            *request.uri_mut() = format!("/{route}").parse().unwrap();
+            request
+        };
+        let status = runtime
+            .block_on(app.clone().oneshot(fresh_request()))
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK, "{route}");
+        group.bench_function(route, |b| {
+            b.to_async(&runtime).iter_batched(
+                fresh_request,
+                |r| app.clone().oneshot(r),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    group.finish();
+}
+
+#[path = "../examples/baselines.rs"]
+#[allow(dead_code)]
+mod baselines;
+
+criterion_group!(benches, layer, router);
 criterion_main!(benches);

@@ -35,7 +35,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 use tower_webhook::scheme::Hmac;
-use tower_webhook::{LruGuard, Secret, Verified, WebhookLayer};
+use tower_webhook::{LruGuard, Secret, SecretError, Verified, WebhookLayer};
 
 /// Ids remembered by the hand-rolled route: the same as the layer's default guard.
 const SEEN_CAPACITY: usize = LruGuard::DEFAULT_CAPACITY;
@@ -56,22 +56,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = std::env::var("WEBHOOK_SECRET").map_err(|_| "set WEBHOOK_SECRET to the senders' secret")?;
     let port: u16 = std::env::var("PORT").map_or(Ok(3001), |p| p.parse())?;
 
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("baselines listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(&secret)?).await?;
+    Ok(())
+}
+
+/// The three routes (`benches/layer.rs` drives the same router in process).
+pub fn app(secret: &str) -> Result<Router, SecretError> {
     let hand_rolled = Arc::new(HandRolled {
         secret: secret.as_bytes().to_vec(),
         seen: Mutex::new(LruCache::new(NonZeroUsize::new(SEEN_CAPACITY).expect("non-zero"))),
     });
-    let app = Router::new()
+    Ok(Router::new()
         .route("/unverified", post(unverified))
         .route("/handrolled", post(handrolled).with_state(hand_rolled))
         .route(
             "/layer",
-            post(layer).layer(WebhookLayer::new(Hmac::petstore(Secret::new(&secret)?))),
-        );
-
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("baselines listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app).await?;
-    Ok(())
+            post(layer).layer(WebhookLayer::new(Hmac::petstore(Secret::new(secret)?))),
+        ))
 }
 
 async fn unverified(_body: Bytes) -> StatusCode {
