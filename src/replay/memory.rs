@@ -1,6 +1,6 @@
 //! The in-memory replay guard.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::future::{ready, Future};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,7 +39,10 @@ pub struct LruGuard {
 #[derive(Debug)]
 struct State {
     done: LruCache<Box<str>, ()>,
-    in_flight: HashMap<Box<str>, (Claim, Instant)>,
+    /// Hashed like `done` (foldhash, randomly seeded) rather than with SipHash:
+    /// keys come only from verified deliveries, so whoever could flood the
+    /// table holds the secret already.
+    in_flight: HashMap<Box<str>, (Claim, Instant), lru::DefaultHasher>,
 }
 
 impl LruGuard {
@@ -57,7 +60,7 @@ impl LruGuard {
         Self {
             state: Mutex::new(State {
                 done: LruCache::new(capacity),
-                in_flight: HashMap::new(),
+                in_flight: HashMap::default(),
             }),
             in_flight_timeout: Self::DEFAULT_IN_FLIGHT_TIMEOUT,
             tokens: AtomicU64::new(1),
@@ -98,21 +101,28 @@ impl LruGuard {
         if state.done.get(key).is_some() {
             return Begin::Done;
         }
-        if let Some((_, since)) = state.in_flight.get(key) {
-            let held = now.saturating_duration_since(*since);
-            if held < self.in_flight_timeout {
-                return Begin::InFlight {
-                    retry_after: self.in_flight_timeout - held,
-                };
-            }
-            tracing::warn!(
-                event_id = key,
-                ?held,
-                "in-flight entry expired; another request takes the event over"
-            );
-        }
+        // One lookup; the key is copied up front, as a fresh id (the usual
+        // case) needs it.
         let claim = Claim::new(self.tokens.fetch_add(1, Ordering::Relaxed));
-        state.in_flight.insert(key.into(), (claim, now));
+        match state.in_flight.entry(key.into()) {
+            Entry::Vacant(entry) => {
+                entry.insert((claim, now));
+            }
+            Entry::Occupied(mut entry) => {
+                let held = now.saturating_duration_since(entry.get().1);
+                if held < self.in_flight_timeout {
+                    return Begin::InFlight {
+                        retry_after: self.in_flight_timeout - held,
+                    };
+                }
+                tracing::warn!(
+                    event_id = key,
+                    ?held,
+                    "in-flight entry expired; another request takes the event over"
+                );
+                entry.insert((claim, now));
+            }
+        }
         Begin::Fresh(claim)
     }
 
@@ -121,11 +131,15 @@ impl LruGuard {
     /// the in-flight entry is removed only if `claim` still holds it.
     fn settle(&self, key: &str, claim: Claim, commit: bool) {
         let mut state = self.lock();
-        let held = matches!(state.in_flight.get(key), Some((c, _)) if *c == claim);
-        let owned = if held {
-            state.in_flight.remove_entry(key).map(|(k, _)| k)
-        } else {
-            None
+        // One lookup: take the entry out, and put it back in the rare case
+        // that another request's claim holds it now.
+        let owned = match state.in_flight.remove_entry(key) {
+            Some((owned, (held_by, _))) if held_by == claim => Some(owned),
+            Some((other_key, other)) => {
+                state.in_flight.insert(other_key, other);
+                None
+            }
+            None => None,
         };
         if commit {
             state.done.put(owned.unwrap_or_else(|| key.into()), ());
