@@ -198,13 +198,14 @@ impl Secrets {
     /// yes/no leaves the constant-time domain.
     pub fn matching_tag(&self, parts: &[&[u8]], candidates: &[[u8; 32]]) -> Option<[u8; 32]> {
         let mut found = None;
-        for mac in self.macs(parts) {
+        for tag in self.macs(parts) {
+            let mac = words(&tag);
             let mut hit = Choice::from(0);
             for candidate in candidates {
-                hit |= mac.ct_eq(candidate);
+                hit |= mac.ct_eq(&words(candidate));
             }
             if bool::from(hit) && found.is_none() {
-                found = Some(mac);
+                found = Some(tag);
             }
         }
         found
@@ -223,6 +224,20 @@ impl fmt::Debug for Secrets {
             .field("count", &self.keys.len())
             .finish()
     }
+}
+
+/// A tag as four 64-bit words, for [`Secrets::matching_tag`]: `subtle`
+/// compares a slice element by element, each through an optimization barrier,
+/// so comparing 4 words instead of 32 bytes is 8 times fewer barriers with
+/// the same constant-time guarantee (every word is compared, always).
+fn words(tag: &MacTag) -> [u64; MAC_LEN / 8] {
+    let mut words = [0; MAC_LEN / 8];
+    for (word, bytes) in words.iter_mut().zip(tag.chunks_exact(8)) {
+        let mut chunk = [0; 8];
+        chunk.copy_from_slice(bytes);
+        *word = u64::from_ne_bytes(chunk);
+    }
+    words
 }
 
 fn keyed(secret: &Secret) -> HmacSha256 {
@@ -265,6 +280,18 @@ mod tests {
             hex::encode(mac),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn a_tag_differing_in_any_one_byte_does_not_match() {
+        let secrets = Secrets::new(Secret::new("key").unwrap());
+        let tag = secrets.sign(&[b"body"]);
+        assert_eq!(secrets.matching_tag(&[b"body"], &[tag]), Some(tag));
+        for at in 0..MAC_LEN {
+            let mut forged = tag;
+            forged[at] ^= 0x80;
+            assert_eq!(secrets.matching_tag(&[b"body"], &[forged]), None, "byte {at}");
+        }
     }
 
     #[test]

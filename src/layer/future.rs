@@ -4,10 +4,11 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{ready, Context, Poll, Waker};
+use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
@@ -17,7 +18,7 @@ use tower_service::Service;
 use super::layer::Config;
 use super::service::BufferBody;
 use crate::replay::{Begin, Claim, ReplayGuard};
-use crate::scheme::Scheme;
+use crate::scheme::{Delivery, Scheme};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -125,17 +126,26 @@ impl<B> fmt::Debug for ResponseBody<B> {
 /// other request's claim would expire, but that request usually answers within
 /// the sender's own timeout; a retry a few seconds later then finds the event
 /// done (200) or released (processed).
-const MAX_IN_FLIGHT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+const MAX_IN_FLIGHT_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The answer to a delivery whose event was processed already.
 pub(crate) const DUPLICATE_BODY: &str = r#"{"duplicate":true}"#;
 
 /// One delivery, start to finish (see the module docs for the steps).
-pub(crate) async fn receive<S, Sch, G, ReqBody, ResBody>(
+///
+/// Each step that waits is a future of its own (`read_body`, `claim`,
+/// [`Forward`], `Held::settle`), awaited one after the other, and what steps 1
+/// to 5 make lives in a block that ends before the handler is awaited: the
+/// compiler then lets the steps' states share memory instead of laying them
+/// side by side. Behind an axum `Route` the boxed future is 984 bytes instead
+/// of 1.7 KiB as one straight `async fn`, which keeps its one allocation per
+/// request in glibc's per-thread cache (up to 1,032 bytes); past that, every
+/// request paid for a large-chunk allocation and a bigger copy.
+pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     config: Arc<Config<Sch, G>>,
     mut inner: S,
     request: Request<ReqBody>,
-) -> Result<Response<ResponseBody<ResBody>>, S::Error>
+) -> impl Future<Output = Result<Response<ResponseBody<ResBody>>, S::Error>>
 where
     S: Service<Request<ReqBody::Buffered>, Response = Response<ResBody>>,
     Sch: Scheme,
@@ -143,77 +153,107 @@ where
     ReqBody: BufferBody,
     ReqBody::Error: Into<BoxError>,
 {
-    let reject = |rejection: Rejection, event_id: Option<&str>| {
-        tracing::warn!(
-            status = rejection.status().as_u16(),
-            reason = %rejection,
-            event_id,
-            "webhook rejected"
-        );
-        Ok(config.rejection_response(&rejection).map(ResponseBody::own))
-    };
-
-    // 1. Limit: trust a declared length only to refuse early.
     let (parts, body) = request.into_parts();
-    let declared = parts
-        .headers
+    async move {
+        // Steps 1 to 5 in a block: what they make (the bytes, the delivery,
+        // the rebuilt request) is gone before the handler is awaited, and the
+        // future does not keep room for it beside the later steps. No `.await`
+        // may follow the rebuilt request inside the block.
+        let (mut held, id, forward) = {
+            // 1. Limit, and 2. buffer.
+            let bytes = match read_body(config.body_limit, config.body_timeout, &parts.headers, body).await {
+                Ok(bytes) => bytes,
+                Err(rejection) => return Ok(reject(&config, &rejection, None)),
+            };
+
+            // 3. Verify.
+            let delivery = match config.scheme.verify(&parts.headers, &bytes, (config.clock)()) {
+                Ok(delivery) => delivery,
+                Err(rejection) => return Ok(reject(&config, &rejection, None)),
+            };
+            if let Some((content_type, body)) = delivery.reply_body() {
+                tracing::info!("handshake answered by the layer");
+                let mut response = Response::new(ResponseBody::own(Full::new(body.clone())));
+                response
+                    .headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+                return Ok(response);
+            }
+
+            // 4. Replay guard: every replay key must be fresh.
+            let held = match claim(&config, &delivery).await {
+                Ok(held) => held,
+                Err(response) => return Ok(response),
+            };
+
+            // 5. Forward the same bytes, with the `Verified` extension.
+            let (id, event_type, timestamp) = delivery.into_parts();
+            let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes.clone()));
+            request
+                .extensions_mut()
+                .insert(Verified::new(id.clone(), event_type, timestamp, bytes));
+            let forward = match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
+                Ok(call) => Forward::new(config.deadline, call),
+                Err(panic) => Forward::Panicked { panic: Some(panic) },
+            };
+            (held, id, forward)
+        };
+        let outcome = forward.await;
+
+        // 6. Settle by outcome.
+        held.settle(outcome.commits(), Some(&id)).await;
+        respond(&config, &id, outcome)
+    }
+}
+
+/// Steps 1 and 2: the body, read under the limit.
+async fn read_body<B>(
+    limit: usize,
+    timeout: Option<Duration>,
+    headers: &HeaderMap,
+    body: B,
+) -> Result<Bytes, Rejection>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    // Trust a declared length only to refuse early.
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > config.body_limit as u64) {
-        return reject(
-            Rejection::BodyTooLarge {
-                limit: config.body_limit,
-            },
-            None,
-        );
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(Rejection::BodyTooLarge { limit });
     }
-
-    // 2. Buffer under a hard cap; a single-frame body is not copied.
-    let collect = Limited::new(body, config.body_limit).collect();
-    let collected = match config.body_timeout {
-        Some(limit) => match tokio::time::timeout(limit, collect).await {
-            Ok(collected) => collected,
-            Err(_elapsed) => return reject(Rejection::BodyTimeout { limit }, None),
-        },
+    // A single-frame body is not copied.
+    let collect = Limited::new(body, limit).collect();
+    let collected = match timeout {
+        Some(timeout) => tokio::time::timeout(timeout, collect)
+            .await
+            .map_err(|_elapsed| Rejection::BodyTimeout { limit: timeout })?,
         None => collect.await,
     };
-    let bytes = match collected {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => {
-            return reject(
-                Rejection::BodyTooLarge {
-                    limit: config.body_limit,
-                },
-                None,
-            );
-        }
+    match collected {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(Rejection::BodyTooLarge { limit }),
         Err(error) => {
             tracing::debug!(%error, "reading the request body failed");
-            return reject(Rejection::BodyUnreadable, None);
+            Err(Rejection::BodyUnreadable)
         }
-    };
-
-    // 3. Verify.
-    let delivery = match config.scheme.verify(&parts.headers, &bytes, (config.clock)()) {
-        Ok(delivery) => delivery,
-        Err(rejection) => return reject(rejection, None),
-    };
-
-    if let Some((content_type, body)) = delivery.reply_body() {
-        tracing::info!("handshake answered by the layer");
-        let mut response = Response::new(ResponseBody::own(Full::new(body.clone())));
-        response
-            .headers_mut()
-            .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        return Ok(response);
     }
+}
 
-    // 4. Replay guard: every replay key must be fresh.
+/// Step 4: holds every replay key of `delivery`, or answers for the layer.
+async fn claim<Sch, G, B>(
+    config: &Config<Sch, G>,
+    delivery: &Delivery,
+) -> Result<Held<G>, Response<ResponseBody<B>>>
+where
+    G: ReplayGuard,
+{
     let mut held = Held::new(Arc::clone(&config.guard));
     for key in delivery.replay_keys() {
-        let begin = config.guard.begin(key).await;
-        match begin {
+        match config.guard.begin(key).await {
             Ok(Begin::Fresh(claim)) => held.keys.push((key.to_owned(), claim)),
             Ok(Begin::Done) => {
                 held.release().await;
@@ -221,53 +261,106 @@ where
                     event_id = delivery.id(),
                     "duplicate delivery acknowledged; already processed"
                 );
-                return Ok(duplicate());
+                return Err(duplicate());
             }
             Ok(Begin::InFlight { retry_after }) => {
                 held.release().await;
-                let retry_after = retry_after.min(MAX_IN_FLIGHT_RETRY_AFTER);
-                return reject(Rejection::InFlight { retry_after }, Some(delivery.id()));
+                return Err(reject(
+                    config,
+                    &Rejection::InFlight {
+                        retry_after: retry_after.min(MAX_IN_FLIGHT_RETRY_AFTER),
+                    },
+                    Some(delivery.id()),
+                ));
             }
             Err(error) => {
                 held.release().await;
                 tracing::error!(event_id = delivery.id(), error = %error, source = ?std::error::Error::source(&error), "replay guard failed");
-                return reject(Rejection::GuardUnavailable, Some(delivery.id()));
+                return Err(reject(config, &Rejection::GuardUnavailable, Some(delivery.id())));
             }
         }
     }
+    Ok(held)
+}
 
-    // 5. Forward the same bytes, with the `Verified` extension.
-    let (id, event_type, timestamp) = delivery.into_parts();
-    let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes.clone()));
-    request
-        .extensions_mut()
-        .insert(Verified::new(id.clone(), event_type, timestamp, bytes));
-    let call = match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
-        Ok(future) => CatchUnwind { inner: future },
-        Err(panic) => {
-            held.release().await;
-            return Ok(panicked(&id, &*panic));
+/// How the inner service answered.
+enum Outcome<R, E> {
+    Response(R),
+    Error(E),
+    Panicked(Box<dyn Any + Send>),
+    Deadline(Duration),
+}
+
+pin_project! {
+    /// Step 5's wait: the inner service's future, with panics caught, under
+    /// the deadline if there is one. A named future rather than an `async`
+    /// block or a second `.await` in `receive`, so that `receive`'s state
+    /// stores the inner future once and keeps nothing of steps 1 to 5.
+    #[project = ForwardProj]
+    enum Forward<F> {
+        Plain { #[pin] call: CatchUnwind<F> },
+        Timed { #[pin] call: tokio::time::Timeout<CatchUnwind<F>>, deadline: Duration },
+        // `inner.call` itself panicked.
+        Panicked { panic: Option<Box<dyn Any + Send>> },
+    }
+}
+
+impl<F: Future> Forward<F> {
+    fn new(deadline: Option<Duration>, call: F) -> Self {
+        let call = CatchUnwind { inner: call };
+        match deadline {
+            Some(deadline) => Forward::Timed {
+                call: tokio::time::timeout(deadline, call),
+                deadline,
+            },
+            None => Forward::Plain { call },
         }
-    };
-    let outcome = match config.deadline {
-        Some(deadline) => match tokio::time::timeout(deadline, call).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => {
-                held.release().await;
-                return reject(Rejection::DeadlineExceeded { deadline }, Some(&id));
-            }
-        },
-        None => call.await,
-    };
+    }
+}
 
-    // 6. Settle by outcome.
+impl<F, R, E> Future for Forward<F>
+where
+    F: Future<Output = Result<R, E>>,
+{
+    type Output = Outcome<R, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let caught = match self.project() {
+            ForwardProj::Plain { call } => ready!(call.poll(cx)),
+            ForwardProj::Timed { call, deadline } => match ready!(call.poll(cx)) {
+                Ok(caught) => caught,
+                Err(_elapsed) => return Poll::Ready(Outcome::Deadline(*deadline)),
+            },
+            ForwardProj::Panicked { panic } => Err(panic.take().expect("Forward polled after completion")),
+        };
+        Poll::Ready(match caught {
+            Ok(Ok(response)) => Outcome::Response(response),
+            Ok(Err(error)) => Outcome::Error(error),
+            Err(panic) => Outcome::Panicked(panic),
+        })
+    }
+}
+
+impl<R, E> Outcome<Response<R>, E> {
+    /// Whether the event counts as processed: a 2xx, or a response marked as
+    /// a [`PermanentFailure`]. Anything else releases it for a retry.
+    fn commits(&self) -> bool {
+        matches!(self, Outcome::Response(response)
+            if response.status().is_success() || response.extensions().get::<PermanentFailure>().is_some())
+    }
+}
+
+/// Step 6, once the held keys are settled: logs the outcome and answers.
+fn respond<Sch, G, B, E>(
+    config: &Config<Sch, G>,
+    id: &str,
+    outcome: Outcome<Response<B>, E>,
+) -> Result<Response<ResponseBody<B>>, E> {
     match outcome {
-        Ok(Ok(response)) if response.status().is_success() => {
-            held.commit(&id).await;
+        Outcome::Response(response) if response.status().is_success() => {
             Ok(response.map(ResponseBody::inner))
         }
-        Ok(Ok(response)) if response.extensions().get::<PermanentFailure>().is_some() => {
-            held.commit(&id).await;
+        Outcome::Response(response) if response.extensions().get::<PermanentFailure>().is_some() => {
             let reason = response
                 .extensions()
                 .get::<PermanentFailure>()
@@ -280,8 +373,7 @@ where
             );
             Ok(response.map(ResponseBody::inner))
         }
-        Ok(Ok(response)) => {
-            held.release().await;
+        Outcome::Response(response) => {
             tracing::warn!(
                 event_id = %id,
                 status = response.status().as_u16(),
@@ -289,16 +381,32 @@ where
             );
             Ok(response.map(ResponseBody::inner))
         }
-        Ok(Err(error)) => {
-            held.release().await;
+        Outcome::Error(error) => {
             tracing::warn!(event_id = %id, "inner service failed; event released for the sender's retry");
             Err(error)
         }
-        Err(panic) => {
-            held.release().await;
-            Ok(panicked(&id, &*panic))
-        }
+        Outcome::Panicked(panic) => Ok(panicked(id, &*panic)),
+        Outcome::Deadline(deadline) => Ok(reject(
+            config,
+            &Rejection::DeadlineExceeded { deadline },
+            Some(id),
+        )),
     }
+}
+
+/// The layer's answer to a refused delivery, logged.
+fn reject<Sch, G, B>(
+    config: &Config<Sch, G>,
+    rejection: &Rejection,
+    event_id: Option<&str>,
+) -> Response<ResponseBody<B>> {
+    tracing::warn!(
+        status = rejection.status().as_u16(),
+        reason = %rejection,
+        event_id,
+        "webhook rejected"
+    );
+    config.rejection_response(rejection).map(ResponseBody::own)
 }
 
 fn duplicate<B>() -> Response<ResponseBody<B>> {
@@ -369,22 +477,31 @@ impl<G: ReplayGuard> Held<G> {
         }
     }
 
-    async fn commit(&mut self, id: &str) {
+    /// Commits every held key (the event was processed) or releases it (so
+    /// the sender's retry is processed).
+    async fn settle(&mut self, commit: bool, id: Option<&str>) {
         for (key, claim) in std::mem::take(&mut self.keys) {
-            if let Err(error) = self.guard.commit(&key, claim).await {
+            let settled = if commit {
+                self.guard.commit(&key, claim).await
+            } else {
+                self.guard.release(&key, claim).await
+            };
+            match settled {
+                Ok(()) => {}
                 // The handler succeeded and the sender gets its 2xx; a
                 // redelivery (unlikely after a 2xx) would be processed again.
-                tracing::error!(event_id = id, %error, source = ?std::error::Error::source(&error), "could not record the event as processed");
+                Err(error) if commit => {
+                    tracing::error!(event_id = id, %error, source = ?std::error::Error::source(&error), "could not record the event as processed");
+                }
+                Err(error) => {
+                    tracing::error!(event_id = id, %error, "could not release the event; it stays in flight until the guard's timeout");
+                }
             }
         }
     }
 
     async fn release(&mut self) {
-        for (key, claim) in std::mem::take(&mut self.keys) {
-            if let Err(error) = self.guard.release(&key, claim).await {
-                tracing::error!(%error, "could not release the event; it stays in flight until the guard's timeout");
-            }
-        }
+        self.settle(false, None).await;
     }
 }
 

@@ -1,9 +1,9 @@
 //! The in-memory replay guard.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::future::{ready, Future};
+use std::hash::BuildHasher;
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -28,19 +28,36 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// balancer each have their own and need a shared guard instead.
 ///
 /// Each call takes a mutex for a few hash-map operations and never across an
-/// `.await`; the futures it returns are ready at once.
+/// `.await`; the futures it returns are ready at once. So that requests on
+/// different threads seldom wait for each other, a guard of 2 048 ids or more
+/// is split by key hash into shards (up to 16, each with at least 1 024 ids),
+/// each its own LRU and lock: see [`LruGuard::new`].
 #[derive(Debug)]
 pub struct LruGuard {
-    state: Mutex<State>,
+    /// A power-of-two number of shards.
+    shards: Box<[Mutex<State>]>,
+    /// Picks a key's shard.
+    shard_hasher: lru::DefaultHasher,
     in_flight_timeout: Duration,
-    tokens: AtomicU64,
 }
 
 #[derive(Debug)]
 struct State {
     done: LruCache<Box<str>, ()>,
-    in_flight: HashMap<Box<str>, (Claim, Instant)>,
+    /// Hashed like `done` (foldhash, randomly seeded) rather than with SipHash:
+    /// keys come only from verified deliveries, so whoever could flood the
+    /// table holds the secret already.
+    in_flight: HashMap<Box<str>, (Claim, Instant), lru::DefaultHasher>,
+    /// The next claim token. A key always lives in the same shard, so tokens
+    /// only need to be unique per shard.
+    next_token: u64,
 }
+
+/// The most shards a guard is split into.
+const MAX_SHARDS: usize = 16;
+
+/// The fewest ids a shard remembers.
+const MIN_SHARD_CAPACITY: usize = 1024;
 
 impl LruGuard {
     /// The default number of processed ids remembered.
@@ -51,16 +68,29 @@ impl LruGuard {
 
     /// A guard remembering the last `capacity` processed ids.
     ///
-    /// A capacity of 0 is taken as 1.
+    /// A capacity of 0 is taken as 1. Below 2 048 the guard is one exact LRU.
+    /// From 2 048 on it is split by key hash into up to 16 shards (a power of
+    /// two, at least 1 024 ids each), each an LRU of `capacity / shards` ids
+    /// (rounded up), so the capacity is approximate: each shard forgets its
+    /// own oldest id when it is full, which may happen a little before the
+    /// whole guard holds `capacity` ids, as keys do not spread perfectly
+    /// evenly. The default 10 000 is 8 shards of 1 250.
     pub fn new(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+        let capacity = capacity.max(1);
+        let shards = 1 << (capacity / MIN_SHARD_CAPACITY).clamp(1, MAX_SHARDS).ilog2();
+        let per_shard = NonZeroUsize::new(capacity.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
         Self {
-            state: Mutex::new(State {
-                done: LruCache::new(capacity),
-                in_flight: HashMap::new(),
-            }),
+            shards: (0..shards)
+                .map(|_| {
+                    Mutex::new(State {
+                        done: LruCache::new(per_shard),
+                        in_flight: HashMap::default(),
+                        next_token: 1,
+                    })
+                })
+                .collect(),
+            shard_hasher: lru::DefaultHasher::default(),
             in_flight_timeout: Self::DEFAULT_IN_FLIGHT_TIMEOUT,
-            tokens: AtomicU64::new(1),
         }
     }
 
@@ -73,46 +103,55 @@ impl LruGuard {
 
     /// How many processed ids are remembered now.
     pub fn done_len(&self) -> usize {
-        self.lock().done.len()
+        self.shards.iter().map(|shard| lock(shard).done.len()).sum()
     }
 
     /// How many ids are in flight now (expired entries included until they
     /// are taken over).
     pub fn in_flight_len(&self) -> usize {
-        self.lock().in_flight.len()
+        self.shards.iter().map(|shard| lock(shard).in_flight.len()).sum()
     }
 
     /// Whether `key` is remembered as processed.
     pub fn is_done(&self, key: &str) -> bool {
-        self.lock().done.contains(key)
+        self.lock(key).done.contains(key)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock leaves the maps consistent (every
-        // operation is a single insert or remove), so poisoning is ignored.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// The shard of `key`, locked.
+    fn lock(&self, key: &str) -> MutexGuard<'_, State> {
+        // The shard count is a power of two; the mask keeps the low bits.
+        let index = self.shard_hasher.hash_one(key) as usize & (self.shards.len() - 1);
+        lock(&self.shards[index])
     }
 
     fn begin_now(&self, key: &str, now: Instant) -> Begin {
-        let mut state = self.lock();
+        let mut state = self.lock(key);
         if state.done.get(key).is_some() {
             return Begin::Done;
         }
-        if let Some((_, since)) = state.in_flight.get(key) {
-            let held = now.saturating_duration_since(*since);
-            if held < self.in_flight_timeout {
-                return Begin::InFlight {
-                    retry_after: self.in_flight_timeout - held,
-                };
+        // One lookup; the key is copied up front, as a fresh id (the usual
+        // case) needs it.
+        let claim = Claim::new(state.next_token);
+        state.next_token += 1;
+        match state.in_flight.entry(key.into()) {
+            Entry::Vacant(entry) => {
+                entry.insert((claim, now));
             }
-            tracing::warn!(
-                event_id = key,
-                ?held,
-                "in-flight entry expired; another request takes the event over"
-            );
+            Entry::Occupied(mut entry) => {
+                let held = now.saturating_duration_since(entry.get().1);
+                if held < self.in_flight_timeout {
+                    return Begin::InFlight {
+                        retry_after: self.in_flight_timeout - held,
+                    };
+                }
+                tracing::warn!(
+                    event_id = key,
+                    ?held,
+                    "in-flight entry expired; another request takes the event over"
+                );
+                entry.insert((claim, now));
+            }
         }
-        let claim = Claim::new(self.tokens.fetch_add(1, Ordering::Relaxed));
-        state.in_flight.insert(key.into(), (claim, now));
         Begin::Fresh(claim)
     }
 
@@ -120,17 +159,27 @@ impl LruGuard {
     /// even when the claim had expired (the event was processed all the same);
     /// the in-flight entry is removed only if `claim` still holds it.
     fn settle(&self, key: &str, claim: Claim, commit: bool) {
-        let mut state = self.lock();
-        let held = matches!(state.in_flight.get(key), Some((c, _)) if *c == claim);
-        let owned = if held {
-            state.in_flight.remove_entry(key).map(|(k, _)| k)
-        } else {
-            None
+        let mut state = self.lock(key);
+        // One lookup: take the entry out, and put it back in the rare case
+        // that another request's claim holds it now.
+        let owned = match state.in_flight.remove_entry(key) {
+            Some((owned, (held_by, _))) if held_by == claim => Some(owned),
+            Some((other_key, other)) => {
+                state.in_flight.insert(other_key, other);
+                None
+            }
+            None => None,
         };
         if commit {
             state.done.put(owned.unwrap_or_else(|| key.into()), ());
         }
     }
+}
+
+fn lock(shard: &Mutex<State>) -> MutexGuard<'_, State> {
+    // A panic while holding the lock leaves the maps consistent (every
+    // operation is a single insert or remove), so poisoning is ignored.
+    shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Default for LruGuard {
@@ -192,6 +241,33 @@ mod tests {
         assert_eq!(guard.done_len(), 2);
         assert!(!guard.is_done("a"));
         assert!(guard.is_done("b") && guard.is_done("c"));
+    }
+
+    #[test]
+    fn small_guards_are_one_exact_lru_and_large_ones_are_sharded() {
+        assert_eq!(LruGuard::new(0).shards.len(), 1);
+        assert_eq!(LruGuard::new(2_047).shards.len(), 1);
+        assert_eq!(LruGuard::new(2_048).shards.len(), 2);
+        assert_eq!(LruGuard::default().shards.len(), 8);
+        assert_eq!(LruGuard::new(40_000).shards.len(), MAX_SHARDS);
+    }
+
+    #[test]
+    fn sharded_guard_remembers_about_its_capacity_and_forgets_the_oldest() {
+        let guard = LruGuard::new(4_096);
+        let now = Instant::now();
+        for i in 0..6_000 {
+            let key = format!("evt_{i}");
+            let claim = fresh(guard.begin_now(&key, now));
+            guard.settle(&key, claim, true);
+        }
+        // Each of the 4 shards holds at most 1 024 ids; with 6 000 ids
+        // spread by hash, every shard is full.
+        assert_eq!(guard.done_len(), 4_096);
+        assert!(guard.is_done("evt_5999"));
+        assert!(!guard.is_done("evt_0"));
+        assert_eq!(guard.begin_now("evt_5999", now), Begin::Done);
+        assert_eq!(guard.in_flight_len(), 0);
     }
 
     #[test]

@@ -1,0 +1,101 @@
+//! Verification throughput: the crate's `Scheme::verify` against a bare
+//! HMAC-SHA256 of the same bytes, which is the physical limit.
+//!
+//! Run with `cargo bench --bench verify`.
+//!
+//! Each group is one body size, so the four functions are measured side by
+//! side on the same bytes:
+//!
+//! - `hmac_bare`: `Hmac::<Sha256>::new_from_slice` + `update` + `finalize`, the
+//!   way a hand-rolled receiver computes it (keying included);
+//! - `hmac_prekeyed`: clone of a keyed state + `update` + `finalize`, the floor
+//!   any verifier can reach;
+//! - `petstore`: `Hmac::petstore(..).verify`: header lookup, hex decode,
+//!   constant-time compare, and reading `id` and `type` from the body;
+//! - `standard_webhooks`: `StandardWebhooks::verify`: three headers, the
+//!   timestamp check, base64 decode, and `{id}.{timestamp}.{body}`.
+
+use std::hint::black_box;
+use std::time::{Duration, UNIX_EPOCH};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use hmac::{Hmac as HmacImpl, Mac};
+use http::HeaderMap;
+use sha2::Sha256;
+use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
+use tower_webhook::testing::Sign;
+use tower_webhook::Secret;
+
+const SECRET: &str = "petstore bench secret";
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const TIMESTAMP: i64 = 1_700_000_000;
+
+/// A Petstore envelope of exactly `len` bytes: `id` and `type` first, then a
+/// `data` string padding it out.
+fn envelope(len: usize) -> Vec<u8> {
+    let head = r#"{"id":"evt_0000000001","type":"order.created","created":1700000000,"data":{"pad":""#;
+    let tail = r#""}}"#;
+    let pad = len - head.len() - tail.len();
+    let mut body = Vec::with_capacity(len);
+    body.extend_from_slice(head.as_bytes());
+    body.resize(head.len() + pad, b'x');
+    body.extend_from_slice(tail.as_bytes());
+    assert_eq!(body.len(), len);
+    body
+}
+
+fn verify(c: &mut Criterion) {
+    let petstore = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let standard = StandardWebhooks::new(StandardWebhooks::secret(WHSEC).unwrap());
+    let now = UNIX_EPOCH + Duration::from_secs(TIMESTAMP as u64);
+    let prekeyed = HmacImpl::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+
+    for len in [256, 1024, 16 * 1024, 1024 * 1024] {
+        let body = envelope(len);
+        let petstore_headers: HeaderMap = petstore.sign_headers(&body, "", TIMESTAMP);
+        let standard_headers: HeaderMap = standard.sign_headers(&body, "msg_0000000001", TIMESTAMP);
+        // The signed requests must verify, or the bench would time rejections.
+        assert!(petstore.verify(&petstore_headers, &body, now).is_ok());
+        assert!(standard.verify(&standard_headers, &body, now).is_ok());
+
+        let mut group = c.benchmark_group(format!("verify/{}", label(len)));
+        group.throughput(Throughput::Bytes(len as u64));
+        if len >= 1024 * 1024 {
+            group.sample_size(30).measurement_time(Duration::from_secs(4));
+        }
+        group.bench_function(BenchmarkId::from_parameter("hmac_bare"), |b| {
+            b.iter(|| {
+                let mut mac = HmacImpl::<Sha256>::new_from_slice(black_box(SECRET.as_bytes())).unwrap();
+                mac.update(black_box(&body));
+                mac.finalize().into_bytes()
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("hmac_prekeyed"), |b| {
+            b.iter(|| {
+                let mut mac = prekeyed.clone();
+                mac.update(black_box(&body));
+                mac.finalize().into_bytes()
+            });
+        });
+        group.bench_function(BenchmarkId::from_parameter("petstore"), |b| {
+            b.iter(|| petstore.verify(black_box(&petstore_headers), black_box(&body), now));
+        });
+        group.bench_function(BenchmarkId::from_parameter("standard_webhooks"), |b| {
+            b.iter(|| standard.verify(black_box(&standard_headers), black_box(&body), now));
+        });
+        group.finish();
+    }
+}
+
+fn label(len: usize) -> String {
+    if len >= 1024 * 1024 {
+        format!("{}MiB", len / (1024 * 1024))
+    } else if len >= 1024 {
+        format!("{}KiB", len / 1024)
+    } else {
+        format!("{len}B")
+    }
+}
+
+criterion_group!(benches, verify);
+criterion_main!(benches);

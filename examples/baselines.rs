@@ -1,0 +1,112 @@
+//! Baselines for the HTTP load test: the same Petstore delivery received
+//! three ways on one server, so `loadgen` can compare them side by side.
+//!
+//! Run with `WEBHOOK_SECRET=... cargo run --release --example baselines`
+//! (listens on 127.0.0.1, port `PORT`, default 3001), then point
+//! `cargo run --release --example loadgen` at one route after the other.
+//!
+//! - `POST /unverified`: reads the body and answers `200`. Nothing is checked;
+//!   this is the ceiling for the HTTP stack itself.
+//! - `POST /handrolled`: what a careful receiver written by hand does: the hex
+//!   `X-Petstore-Signature` decoded and compared in constant time (`subtle`)
+//!   with the HMAC-SHA256 of the body (keyed per request, as hand-written
+//!   receivers usually do), the body parsed into a small struct for its `id`,
+//!   and a `Mutex<LruCache>` of seen ids (a duplicate is answered `200`).
+//! - `POST /layer`: `WebhookLayer::new(Hmac::petstore(..))` in front of a
+//!   trivial handler that reads the `Verified` extension: the hot path of
+//!   `examples/receiver.rs`.
+//!
+//! The server runs on one tokio thread, so a route's requests per second is
+//! its cost per request on one core. No tracing subscriber is installed: none
+//! of the three logs on success, and a rejection's log line would only cost
+//! the layer (the hand-rolled route logs nothing).
+
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Extension, Router};
+use bytes::Bytes;
+use hmac::{Hmac as HmacImpl, Mac};
+use lru::LruCache;
+use serde::Deserialize;
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+use tower_webhook::scheme::Hmac;
+use tower_webhook::{LruGuard, Secret, SecretError, Verified, WebhookLayer};
+
+/// Ids remembered by the hand-rolled route: the same as the layer's default guard.
+const SEEN_CAPACITY: usize = LruGuard::DEFAULT_CAPACITY;
+
+struct HandRolled {
+    secret: Vec<u8>,
+    seen: Mutex<LruCache<String, ()>>,
+}
+
+/// The part of the envelope the hand-rolled route needs.
+#[derive(Deserialize)]
+struct Envelope {
+    id: String,
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = std::env::var("WEBHOOK_SECRET").map_err(|_| "set WEBHOOK_SECRET to the senders' secret")?;
+    let port: u16 = std::env::var("PORT").map_or(Ok(3001), |p| p.parse())?;
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("baselines listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app(&secret)?).await?;
+    Ok(())
+}
+
+/// The three routes (`benches/layer.rs` drives the same router in process).
+pub fn app(secret: &str) -> Result<Router, SecretError> {
+    let hand_rolled = Arc::new(HandRolled {
+        secret: secret.as_bytes().to_vec(),
+        seen: Mutex::new(LruCache::new(NonZeroUsize::new(SEEN_CAPACITY).expect("non-zero"))),
+    });
+    Ok(Router::new()
+        .route("/unverified", post(unverified))
+        .route("/handrolled", post(handrolled).with_state(hand_rolled))
+        .route(
+            "/layer",
+            post(layer).layer(WebhookLayer::new(Hmac::petstore(Secret::new(secret)?))),
+        ))
+}
+
+async fn unverified(_body: Bytes) -> StatusCode {
+    StatusCode::OK
+}
+
+async fn handrolled(State(state): State<Arc<HandRolled>>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(signature) = headers.get("x-petstore-signature") else {
+        return StatusCode::UNAUTHORIZED;
+    };
+    let mut claimed = [0u8; 32];
+    if hex::decode_to_slice(signature.as_bytes(), &mut claimed).is_err() {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let mut mac = HmacImpl::<Sha256>::new_from_slice(&state.secret).expect("any key length");
+    mac.update(&body);
+    let computed = mac.finalize().into_bytes();
+    if !bool::from(computed.as_slice().ct_eq(&claimed)) {
+        return StatusCode::UNAUTHORIZED;
+    }
+    let Ok(envelope) = serde_json::from_slice::<Envelope>(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    let mut seen = state.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if seen.get(&envelope.id).is_none() {
+        // A real handler would process the event here, before remembering it.
+        seen.put(envelope.id, ());
+    }
+    StatusCode::OK
+}
+
+async fn layer(Extension(verified): Extension<Verified>) -> StatusCode {
+    std::hint::black_box(verified.id());
+    StatusCode::OK
+}
