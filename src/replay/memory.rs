@@ -32,7 +32,6 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// different threads seldom wait for each other, a guard of 2 048 ids or more
 /// is split by key hash into shards (up to 16, each with at least 1 024 ids),
 /// each its own LRU and lock: see [`LruGuard::new`].
-#[derive(Debug)]
 pub struct LruGuard {
     /// A power-of-two number of shards.
     shards: Box<[Mutex<State>]>,
@@ -41,7 +40,6 @@ pub struct LruGuard {
     in_flight_timeout: Duration,
 }
 
-#[derive(Debug)]
 struct State {
     done: LruCache<Box<str>, ()>,
     /// Hashed like `done` (foldhash, randomly seeded) rather than with SipHash:
@@ -51,6 +49,19 @@ struct State {
     /// The next claim token. A key always lives in the same shard, so tokens
     /// only need to be unique per shard.
     next_token: u64,
+}
+
+/// Counts, not contents: a guard holds up to thousands of event ids, which
+/// have no place in a log line.
+impl std::fmt::Debug for LruGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LruGuard")
+            .field("shards", &self.shards.len())
+            .field("done", &self.done_len())
+            .field("in_flight", &self.in_flight_len())
+            .field("in_flight_timeout", &self.in_flight_timeout)
+            .finish()
+    }
 }
 
 /// The most shards a guard is split into.
@@ -290,5 +301,15 @@ mod tests {
         ));
         guard.settle("a", second, true);
         assert_eq!(guard.begin_now("a", start), Begin::Done);
+    }
+
+    #[test]
+    fn debug_shows_counts_not_event_ids() {
+        let guard = LruGuard::new(10);
+        let claim = fresh(guard.begin_now("evt_private_1", Instant::now()));
+        guard.settle("evt_private_1", claim, true);
+        let shown = format!("{guard:?}");
+        assert!(shown.contains("done: 1"), "{shown}");
+        assert!(!shown.contains("evt_private_1"), "{shown}");
     }
 }
