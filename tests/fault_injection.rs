@@ -38,8 +38,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(400);
 /// queue's seconds to minutes, scaled down).
 const BACKOFF_BASE: Duration = Duration::from_millis(5);
 const BACKOFF_CAP: Duration = Duration::from_millis(200);
-/// `Retry-After` seconds are honoured as milliseconds.
-const RETRY_AFTER_UNIT: Duration = Duration::from_millis(1);
+/// `Retry-After` seconds, on the same scale as the timeout (10 s → 400 ms):
+/// one second is 40 ms.
+const RETRY_AFTER_UNIT: Duration = Duration::from_millis(40);
 const FORGED: usize = 200;
 const SECRET: &str = "fault injection secret";
 const INJECTED_PANIC: &str = "injected panic";
