@@ -210,6 +210,13 @@ impl Hmac {
         self
     }
 
+    /// Reads no event type: for a preset that reads the body itself, so the
+    /// body is walked once.
+    pub(crate) fn without_event_type(mut self) -> Self {
+        self.event_type = None;
+        self
+    }
+
     /// A header to take the event type from when the configured source has none.
     ///
     /// # Panics

@@ -77,10 +77,12 @@ const TIMESTAMP: &str = "x-slack-request-timestamp";
 #[derive(Clone)]
 pub struct Slack {
     /// Checks the signature and timestamp. Its id is the verified MAC (the id
-    /// of a delivery without `event_id`); its type is the body's top-level `type`.
+    /// of a delivery without `event_id`); it reads nothing from the body, so
+    /// that `verify` walks the body once for all three fields.
     hmac: Hmac,
     event_id: Path,
     event_type: Path,
+    top_type: Path,
     challenge: Path,
 }
 
@@ -93,10 +95,12 @@ impl Slack {
                 .prefix("v0=")
                 .timestamp_header(TIMESTAMP, DEFAULT_TOLERANCE)
                 .id_from_signature()
+                .without_event_type()
                 .signed_content("v0:{timestamp}:{body}")
                 .expect("the template names a configured timestamp header and {body} once"),
             event_id: json::path("event_id"),
             event_type: json::path("event.type"),
+            top_type: json::path("type"),
             challenge: json::path("challenge"),
         }
     }
@@ -119,22 +123,22 @@ impl Slack {
 impl Scheme for Slack {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let checked = self.hmac.verify(headers, body, now)?;
+        let [event_id, event_type, top_type] = json::find(
+            body,
+            [Some(&self.event_id), Some(&self.event_type), Some(&self.top_type)],
+        );
 
-        if checked.event_type() == Some("url_verification") {
+        if top_type.as_deref() == Some("url_verification") {
             let [challenge] = json::find(body, [Some(&self.challenge)]);
             let challenge = challenge.ok_or(Rejection::MissingEventId)?;
             let reply = serde_json::json!({ "challenge": challenge }).to_string();
             return Ok(Delivery::reply("application/json", reply));
         }
-
-        let [event_id, event_type] = json::find(body, [Some(&self.event_id), Some(&self.event_type)]);
         let id = match event_id {
             Some(id) => id.into_owned(),
             None => checked.id().to_owned(),
         };
-        let event_type = event_type
-            .map(Cow::into_owned)
-            .or_else(|| checked.event_type().map(str::to_owned));
+        let event_type = event_type.or(top_type).map(Cow::into_owned);
         Ok(Delivery::new(id)?
             .with_event_type(event_type)
             .with_timestamp(checked.timestamp()))
