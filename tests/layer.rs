@@ -812,3 +812,43 @@ async fn answers_408_when_the_body_stalls_past_the_body_timeout() {
     );
     assert_eq!(inner.calls(), 0);
 }
+
+/// A body whose transfer breaks after the first chunk (the client went away).
+struct Broken(Option<Bytes>);
+
+impl Body for Broken {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        Poll::Ready(Some(match self.0.take() {
+            Some(chunk) => Ok(Frame::data(chunk)),
+            None => Err("connection reset".into()),
+        }))
+    }
+}
+
+#[tokio::test]
+async fn answers_400_when_the_body_cannot_be_read_without_calling_inner() {
+    let inner = Inner::default();
+    let guard = Arc::new(LruGuard::default());
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).guard(Arc::clone(&guard)))
+        .service(inner.service());
+    let (parts, _) = signed("evt_broken").into_parts();
+    let request = Request::from_parts(
+        parts,
+        Broken(Some(Bytes::from_static(b"{\"id\":"))).boxed_unsync(),
+    );
+    let response = svc.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::BodyUnreadable)
+    );
+    assert_eq!(inner.calls(), 0);
+    assert_eq!((guard.done_len(), guard.in_flight_len()), (0, 0));
+}
