@@ -233,10 +233,16 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     Ok(Receiver { router, guard, stats })
 }
 
-/// An order, as the Petstore sends it in `data`.
+/// An order, as the Petstore sends it in `data`: the source article's
+/// `{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}`.
+/// `completedAt` is only on `order.completed`.
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Order {
     order_id: String,
+    status: String,
+    #[serde(default)]
+    completed_at: Option<String>,
 }
 
 /// The Petstore's events. Unknown types are caught, so they are acknowledged
@@ -264,21 +270,15 @@ async fn petstore(
         | PetstoreEvent::OrderCancelled { data } => {
             let outcome = if data.order_id.is_empty() {
                 // Will never validate: acknowledge so the sender stops retrying.
-                Err(HandlerError::permanent("order event without an order_id"))
+                Err(HandlerError::permanent("order event without an orderId"))
             } else {
                 stats.outage()
             };
-            (Some(data.order_id), outcome.map(|()| true))
+            (Some(data), outcome.map(|()| true))
         }
         PetstoreEvent::Unknown => (None, Ok(false)),
     };
-    settle(
-        &stats,
-        &verified,
-        verified.event_type(),
-        order.as_deref(),
-        outcome,
-    )
+    settle(&stats, &verified, verified.event_type(), order.as_ref(), outcome)
 }
 
 /// Any other scheme: every verified delivery as raw JSON.
@@ -299,7 +299,7 @@ fn settle(
     stats: &Stats,
     verified: &Verified,
     event_type: Option<&str>,
-    order_id: Option<&str>,
+    order: Option<&Order>,
     outcome: Result<bool, HandlerError>,
 ) -> Result<(), HandlerError> {
     stats.handled.fetch_add(1, Ordering::Relaxed);
@@ -315,7 +315,9 @@ fn settle(
     tracing::info!(
         event_type = event_type.unwrap_or("-"),
         event_id = verified.id(),
-        order_id,
+        order_id = order.map(|o| o.order_id.as_str()),
+        order_status = order.map(|o| o.status.as_str()),
+        completed_at = order.and_then(|o| o.completed_at.as_deref()),
         result,
         "handled"
     );

@@ -140,7 +140,7 @@ const SHOPIFY: Preset = Preset {
     scheme: || Box::new(shopify()),
     sign: |body, id, ts| shopify().sign_headers(body, id, ts),
     signature: "x-shopify-hmac-sha256",
-    id_header: Some("x-shopify-webhook-id"),
+    id_header: Some("x-shopify-event-id"),
     unsigned_id: true,
 };
 
@@ -229,7 +229,8 @@ fn row(preset: &Preset, what: &str, request: Request<Full<Bytes>>, status: u16) 
         request: request.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
         status: StatusCode::from_u16(status).unwrap(),
         reaches_inner: status == 200,
-        replay_keys: if preset.unsigned_id { 2 } else { 1 },
+        // The documented event id alone; signature keys are opt-in.
+        replay_keys: 1,
     }
 }
 

@@ -458,7 +458,7 @@ mod shopify {
         let delivery = shopify().verify(&signed(&shopify(), BODY), BODY, at(T)).unwrap();
         assert_eq!(delivery.id(), "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
         assert_eq!(delivery.event_type(), Some("orders/create"));
-        assert_eq!(delivery.replay_keys().count(), 2);
+        assert_eq!(delivery.replay_keys().count(), 1);
     }
 
     #[test]
@@ -522,11 +522,11 @@ mod shopify {
             );
         }
         let mut headers = signed(&shopify(), BODY);
-        headers.remove("x-shopify-webhook-id");
+        headers.remove("x-shopify-event-id");
         assert_eq!(
             shopify().verify(&headers, BODY, at(T)),
             Err(Rejection::MissingHeader {
-                name: HeaderName::from_static("x-shopify-webhook-id")
+                name: HeaderName::from_static("x-shopify-event-id")
             })
         );
     }
@@ -632,33 +632,48 @@ mod layer {
         processes_once(svix, r#"{"type":"user.created"}"#, "msg_1", "msg_1").await;
     }
 
-    #[tokio::test]
-    async fn resent_signature_under_a_fresh_id_is_dropped() {
-        // GitHub and Shopify ids are unsigned headers; the signature is the
-        // second replay key that catches the resend.
-        async fn check<S: Scheme + Sign>(scheme: S, id_header: &'static str) {
-            let seen = Seen::default();
-            let body = r#"{"action":"opened"}"#;
-            let first = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
-            let mut resent = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
-            resent
-                .headers_mut()
-                .insert(id_header, HeaderValue::from_static("id-2"));
-            let service = stack(scheme, Arc::clone(&seen));
+    /// Sends `body` signed under `id-1`, then the same body and signature
+    /// with the id header rewritten to `id-2`; returns how many deliveries
+    /// reached the handler and the second answer's body.
+    async fn same_body_under_two_ids<S: Scheme + Sign>(scheme: S, id_header: &'static str) -> (usize, Bytes) {
+        let seen = Seen::default();
+        let body = r#"{"action":"deleted","starred_at":null}"#;
+        let first = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
+        let mut second = testing::signed_request_at::<Full<Bytes>>(&scheme, body, "id-1", T);
+        second
+            .headers_mut()
+            .insert(id_header, HeaderValue::from_static("id-2"));
+        let service = stack(scheme, Arc::clone(&seen));
+        assert_eq!(
+            service.clone().oneshot(first).await.unwrap().status(),
+            StatusCode::OK
+        );
+        let (status, text) = text(service.oneshot(second).await.unwrap()).await;
+        assert_eq!(status, StatusCode::OK, "{id_header}");
+        let calls = seen.lock().unwrap().len();
+        (calls, text)
+    }
 
-            assert_eq!(
-                service.clone().oneshot(first).await.unwrap().status(),
-                StatusCode::OK
-            );
-            let (status, text) = text(service.oneshot(resent).await.unwrap()).await;
-            assert_eq!(
-                (status, &text[..]),
-                (StatusCode::OK, &br#"{"duplicate":true}"#[..])
-            );
-            assert_eq!(seen.lock().unwrap().len(), 1, "{id_header}");
-        }
-        check(GitHub::new(secret("github secret")), "x-github-delivery").await;
-        check(Shopify::new(secret("shopify secret")), "x-shopify-webhook-id").await;
+    #[tokio::test]
+    async fn distinct_ids_with_identical_bodies_are_both_processed() {
+        // Two `star` `deleted` events by one user have byte-identical bodies
+        // and distinct delivery ids: both are real events.
+        let (calls, text) =
+            same_body_under_two_ids(GitHub::new(secret("github secret")), "x-github-delivery").await;
+        assert_eq!((calls, &text[..]), (2, &b"handled"[..]));
+        let (calls, text) =
+            same_body_under_two_ids(Shopify::new(secret("shopify secret")), "x-shopify-event-id").await;
+        assert_eq!((calls, &text[..]), (2, &b"handled"[..]));
+    }
+
+    #[tokio::test]
+    async fn resent_signature_under_a_fresh_id_is_dropped_only_with_dedupe_on_signature() {
+        let github = GitHub::new(secret("github secret")).dedupe_on_signature(true);
+        let (calls, text) = same_body_under_two_ids(github, "x-github-delivery").await;
+        assert_eq!((calls, &text[..]), (1, &br#"{"duplicate":true}"#[..]));
+        let shopify = Shopify::new(secret("shopify secret")).dedupe_on_signature(true);
+        let (calls, text) = same_body_under_two_ids(shopify, "x-shopify-event-id").await;
+        assert_eq!((calls, &text[..]), (1, &br#"{"duplicate":true}"#[..]));
     }
 
     #[tokio::test]

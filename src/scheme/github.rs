@@ -11,7 +11,13 @@ use crate::{Rejection, Secrets};
 /// the raw body keyed with the webhook secret as written (its UTF-8 bytes,
 /// no decoding).
 ///
-/// - **Id**: `X-GitHub-Delivery`, a GUID that a redelivery keeps (absent: `400`).
+/// - **Id, the replay key**: `X-GitHub-Delivery`, the delivery's GUID
+///   (absent: `400`). GitHub's docs name it as the key against replays: each
+///   event has its own, and a redelivery of that event keeps it
+///   (<https://docs.github.com/en/webhooks/using-webhooks/best-practices-for-using-webhooks#use-the-x-github-delivery-header>).
+///   The replay guard keys on it alone, so two distinct events with
+///   byte-identical bodies (two `ping`s, two `star` `deleted` by one user)
+///   are both processed.
 /// - **Type**: `X-GitHub-Event` (`push`, `issues`, `ping`, ...).
 /// - **No timestamp**: GitHub signs the body alone, so a captured delivery
 ///   stays valid forever. The replay guard is the only protection, and it
@@ -23,12 +29,24 @@ use crate::{Rejection, Secrets};
 /// # Unsigned headers
 ///
 /// Neither `X-GitHub-Delivery` nor `X-GitHub-Event` is covered by the
-/// signature. Whoever captured one delivery can resend its body and signature
-/// under another delivery id or another event name. So the preset also dedupes
-/// on the signature itself (a captured delivery resent under a fresh id is
-/// still dropped), and **the event type is unauthenticated**: when it matters,
-/// check that the body fits the event (a `push` payload has `ref`, `commits`,
-/// ...) rather than trusting the header alone.
+/// signature. Whoever captured one delivery (its body and signature) can:
+///
+/// - **resend it under a fresh delivery id**: by default it is processed
+///   again, as a new event. [`GitHub::dedupe_on_signature`] drops such a
+///   resend, at the price of also dropping distinct events whose bodies are
+///   identical (see [`Hmac::dedupe_on_signature`]); the default keeps every
+///   real event;
+/// - **resend it under the id of another event that is still pending**:
+///   if that captured delivery is processed first, the pending event's id is
+///   marked done and GitHub's real delivery of it is acknowledged as a
+///   duplicate without being processed;
+/// - **rewrite `X-GitHub-Event`**: the handler sees the body under another
+///   event name; when it matters, check that the body fits the event (a
+///   `push` payload has `ref`, `commits`, ...) rather than trusting the
+///   header alone.
+///
+/// All three need a captured delivery, that is, read access to the traffic or
+/// to a log of bodies and signatures: keep TLS on the whole way.
 ///
 /// ```
 /// use std::time::SystemTime;
@@ -64,9 +82,18 @@ impl GitHub {
             hmac: Hmac::new("x-hub-signature-256", secrets)
                 .prefix("sha256=")
                 .id_from_header("x-github-delivery")
-                .event_type_from_header("x-github-event")
-                .dedupe_on_signature(true),
+                .event_type_from_header("x-github-event"),
         }
+    }
+
+    /// Also drops a delivery whose signature was already processed, under
+    /// whatever delivery id (off by default). This stops a captured delivery
+    /// resent under a fresh id, but drops distinct events with identical
+    /// bodies too: read [`Hmac::dedupe_on_signature`] before turning it on.
+    #[must_use]
+    pub fn dedupe_on_signature(mut self, on: bool) -> Self {
+        self.hmac = self.hmac.dedupe_on_signature(on);
+        self
     }
 
     /// The `X-Hub-Signature-256` value GitHub would send with `body`, signed
@@ -112,8 +139,18 @@ mod tests {
     }
 
     #[test]
-    fn dedupes_on_the_signature_too() {
+    fn keys_the_replay_guard_on_the_delivery_id_alone() {
         let delivery = github()
+            .verify(&headers(SIGNATURE), BODY, SystemTime::now())
+            .unwrap();
+        let keys: Vec<_> = delivery.replay_keys().collect();
+        assert_eq!(keys, ["d-1"]);
+    }
+
+    #[test]
+    fn dedupes_on_the_signature_only_when_asked() {
+        let delivery = github()
+            .dedupe_on_signature(true)
             .verify(&headers(SIGNATURE), BODY, SystemTime::now())
             .unwrap();
         let keys: Vec<_> = delivery.replay_keys().collect();

@@ -74,8 +74,10 @@ enum Source {
 /// A header outside the signed content is not authenticated: whoever captured
 /// one delivery can resend it with another value there. Prefer ids and types
 /// from the body or the signed content; when the id must come from an unsigned
-/// header, turn on [`dedupe_on_signature`](Hmac::dedupe_on_signature) so
-/// that a captured delivery resent under a fresh id is still dropped.
+/// header, the replay guard keys on that id alone by default, so a resend
+/// under a fresh id is processed again (and two distinct events with the same
+/// body never collide); [`dedupe_on_signature`](Hmac::dedupe_on_signature)
+/// explains the opt-in that trades completeness for replay protection.
 #[derive(Clone)]
 pub struct Hmac {
     secrets: Secrets,
@@ -84,6 +86,7 @@ pub struct Hmac {
     encoding: Encoding,
     content: Box<[Part]>,
     id: Source,
+    id_fallback: Option<HeaderName>,
     event_type: Option<Source>,
     type_fallback: Option<HeaderName>,
     timestamp: Option<HeaderName>,
@@ -107,6 +110,7 @@ impl Hmac {
             encoding: Encoding::Hex,
             content: Box::new([Part::Body]),
             id: Source::Body(json::path("id")),
+            id_fallback: None,
             event_type: Some(Source::Body(json::path("type"))),
             type_fallback: None,
             timestamp: None,
@@ -173,6 +177,20 @@ impl Hmac {
         self
     }
 
+    /// A header to take the event id from when the one named by
+    /// [`id_from_header`](Hmac::id_from_header) is absent: for a sender
+    /// that moved its id to a new header and may still send the old one
+    /// alone. Without either header the delivery is `400`.
+    ///
+    /// # Panics
+    ///
+    /// When `header` is not a valid header name.
+    #[must_use]
+    pub fn id_fallback_header(mut self, header: &str) -> Self {
+        self.id_fallback = Some(header_name(header));
+        self
+    }
+
     /// Reads the event id from the JSON body at a dotted path such as `id` or
     /// `event.id` (the default is `id`). A string or an integer is accepted;
     /// anything else is `400`.
@@ -229,7 +247,24 @@ impl Hmac {
     }
 
     /// Also drops a delivery whose signature was already processed, whatever
-    /// id it carries. Use it when the id comes from an unsigned header.
+    /// id it carries. Off by default, and off in every preset.
+    ///
+    /// # The trade-off
+    ///
+    /// With the id from an unsigned header (GitHub's `X-GitHub-Delivery`,
+    /// Shopify's `X-Shopify-Event-Id`) and no signed timestamp, whoever
+    /// captured one delivery can resend its body and signature under a fresh
+    /// id, and the replay guard sees a new event. Keying on the signature
+    /// too drops that resend, but it also drops every **distinct** event
+    /// whose signed content happens to be byte-identical to an earlier one
+    /// (two `ping`s, two `star` `deleted` events by the same user, a payload
+    /// the sender re-sends on purpose under a new id): the handler never sees
+    /// it and the sender got `2xx`, so that event is lost. Turn it on only
+    /// when replay protection matters more to you than completeness, and
+    /// never on a scheme whose signed content includes a timestamp (there a
+    /// resend under a fresh id must also be inside the tolerance window).
+    ///
+    /// The layer then asks the replay guard about both keys, the id first.
     #[must_use]
     pub fn dedupe_on_signature(mut self, on: bool) -> Self {
         self.dedupe_on_signature = on;
@@ -355,9 +390,17 @@ impl Scheme for Hmac {
             }
             None => None,
         };
-        let id_header = match &self.id {
-            Source::Header(name) => Some(required_header(headers, name)?),
-            Source::Body(_) | Source::Signature => None,
+        let id_header = match (&self.id, &self.id_fallback) {
+            (Source::Header(name), None) => Some(required_header(headers, name)?),
+            (Source::Header(name), Some(fallback)) => match single_header(headers, name)? {
+                Some(id) => Some(id),
+                // Without either, name the header the sender should send.
+                None => Some(
+                    single_header(headers, fallback)?
+                        .ok_or_else(|| Rejection::MissingHeader { name: name.clone() })?,
+                ),
+            },
+            (Source::Body(_) | Source::Signature, _) => None,
         };
 
         let mut candidates = Candidates::new();
@@ -425,6 +468,7 @@ impl fmt::Debug for Hmac {
             .field("prefix", &self.prefix)
             .field("encoding", &self.encoding)
             .field("content", &self.content)
+            .field("id_fallback", &self.id_fallback)
             .field("timestamp", &self.timestamp)
             .field("tolerance", &self.tolerance)
             .field("dedupe_on_signature", &self.dedupe_on_signature)

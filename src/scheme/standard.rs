@@ -67,8 +67,10 @@ impl StandardWebhooks {
         }
     }
 
-    /// Parses a Standard Webhooks secret: `whsec_` followed by base64 (the
-    /// prefix may be left out, as the reference libraries allow).
+    /// Parses a Standard Webhooks secret: `whsec_` followed by standard
+    /// base64, padded or not (the prefix may be left out): the Python and
+    /// JavaScript reference libraries accept all of these, and some senders
+    /// hand out unpadded secrets.
     ///
     /// # Errors
     ///
@@ -143,5 +145,39 @@ impl fmt::Debug for StandardWebhooks {
             .field("secrets", &self.secrets)
             .field("tolerance", &self.tolerance)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    /// Computed with the Python reference library (`standardwebhooks` on
+    /// PyPI, `Webhook(secret).sign("msg_unpadded", 1710331200, body)`), which
+    /// gives this signature for the padded and the unpadded secret alike.
+    const PADDED: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const UNPADDED: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
+    const SIGNATURE: &str = "v1,XZqhzOfAiLaXgT/adOSWGSKx8X5mwTQ5UhecWXkHrp4=";
+    const BODY: &[u8] = br#"{"type":"contact.created"}"#;
+
+    #[test]
+    fn accepts_secrets_with_and_without_base64_padding() {
+        let mut headers = HeaderMap::new();
+        headers.insert("webhook-id", "msg_unpadded".parse().unwrap());
+        headers.insert("webhook-timestamp", "1710331200".parse().unwrap());
+        headers.insert("webhook-signature", SIGNATURE.parse().unwrap());
+        let now = UNIX_EPOCH + Duration::from_secs(1710331200);
+        for secret in [PADDED, UNPADDED] {
+            let scheme = StandardWebhooks::new(StandardWebhooks::secret(secret).unwrap());
+            assert_eq!(
+                scheme.sign("msg_unpadded", 1710331200, BODY),
+                SIGNATURE,
+                "{secret}"
+            );
+            let delivery = scheme.verify(&headers, BODY, now).unwrap();
+            assert_eq!(delivery.id(), "msg_unpadded", "{secret}");
+        }
     }
 }
