@@ -20,23 +20,33 @@ use tower_webhook::handler::{Dispatcher, HandlerError};
 use tower_webhook::scheme::Hmac;
 use tower_webhook::{Event, Secret, WebhookLayer};
 
-/// An order, as the Petstore sends it in `data`.
+/// An order, as the Petstore sends it in `data`: the source article's
+/// `{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}`.
 #[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Order {
     order_id: String,
+    status: String,
+    #[serde(default)]
+    completed_at: Option<String>,
 }
 
 fn check(event: &Event<Order>) -> Result<(), HandlerError> {
     if event.data.order_id.is_empty() {
         // Will never validate: acknowledge so the sender stops retrying.
-        return Err(HandlerError::permanent("order event without an order_id"));
+        return Err(HandlerError::permanent("order event without an orderId"));
     }
     Ok(())
 }
 
 async fn order_created(event: Event<Order>) -> Result<(), HandlerError> {
     check(&event)?;
-    tracing::info!(event_id = event.id, order_id = event.data.order_id, "new order");
+    tracing::info!(
+        event_id = event.id,
+        order_id = event.data.order_id,
+        status = event.data.status,
+        "new order"
+    );
     Ok(())
 }
 
@@ -45,6 +55,8 @@ async fn order_completed(event: Event<Order>) -> Result<(), HandlerError> {
     tracing::info!(
         event_id = event.id,
         order_id = event.data.order_id,
+        status = event.data.status,
+        completed_at = event.data.completed_at,
         "order completed"
     );
     Ok(())
@@ -55,6 +67,7 @@ async fn order_cancelled(event: Event<Order>) -> Result<(), HandlerError> {
     tracing::info!(
         event_id = event.id,
         order_id = event.data.order_id,
+        status = event.data.status,
         "order cancelled"
     );
     Ok(())

@@ -22,9 +22,15 @@
 //! # Dispatcher
 //!
 //! For tower users without axum: a [`Service`] that reads the [`Verified`]
-//! extension the layer added (not the body, so any body type works),
-//! deserializes the article's envelope [`Event<T>`], and calls the handler
-//! registered for its type.
+//! extension the layer added (not the body, so any body type works), picks
+//! the handler registered for the event's type, decodes the payload as the
+//! type that handler takes, and calls it.
+//!
+//! A handler takes any [`DeserializeOwned`](serde::de::DeserializeOwned)
+//! payload type, and optionally the [`Verified`] delivery after it (see
+//! [`Handler`]): the article's envelope [`Event<T>`](crate::Event), a
+//! provider's own payload (GitHub's, Stripe's), or `serde_json::Value`. Each
+//! event type may take a type of its own.
 //!
 //! | outcome | status | event |
 //! |---|---|---|
@@ -33,13 +39,17 @@
 //! | handler returns a permanent error | `200` (or its own status) | committed: the sender stops |
 //! | no handler for the type | `200` (see [`unknown_status`](Dispatcher::unknown_status)), logged | committed |
 //! | payload not JSON | `400` | released |
-//! | payload JSON but not an `Event<T>` | `422` | released |
+//! | payload JSON but not the handler's type | `422` | released |
 //! | no `Verified` extension (not behind the layer) | `500` naming `WebhookLayer` | handler never called |
 //!
-//! The handler is chosen by the type the scheme read ([`Verified::event_type`]),
-//! or, for schemes that do not read one, by the envelope's `type`. The type is
-//! looked up before `data` is deserialized, so an unknown type whose payload
-//! has another shape is still acknowledged rather than answered `422`.
+//! The handler is chosen by the type the scheme read ([`Verified::event_type`]:
+//! GitHub's `X-GitHub-Event`, Shopify's `X-Shopify-Topic`, the body's `type`
+//! for the Petstore and Stripe), or, for schemes that do not read one
+//! (Standard Webhooks), by the payload's top-level `type`. The type is looked
+//! up before the payload is decoded, so an unknown type whose payload has
+//! another shape is still acknowledged rather than answered `422`.
+//!
+//! The source article's Petstore events, in their envelope:
 //!
 //! ```
 //! use bytes::Bytes;
@@ -49,16 +59,21 @@
 //! use tower_webhook::handler::{Dispatcher, HandlerError};
 //! use tower_webhook::{scheme::Hmac, testing, Event, Secret, WebhookLayer};
 //!
+//! /// `data` of the article's order events.
 //! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "camelCase")]
 //! struct Order {
 //!     order_id: String,
+//!     status: String,
+//!     completed_at: Option<String>,
 //! }
 //!
-//! async fn order_created(event: Event<Order>) -> Result<(), HandlerError> {
+//! async fn order_completed(event: Event<Order>) -> Result<(), HandlerError> {
 //!     if event.data.order_id.is_empty() {
 //!         // Will never validate: acknowledge it so the sender stops retrying.
 //!         return Err(HandlerError::permanent("order without an id"));
 //!     }
+//!     println!("order {} {} at {:?}", event.data.order_id, event.data.status, event.data.completed_at);
 //!     Ok(())
 //! }
 //!
@@ -66,15 +81,99 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
 //! let sign = |body: &str, id: &str| testing::signed_request::<Full<Bytes>>(&scheme, body.to_owned(), id);
-//! let created = sign(r#"{"id":"evt_1","type":"order.created","data":{"order_id":"ord_1"}}"#, "evt_1");
+//! // The article's event, byte for byte.
+//! let completed = sign(
+//!     r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#,
+//!     "evt_123",
+//! );
 //! let unknown = sign(r#"{"id":"evt_2","type":"pet.adopted","data":{"pet":"Rex"}}"#, "evt_2");
 //!
 //! let service = ServiceBuilder::new()
 //!     .layer(WebhookLayer::new(scheme.clone()))
-//!     .service(Dispatcher::new().on("order.created", order_created));
+//!     .service(Dispatcher::new().on("order.completed", order_completed));
 //!
-//! assert_eq!(service.clone().oneshot(created).await?.status(), StatusCode::OK);
+//! assert_eq!(service.clone().oneshot(completed).await?.status(), StatusCode::OK);
 //! assert_eq!(service.oneshot(unknown).await?.status(), StatusCode::OK);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! GitHub and Stripe payloads, each in its provider's own shape. GitHub's
+//! delivery id travels in a header, so the handler takes the [`Verified`]
+//! delivery too:
+//!
+//! ```
+//! use bytes::Bytes;
+//! use http::StatusCode;
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_webhook::handler::{Dispatcher, HandlerError};
+//! use tower_webhook::scheme::{GitHub, Stripe};
+//! use tower_webhook::{testing, Secret, Verified, WebhookLayer};
+//!
+//! /// The fields of GitHub's `push` payload this handler needs.
+//! #[derive(serde::Deserialize)]
+//! struct Push {
+//!     #[serde(rename = "ref")]
+//!     git_ref: String,
+//!     after: String,
+//! }
+//!
+//! async fn on_push(push: Push, verified: Verified) -> Result<(), HandlerError> {
+//!     // `verified.id()` is `X-GitHub-Delivery`.
+//!     println!("{}: {} is now {}", verified.id(), push.git_ref, push.after);
+//!     Ok(())
+//! }
+//!
+//! /// A Stripe event: `{"id":"evt_..","object":"event","type":..,"data":{"object":{..}}}`.
+//! #[derive(serde::Deserialize)]
+//! struct StripeEvent<T> {
+//!     id: String,
+//!     data: StripeData<T>,
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct StripeData<T> {
+//!     object: T,
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! struct PaymentIntent {
+//!     id: String,
+//!     amount: u64,
+//!     currency: String,
+//! }
+//!
+//! async fn payment_succeeded(event: StripeEvent<PaymentIntent>) -> Result<(), HandlerError> {
+//!     let intent = event.data.object;
+//!     println!("{}: {} received {} {}", event.id, intent.id, intent.amount, intent.currency);
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let github = GitHub::new(Secret::new("github secret")?);
+//! let mut push = testing::signed_request::<Full<Bytes>>(
+//!     &github,
+//!     r#"{"ref":"refs/heads/main","before":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","after":"0000000000000000000000000000000000000000","repository":{"full_name":"octo-org/octo-repo"}}"#,
+//!     "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+//! );
+//! push.headers_mut().insert("x-github-event", "push".parse()?);
+//! let github = ServiceBuilder::new()
+//!     .layer(WebhookLayer::new(github))
+//!     .service(Dispatcher::new().on("push", on_push));
+//! assert_eq!(github.oneshot(push).await?.status(), StatusCode::OK);
+//!
+//! let stripe = Stripe::new(Secret::new("whsec_test_secret")?);
+//! let paid = testing::signed_request::<Full<Bytes>>(
+//!     &stripe,
+//!     r#"{"id":"evt_1","object":"event","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd"}}}"#,
+//!     "unused: Stripe's id is in the body",
+//! );
+//! let stripe = ServiceBuilder::new()
+//!     .layer(WebhookLayer::new(stripe))
+//!     .service(Dispatcher::new().on("payment_intent.succeeded", payment_succeeded));
+//! assert_eq!(stripe.oneshot(paid).await?.status(), StatusCode::OK);
 //! # Ok(())
 //! # }
 //! ```
@@ -95,7 +194,9 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use tower_service::Service;
 
-use crate::event::{self, Event, PermanentFailure, Verified};
+#[cfg(doc)]
+use crate::event::Event;
+use crate::event::{self, EventRejection, PermanentFailure, Verified};
 use crate::BoxError;
 
 /// A handler's failure, and whether the sender should try again.
@@ -249,21 +350,67 @@ impl From<Infallible> for HandlerError {
 }
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-type Route<T, E> = Arc<dyn Fn(Event<T>) -> BoxFuture<Result<(), E>> + Send + Sync>;
+
+/// An async function the [`Dispatcher`] can call with a verified event.
+///
+/// Implemented for every `Fn(T) -> Future` and `Fn(T, Verified) -> Future`
+/// whose future returns `Result<(), E>`, where `T` is any
+/// [`DeserializeOwned`] type: the article's envelope [`Event<T>`], a
+/// provider's own payload type (a GitHub `push`, a Stripe event), or
+/// `serde_json::Value`. The [`Verified`] argument carries what the scheme
+/// read outside the body (the event id, the type, the signed timestamp),
+/// which is how a handler for GitHub, whose id travels in a header, learns
+/// the delivery id. `Args` only tells the two shapes apart; you never name it.
+pub trait Handler<Args, E>: Send + Sync + 'static {
+    /// Decodes the payload the handler takes and starts it.
+    ///
+    /// # Errors
+    ///
+    /// The [`EventRejection`] when the payload is not JSON or does not fit.
+    fn call(&self, verified: &Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection>;
+}
+
+impl<F, Fut, T, E> Handler<(T,), E> for F
+where
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    T: DeserializeOwned,
+{
+    fn call(&self, verified: &Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection> {
+        let event = event::decode::<T>(verified)?;
+        Ok(Box::pin(self(event)))
+    }
+}
+
+impl<F, Fut, T, E> Handler<(T, Verified), E> for F
+where
+    F: Fn(T, Verified) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    T: DeserializeOwned,
+{
+    fn call(&self, verified: &Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection> {
+        let event = event::decode::<T>(verified)?;
+        Ok(Box::pin(self(event, verified.clone())))
+    }
+}
+
+type Route<E> = Arc<dyn Fn(&Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection> + Send + Sync>;
 
 /// A tower [`Service`] that routes verified events by type to async handlers.
 ///
 /// Put it behind [`WebhookLayer`](crate::WebhookLayer); see the
-/// [module docs](self) for the status of each outcome and an example.
-/// Handlers take an [`Event<T>`] and return `Result<(), E>`, where `E`
-/// converts into a [`HandlerError`] (which is what says retryable or
-/// permanent); returning `HandlerError` itself is the simplest.
-pub struct Dispatcher<T, E = HandlerError> {
-    routes: Arc<HashMap<String, Route<T, E>>>,
+/// [module docs](self) for the status of each outcome and examples. Each
+/// handler takes the payload type it wants (any [`DeserializeOwned`] type,
+/// decoded for that handler alone) and optionally the [`Verified`] delivery
+/// (see [`Handler`]), and returns `Result<(), E>`, where `E` converts into a
+/// [`HandlerError`] (which is what says retryable or permanent); returning
+/// `HandlerError` itself is the simplest.
+pub struct Dispatcher<E = HandlerError> {
+    routes: Arc<HashMap<String, Route<E>>>,
     unknown_status: StatusCode,
 }
 
-impl<T, E> Dispatcher<T, E> {
+impl<E> Dispatcher<E> {
     /// A dispatcher with no handlers yet.
     pub fn new() -> Self {
         Self {
@@ -273,14 +420,15 @@ impl<T, E> Dispatcher<T, E> {
     }
 
     /// Calls `handler` for events of type `event_type`, replacing any handler
-    /// registered for it before.
+    /// registered for it before. The payload is decoded as the type the
+    /// handler takes only once the type matched, so each event type can have
+    /// a payload type of its own.
     #[must_use]
-    pub fn on<F, Fut>(mut self, event_type: impl Into<String>, handler: F) -> Self
+    pub fn on<Args, H>(mut self, event_type: impl Into<String>, handler: H) -> Self
     where
-        F: Fn(Event<T>) -> Fut + Send + Sync + 'static,
-        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        H: Handler<Args, E>,
     {
-        let route: Route<T, E> = Arc::new(move |event| Box::pin(handler(event)));
+        let route: Route<E> = Arc::new(move |verified| handler.call(verified));
         Arc::make_mut(&mut self.routes).insert(event_type.into(), route);
         self
     }
@@ -301,13 +449,13 @@ impl<T, E> Dispatcher<T, E> {
     }
 }
 
-impl<T, E> Default for Dispatcher<T, E> {
+impl<E> Default for Dispatcher<E> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T, E> Clone for Dispatcher<T, E> {
+impl<E> Clone for Dispatcher<E> {
     fn clone(&self) -> Self {
         Self {
             routes: Arc::clone(&self.routes),
@@ -316,7 +464,7 @@ impl<T, E> Clone for Dispatcher<T, E> {
     }
 }
 
-impl<T, E> fmt::Debug for Dispatcher<T, E> {
+impl<E> fmt::Debug for Dispatcher<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut types: Vec<_> = self.event_types().collect();
         types.sort_unstable();
@@ -327,16 +475,15 @@ impl<T, E> fmt::Debug for Dispatcher<T, E> {
     }
 }
 
-/// Just the envelope's type, for schemes that do not read one.
+/// Just the payload's top-level `type`, for schemes that do not read one.
 #[derive(Deserialize)]
 struct EnvelopeType {
     #[serde(rename = "type")]
     event_type: String,
 }
 
-impl<T, E, B> Service<Request<B>> for Dispatcher<T, E>
+impl<E, B> Service<Request<B>> for Dispatcher<E>
 where
-    T: DeserializeOwned + Send + 'static,
     E: Into<HandlerError> + Send + 'static,
 {
     type Response = Response<Full<Bytes>>;
@@ -370,11 +517,10 @@ where
             *response.status_mut() = self.unknown_status;
             return DispatchFuture::ready(response);
         };
-        let event = match event::decode::<Event<T>>(&verified) {
-            Ok(event) => event,
+        let handling = match route(&verified) {
+            Ok(handling) => handling,
             Err(rejection) => return DispatchFuture::ready(rejection.to_response()),
         };
-        let handling = route(event);
         DispatchFuture {
             inner: Box::pin(async move {
                 match handling.await {

@@ -145,7 +145,11 @@ async fn receiver_handles_once_acknowledges_duplicates_and_survives_an_outage() 
         let url = &server.url;
 
         // A valid event is handled once.
-        let created = event("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+        let created = event(
+            "evt_1",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
         let (statuses, _) = sender.deliver(url, "evt_1", &created).await;
         assert_eq!(statuses, [OK]);
         assert_eq!((server.handled(), server.processed()), (1, 1));
@@ -158,7 +162,11 @@ async fn receiver_handles_once_acknowledges_duplicates_and_survives_an_outage() 
 
         // An outage: the handler fails, the sender retries, the retry is handled once.
         server.stats.fail_next.store(1, Ordering::SeqCst);
-        let completed = event("evt_2", "order.completed", r#"{"order_id":"ord_1"}"#);
+        let completed = event(
+            "evt_2",
+            "order.completed",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
         let (statuses, _) = sender.deliver(url, "evt_2", &completed).await;
         assert_eq!(statuses, [StatusCode::INTERNAL_SERVER_ERROR, OK]);
         assert_eq!((server.handled(), server.processed()), (3, 2));
@@ -172,7 +180,7 @@ async fn receiver_handles_once_acknowledges_duplicates_and_survives_an_outage() 
         assert!(server.guard.is_done("evt_3"));
 
         // Data that can never be processed: acknowledged once, then a duplicate.
-        let broken = event("evt_4", "order.cancelled", r#"{"order_id":""}"#);
+        let broken = event("evt_4", "order.cancelled", r#"{"orderId":"","status":"created"}"#);
         let (statuses, _) = sender.deliver(url, "evt_4", &broken).await;
         assert_eq!(statuses, [OK]);
         let (_, body) = sender.deliver(url, "evt_4", &broken).await;
@@ -191,7 +199,11 @@ async fn receiver_refuses_a_wrong_secret_and_the_sender_gives_up() {
         let server = Running::start(&[("WEBHOOK_SECRET", SECRET)]).await;
         let sender = Sender::new("petstore", "not the secret", 1);
 
-        let body = event("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+        let body = event(
+            "evt_1",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
         let (statuses, _) = sender.deliver(&server.url, "evt_1", &body).await;
 
         assert_eq!(
@@ -210,7 +222,7 @@ async fn receiver_refuses_a_wrong_secret_and_the_sender_gives_up() {
 async fn receiver_accepts_every_rotated_secret() {
     tokio::time::timeout(BOUND, async {
         let server = Running::start(&[("WEBHOOK_SECRET", "old secret, new secret")]).await;
-        let body = |id: &str| event(id, "order.created", r#"{"order_id":"ord_1"}"#);
+        let body = |id: &str| event(id, "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
 
         for (n, secret) in ["old secret", "new secret"].into_iter().enumerate() {
             let id = format!("evt_{n}");
@@ -339,7 +351,7 @@ fn sender_flags_are_parsed_and_checked() {
             "--type",
             "order.cancelled",
             "--data",
-            r#"{"order_id":"o9"}"#,
+            r#"{"orderId":"o9","status":"created"}"#,
             "--id",
             "evt_7",
             "--repeat",
@@ -358,7 +370,7 @@ fn sender_flags_are_parsed_and_checked() {
     assert_eq!((options.repeat, options.scale), (3, 0.001));
     let body: serde_json::Value = serde_json::from_slice(&options.body()).unwrap();
     assert_eq!(body["id"], "evt_7");
-    assert_eq!(body["data"]["order_id"], "o9");
+    assert_eq!(body["data"]["orderId"], "o9");
 
     // The secret falls back to the first of $WEBHOOK_SECRET.
     let options = send::Options::parse(args(&[]), Some("first, second".to_owned())).unwrap();

@@ -19,8 +19,10 @@ use tower_webhook::testing::{self, Sign};
 use tower_webhook::{LruGuard, Scheme, Secret, Verified, WebhookLayer};
 
 #[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Order {
     order_id: String,
+    status: String,
     /// What the test handler should do with this order.
     #[serde(default)]
     outcome: Outcome,
@@ -74,6 +76,7 @@ async fn handler(State(seen): State<Arc<Seen>>, webhook: Webhook<PetstoreEvent>)
         PetstoreEvent::OrderCreated { data } => {
             let n = seen.orders.fetch_add(1, Ordering::SeqCst) + 1;
             assert!(!data.order_id.is_empty());
+            assert!(!data.status.is_empty());
             match data.outcome {
                 Outcome::Ok => Ok(()),
                 Outcome::FailOnce if n == 1 => Err(HandlerError::retryable("database unreachable")),
@@ -145,7 +148,13 @@ async fn json_that_does_not_fit_the_type_is_422_without_calling_the_handler() {
     let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
     let app = app(scheme.clone(), &guard, &seen);
 
-    let (status, body) = signed(&app, &scheme, "evt_1", order("evt_1", r#"{"order_id":7}"#)).await;
+    let (status, body) = signed(
+        &app,
+        &scheme,
+        "evt_1",
+        order("evt_1", r#"{"orderId":7,"status":"created"}"#),
+    )
+    .await;
 
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body, "payload does not fit the expected event");
@@ -158,7 +167,11 @@ async fn route_without_the_layer_is_500_naming_it_and_never_runs_the_handler() {
     let seen = Arc::<Seen>::default();
     let app = bare_app(&seen);
     // Even a correctly signed delivery: nothing verified it here.
-    let request = testing::signed_request(&petstore(), order("evt_1", r#"{"order_id":"o1"}"#), "evt_1");
+    let request = testing::signed_request(
+        &petstore(),
+        order("evt_1", r#"{"orderId":"o1","status":"created"}"#),
+        "evt_1",
+    );
 
     let (status, body) = send(&app, request).await;
 
@@ -187,7 +200,7 @@ async fn extractor_gives_the_schemes_id_type_and_timestamp() {
     let app = app(standard(), &guard, &seen);
     let request = testing::signed_request_at(
         &standard(),
-        order("body_id", r#"{"order_id":"o1"}"#),
+        order("body_id", r#"{"orderId":"o1","status":"created"}"#),
         "msg_header_id",
         testing::now() - 5,
     );
@@ -210,7 +223,10 @@ async fn extractor_gives_the_schemes_id_type_and_timestamp() {
 async fn permanent_failure_answers_200_and_a_redelivery_is_a_duplicate() {
     let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
     let app = app(scheme.clone(), &guard, &seen);
-    let body = order("evt_1", r#"{"order_id":"o1","outcome":"permanent"}"#);
+    let body = order(
+        "evt_1",
+        r#"{"orderId":"o1","status":"created","outcome":"permanent"}"#,
+    );
 
     let (status, text) = signed(&app, &scheme, "evt_1", body.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -225,7 +241,10 @@ async fn permanent_failure_answers_200_and_a_redelivery_is_a_duplicate() {
 async fn permanent_failure_with_422_still_stops_the_retries() {
     let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
     let app = app(scheme.clone(), &guard, &seen);
-    let body = order("evt_1", r#"{"order_id":"o1","outcome":"permanent422"}"#);
+    let body = order(
+        "evt_1",
+        r#"{"orderId":"o1","status":"created","outcome":"permanent422"}"#,
+    );
 
     assert_eq!(
         signed(&app, &scheme, "evt_1", body.clone()).await.0,
@@ -239,7 +258,10 @@ async fn permanent_failure_with_422_still_stops_the_retries() {
 async fn retryable_failure_answers_500_and_the_retry_is_processed() {
     let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
     let app = app(scheme.clone(), &guard, &seen);
-    let body = order("evt_1", r#"{"order_id":"o1","outcome":"fail_once"}"#);
+    let body = order(
+        "evt_1",
+        r#"{"orderId":"o1","status":"created","outcome":"fail_once"}"#,
+    );
 
     let (status, text) = signed(&app, &scheme, "evt_1", body.clone()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);

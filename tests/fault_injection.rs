@@ -265,7 +265,7 @@ impl Sender {
 
 fn envelope(id: &str, n: usize) -> Bytes {
     Bytes::from(format!(
-        r#"{{"id":"{id}","type":"order.created","created":{},"data":{{"order_id":"ord_{n}"}}}}"#,
+        r#"{{"id":"{id}","type":"order.created","created":{},"data":{{"orderId":"ord_{n}","status":"created"}}}}"#,
         testing::now()
     ))
 }

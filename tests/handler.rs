@@ -17,8 +17,10 @@ use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, LruGuard, Scheme, Secret, WebhookLayer};
 
 #[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
 struct Order {
     order_id: String,
+    status: String,
 }
 
 /// How many times each handler ran.
@@ -54,7 +56,7 @@ fn envelope(id: &str, event_type: &str, data: &str) -> String {
 async fn deliver<Sch, E>(
     scheme: &Sch,
     guard: &Arc<LruGuard>,
-    dispatcher: &Dispatcher<Order, E>,
+    dispatcher: &Dispatcher<E>,
     id: &str,
     body: String,
 ) -> (StatusCode, Bytes)
@@ -76,7 +78,7 @@ where
 fn dispatcher<E>(
     calls: &Arc<Calls>,
     outcome: impl Fn(usize) -> Result<(), E> + Send + Sync + 'static,
-) -> Dispatcher<Order, E>
+) -> Dispatcher<E>
 where
     E: Send + 'static,
 {
@@ -87,6 +89,7 @@ where
             let (calls, outcome) = (Arc::clone(&created), Arc::clone(&outcome));
             async move {
                 assert!(!event.data.order_id.is_empty());
+                assert!(!event.data.status.is_empty());
                 let n = calls.created.fetch_add(1, Ordering::SeqCst) + 1;
                 outcome(n)
             }
@@ -150,14 +153,22 @@ async fn routes_each_event_type_to_its_own_handler() {
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::default());
     let dispatcher = dispatcher(&calls, ok);
 
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
     assert_eq!(
         deliver(&scheme, &guard, &dispatcher, "evt_1", body).await.0,
         StatusCode::OK
     );
     assert_eq!((calls.created(), calls.cancelled()), (1, 0));
 
-    let body = envelope("evt_2", "order.cancelled", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_2",
+        "order.cancelled",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
     assert_eq!(
         deliver(&scheme, &guard, &dispatcher, "evt_2", body).await.0,
         StatusCode::OK
@@ -210,7 +221,11 @@ async fn retryable_failure_answers_500_releases_the_event_and_the_retry_is_proce
         1 => Err(HandlerError::retryable("database unreachable")),
         _ => Ok(()),
     });
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
 
     let (status, text) = deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -232,7 +247,11 @@ async fn permanent_failure_answers_200_and_a_redelivery_is_a_duplicate() {
     let dispatcher = dispatcher(&calls, |_| {
         Err(HandlerError::permanent("order ord_1 was deleted"))
     });
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
 
     let (status, text) = deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await;
     assert_eq!(status, StatusCode::OK);
@@ -250,7 +269,11 @@ async fn permanent_failure_with_its_own_status_still_commits_the_event() {
     let dispatcher = dispatcher(&calls, |_| {
         Err(HandlerError::permanent("bad order").with_status(StatusCode::UNPROCESSABLE_ENTITY))
     });
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
 
     let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -293,7 +316,11 @@ async fn handler_error_types_say_retryable_or_permanent_through_from() {
         1 => Err(ShopError::Busy),
         _ => Err(ShopError::Deleted),
     });
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
 
     let statuses = [
         deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone())
@@ -315,7 +342,11 @@ async fn handler_error_types_say_retryable_or_permanent_through_from() {
 async fn boxed_errors_are_retryable() {
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, |_| Err::<(), BoxError>("io error".into()));
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
 
     let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_1", body).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
@@ -359,7 +390,11 @@ async fn payload_of_the_wrong_shape_is_422_without_calling_a_handler() {
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
 
-    let body = envelope("evt_wrong_shape", "order.created", r#"{"order_id":7}"#);
+    let body = envelope(
+        "evt_wrong_shape",
+        "order.created",
+        r#"{"orderId":7,"status":"created"}"#,
+    );
     let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_wrong_shape", body).await;
 
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -378,7 +413,11 @@ async fn routes_by_the_envelope_type_when_the_scheme_reads_none() {
     let (scheme, guard, calls) = (standard(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
 
-    let body = envelope("msg_1", "order.cancelled", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "msg_1",
+        "order.cancelled",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
     assert_eq!(
         deliver(&scheme, &guard, &dispatcher, "msg_1", body).await.0,
         StatusCode::OK
@@ -401,7 +440,11 @@ async fn routes_by_the_envelope_type_when_the_scheme_reads_none() {
 async fn without_the_layer_answers_500_naming_it_and_never_calls_a_handler() {
     let calls = Arc::<Calls>::default();
     let dispatcher = dispatcher(&calls, ok);
-    let body = envelope("evt_1", "order.created", r#"{"order_id":"ord_1"}"#);
+    let body = envelope(
+        "evt_1",
+        "order.created",
+        r#"{"orderId":"ord_1","status":"created"}"#,
+    );
     let request = Request::post("/webhooks")
         .body(Full::new(Bytes::from(body)))
         .unwrap();
@@ -442,4 +485,126 @@ fn dispatcher_lists_its_types_in_debug_output() {
     types.sort_unstable();
     assert_eq!(types, ["order.cancelled", "order.created"]);
     assert!(format!("{dispatcher:?}").contains("order.created"));
+}
+
+/// GitHub's `push` payload, as far as this handler needs it.
+#[derive(Debug, serde::Deserialize)]
+struct Push {
+    #[serde(rename = "ref")]
+    git_ref: String,
+}
+
+/// Stripe's event shape: `{"id", "object": "event", "type", "data": {"object"}}`.
+#[derive(Debug, serde::Deserialize)]
+struct StripeEvent {
+    id: String,
+    data: StripeData,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct StripeData {
+    object: serde_json::Value,
+}
+
+#[tokio::test]
+async fn handlers_take_any_payload_type_and_the_verified_delivery() {
+    use tower_webhook::scheme::{GitHub, Stripe};
+    use tower_webhook::Verified;
+
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (pushes, payments) = (Arc::clone(&seen), Arc::clone(&seen));
+    let dispatcher = Dispatcher::new()
+        .on("push", move |push: Push, verified: Verified| {
+            let seen = Arc::clone(&pushes);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {}", verified.id(), push.git_ref));
+                Ok::<_, HandlerError>(())
+            }
+        })
+        .on("payment_intent.succeeded", move |event: StripeEvent| {
+            let seen = Arc::clone(&payments);
+            async move {
+                seen.lock()
+                    .unwrap()
+                    .push(format!("{} {}", event.id, event.data.object["amount"]));
+                Ok::<_, HandlerError>(())
+            }
+        });
+
+    // GitHub: no envelope; the id and type travel in headers.
+    let github = GitHub::new(Secret::new("github dispatcher secret").unwrap());
+    let mut push = testing::signed_request::<Full<Bytes>>(
+        &github,
+        r#"{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000","after":"6113728f27ae82c7b1a177c8d03f9e96e0adf246","commits":[]}"#,
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    );
+    push.headers_mut()
+        .insert("x-github-event", "push".parse().unwrap());
+    let service = ServiceBuilder::new()
+        .layer(WebhookLayer::new(github))
+        .service(dispatcher.clone());
+    assert_eq!(service.oneshot(push).await.unwrap().status(), StatusCode::OK);
+
+    // Stripe: the id and type are the event object's own.
+    let stripe = Stripe::new(Secret::new("whsec_dispatcher_secret").unwrap());
+    let paid = testing::signed_request::<Full<Bytes>>(
+        &stripe,
+        r#"{"id":"evt_3MtwBwLkdIwHu7ix28a3tqPa","object":"event","api_version":"2022-11-15","created":1680064028,"data":{"object":{"id":"pi_1","object":"payment_intent","amount":2000,"currency":"usd"}},"livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"type":"payment_intent.succeeded"}"#,
+        "unused",
+    );
+    let service = ServiceBuilder::new()
+        .layer(WebhookLayer::new(stripe))
+        .service(dispatcher);
+    assert_eq!(service.oneshot(paid).await.unwrap().status(), StatusCode::OK);
+
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958 refs/heads/main",
+            "evt_3MtwBwLkdIwHu7ix28a3tqPa 2000"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn each_event_type_decodes_its_own_payload_type() {
+    // `push` wants a `Push`; a `ping` payload (no `ref`) goes to its own
+    // handler and is never decoded as a `Push`.
+    use tower_webhook::scheme::GitHub;
+
+    let github = GitHub::new(Secret::new("github dispatcher secret").unwrap());
+    let pings = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&pings);
+    let dispatcher = Dispatcher::new()
+        .on("push", |_push: Push| async { Ok::<_, HandlerError>(()) })
+        .on("ping", move |ping: serde_json::Value| {
+            let counter = Arc::clone(&counter);
+            async move {
+                assert!(ping.get("zen").is_some());
+                counter.fetch_add(1, Ordering::SeqCst);
+                Ok::<_, HandlerError>(())
+            }
+        });
+    let service = ServiceBuilder::new()
+        .layer(WebhookLayer::new(github.clone()))
+        .service(dispatcher);
+    let request = |event: &'static str, id: &str| {
+        let mut request = testing::signed_request::<Full<Bytes>>(
+            &github,
+            r#"{"zen":"Design for failure.","hook_id":12345678}"#,
+            id,
+        );
+        request
+            .headers_mut()
+            .insert("x-github-event", event.parse().unwrap());
+        request
+    };
+    let ping = service.clone().oneshot(request("ping", "d-ping")).await.unwrap();
+    assert_eq!(ping.status(), StatusCode::OK);
+    assert_eq!(pings.load(Ordering::SeqCst), 1);
+    // The same body announced as a `push` does not fit `Push`: 422.
+    let push = service.oneshot(request("push", "d-push")).await.unwrap();
+    assert_eq!(push.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

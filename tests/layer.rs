@@ -32,7 +32,9 @@ fn petstore() -> Hmac {
 }
 
 fn event(id: &str) -> String {
-    format!(r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{{"order_id":"ord_1"}}}}"#)
+    format!(
+        r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{{"orderId":"ord_1","status":"created"}}}}"#
+    )
 }
 
 fn signed(id: &str) -> Request<Full<Bytes>> {

@@ -170,7 +170,7 @@ const PRESETS: [&Preset; 6] = [&PETSTORE, &ACME, &STANDARD, &SVIX, &GITHUB, &SHO
 
 /// The event envelope every sender here sends.
 fn envelope(id: &str) -> Vec<u8> {
-    format!(r#"{{"id":"{id}","type":"order.created","created":{NOW},"data":{{"order_id":"ord_1"}}}}"#)
+    format!(r#"{{"id":"{id}","type":"order.created","created":{NOW},"data":{{"orderId":"ord_1","status":"created"}}}}"#)
         .into_bytes()
 }
 
