@@ -5,13 +5,19 @@
 //! min, 5 min, 15 min, 1 h, 4 h; `--scale 0.001` turns that into seconds for
 //! a demo). Each attempt is signed afresh, so a timestamp never goes stale.
 //!
+//! The default event is the source article's, in its exact shape and field
+//! order; `--id evt_123 --created 1710331200` sends it byte for byte:
+//! `{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}`.
+//!
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
 //! --secret SECRET  signing secret       (default: the first of $WEBHOOK_SECRET)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify  (default petstore)
-//! --type TYPE      event type           (default order.created)
-//! --data JSON      the event's data     (default {"order_id":"ord_1"})
-//! --id ID          event id             (default random)
+//! --type TYPE      event type           (default order.completed)
+//! --data JSON      the event's data     (default the article's
+//!                  {"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"})
+//! --id ID          event id             (default random, evt_...)
+//! --created UNIX   the event's created  (default now)
 //! --repeat N       send the same event N times, to see duplicates dropped (default 1)
 //! --scale F        multiply every delay and the 10 s timeout by F (default 1)
 //! ```
@@ -28,7 +34,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tower_webhook::scheme::{GitHub, Hmac, Shopify, Slack, StandardWebhooks, Stripe};
 use tower_webhook::testing::{self, Sign};
-use tower_webhook::{Event, Secret};
+use tower_webhook::Secret;
 
 /// The article's retry delays, before scaling.
 const ARTICLE_DELAYS: [Duration; 5] = [
@@ -38,6 +44,10 @@ const ARTICLE_DELAYS: [Duration; 5] = [
     Duration::from_secs(60 * 60),
     Duration::from_secs(4 * 60 * 60),
 ];
+
+/// The `data` of the source article's `order.completed` event, byte for byte.
+pub const ARTICLE_DATA: &str =
+    r#"{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}"#;
 
 /// The article's request timeout, before scaling.
 const ARTICLE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,10 +66,12 @@ pub struct Options {
     pub scheme: String,
     /// The event type.
     pub event_type: String,
-    /// The event's data.
-    pub data: serde_json::Value,
+    /// The event's data, as JSON text, sent exactly as given.
+    pub data: String,
     /// The event id.
     pub id: String,
+    /// The event's `created`, unix seconds.
+    pub created: i64,
     /// How many times to send the same event.
     pub repeat: u32,
     /// Factor for every delay and the timeout.
@@ -73,9 +85,10 @@ impl Options {
         let mut url = "http://127.0.0.1:3000/webhooks".to_owned();
         let mut secret = env_secret.and_then(|list| list.split(',').next().map(|s| s.trim().to_owned()));
         let mut scheme = "petstore".to_owned();
-        let mut event_type = "order.created".to_owned();
-        let mut data = r#"{"order_id":"ord_1"}"#.to_owned();
+        let mut event_type = "order.completed".to_owned();
+        let mut data = ARTICLE_DATA.to_owned();
         let mut id = format!("evt_{}", hex::encode(rand::random::<[u8; 8]>()));
+        let mut created = testing::now().to_string();
         let mut repeat = "1".to_owned();
         let mut scale = "1".to_owned();
 
@@ -92,6 +105,7 @@ impl Options {
                 "--type" => &mut event_type,
                 "--data" => &mut data,
                 "--id" => &mut id,
+                "--created" => &mut created,
                 "--repeat" => &mut repeat,
                 "--scale" => &mut scale,
                 "--help" | "-h" => return Err(USAGE.to_owned()),
@@ -110,7 +124,11 @@ impl Options {
         let secret = secret
             .filter(|s| !s.is_empty())
             .ok_or("no secret: pass --secret or set WEBHOOK_SECRET")?;
-        let data = serde_json::from_str(&data).map_err(|error| format!("--data is not JSON: {error}"))?;
+        serde_json::from_str::<serde::de::IgnoredAny>(&data)
+            .map_err(|error| format!("--data is not JSON: {error}"))?;
+        let created = created
+            .parse()
+            .map_err(|error| format!("--created {created:?}: {error}"))?;
         let repeat = repeat
             .parse()
             .map_err(|error| format!("--repeat {repeat:?}: {error}"))?;
@@ -129,22 +147,24 @@ impl Options {
             event_type,
             data,
             id,
+            created,
             repeat,
             scale,
         })
     }
 
-    /// The event body: the article's envelope `{id, type, created, data}`.
+    /// The event body: the article's envelope `{id, type, created, data}`,
+    /// compact and in the article's field order, with `data` exactly as given.
     pub fn body(&self) -> Bytes {
-        let event = Event {
-            id: self.id.clone(),
-            event_type: self.event_type.clone(),
-            created: testing::now(),
-            data: &self.data,
-        };
-        serde_json::to_vec(&event)
-            .expect("an envelope of JSON values serializes")
-            .into()
+        let text = |value: &str| serde_json::to_string(value).expect("a string serializes");
+        format!(
+            r#"{{"id":{},"type":{},"created":{},"data":{}}}"#,
+            text(&self.id),
+            text(&self.event_type),
+            self.created,
+            self.data
+        )
+        .into()
     }
 }
 
@@ -157,6 +177,7 @@ impl std::fmt::Debug for Options {
             .field("event_type", &self.event_type)
             .field("data", &self.data)
             .field("id", &self.id)
+            .field("created", &self.created)
             .field("repeat", &self.repeat)
             .field("scale", &self.scale)
             .finish()
@@ -165,7 +186,7 @@ impl std::fmt::Debug for Options {
 
 const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET] [--scheme petstore|standard|svix|github|stripe|slack|shopify] \
-[--type TYPE] [--data JSON] [--id ID] [--repeat N] [--scale F]";
+[--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// A signer by scheme name: the one place to add a provider preset.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {

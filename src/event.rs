@@ -69,7 +69,7 @@ impl Verified {
     /// # use tower_webhook::{Event, Verified};
     /// fn order_id(verified: &Verified) -> Option<String> {
     ///     let event: Event<serde_json::Value> = verified.json().ok()?;
-    ///     event.data["order_id"].as_str().map(str::to_owned)
+    ///     event.data["orderId"].as_str().map(str::to_owned)
     /// }
     /// ```
     ///
@@ -198,19 +198,26 @@ pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, Even
 
 /// The event envelope of the source article: `{"id", "type", "created", "data"}`.
 ///
-/// `T` is the type of `data`; use `serde_json::Value` to take any.
+/// `T` is the type of `data`; use `serde_json::Value` to take any. Only the
+/// article's Petstore (and senders that copy its shape) wrap events this way:
+/// GitHub, Stripe, Slack and Shopify each send a payload of their own, which
+/// you deserialize into a type of that shape instead (see
+/// [`Dispatcher`](crate::handler::Dispatcher) for GitHub and Stripe handlers).
 ///
 /// ```
 /// use tower_webhook::Event;
 ///
 /// #[derive(serde::Deserialize)]
-/// struct Order { order_id: String }
+/// #[serde(rename_all = "camelCase")]
+/// struct Order { order_id: String, status: String, completed_at: Option<String> }
 ///
+/// // The source article's event, byte for byte.
 /// let event: Event<Order> = serde_json::from_str(
-///     r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"order_id":"ord_9"}}"#,
+///     r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#,
 /// )?;
-/// assert_eq!(event.event_type, "order.created");
-/// assert_eq!(event.data.order_id, "ord_9");
+/// assert_eq!((event.id.as_str(), event.event_type.as_str(), event.created), ("evt_123", "order.completed", 1710331200));
+/// assert_eq!((event.data.order_id.as_str(), event.data.status.as_str()), ("123", "completed"));
+/// assert_eq!(event.data.completed_at.as_deref(), Some("2024-01-01T12:00:00Z"));
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 ///
@@ -231,7 +238,8 @@ pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, Even
 ///
 /// ```
 /// #[derive(serde::Deserialize)]
-/// struct Order { order_id: String }
+/// #[serde(rename_all = "camelCase")]
+/// struct Order { order_id: String, status: String }
 ///
 /// #[derive(serde::Deserialize)]
 /// #[serde(tag = "type")]
@@ -245,9 +253,9 @@ pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, Even
 /// }
 ///
 /// let known: PetstoreEvent = serde_json::from_str(
-///     r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"order_id":"ord_9"}}"#,
+///     r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"orderId":"ord_9","status":"created"}}"#,
 /// )?;
-/// assert!(matches!(known, PetstoreEvent::OrderCreated { data } if data.order_id == "ord_9"));
+/// assert!(matches!(known, PetstoreEvent::OrderCreated { data } if data.order_id == "ord_9" && data.status == "created"));
 ///
 /// // A type added later by the sender: caught, whatever its payload.
 /// let new_type: PetstoreEvent = serde_json::from_str(
@@ -258,7 +266,7 @@ pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, Even
 /// // A known type with a payload that does not fit is still an error (422),
 /// // never silently taken for an unknown type.
 /// let bad = serde_json::from_str::<PetstoreEvent>(
-///     r#"{"id":"evt_3","type":"order.created","data":{"order_id":7}}"#,
+///     r#"{"id":"evt_3","type":"order.created","data":{"orderId":7,"status":"created"}}"#,
 /// );
 /// assert!(bad.is_err_and(|error| error.is_data()));
 /// # Ok::<(), serde_json::Error>(())

@@ -32,9 +32,13 @@
 //! use tower_webhook::handler::HandlerError;
 //! use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
 //!
+//! /// `data` of the source article's order events.
 //! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "camelCase")]
 //! struct Order {
 //!     order_id: String,
+//!     status: String,
+//!     completed_at: Option<String>,
 //! }
 //!
 //! #[derive(serde::Deserialize)]
@@ -42,6 +46,8 @@
 //! enum PetstoreEvent {
 //!     #[serde(rename = "order.created")]
 //!     OrderCreated { data: Order },
+//!     #[serde(rename = "order.completed")]
+//!     OrderCompleted { data: Order },
 //!     #[serde(rename = "order.cancelled")]
 //!     OrderCancelled { data: Order },
 //!     #[serde(other)]
@@ -51,6 +57,9 @@
 //! async fn webhook(Webhook { event, verified }: Webhook<PetstoreEvent>) -> Result<(), HandlerError> {
 //!     match event {
 //!         PetstoreEvent::OrderCreated { data } => println!("{}: created {}", verified.id(), data.order_id),
+//!         PetstoreEvent::OrderCompleted { data } => {
+//!             println!("{}: {} completed at {:?}", verified.id(), data.order_id, data.completed_at)
+//!         }
 //!         PetstoreEvent::OrderCancelled { data } if data.order_id.is_empty() => {
 //!             return Err(HandlerError::permanent("cancelled order without an id"));
 //!         }
@@ -68,11 +77,11 @@
 //!     .layer(WebhookLayer::new(scheme.clone()));
 //!
 //! let send = |body: &str, id: &str| app.clone().oneshot(testing::signed_request::<axum::body::Body>(&scheme, body.to_owned(), id));
-//! let created = send(r#"{"id":"e1","type":"order.created","data":{"order_id":"o1"}}"#, "e1").await?;
-//! assert_eq!(created.status(), StatusCode::OK);
+//! let completed = send(r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#, "evt_123").await?;
+//! assert_eq!(completed.status(), StatusCode::OK);
 //! let new_type = send(r#"{"id":"e2","type":"pet.adopted","data":{"pet":"Rex"}}"#, "e2").await?;
 //! assert_eq!(new_type.status(), StatusCode::OK);
-//! let wrong_shape = send(r#"{"id":"e3","type":"order.created","data":{"order_id":7}}"#, "e3").await?;
+//! let wrong_shape = send(r#"{"id":"e3","type":"order.created","data":{"orderId":7,"status":"created"}}"#, "e3").await?;
 //! assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
 //! # Ok(())
 //! # }

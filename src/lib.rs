@@ -28,13 +28,18 @@
 //! use tower::ServiceExt;
 //! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Hmac, testing, Event, Secret, WebhookLayer};
 //!
+//! /// `data` of the source article's order events.
 //! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "camelCase")]
 //! struct Order {
 //!     order_id: String,
+//!     status: String,
+//!     completed_at: Option<String>,
 //! }
 //!
 //! async fn orders(Webhook { event, .. }: Webhook<Event<Order>>) -> Result<(), HandlerError> {
-//!     println!("{} {} for order {}", event.id, event.event_type, event.data.order_id);
+//!     let order = event.data;
+//!     println!("{} {}: order {} is {} ({:?})", event.id, event.event_type, order.order_id, order.status, order.completed_at);
 //!     Ok(())
 //! }
 //!
@@ -45,8 +50,9 @@
 //!     .route("/webhooks", post(orders))
 //!     .layer(WebhookLayer::new(scheme.clone()));
 //!
-//! let body = r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{"order_id":"ord_9"}}"#;
-//! let delivery = || testing::signed_request::<axum::body::Body>(&scheme, body, "evt_1");
+//! // The source article's event, byte for byte.
+//! let body = r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#;
+//! let delivery = || testing::signed_request::<axum::body::Body>(&scheme, body, "evt_123");
 //! assert_eq!(app.clone().oneshot(delivery()).await?.status(), StatusCode::OK);
 //! // The sender redelivers: acknowledged, `orders` does not run again.
 //! assert_eq!(app.oneshot(delivery()).await?.status(), StatusCode::OK);

@@ -3,7 +3,6 @@
 //! it shares with the extractor.
 
 use std::fmt;
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -15,6 +14,9 @@ use tower_webhook::handler::{Dispatcher, HandlerError};
 use tower_webhook::scheme::{Hmac, StandardWebhooks};
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, LruGuard, Scheme, Secret, WebhookLayer};
+
+mod log_capture;
+use log_capture::Logs;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -105,47 +107,6 @@ where
 
 fn ok(_: usize) -> Result<(), HandlerError> {
     Ok(())
-}
-
-/// Every log line of this test binary, for asserting on them.
-///
-/// One global subscriber, not a per-test `set_default`: tracing caches
-/// whether a call site is enabled, and a test running on another thread
-/// without a subscriber can make that cache say "never" for everyone. Tests
-/// share the buffer, so each one looks for lines carrying its own event id.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> Self {
-        static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
-        LOGS.get_or_init(|| {
-            let logs = Self::default();
-            let writer = logs.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_max_level(tracing::Level::INFO)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-            logs
-        })
-        .clone()
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-impl Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[tokio::test]
