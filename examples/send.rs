@@ -13,7 +13,9 @@
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
 //! --secret SECRET  signing secret       (default: the first of $WEBHOOK_SECRET)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify  (default petstore)
-//! --type TYPE      event type           (default order.completed)
+//! --type TYPE      event type           (default order.completed; with a
+//!                  provider --scheme and no --type/--data, that provider's
+//!                  documented sample delivery is sent instead)
 //! --data JSON      the event's data     (default the article's
 //!                  {"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"})
 //! --id ID          event id             (default random, evt_...)
@@ -26,7 +28,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -76,6 +78,61 @@ pub struct Options {
     pub repeat: u32,
     /// Factor for every delay and the timeout.
     pub scale: f64,
+    /// For a provider scheme sent without `--type`/`--data`: that provider's
+    /// documented sample delivery, sent instead of the article's envelope.
+    pub sample: Option<Sample>,
+}
+
+/// A provider's documented sample delivery (`tests/fixtures/samples/`): the
+/// raw body and the headers it comes with besides the signature.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The raw body, exactly as documented.
+    pub body: String,
+    /// The provider's other headers (event type, delivery id, ...).
+    pub headers: Vec<(String, String)>,
+}
+
+impl Sample {
+    /// The sample for a provider scheme; `None` for the Petstore, whose
+    /// default is the article's event.
+    pub fn for_scheme(scheme: &str) -> Option<Self> {
+        let file = match scheme {
+            "github" => include_str!("../tests/fixtures/samples/github_ping.json"),
+            "stripe" => include_str!("../tests/fixtures/samples/stripe_setup_intent_created.json"),
+            "slack" => include_str!("../tests/fixtures/samples/slack_event_callback.json"),
+            "shopify" => include_str!("../tests/fixtures/samples/shopify_products_update.json"),
+            "standard" => include_str!("../tests/fixtures/samples/standard_webhooks.json"),
+            "svix" => include_str!("../tests/fixtures/samples/svix.json"),
+            _ => return None,
+        };
+        let file: serde_json::Value = serde_json::from_str(file).expect("the sample files are JSON");
+        let headers = file["headers"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, value)| (name.clone(), value.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        Some(Self {
+            body: file["body"].as_str().unwrap_or_default().to_owned(),
+            headers,
+        })
+    }
+}
+
+/// A signer that also sends a sample's documented headers (the signature
+/// and id headers the scheme sets win over the sample's).
+struct WithHeaders<'a> {
+    signer: &'a (dyn Sign + Send + Sync),
+    headers: HeaderMap,
+}
+
+impl Sign for WithHeaders<'_> {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        let mut headers = self.headers.clone();
+        headers.extend(self.signer.sign_headers(body, id, timestamp));
+        headers
+    }
 }
 
 impl Options {
@@ -85,6 +142,7 @@ impl Options {
         let mut url = "http://127.0.0.1:3000/webhooks".to_owned();
         let mut secret = env_secret.and_then(|list| list.split(',').next().map(|s| s.trim().to_owned()));
         let mut scheme = "petstore".to_owned();
+        let mut own_event = false;
         let mut event_type = "order.completed".to_owned();
         let mut data = ARTICLE_DATA.to_owned();
         let mut id = format!("evt_{}", hex::encode(rand::random::<[u8; 8]>()));
@@ -98,6 +156,7 @@ impl Options {
                 Some((flag, value)) if flag.starts_with("--") => (flag.to_owned(), Some(value.to_owned())),
                 _ => (arg, None),
             };
+            own_event |= matches!(flag.as_str(), "--type" | "--data");
             let slot = match flag.as_str() {
                 "--url" => &mut url,
                 "--secret" => secret.insert(String::new()),
@@ -143,19 +202,28 @@ impl Options {
         Ok(Self {
             url,
             secret,
-            scheme,
             event_type,
             data,
             id,
             created,
             repeat,
             scale,
+            sample: if own_event {
+                None
+            } else {
+                Sample::for_scheme(&scheme)
+            },
+            scheme,
         })
     }
 
-    /// The event body: the article's envelope `{id, type, created, data}`,
-    /// compact and in the article's field order, with `data` exactly as given.
+    /// The event body: the provider's sample, or the article's envelope
+    /// `{id, type, created, data}`, compact and in the article's field
+    /// order, with `data` exactly as given.
     pub fn body(&self) -> Bytes {
+        if let Some(sample) = &self.sample {
+            return Bytes::from(sample.body.clone());
+        }
         let text = |value: &str| serde_json::to_string(value).expect("a string serializes");
         format!(
             r#"{{"id":{},"type":{},"created":{},"data":{}}}"#,
@@ -180,6 +248,7 @@ impl std::fmt::Debug for Options {
             .field("created", &self.created)
             .field("repeat", &self.repeat)
             .field("scale", &self.scale)
+            .field("sample", &self.sample.is_some())
             .finish()
     }
 }
@@ -325,18 +394,34 @@ async fn main() -> ExitCode {
         }
     };
     let signer = signer(&options.scheme, &options.secret).expect("checked by Options::parse");
+    let mut headers = HeaderMap::new();
+    for (name, value) in options.sample.iter().flat_map(|s| &s.headers) {
+        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+            headers.insert(name, value);
+        }
+    }
+    let signer = WithHeaders {
+        signer: &*signer,
+        headers,
+    };
     let schedule = Schedule::article(options.scale);
     let client = client();
     let body = options.body();
-    println!(
-        "event {} ({}) to {}, {} time(s)",
-        options.id, options.event_type, options.url, options.repeat
-    );
+    match &options.sample {
+        Some(_) => println!(
+            "{}'s documented sample delivery (id {} where the scheme carries it in a header) to {}, {} time(s)",
+            options.scheme, options.id, options.url, options.repeat
+        ),
+        None => println!(
+            "event {} ({}) to {}, {} time(s)",
+            options.id, options.event_type, options.url, options.repeat
+        ),
+    }
     let mut failed = false;
     for delivery in 1..=options.repeat {
         let result = deliver(
             &client,
-            &*signer,
+            &signer,
             &options.url,
             &options.id,
             &body,

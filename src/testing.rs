@@ -124,7 +124,7 @@ impl Sign for GitHub {
     }
 }
 
-/// `X-Shopify-Hmac-Sha256` and `X-Shopify-Event-Id: id`. `X-Shopify-Topic`
+/// `X-Shopify-Hmac-Sha256` and `X-Shopify-Webhook-Id: id`. `X-Shopify-Topic`
 /// is not signed; add it yourself where the handler reads it.
 impl Sign for Shopify {
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {

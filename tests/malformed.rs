@@ -140,7 +140,7 @@ const SHOPIFY: Preset = Preset {
     scheme: || Box::new(shopify()),
     sign: |body, id, ts| shopify().sign_headers(body, id, ts),
     signature: "x-shopify-hmac-sha256",
-    id_header: Some("x-shopify-event-id"),
+    id_header: Some("x-shopify-webhook-id"),
     unsigned_id: true,
 };
 

@@ -522,11 +522,11 @@ mod shopify {
             );
         }
         let mut headers = signed(&shopify(), BODY);
-        headers.remove("x-shopify-event-id");
+        headers.remove("x-shopify-webhook-id");
         assert_eq!(
             shopify().verify(&headers, BODY, at(T)),
             Err(Rejection::MissingHeader {
-                name: HeaderName::from_static("x-shopify-event-id")
+                name: HeaderName::from_static("x-shopify-webhook-id")
             })
         );
     }
@@ -662,7 +662,7 @@ mod layer {
             same_body_under_two_ids(GitHub::new(secret("github secret")), "x-github-delivery").await;
         assert_eq!((calls, &text[..]), (2, &b"handled"[..]));
         let (calls, text) =
-            same_body_under_two_ids(Shopify::new(secret("shopify secret")), "x-shopify-event-id").await;
+            same_body_under_two_ids(Shopify::new(secret("shopify secret")), "x-shopify-webhook-id").await;
         assert_eq!((calls, &text[..]), (2, &b"handled"[..]));
     }
 
@@ -672,7 +672,7 @@ mod layer {
         let (calls, text) = same_body_under_two_ids(github, "x-github-delivery").await;
         assert_eq!((calls, &text[..]), (1, &br#"{"duplicate":true}"#[..]));
         let shopify = Shopify::new(secret("shopify secret")).dedupe_on_signature(true);
-        let (calls, text) = same_body_under_two_ids(shopify, "x-shopify-event-id").await;
+        let (calls, text) = same_body_under_two_ids(shopify, "x-shopify-webhook-id").await;
         assert_eq!((calls, &text[..]), (1, &br#"{"duplicate":true}"#[..]));
     }
 

@@ -120,3 +120,277 @@ fn the_senders_default_event_is_the_articles_shape() {
     let headers = signer.sign_headers(&options.body(), &options.id, 0);
     assert_eq!(headers["x-petstore-signature"], ARTICLE_SIGNATURE);
 }
+
+/// A documented sample delivery from `tests/fixtures/samples/`: the headers
+/// the provider sends besides its signature, and the raw body.
+struct Sample {
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+fn sample(json: &str) -> Sample {
+    let file: serde_json::Value = serde_json::from_str(json).unwrap();
+    let headers = file["headers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| (name.clone(), value.as_str().unwrap().to_owned()))
+        .collect();
+    Sample {
+        headers,
+        body: file["body"].as_str().unwrap().to_owned(),
+    }
+}
+
+macro_rules! sample {
+    ($name:literal) => {
+        sample(include_str!(concat!("fixtures/samples/", $name, ".json")))
+    };
+}
+
+impl Sample {
+    fn header(&self, name: &str) -> &str {
+        let (_, value) = self
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .unwrap_or_else(|| panic!("sample has no {name}"));
+        value
+    }
+}
+
+/// A sender of one preset: the example receiver for `scheme` with `secret`,
+/// and `examples/send.rs`'s signer for the same.
+struct Provider {
+    receiver: Receiver,
+    signer: Box<dyn tower_webhook::testing::Sign + Send + Sync>,
+}
+
+impl Provider {
+    fn new(scheme: &str, secret: &str) -> Self {
+        Self {
+            receiver: receiver(&[("WEBHOOK_SCHEME", scheme), ("WEBHOOK_SECRET", secret)]),
+            signer: send::signer(scheme, secret).unwrap(),
+        }
+    }
+
+    /// `sample` as the provider sends it: its documented headers, then the
+    /// signature (and the id header, for schemes that carry the id in one)
+    /// for event `id`, signed at `timestamp`.
+    fn request(&self, sample: &Sample, id: &str, timestamp: i64) -> Request<Body> {
+        let mut request = Request::post("/webhooks")
+            .body(Body::from(sample.body.clone()))
+            .unwrap();
+        for (name, value) in &sample.headers {
+            request.headers_mut().insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                value.parse().unwrap(),
+            );
+        }
+        request
+            .headers_mut()
+            .extend(self.signer.sign_headers(sample.body.as_bytes(), id, timestamp));
+        request
+    }
+
+    async fn deliver(&self, sample: &Sample, id: &str, timestamp: i64) -> (StatusCode, Bytes) {
+        send(&self.receiver, self.request(sample, id, timestamp)).await
+    }
+
+    fn handled(&self) -> u64 {
+        self.receiver.stats.handled.load(Ordering::SeqCst)
+    }
+}
+
+const DUPLICATE: &[u8] = br#"{"duplicate":true}"#;
+
+fn now() -> i64 {
+    tower_webhook::testing::now()
+}
+
+#[tokio::test]
+async fn github_sample_deliveries_are_handled_once_and_distinct_deliveries_with_identical_bodies_both() {
+    let logs = Logs::capture();
+    let github = Provider::new("github", "github-sample-secret-0123456789");
+    let ping = sample!("github_ping");
+    let id = ping.header("X-GitHub-Delivery").to_owned();
+
+    let (status, _) = github.deliver(&ping, &id, now()).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines = logs.lines_with(&["handled", &id]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(r#"event_type="ping""#), "{}", lines[0]);
+    // GitHub's "Redeliver" keeps the delivery GUID: acknowledged, not handled.
+    let (status, body) = github.deliver(&ping, &id, now()).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE));
+    assert_eq!(github.handled(), 1);
+
+    // Two `star` `deleted` events by one user: byte-identical bodies, two
+    // delivery GUIDs. Both are real events; neither may be dropped.
+    let unstar = sample!("github_star_deleted");
+    for (n, delivery) in [
+        "3c7b0d2e-0001-11ee-8a00-000000000001",
+        "3c7b0d2e-0002-11ee-8a00-000000000002",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (status, body) = github.deliver(&unstar, delivery, now()).await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]), "{delivery}");
+        assert_eq!(github.handled(), 2 + n as u64);
+    }
+    // A second ping under a new delivery id is a new event too.
+    let (status, body) = github
+        .deliver(&ping, "72d3162e-cc78-11e3-81ab-000000000099", now())
+        .await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]));
+    assert_eq!(github.handled(), 4);
+}
+
+#[tokio::test]
+async fn shopify_sample_is_keyed_on_its_webhook_id_and_optionally_its_event_id() {
+    let secret = "shpss_sample_secret_0123456789abcdef";
+    let shopify = Provider::new("shopify", secret);
+    let update = sample!("shopify_products_update");
+    let second = sample!("shopify_products_update_second_subscription");
+    let webhook_id = update.header("X-Shopify-Webhook-Id").to_owned();
+
+    let (status, _) = shopify.deliver(&update, &webhook_id, now()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shopify.handled(), 1);
+    assert!(shopify.receiver.guard.is_done(&webhook_id));
+    // A retry keeps X-Shopify-Webhook-Id: acknowledged, not handled.
+    let (status, body) = shopify.deliver(&update, &webhook_id, now()).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE));
+    assert_eq!(shopify.handled(), 1);
+
+    // A second subscription to the topic gets its own delivery: another
+    // X-Shopify-Webhook-Id, the same X-Shopify-Event-Id. Shopify's current
+    // docs dedupe individual deliveries by the webhook id: processed.
+    assert_eq!(
+        second.header("X-Shopify-Event-Id"),
+        update.header("X-Shopify-Event-Id")
+    );
+    let second_id = second.header("X-Shopify-Webhook-Id").to_owned();
+    assert_ne!(second_id, webhook_id);
+    let (status, body) = shopify.deliver(&second, &second_id, now()).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]));
+    assert_eq!(shopify.handled(), 2);
+
+    // Keyed on X-Shopify-Event-Id instead, the event is processed once
+    // across the subscriptions.
+    let by_event = tower_webhook::scheme::Shopify::new(tower_webhook::Secret::new(secret).unwrap())
+        .dedupe_on_event_id(true);
+    let guard = std::sync::Arc::new(tower_webhook::LruGuard::new(100));
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&calls);
+    let app = axum::Router::new()
+        .route(
+            "/webhooks",
+            axum::routing::post(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+                async {}
+            }),
+        )
+        .layer(tower_webhook::WebhookLayer::new(by_event).guard(std::sync::Arc::clone(&guard)));
+    for (delivery, id, expected) in [(&update, &webhook_id, &b""[..]), (&second, &second_id, DUPLICATE)] {
+        let response = app
+            .clone()
+            .oneshot(shopify.request(delivery, id, now()))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(
+            &response.into_body().collect().await.unwrap().to_bytes()[..],
+            expected
+        );
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+    assert!(guard.is_done(update.header("X-Shopify-Event-Id")));
+}
+
+#[tokio::test]
+async fn slack_sample_event_is_handled_once_and_its_retry_acknowledged() {
+    let slack = Provider::new("slack", "slack-sample-signing-secret-0123");
+    let event = sample!("slack_event_callback");
+    let retry = sample!("slack_event_callback_retry");
+    assert_eq!(event.body, retry.body, "a retry resends the same event");
+
+    let (status, _) = slack.deliver(&event, "unused", now()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(slack.handled(), 1);
+    let event_id = serde_json::from_str::<serde_json::Value>(&event.body).unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(slack.receiver.guard.is_done(&event_id));
+    // Slack retries with X-Slack-Retry-Num, signed afresh a little later.
+    let (status, body) = slack.deliver(&retry, "unused", now() + 1).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE));
+    assert_eq!(slack.handled(), 1);
+}
+
+#[tokio::test]
+async fn slack_sample_handshake_is_answered_without_calling_the_handler() {
+    let slack = Provider::new("slack", "slack-sample-signing-secret-0123");
+    let handshake = sample!("slack_url_verification");
+    for _ in 0..2 {
+        let (status, body) = slack.deliver(&handshake, "unused", now()).await;
+        assert_eq!(status, StatusCode::OK);
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            body["challenge"],
+            "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+        );
+    }
+    assert_eq!(slack.handled(), 0);
+}
+
+#[tokio::test]
+async fn stripe_sample_event_is_handled_once_and_its_resigned_retry_acknowledged() {
+    let stripe = Provider::new("stripe", "whsec_stripe_sample_secret_0123456789");
+    let event = sample!("stripe_setup_intent_created");
+    let (status, _) = stripe.deliver(&event, "unused", now()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(stripe.handled(), 1);
+    assert!(stripe.receiver.guard.is_done("evt_1NG8Du2eZvKYlo2CUI79vXWy"));
+    // Stripe signs every attempt afresh (a new `t`): same event id, a duplicate.
+    let (status, body) = stripe.deliver(&event, "unused", now() + 60).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE));
+    assert_eq!(stripe.handled(), 1);
+}
+
+#[tokio::test]
+async fn standard_webhooks_and_svix_samples_are_keyed_on_their_signed_ids() {
+    for (scheme, name, id_header) in [
+        ("standard", "standard_webhooks", "webhook-id"),
+        ("svix", "svix", "svix-id"),
+    ] {
+        let provider = Provider::new(scheme, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        let sample = match name {
+            "standard_webhooks" => sample!("standard_webhooks"),
+            _ => sample!("svix"),
+        };
+        let id = sample.header(id_header).to_owned();
+        let (status, _) = provider.deliver(&sample, &id, now()).await;
+        assert_eq!(status, StatusCode::OK, "{scheme}");
+        assert_eq!(provider.handled(), 1, "{scheme}");
+        let (status, body) = provider.deliver(&sample, &id, now() + 5).await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE), "{scheme}");
+        // Another message with the same payload: its own id, processed.
+        let (status, body) = provider
+            .deliver(&sample, "msg_another_message_same_body", now())
+            .await;
+        assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]), "{scheme}");
+        assert_eq!(provider.handled(), 2, "{scheme}");
+    }
+}
+
+#[test]
+fn petstore_sample_file_is_the_articles_event() {
+    // Sent in `the_articles_event_is_handled_once_...`; only one test may
+    // deliver `evt_123`, since the log lines of all tests are shared.
+    let article = sample!("petstore_article");
+    assert_eq!(article.body, ARTICLE_EVENT);
+    assert_eq!(article.header("X-Petstore-Event"), "order.completed");
+}

@@ -111,7 +111,7 @@ fn scheme(case: &Case) -> (Box<dyn Scheme>, Option<&'static str>) {
         "slack" => (Box::new(Slack::new(secret(&case.secret))), None),
         "shopify" => (
             Box::new(Shopify::new(secret(&case.secret))),
-            Some("x-shopify-event-id"),
+            Some("x-shopify-webhook-id"),
         ),
         other => unreachable!("{other} is not in SUPPORTED"),
     }

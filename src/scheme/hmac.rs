@@ -252,7 +252,7 @@ impl Hmac {
     /// # The trade-off
     ///
     /// With the id from an unsigned header (GitHub's `X-GitHub-Delivery`,
-    /// Shopify's `X-Shopify-Event-Id`) and no signed timestamp, whoever
+    /// Shopify's `X-Shopify-Webhook-Id`) and no signed timestamp, whoever
     /// captured one delivery can resend its body and signature under a fresh
     /// id, and the replay guard sees a new event. Keying on the signature
     /// too drops that resend, but it also drops every **distinct** event

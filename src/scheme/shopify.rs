@@ -11,14 +11,25 @@ use crate::{Rejection, Secrets};
 /// the raw body keyed with the app's client secret as written (its UTF-8
 /// bytes, no decoding).
 ///
-/// - **Id, the replay key**: `X-Shopify-Event-Id`, which Shopify documents
-///   as the key for duplicate detection: the same event delivered more than
-///   once (a retry, or the same event reaching the endpoint through two
-///   subscriptions) carries the same value
-///   (<https://shopify.dev/docs/apps/build/webhooks/ignore-duplicates>).
-///   When it is absent (older API versions), `X-Shopify-Webhook-Id` is used;
-///   without either, `400`. The replay guard keys on the id alone, so two
-///   distinct events with byte-identical bodies are both processed.
+/// - **Id, the replay key**: `X-Shopify-Webhook-Id` (absent: `400`), which
+///   Shopify's current docs name as the key to "detect and skip duplicates":
+///   "A unique composite key per delivery. Use to identify and deduplicate
+///   individual deliveries"; a retry of a delivery keeps it
+///   (<https://shopify.dev/docs/apps/build/webhooks/verify-deliveries>,
+///   <https://shopify.dev/docs/apps/build/webhooks/delivery-structure#headers>).
+///   The replay guard keys on it alone, so two distinct deliveries with
+///   byte-identical bodies are both processed.
+/// - **One event, several subscriptions**: with more than one subscription to
+///   a topic, Shopify sends one delivery per subscription, each with its own
+///   `X-Shopify-Webhook-Id` and the same `X-Shopify-Event-Id` ("a unique ID
+///   shared across all deliveries produced by the same merchant action").
+///   By default each delivery is processed; [`Shopify::dedupe_on_event_id`]
+///   keys on `X-Shopify-Event-Id` instead (falling back to
+///   `X-Shopify-Webhook-Id` when a delivery has none), so the event is
+///   processed once whichever subscription delivers it first. Shopify's
+///   older "Ignore duplicates" page recommended `X-Shopify-Event-Id`; its
+///   current pages recommend `X-Shopify-Webhook-Id`, and this preset follows
+///   them.
 /// - **Type**: `X-Shopify-Topic` (`orders/create`, `app/uninstalled`, ...).
 /// - **No timestamp**: Shopify signs the body alone, so a captured delivery
 ///   stays valid forever; the replay guard is the only protection.
@@ -29,7 +40,7 @@ use crate::{Rejection, Secrets};
 ///
 /// Neither the id headers nor the topic are covered by the signature.
 /// Whoever captured one delivery can resend it under a fresh
-/// `X-Shopify-Event-Id` (by default it is processed again, as a new event;
+/// `X-Shopify-Webhook-Id` (by default it is processed again, as a new event;
 /// [`Shopify::dedupe_on_signature`] drops it, at the price described at
 /// [`Hmac::dedupe_on_signature`]), resend it under the id of a pending event
 /// (which is then acknowledged as a duplicate when Shopify delivers it), or
@@ -51,7 +62,7 @@ use crate::{Rejection, Secrets};
 /// headers.insert("X-Shopify-Topic", "orders/create".parse()?);
 ///
 /// let delivery = shopify.verify(&headers, body, SystemTime::now())?;
-/// assert_eq!(delivery.id(), "98880550-7158-44d4-b7cd-2c97c8a091b5");
+/// assert_eq!(delivery.id(), "b54557e4-bdd9-4b37-8a5f-bf7d70bcd043");
 /// assert_eq!(delivery.event_type(), Some("orders/create"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -67,10 +78,27 @@ impl Shopify {
         Self {
             hmac: Hmac::new("x-shopify-hmac-sha256", secrets)
                 .encoding(Encoding::Base64)
-                .id_from_header("x-shopify-event-id")
-                .id_fallback_header("x-shopify-webhook-id")
+                .id_from_header("x-shopify-webhook-id")
                 .event_type_from_header("x-shopify-topic"),
         }
+    }
+
+    /// Keys the replay guard on `X-Shopify-Event-Id`, falling back to
+    /// `X-Shopify-Webhook-Id` when it is absent (off by default): with
+    /// several subscriptions to one topic, the event is then processed once,
+    /// and the other subscriptions' deliveries are acknowledged as duplicates.
+    /// Leave it off when the subscriptions ask for different fields or feed
+    /// different work.
+    #[must_use]
+    pub fn dedupe_on_event_id(mut self, on: bool) -> Self {
+        self.hmac = if on {
+            self.hmac
+                .id_from_header("x-shopify-event-id")
+                .id_fallback_header("x-shopify-webhook-id")
+        } else {
+            self.hmac.id_from_header("x-shopify-webhook-id")
+        };
+        self
     }
 
     /// Also drops a delivery whose signature was already processed, under
@@ -130,22 +158,46 @@ mod tests {
     }
 
     #[test]
-    fn keys_on_the_event_id_before_the_webhook_id() {
+    fn keys_on_the_webhook_id_by_default() {
         let both = headers(&[("x-shopify-webhook-id", "w-1"), ("x-shopify-event-id", "e-1")]);
         let delivery = shopify().verify(&both, BODY, SystemTime::now()).unwrap();
-        assert_eq!(delivery.replay_keys().collect::<Vec<_>>(), ["e-1"]);
+        assert_eq!(delivery.replay_keys().collect::<Vec<_>>(), ["w-1"]);
         assert_eq!(delivery.event_type(), None);
+        assert_eq!(
+            shopify().verify(
+                &headers(&[("x-shopify-event-id", "e-1")]),
+                BODY,
+                SystemTime::now()
+            ),
+            Err(Rejection::MissingHeader {
+                name: http::HeaderName::from_static("x-shopify-webhook-id")
+            })
+        );
+    }
+
+    #[test]
+    fn keys_on_the_event_id_when_asked_falling_back_to_the_webhook_id() {
+        let shopify = shopify().dedupe_on_event_id(true);
+        let both = headers(&[("x-shopify-webhook-id", "w-1"), ("x-shopify-event-id", "e-1")]);
+        let delivery = shopify.verify(&both, BODY, SystemTime::now()).unwrap();
+        assert_eq!(delivery.replay_keys().collect::<Vec<_>>(), ["e-1"]);
 
         let webhook_only = headers(&[("x-shopify-webhook-id", "w-1")]);
-        let delivery = shopify().verify(&webhook_only, BODY, SystemTime::now()).unwrap();
+        let delivery = shopify.verify(&webhook_only, BODY, SystemTime::now()).unwrap();
         assert_eq!(delivery.replay_keys().collect::<Vec<_>>(), ["w-1"]);
 
         assert_eq!(
-            shopify().verify(&headers(&[]), BODY, SystemTime::now()),
+            shopify.verify(&headers(&[]), BODY, SystemTime::now()),
             Err(Rejection::MissingHeader {
                 name: http::HeaderName::from_static("x-shopify-event-id")
             })
         );
+        // And back.
+        let delivery = shopify
+            .dedupe_on_event_id(false)
+            .verify(&both, BODY, SystemTime::now())
+            .unwrap();
+        assert_eq!(delivery.id(), "w-1");
     }
 
     #[test]
@@ -153,12 +205,12 @@ mod tests {
         let delivery = shopify()
             .dedupe_on_signature(true)
             .verify(
-                &headers(&[("x-shopify-event-id", "e-1")]),
+                &headers(&[("x-shopify-webhook-id", "w-1")]),
                 BODY,
                 SystemTime::now(),
             )
             .unwrap();
         assert_eq!(delivery.replay_keys().count(), 2);
-        assert_eq!(delivery.id(), "e-1");
+        assert_eq!(delivery.id(), "w-1");
     }
 }
