@@ -30,6 +30,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
+use axum::Extension;
 use axum::Router;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -281,17 +282,28 @@ async fn petstore(
     settle(&stats, &verified, verified.event_type(), order.as_ref(), outcome)
 }
 
-/// Any other scheme: every verified delivery as raw JSON.
+/// Any other scheme: every verified delivery, whatever its payload. Not
+/// every sender sends JSON: Slack's slash commands and interactivity are
+/// form-encoded, so the bytes are taken as they are and only looked into
+/// for a `type` when they are JSON.
 async fn raw(
     State(stats): State<Arc<Stats>>,
-    Webhook { event, verified }: Webhook<serde_json::Value>,
+    Extension(verified): Extension<Verified>,
 ) -> Result<(), HandlerError> {
     // Standard Webhooks carries the type in the payload, not in a header.
-    let event_type = verified
-        .event_type()
-        .or_else(|| event.get("type").and_then(|t| t.as_str()));
+    let payload_type = || {
+        #[derive(Deserialize)]
+        struct Typed {
+            #[serde(rename = "type")]
+            event_type: String,
+        }
+        serde_json::from_slice::<Typed>(verified.body())
+            .ok()
+            .map(|t| t.event_type)
+    };
+    let event_type = verified.event_type().map(str::to_owned).or_else(payload_type);
     let outcome = stats.outage().map(|()| true);
-    settle(&stats, &verified, event_type, None, outcome)
+    settle(&stats, &verified, event_type.as_deref(), None, outcome)
 }
 
 /// Counts and logs one handled event: the one `handled` line.

@@ -394,3 +394,26 @@ fn petstore_sample_file_is_the_articles_event() {
     assert_eq!(article.body, ARTICLE_EVENT);
     assert_eq!(article.header("X-Petstore-Event"), "order.completed");
 }
+
+#[tokio::test]
+async fn slack_slash_command_is_form_encoded_and_handled_once() {
+    let slack = Provider::new("slack", "slack-sample-signing-secret-0123");
+    let command = sample!("slack_slash_command");
+    let at = now();
+    let (status, _) = slack.deliver(&command, "unused", at).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a form body is a real Slack delivery, not a 400"
+    );
+    assert_eq!(slack.handled(), 1);
+    // Without an event_id the replay key is the verified MAC, so the very
+    // same request is a duplicate...
+    let (status, body) = slack.deliver(&command, "unused", at).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, DUPLICATE));
+    // ...and the same command sent again later (signed at another
+    // timestamp) is a new request, never dropped.
+    let (status, body) = slack.deliver(&command, "unused", at + 1).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]));
+    assert_eq!(slack.handled(), 2);
+}
