@@ -124,6 +124,10 @@ impl Hmac {
     /// envelope's `id` and `type`. The unsigned `X-Petstore-Event` header is
     /// only a fallback for the type and never overrides the body.
     ///
+    /// The replay key is the envelope's `id` (`evt_123` in the article's
+    /// event), which the signature covers and the article's sender keeps on
+    /// every retry of its backoff (1 min, 5 min, 15 min, 1 h, 4 h).
+    ///
     /// ```
     /// use tower_webhook::scheme::Hmac;
     /// use tower_webhook::Secret;

@@ -20,8 +20,11 @@ const TIMESTAMP: &str = "x-slack-request-timestamp";
 /// - **Timestamp**: signed, refused further than the
 ///   [tolerance](Slack::tolerance) (default 5 minutes, as Slack advises) from
 ///   now in either direction.
-/// - **Id**: the body's `event_id` (Events API deliveries; Slack keeps it on
-///   its retries). Slash commands, interactivity payloads and other
+/// - **Id, the replay key**: the body's `event_id`, signed: the Events API's
+///   unique id for the event, which Slack keeps on its retries (those carry
+///   `X-Slack-Retry-Num` and `X-Slack-Retry-Reason`;
+///   <https://api.slack.com/apis/events-api#callback-field>,
+///   <https://api.slack.com/apis/events-api#retries>). Slash commands, interactivity payloads and other
 ///   form-encoded requests have no event id: their id is then the signature
 ///   itself, `sig:` followed by the hex MAC. That MAC covers the timestamp and
 ///   the body, so it names this one request: resending it within the

@@ -33,7 +33,12 @@ const SVIX: Names = Names {
 /// The [Standard Webhooks](https://www.standardwebhooks.com/) scheme, which
 /// Svix also sends under `svix-*` header names.
 ///
-/// - `webhook-id`: the event id, which is signed;
+/// - `webhook-id`: the event id, signed, and the replay key: the spec calls it
+///   the idempotency key, the same "no matter how many times a webhook that
+///   has failed is retried"
+///   (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>);
+///   Svix says the same of `svix-id`
+///   (<https://docs.svix.com/receiving/verifying-payloads/how>);
 /// - `webhook-timestamp`: unix seconds, signed, checked against the
 ///   [tolerance](StandardWebhooks::tolerance) in both directions (default 5 minutes);
 /// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`

@@ -30,6 +30,11 @@ const SIGNATURE: HeaderName = HeaderName::from_static("stripe-signature");
 /// - **Id and type**: the body's `id` (`evt_...`) and `type`
 ///   (`payment_intent.succeeded`, ...), both covered by the signature. A
 ///   verified body without an `id` is refused with `400`.
+/// - **Replay key**: the event `id`, as Stripe documents: "guard against
+///   duplicated event receipts by logging the event IDs you've processed"
+///   (<https://docs.stripe.com/webhooks#handle-duplicate-events>). Stripe
+///   signs every retry afresh (a new `t`), so the signature could never serve
+///   as the key; the id stays the same.
 ///
 /// Which answer a malformed header gets:
 ///
