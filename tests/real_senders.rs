@@ -417,3 +417,61 @@ async fn slack_slash_command_is_form_encoded_and_handled_once() {
     assert_eq!((status, &body[..]), (StatusCode::OK, &b""[..]));
     assert_eq!(slack.handled(), 2);
 }
+
+#[tokio::test]
+async fn body_id_presets_process_every_distinct_event_id() {
+    // Stripe, Slack's Events API and the Petstore carry the id inside the
+    // signed body: two distinct events always differ in their bytes, and
+    // each is processed once. (The Petstore's ids differ from `evt_123`,
+    // which only the article test may deliver: the log lines are shared.)
+    let cases: [(&str, &str, Sample, &str, [&str; 2]); 3] = [
+        (
+            "stripe",
+            "whsec_stripe_sample_secret_0123456789",
+            sample!("stripe_setup_intent_created"),
+            "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+            ["evt_1NG8Du2eZvKYlo2CUI79vXWy", "evt_1NG8Du2eZvKYlo2CUI79vXWz"],
+        ),
+        (
+            "slack",
+            "slack-sample-signing-secret-0123",
+            sample!("slack_event_callback"),
+            "Ev08MFMKH6",
+            ["Ev08MFMKH6", "Ev08MFMKH7"],
+        ),
+        (
+            "petstore",
+            ARTICLE_SECRET,
+            sample!("petstore_article"),
+            "evt_123",
+            ["evt_200", "evt_201"],
+        ),
+    ];
+    for (scheme, secret, sample, sample_id, ids) in cases {
+        let provider = Provider::new(scheme, secret);
+        let quoted = format!("\"{sample_id}\"");
+        assert!(
+            sample.body.contains(&quoted),
+            "{scheme}: the sample carries {sample_id}"
+        );
+        let with_id = |id: &str| Sample {
+            headers: sample.headers.clone(),
+            body: sample.body.replace(&quoted, &format!("\"{id}\"")),
+        };
+        let (first, second) = (with_id(ids[0]), with_id(ids[1]));
+        for (n, delivery) in [&first, &second, &first].into_iter().enumerate() {
+            let (status, body) = provider.deliver(delivery, "unused", now()).await;
+            let expected: &[u8] = if n == 2 { DUPLICATE } else { b"" };
+            assert_eq!(
+                (status, &body[..]),
+                (StatusCode::OK, expected),
+                "{scheme} delivery {n}"
+            );
+        }
+        assert_eq!(provider.handled(), 2, "{scheme}");
+        assert!(
+            ids.iter().all(|id| provider.receiver.guard.is_done(id)),
+            "{scheme}"
+        );
+    }
+}
