@@ -138,6 +138,11 @@ impl Rejection {
 
     /// The fixed text of the response body: short, and the same for every
     /// rejection of a kind, so it reveals nothing an attacker could use.
+    ///
+    /// Every `401` answers `invalid signature`, a stale or future timestamp
+    /// included: a body of its own would let anyone read the server's clock
+    /// and tolerance by probing with a few dozen requests. The reason stays in
+    /// the log line and in the `Rejection` value.
     pub fn body_text(&self) -> &'static str {
         match self {
             Self::BodyTooLarge { .. } => "payload too large",
@@ -145,10 +150,11 @@ impl Rejection {
             Self::BodyTimeout { .. } => "body not received in time",
             Self::MissingHeader { .. } | Self::InvalidHeader { .. } => "missing or invalid header",
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
-            Self::MissingSignature { .. } | Self::MalformedSignature { .. } | Self::SignatureMismatch => {
-                "invalid signature"
-            }
-            Self::TimestampTooOld { .. } | Self::TimestampTooNew { .. } => "timestamp outside tolerance",
+            Self::MissingSignature { .. }
+            | Self::MalformedSignature { .. }
+            | Self::SignatureMismatch
+            | Self::TimestampTooOld { .. }
+            | Self::TimestampTooNew { .. } => "invalid signature",
             Self::InFlight { .. } => "event is being processed",
             Self::DeadlineExceeded { .. } => "handler timed out",
             Self::GuardUnavailable => "temporarily unavailable",
@@ -266,6 +272,9 @@ mod tests {
             Rejection::MissingSignature {
                 name: HeaderName::from_static("x-signature"),
             },
+            // A body of their own would tell the server's clock and tolerance.
+            Rejection::TimestampTooOld { age_secs: 301 },
+            Rejection::TimestampTooNew { ahead_secs: 301 },
         ]
         .iter()
         .map(|r| (r.status(), r.body_text()))

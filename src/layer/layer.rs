@@ -15,6 +15,14 @@ use crate::Rejection;
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default [body timeout](WebhookLayer::body_timeout): 10 seconds.
+///
+/// Senders have the whole body ready when they connect, and time out
+/// themselves after 5 to 30 seconds (Shopify 5 s, GitHub 10 s, Svix 15 s,
+/// Stripe 30 s); 10 s is ample for a 1 MiB body over any working link, and
+/// short enough that a client that stalls mid-body frees its slot soon.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send + Sync>;
 
@@ -61,14 +69,15 @@ impl<Sch, G> Config<Sch, G> {
 
 impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// A layer verifying deliveries with `scheme`, with an in-memory
-    /// [`LruGuard`] of the default capacity, a 1 MiB body limit and no deadline.
+    /// [`LruGuard`] of the default capacity, a 1 MiB body limit, a 10 s
+    /// [body timeout](Self::body_timeout) and no deadline.
     pub fn new(scheme: Sch) -> Self {
         Self {
             config: Config {
                 scheme: Arc::new(scheme),
                 guard: Arc::new(LruGuard::default()),
                 body_limit: DEFAULT_BODY_LIMIT,
-                body_timeout: None,
+                body_timeout: Some(DEFAULT_BODY_TIMEOUT),
                 deadline: None,
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
@@ -106,21 +115,54 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// The largest body accepted, in bytes (default 1 MiB); a larger one is
     /// answered `413`, from `Content-Length` before reading when it is given,
     /// otherwise the moment the limit is passed while reading.
+    ///
+    /// A limit of 0 is kept, and logged at `warn`: it refuses every
+    /// delivery with a body, which is never what a receiver wants.
     #[must_use]
     pub fn body_limit(self, bytes: usize) -> Self {
+        if bytes == 0 {
+            tracing::warn!("body limit of 0 bytes: every delivery with a body will be refused with 413");
+        }
         self.map(|c| c.body_limit = bytes)
     }
 
     /// Answers `408 Request Timeout` when the body has not arrived in full
-    /// within `limit`, without calling the inner service. hyper bounds the
-    /// wait for headers, not for the body: without this, a client that
-    /// declares a length and then stalls holds the request (and its memory,
-    /// up to the body limit) for as long as it keeps the connection open.
-    /// Off by default; a few seconds is plenty for a sender that has its
-    /// whole body ready. Needs a tokio runtime with the time driver.
+    /// within `limit` (default [`DEFAULT_BODY_TIMEOUT`], 10 s), without
+    /// calling the inner service. Without it, a client that declares a length
+    /// and then stalls holds the request (and its memory, up to the body
+    /// limit) for as long as it keeps the connection open.
+    ///
+    /// This bounds the body only. The wait for the request *headers* is the
+    /// server's business: neither `axum::serve` nor hyper's
+    /// `http1::Builder::new()` bounds it unless given a timer and a
+    /// `header_read_timeout` (the examples show how), so a client that never
+    /// finishes its headers holds a connection for as long as it likes.
+    ///
+    /// The timer is armed only when the body is not complete on the first
+    /// poll (an in-memory body costs nothing), and needs a tokio runtime with
+    /// the time driver then. A zero `limit` is taken as the default, and
+    /// logged at `warn`; use [`no_body_timeout`](Self::no_body_timeout) to
+    /// switch the timeout off.
     #[must_use]
     pub fn body_timeout(self, limit: Duration) -> Self {
+        let limit = if limit.is_zero() {
+            tracing::warn!(
+                default = ?DEFAULT_BODY_TIMEOUT,
+                "body timeout of zero would refuse every streamed body; using the default"
+            );
+            DEFAULT_BODY_TIMEOUT
+        } else {
+            limit
+        };
         self.map(|c| c.body_timeout = Some(limit))
+    }
+
+    /// Waits for the body as long as the client keeps the connection open:
+    /// no [body timeout](Self::body_timeout). Only for a server or proxy in
+    /// front that already bounds how long a request body may take.
+    #[must_use]
+    pub fn no_body_timeout(self) -> Self {
+        self.map(|c| c.body_timeout = None)
     }
 
     /// Answers `503` with `Retry-After` when the inner service has not

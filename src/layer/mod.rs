@@ -5,7 +5,11 @@
 //!
 //! 1. **Limit.** A `Content-Length` over the [body limit](WebhookLayer::body_limit)
 //!    is answered `413` before anything is read; otherwise the body (chunked
-//!    too) is read under a hard cap and answered `413` the moment it passes.
+//!    too) is read under a hard cap and answered `413` the moment it passes,
+//!    and `408` when it has not arrived within the
+//!    [body timeout](WebhookLayer::body_timeout) (default 10 s). Before that,
+//!    a request without the scheme's signature header is refused with `401`
+//!    unread ([`Scheme::precheck`](crate::scheme::Scheme::precheck)).
 //! 2. **Buffer.** The frames are collected into one `Bytes`: the exact bytes
 //!    the sender signed, never re-serialized, never required to be UTF-8.
 //! 3. **Verify.** The [`Scheme`](crate::scheme::Scheme) checks the signature
@@ -78,5 +82,5 @@ mod layer;
 mod service;
 
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT};
+pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT};
 pub use self::service::{BufferBody, WebhookService};

@@ -7,8 +7,8 @@ use http::header::{HeaderMap, HeaderName};
 
 use super::json::{self, Path};
 use super::{
-    check_tolerance, parse_timestamp, required_header, signature_values, single_header, Candidates, Delivery,
-    Encoding, Scheme, DEFAULT_TOLERANCE,
+    check_tolerance, parse_timestamp, required_header, signature_present, signature_values, single_header,
+    Candidates, Delivery, Encoding, Scheme, DEFAULT_TOLERANCE,
 };
 use crate::{Rejection, Secrets};
 
@@ -345,6 +345,10 @@ impl<'a> Parts<'a> {
 }
 
 impl Scheme for Hmac {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        signature_present(headers, &self.signature)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let timestamp = match &self.timestamp {
             Some(name) => {

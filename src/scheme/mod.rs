@@ -100,17 +100,52 @@ pub trait Scheme: Send + Sync + 'static {
     ///
     /// A [`Rejection`] saying why the delivery is refused.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection>;
+
+    /// A cheap look at the headers before the body is read: refuses a
+    /// request that [`verify`](Scheme::verify) would refuse whatever its
+    /// body, so that such a request costs no buffering.
+    ///
+    /// The layer calls it first, before the body limit and the body timeout
+    /// apply. Every preset checks only that its signature header is present
+    /// ([`Rejection::MissingSignature`], `401`); keep an implementation as
+    /// cheap (no parsing, no MAC) and never stricter than `verify`. The
+    /// default accepts everything.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the request is refused unread.
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let _ = headers;
+        Ok(())
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
     }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        (**self).precheck(headers)
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
+    }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        (**self).precheck(headers)
+    }
+}
+
+/// The presets' [`Scheme::precheck`]: the signature header is present.
+pub(crate) fn signature_present(headers: &HeaderMap, name: &HeaderName) -> Result<(), Rejection> {
+    if headers.contains_key(name) {
+        Ok(())
+    } else {
+        Err(Rejection::MissingSignature { name: name.clone() })
     }
 }
 

@@ -121,6 +121,10 @@ impl Slack {
 }
 
 impl Scheme for Slack {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.hmac.precheck(headers)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let checked = self.hmac.verify(headers, body, now)?;
         let [event_id, event_type, top_type] = json::find(

@@ -142,6 +142,10 @@ fn parse(value: &str) -> Result<Header<'_>, Rejection> {
 }
 
 impl Scheme for Stripe {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        super::signature_present(headers, &SIGNATURE)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let value =
             single_header(headers, &SIGNATURE)?.ok_or(Rejection::MissingSignature { name: SIGNATURE })?;
