@@ -55,6 +55,15 @@ pub enum Rejection {
     /// be read from where the scheme takes it (e.g. the body is not JSON or
     /// has no `id`).
     MissingEventId,
+    /// `400 Bad Request`: the signature is valid but the JSON body repeats a
+    /// key on the way to the event id or type (`{"id":"a","id":"b"}`, or
+    /// `event` twice before `event.type`). Parsers disagree on which
+    /// occurrence counts, so the replay key and what the handler reads
+    /// could differ; such a body is refused rather than guessed at.
+    DuplicateJsonKey {
+        /// The repeated key, as a dotted path from the top (`id`, `event.type`).
+        path: Box<str>,
+    },
     /// `400 Bad Request`: the event id is longer than
     /// [`MAX_ID_LEN`](crate::MAX_ID_LEN) bytes, or empty.
     InvalidEventId {
@@ -116,6 +125,7 @@ impl Rejection {
             | Self::MissingHeader { .. }
             | Self::InvalidHeader { .. }
             | Self::MissingEventId
+            | Self::DuplicateJsonKey { .. }
             | Self::InvalidEventId { .. } => StatusCode::BAD_REQUEST,
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
@@ -150,6 +160,7 @@ impl Rejection {
             Self::BodyTimeout { .. } => "body not received in time",
             Self::MissingHeader { .. } | Self::InvalidHeader { .. } => "missing or invalid header",
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
+            Self::DuplicateJsonKey { .. } => "duplicate key in body",
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
             | Self::SignatureMismatch
@@ -195,6 +206,10 @@ impl fmt::Display for Rejection {
             Self::MissingHeader { name } => write!(f, "required header `{name}` is missing"),
             Self::InvalidHeader { name, reason } => write!(f, "header `{name}` is invalid: {reason}"),
             Self::MissingEventId => f.write_str("event id could not be read from the delivery"),
+            Self::DuplicateJsonKey { path } => write!(
+                f,
+                "the body repeats the key `{path}`, on the path the event id or type is read from"
+            ),
             Self::InvalidEventId { len } => write!(
                 f,
                 "event id of {len} bytes is empty or longer than {} bytes",

@@ -394,7 +394,7 @@ impl Scheme for Hmac {
             Some(Source::Body(path)) => Some(path),
             _ => None,
         };
-        let [body_id, body_type] = json::find(body, [id_path, type_path]);
+        let [body_id, body_type] = json::find_unique(body, [id_path, type_path])?;
         let signature_key = || format!("sig:{}", hex::encode(tag));
         let id = match (&self.id, id_header) {
             (Source::Signature, _) => signature_key(),

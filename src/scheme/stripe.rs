@@ -158,7 +158,7 @@ impl Scheme for Stripe {
             .ok_or(Rejection::SignatureMismatch)?;
 
         // Verified: only now is the body worth reading.
-        let [id, event_type] = json::find(body, [Some(&self.id), Some(&self.event_type)]);
+        let [id, event_type] = json::find_unique(body, [Some(&self.id), Some(&self.event_type)])?;
         let id = id.ok_or(Rejection::MissingEventId)?;
         Ok(Delivery::new(id)?
             .with_event_type(event_type.map(|t| t.into_owned()))
