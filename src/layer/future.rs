@@ -420,12 +420,7 @@ fn reject<Sch, G, B>(
     rejection: &Rejection,
     event_id: Option<&str>,
 ) -> Response<ResponseBody<B>> {
-    tracing::warn!(
-        status = rejection.status().as_u16(),
-        reason = %rejection,
-        event_id,
-        "webhook rejected"
-    );
+    config.rejection_log.log(rejection, event_id);
     config.rejection_response(rejection).map(ResponseBody::own)
 }
 

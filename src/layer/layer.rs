@@ -7,6 +7,7 @@ use http::Response;
 use http_body_util::Full;
 use tower_layer::Layer;
 
+use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
 use super::WebhookService;
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::Scheme;
@@ -54,6 +55,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
+    pub(crate) rejection_log: Arc<RejectionLog>,
 }
 
 impl<Sch, G> Config<Sch, G> {
@@ -81,6 +83,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 deadline: None,
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
+                rejection_log: Arc::new(RejectionLog::new(DEFAULT_REJECTION_LOG_INTERVAL)),
             },
         }
     }
@@ -108,6 +111,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 deadline: config.deadline,
                 clock: config.clock,
                 on_rejection: config.on_rejection,
+                rejection_log: config.rejection_log,
             },
         }
     }
@@ -208,6 +212,24 @@ impl<Sch, G> WebhookLayer<Sch, G> {
         self.map(|c| c.on_rejection = Some(Arc::new(respond)))
     }
 
+    /// How often each kind of rejection may write a `warn` line (default
+    /// [`DEFAULT_REJECTION_LOG_INTERVAL`], 10 s).
+    ///
+    /// Every request that is not a valid delivery (a forged signature, a
+    /// stale timestamp, a missing header) is refused, and a flood of them
+    /// should not decide how much the receiver logs. So per kind of
+    /// [`Rejection`] and per interval, the first is logged at `warn`, with a
+    /// `held_back` field counting the ones of that kind logged at `debug`
+    /// only since the previous `warn` line; the rest are logged at `debug`.
+    /// Every rejection is thus still in the log at `debug`, and in the
+    /// response's extensions for a metrics layer to count. The count is
+    /// kept in atomics: no lock is taken. `Duration::ZERO` logs every
+    /// rejection at `warn`.
+    #[must_use]
+    pub fn rejection_log_interval(self, interval: Duration) -> Self {
+        self.map(|c| c.rejection_log = Arc::new(RejectionLog::new(interval)))
+    }
+
     /// The replay guard, shared by every service this layer makes.
     pub fn replay_guard(&self) -> &Arc<G> {
         &self.config.guard
@@ -232,6 +254,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             deadline: self.deadline,
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
+            rejection_log: Arc::clone(&self.rejection_log),
         }
     }
 }
@@ -262,6 +285,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("body_timeout", &self.body_timeout)
             .field("deadline", &self.deadline)
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
+            .field("rejection_log_interval", &self.rejection_log.interval())
             .finish_non_exhaustive()
     }
 }

@@ -28,8 +28,11 @@
 //!    the [deadline](WebhookLayer::deadline) passing (`503` with
 //!    `Retry-After`), or the response future being dropped.
 //!
-//! Every rejection is logged with `tracing` at `warn` with its reason, and the
-//! [`Rejection`](crate::Rejection) is put in the response's extensions.
+//! Every rejection is logged with `tracing` with its reason, and the
+//! [`Rejection`](crate::Rejection) is put in the response's extensions. The
+//! first of each kind per [interval](WebhookLayer::rejection_log_interval)
+//! (default 10 s) is logged at `warn` with a count of those held back, the
+//! others at `debug`, so a flood of forged requests cannot flood the log.
 //!
 //! # Example
 //!
@@ -79,8 +82,10 @@
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+mod log;
 mod service;
 
 pub use self::future::{ResponseBody, ResponseFuture};
 pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT};
+pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::{BufferBody, WebhookService};
