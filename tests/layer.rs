@@ -406,6 +406,25 @@ async fn tolerance_is_configurable() {
 }
 
 #[tokio::test]
+async fn tolerance_is_capped_at_an_hour_so_a_1970_timestamp_never_passes() {
+    let inner = Inner::default();
+    // Asked for a hundred years; an hour is what it gets.
+    let scheme = standard().tolerance(Duration::from_secs(100 * 365 * 24 * 3600));
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme.clone()).clock(|| at(T0)))
+        .service(inner.service());
+    for (id, timestamp, status) in [
+        ("m_epoch", 1, StatusCode::UNAUTHORIZED),
+        ("m_hour_and_a_second", T0 - 3601, StatusCode::UNAUTHORIZED),
+        ("m_an_hour", T0 - 3600, StatusCode::OK),
+    ] {
+        let (got, _) = send(svc.clone(), signed_request_at(&scheme, "{}", id, timestamp)).await;
+        assert_eq!(got, status, "{id}");
+    }
+    assert_eq!(inner.calls(), 1);
+}
+
+#[tokio::test]
 async fn accepts_old_and_new_secret_during_rotation() {
     let old = Secret::new("old secret").unwrap();
     let new = Secret::new("new secret").unwrap();

@@ -1,6 +1,6 @@
-//! Log volume under attack: a flood of forged requests must not write a
-//! `warn` line each. One test in its own binary, so that its capturing
-//! subscriber sees only its own requests.
+//! Log lines that matter for safety: a flood of forged requests must not
+//! write a `warn` line each, and a guessable secret must. Each test installs
+//! its own capturing subscriber for its thread only.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -128,4 +128,60 @@ async fn a_thousand_forged_requests_write_one_warn_line_per_kind() {
     }
     assert_eq!(counter.warn.load(Ordering::SeqCst), 12);
     assert!(counter.held_back.lock().unwrap().iter().all(|&n| n == 0));
+}
+
+/// Counts `warn` lines whose message starts with `prefix`.
+#[derive(Clone)]
+struct Warnings {
+    prefix: &'static str,
+    count: Arc<AtomicUsize>,
+    leaked: Arc<AtomicUsize>,
+}
+
+struct Message(String);
+
+impl Visit for Message {
+    fn record_debug(&mut self, _: &Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!("{value:?} "));
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Warnings {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        if *event.metadata().level() == Level::WARN && message.0.contains(self.prefix) {
+            self.count.fetch_add(1, Ordering::SeqCst);
+        }
+        if message.0.contains("shortkey") {
+            self.leaked.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_secret_under_16_bytes_is_warned_about_without_showing_it() {
+    let warnings = Warnings {
+        prefix: "webhook secret shorter than the minimum",
+        count: Arc::default(),
+        leaked: Arc::default(),
+    };
+    let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(warnings.clone()));
+
+    assert_eq!(Secret::MIN_LEN, 16);
+    let short = Secret::new("shortkey").unwrap();
+    assert_eq!(short.len(), 8);
+    assert_eq!(warnings.count.load(Ordering::SeqCst), 1);
+    let _ = Secret::new("x").unwrap();
+    let _ = Secret::from_base64("c2hvcnQ=").unwrap();
+    assert_eq!(warnings.count.load(Ordering::SeqCst), 3);
+    // 16 bytes and more: no warning.
+    let _ = Secret::new("sixteen bytes ok").unwrap();
+    let _ = Secret::new("correct horse battery staple").unwrap();
+    assert_eq!(warnings.count.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        warnings.leaked.load(Ordering::SeqCst),
+        0,
+        "a log line showed the secret"
+    );
 }

@@ -79,7 +79,9 @@ impl LruGuard {
 
     /// A guard remembering the last `capacity` processed ids.
     ///
-    /// A capacity of 0 is taken as 1. Below 2 048 the guard is one exact LRU.
+    /// A capacity of 0 is taken as 1, and logged at `warn`: a guard that
+    /// remembers one id dedupes nothing but back-to-back redeliveries.
+    /// Below 2 048 the guard is one exact LRU.
     /// From 2 048 on it is split by key hash into up to 16 shards (a power of
     /// two, at least 1 024 ids each), each an LRU of `capacity / shards` ids
     /// (rounded up), so the capacity is approximate: each shard forgets its
@@ -87,6 +89,9 @@ impl LruGuard {
     /// whole guard holds `capacity` ids, as keys do not spread perfectly
     /// evenly. The default 10 000 is 8 shards of 1 250.
     pub fn new(capacity: usize) -> Self {
+        if capacity == 0 {
+            tracing::warn!("replay guard capacity of 0 taken as 1: it remembers one processed id");
+        }
         let capacity = capacity.max(1);
         let shards = 1 << (capacity / MIN_SHARD_CAPACITY).clamp(1, MAX_SHARDS).ilog2();
         let per_shard = NonZeroUsize::new(capacity.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);

@@ -152,13 +152,16 @@ impl Hmac {
     /// The timestamp protects only if it is signed: name `{timestamp}` in
     /// [`signed_content`](Hmac::signed_content) too.
     ///
+    /// A `tolerance` over [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour)
+    /// is taken as that, and logged at `warn`.
+    ///
     /// # Panics
     ///
     /// When `header` is not a valid header name.
     #[must_use]
     pub fn timestamp_header(mut self, header: &str, tolerance: Duration) -> Self {
         self.timestamp = Some(header_name(header));
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 

@@ -106,7 +106,9 @@ impl Slack {
     }
 
     /// How far `X-Slack-Request-Timestamp` may be from now, in either
-    /// direction (default 5 minutes).
+    /// direction (default 5 minutes), at most
+    /// [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour; more is taken as
+    /// that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.hmac = self.hmac.timestamp_header(TIMESTAMP, tolerance);

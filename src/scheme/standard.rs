@@ -78,10 +78,12 @@ impl StandardWebhooks {
         Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
     }
 
-    /// How far the signed timestamp may be from now, in either direction.
+    /// How far the signed timestamp may be from now, in either direction
+    /// (default 5 minutes), at most [`MAX_TOLERANCE`](super::MAX_TOLERANCE)
+    /// (1 hour; more is taken as that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 

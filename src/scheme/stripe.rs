@@ -87,10 +87,12 @@ impl Stripe {
     }
 
     /// How far `t` may be from now, in either direction (default 5 minutes,
-    /// as Stripe's libraries).
+    /// as Stripe's libraries), at most
+    /// [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour; more is taken as
+    /// that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 
