@@ -233,6 +233,13 @@ impl Hmac {
 
     /// Also drops a delivery whose signature was already processed, whatever
     /// id it carries. Use it when the id comes from an unsigned header.
+    ///
+    /// It stops a captured delivery resent under a fresh id (while the guard
+    /// remembers the signature), but not one resent after its first delivery
+    /// failed (that signature was released with the id). Its cost: two
+    /// distinct events with byte-identical signed content share a signature,
+    /// and the second is dropped as a duplicate. See the README's "Unsigned
+    /// ids and types".
     #[must_use]
     pub fn dedupe_on_signature(mut self, on: bool) -> Self {
         self.dedupe_on_signature = on;
