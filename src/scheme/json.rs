@@ -95,8 +95,10 @@ fn may_repeat<const N: usize>(body: &[u8], paths: &[Option<&Path>; N]) -> bool {
         return true;
     }
     paths.iter().flatten().flat_map(|p| p.iter()).any(|key| {
-        let quoted = format!("\"{key}\"");
-        memchr::memmem::find_iter(body, quoted.as_bytes())
+        let key = key.as_bytes();
+        let quoted = |&at: &usize| at > 0 && body[at - 1] == b'"' && body.get(at + key.len()) == Some(&b'"');
+        memchr::memmem::find_iter(body, key)
+            .filter(quoted)
             .nth(1)
             .is_some()
     })
