@@ -140,7 +140,9 @@
 //! - **Settings that switch protection off.** A tolerance over
 //!   [`MAX_TOLERANCE`](scheme::MAX_TOLERANCE) (1 hour) is capped there with a
 //!   `warn` (senders sign each attempt afresh; the tolerance covers clock skew
-//!   and transit); `LruGuard::new(0)` and `body_limit(0)` log a `warn`.
+//!   and transit); `LruGuard::new(0)` and `body_limit(0)` log a `warn`; a
+//!   zero body timeout, in-flight timeout or Redis retention is taken as the
+//!   default, with a `warn`.
 //! - **Unsigned ids and types.** GitHub's and Shopify's id and type headers,
 //!   and the Petstore's `X-Petstore-Event` hint, are outside the signature,
 //!   and those two providers sign no timestamp: a captured delivery verifies

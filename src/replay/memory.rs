@@ -70,6 +70,21 @@ const MAX_SHARDS: usize = 16;
 /// The fewest ids a shard remembers.
 const MIN_SHARD_CAPACITY: usize = 1024;
 
+/// `value`, or `default` (with a `warn`) when `value` is zero: for settings
+/// whose zero switches replay protection off.
+pub(crate) fn nonzero(value: Duration, default: Duration, what: &'static str) -> Duration {
+    if value.is_zero() {
+        tracing::warn!(
+            setting = what,
+            ?default,
+            "zero would switch replay protection off; using the default"
+        );
+        default
+    } else {
+        value
+    }
+}
+
 impl LruGuard {
     /// The default number of processed ids remembered.
     pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -110,10 +125,12 @@ impl LruGuard {
         }
     }
 
-    /// How long an id may stay in flight before another request may take it over.
+    /// How long an id may stay in flight before another request may take it
+    /// over (default 60 s). Zero would let concurrent duplicates all through;
+    /// it is taken as the default, and logged at `warn`.
     #[must_use]
     pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
-        self.in_flight_timeout = timeout;
+        self.in_flight_timeout = nonzero(timeout, Self::DEFAULT_IN_FLIGHT_TIMEOUT, "in-flight timeout");
         self
     }
 
@@ -229,6 +246,12 @@ mod tests {
             Begin::Fresh(claim) => claim,
             other => panic!("expected Fresh, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn zero_in_flight_timeout_is_taken_as_the_default() {
+        let guard = LruGuard::new(10).in_flight_timeout(Duration::ZERO);
+        assert_eq!(guard.in_flight_timeout, LruGuard::DEFAULT_IN_FLIGHT_TIMEOUT);
     }
 
     #[test]

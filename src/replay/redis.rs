@@ -258,18 +258,22 @@ impl RedisGuard {
     }
 
     /// How long an event may stay in flight before another request may take
-    /// it over (default 60 s). Keep it longer than the layer's deadline.
+    /// it over (default 60 s). Keep it longer than the layer's deadline. Zero
+    /// is taken as the default, and logged at `warn`.
     #[must_use]
     pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
-        self.in_flight_timeout = timeout;
+        self.in_flight_timeout =
+            super::memory::nonzero(timeout, Self::DEFAULT_IN_FLIGHT_TIMEOUT, "in-flight timeout");
         self
     }
 
     /// How long a processed event is remembered (default 24 h). Choose at
     /// least the sender's retry window (Stripe: 3 days); see the type docs.
+    /// Zero would forget every event at once; it is taken as the default, and
+    /// logged at `warn`.
     #[must_use]
     pub fn retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
+        self.retention = super::memory::nonzero(retention, Self::DEFAULT_RETENTION, "retention");
         self
     }
 
@@ -556,6 +560,15 @@ mod tests {
                 "{prefix:?} {id:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn zero_retention_and_in_flight_timeout_are_taken_as_the_defaults() {
+        let guard = guard_at(6379)
+            .retention(Duration::ZERO)
+            .in_flight_timeout(Duration::ZERO);
+        assert_eq!(guard.retention, RedisGuard::DEFAULT_RETENTION);
+        assert_eq!(guard.in_flight_timeout, RedisGuard::DEFAULT_IN_FLIGHT_TIMEOUT);
     }
 
     #[test]
