@@ -16,8 +16,10 @@ use http_body_util::Full;
 /// be retried**, so a sender's retry logic does the right thing.
 ///
 /// The response body is a short fixed text (see [`Rejection::to_response`]); it
-/// never says which secret or which byte failed. The full reason is logged with
-/// `tracing` at `warn` and the `Rejection` is put in the response's extensions,
+/// never says which secret or which byte failed, and every `401` shares one
+/// text. The full reason is logged with `tracing` (at `warn` for the first of
+/// its kind per [interval](crate::WebhookLayer::rejection_log_interval), at
+/// `debug` otherwise) and the `Rejection` is put in the response's extensions,
 /// so a user may map it to their own response with
 /// [`WebhookLayer::on_rejection`](crate::WebhookLayer::on_rejection).
 #[derive(Debug, Clone, PartialEq, Eq)]
