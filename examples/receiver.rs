@@ -10,12 +10,20 @@
 //! |---|---|---|
 //! | `PORT` | `3000` | port to listen on |
 //! | `BIND` | `127.0.0.1` | address to listen on |
-//! | `WEBHOOK_SECRET` | generated and printed | the secret; several separated by commas are all accepted (rotation) |
+//! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
+//! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
 //! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks, `whsec_...` secrets), `github`, `stripe`, `slack`, `shopify` |
-//! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413` |
-//! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered |
-//! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one |
+//! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
+//! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
+//! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
 //! | `RUST_LOG` | `info` | log filter |
+//!
+//! Every secret must hold at least 16 bytes of key material (for Standard
+//! Webhooks / Svix, 16 bytes once the base64 after `whsec_` is decoded); a
+//! shorter one, or a setting out of range, stops the receiver at start-up
+//! with a one-line error. A client gets 10 seconds to send its request
+//! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
+//! default body timeout); a connection that stalls is closed.
 //!
 //! Deliveries go to `POST /webhooks`. Every event handed to the handler is
 //! logged once, as `handled` with `event_type` and `event_id`; rejections are
@@ -36,7 +44,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
-use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe, MAX_TOLERANCE};
 use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -73,9 +81,9 @@ impl Config {
     /// Reads the configuration through `var` (the environment, or a test's map).
     pub fn from_lookup(var: impl Fn(&str) -> Result<Option<String>, String>) -> Result<Self, String> {
         let scheme = var("WEBHOOK_SCHEME")?.unwrap_or_else(|| "petstore".to_owned());
-        let (secrets, generated_secret) = match var("WEBHOOK_SECRET")? {
-            Some(list) => (split_secrets(&list)?, false),
-            None => (vec![generate_secret(&scheme)], true),
+        let (secrets, generated_secret) = match secrets_from(&var)? {
+            secrets if secrets.is_empty() => (vec![generate_secret(&scheme)], true),
+            secrets => (secrets, false),
         };
         let config = Self {
             bind: number(&var, "BIND", IpAddr::V4(Ipv4Addr::LOCALHOST))?,
@@ -83,9 +91,19 @@ impl Config {
             scheme,
             secrets,
             generated_secret,
-            max_body_bytes: number(&var, "MAX_BODY_BYTES", 1024 * 1024)?,
-            replay_capacity: number(&var, "REPLAY_CAPACITY", LruGuard::DEFAULT_CAPACITY)?,
-            tolerance: Duration::from_secs(number(&var, "TOLERANCE_SECS", 300)?),
+            max_body_bytes: in_range(&var, "MAX_BODY_BYTES", 1024 * 1024, 1..=usize::MAX)?,
+            replay_capacity: in_range(
+                &var,
+                "REPLAY_CAPACITY",
+                LruGuard::DEFAULT_CAPACITY,
+                1..=usize::MAX,
+            )?,
+            tolerance: Duration::from_secs(in_range(
+                &var,
+                "TOLERANCE_SECS",
+                300,
+                1..=MAX_TOLERANCE.as_secs(),
+            )?),
         };
         // Refuse an unknown scheme or a bad secret now, not at the first delivery.
         self::scheme(&config.scheme, &config.secrets, config.tolerance)?;
@@ -126,22 +144,80 @@ where
     }
 }
 
-fn split_secrets(list: &str) -> Result<Vec<String>, String> {
-    let secrets: Vec<String> = list.split(',').map(|s| s.trim().to_owned()).collect();
-    if secrets.iter().any(String::is_empty) {
-        return Err("WEBHOOK_SECRET is empty or holds an empty secret between commas".to_owned());
+/// [`number`], refused outside `range` (a zero capacity or body limit, or
+/// a tolerance that would accept a 1970 timestamp, switch protection off).
+fn in_range<T>(
+    var: &impl Fn(&str) -> Result<Option<String>, String>,
+    name: &str,
+    default: T,
+    range: std::ops::RangeInclusive<T>,
+) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + fmt::Display,
+    T::Err: fmt::Display,
+{
+    let value = number(var, name, default)?;
+    if !range.contains(&value) {
+        return Err(format!(
+            "{name}={value} is out of range: it must be between {} and {}",
+            range.start(),
+            range.end()
+        ));
+    }
+    Ok(value)
+}
+
+/// The variable holding the `n`th secret: `WEBHOOK_SECRET`, then
+/// `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, …
+pub fn secret_var(n: usize) -> String {
+    match n {
+        1 => "WEBHOOK_SECRET".to_owned(),
+        n => format!("WEBHOOK_SECRET_{n}"),
+    }
+}
+
+/// The secrets in the environment: see [`secrets_from`].
+pub fn secrets_from_env() -> Result<Vec<String>, String> {
+    secrets_from(&|name: &str| match std::env::var(name) {
+        Ok(value) => Ok(Some(value)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => Err(format!("{name} is not valid UTF-8")),
+    })
+}
+
+/// Every secret configured through `var`: `WEBHOOK_SECRET` as it is (never
+/// split, never trimmed, so no part of a secret can become a secret of its
+/// own), then `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … up to the first that
+/// is unset. None when `WEBHOOK_SECRET` is unset; an error for an empty one,
+/// or for `WEBHOOK_SECRET_2` without `WEBHOOK_SECRET`.
+pub fn secrets_from(var: &impl Fn(&str) -> Result<Option<String>, String>) -> Result<Vec<String>, String> {
+    let mut secrets = Vec::new();
+    for n in 1.. {
+        let name = secret_var(n);
+        match var(&name)? {
+            Some(secret) if secret.is_empty() => return Err(format!("{name} is set but empty")),
+            Some(secret) => secrets.push(secret),
+            None if n == 1 && var(&secret_var(2))?.is_some() => {
+                return Err("WEBHOOK_SECRET_2 is set but WEBHOOK_SECRET is not".to_owned());
+            }
+            None => break,
+        }
     }
     Ok(secrets)
 }
 
-/// A fresh random secret in the form the scheme expects.
+/// A fresh random secret in the scheme's own form: `whsec_` and base64 for
+/// Standard Webhooks and Svix, `whsec_` and hex for Stripe, 32 hex digits
+/// for Slack, hex otherwise. Each holds at least 16 random bytes.
 fn generate_secret(scheme: &str) -> String {
     let bytes: [u8; 24] = rand::random();
     match scheme {
-        "standard" => format!(
+        "standard" | "svix" => format!(
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)
         ),
+        "stripe" => format!("whsec_{}", hex::encode(bytes)),
+        "slack" => hex::encode(&bytes[..16]),
         _ => hex::encode(bytes),
     }
 }
@@ -152,12 +228,20 @@ pub const SCHEMES: &str = "petstore, standard, svix, github, stripe, slack, shop
 /// The verification scheme by name: the one place to add a provider preset.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
     let keys = |parse: fn(&str) -> Result<Secret, SecretError>| {
-        secrets
-            .iter()
-            .map(|s| parse(s))
-            .collect::<Result<Vec<_>, _>>()
-            .and_then(Secrets::try_from_iter)
-            .map_err(|error| format!("WEBHOOK_SECRET: {error}"))
+        let mut keys = Vec::new();
+        for (n, text) in secrets.iter().enumerate() {
+            let name = secret_var(n + 1);
+            let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
+            if key.len() < Secret::MIN_LEN {
+                return Err(format!(
+                    "{name} holds {} bytes of key material; at least {} are required",
+                    key.len(),
+                    Secret::MIN_LEN
+                ));
+            }
+            keys.push(key);
+        }
+        Secrets::try_from_iter(keys).map_err(|error| format!("WEBHOOK_SECRET: {error}"))
     };
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
@@ -345,6 +429,75 @@ fn local_url(addr: SocketAddr) -> String {
     format!("http://{}/webhooks", SocketAddr::new(host, addr.port()))
 }
 
+/// How long a client may take to send its request headers. Neither
+/// `axum::serve` nor hyper without a timer bounds it: a client that never
+/// finishes its headers would hold its connection (and a task) forever.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `router` on `listener` over HTTP/1.1 until `shutdown` completes,
+/// then stops accepting, lets each open connection finish its request, and
+/// returns.
+///
+/// Each connection gets `header_read_timeout` to send the headers of each
+/// request (hyper with a tokio timer; the layer bounds the body); one that
+/// does not is closed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    header_read_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), String> {
+    use hyper::server::conn::http1;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt as _;
+
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_read_timeout);
+    let (stop, stopped) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, say: keep serving the others.
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let router = router.clone();
+        let builder = builder.clone();
+        let mut stopped = stopped.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(move |request| router.clone().oneshot(request));
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            let mut connection = std::pin::pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stopped.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%peer, %error, "connection closed with an error");
+            }
+        });
+        // Forget the connections that are done.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    let _ = stop.send(());
+    while connections.join_next().await.is_some() {}
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -386,15 +539,13 @@ async fn run() -> Result<(), String> {
             config.scheme
         );
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            if let Err(error) = tokio::signal::ctrl_c().await {
-                tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
-                std::future::pending::<()>().await;
-            }
-        })
-        .await
-        .map_err(|error| format!("server failed: {error}"))?;
+    serve(listener, router, HEADER_READ_TIMEOUT, async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
+            std::future::pending::<()>().await;
+        }
+    })
+    .await?;
     tracing::info!(
         handled = stats.handled.load(Ordering::Relaxed),
         processed = stats.processed.load(Ordering::Relaxed),

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
-//! --secret SECRET  signing secret       (default: the first of $WEBHOOK_SECRET)
+//! --secret SECRET  signing secret       (default: $WEBHOOK_SECRET, whole)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
 //!                  provider --scheme and no --type/--data, that provider's
@@ -137,10 +137,11 @@ impl Sign for WithHeaders<'_> {
 
 impl Options {
     /// Parses `--flag value` and `--flag=value` pairs; the secret falls back
-    /// to `env_secret` (the first of `$WEBHOOK_SECRET`).
+    /// to `env_secret` (`$WEBHOOK_SECRET` as it is: one secret, never split
+    /// or trimmed, as the receiver reads it).
     pub fn parse(args: impl IntoIterator<Item = String>, env_secret: Option<String>) -> Result<Self, String> {
         let mut url = "http://127.0.0.1:3000/webhooks".to_owned();
-        let mut secret = env_secret.and_then(|list| list.split(',').next().map(|s| s.trim().to_owned()));
+        let mut secret = env_secret.filter(|s| !s.is_empty());
         let mut scheme = "petstore".to_owned();
         let mut own_event = false;
         let mut event_type = "order.completed".to_owned();

@@ -6,19 +6,25 @@
 //! secret is `$WEBHOOK_SECRET`, or one generated and printed for the run.
 //! Send it an event with
 //! `cargo run --example send -- --secret SECRET --type order.completed`.
+//!
+//! hyper is given a tokio timer and a 10 s header-read timeout: without a
+//! timer, `http1::Builder` never times out a client that does not finish its
+//! request headers. The layer's default body timeout bounds the body.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
 
 use http::Request;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_webhook::handler::{Dispatcher, HandlerError};
+use tower_webhook::layer::ResponseBody;
 use tower_webhook::scheme::Hmac;
-use tower_webhook::{Event, Secret, WebhookLayer};
+use tower_webhook::{BoxError, Event, Secret, WebhookLayer};
 
 /// An order, as the Petstore sends it in `data`: the source article's
 /// `{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}`.
@@ -107,15 +113,44 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     let listener = tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
     tracing::info!(addr = %listener.local_addr()?, "receiving webhooks (tower + hyper, no axum)");
+    serve(listener, service, HEADER_READ_TIMEOUT, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    tracing::info!("shut down");
+    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+}
+
+/// How long a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `service` on `listener` until `shutdown`, each connection with
+/// `header_read_timeout` for the headers of each request.
+pub async fn serve<S, B>(
+    listener: tokio::net::TcpListener,
+    service: S,
+    header_read_timeout: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: tower::Service<Request<Incoming>, Response = http::Response<ResponseBody<B>>> + Clone + Send + 'static,
+    S::Error: Into<BoxError>,
+    S::Future: Send + 'static,
+    B: http_body::Body<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => accepted?,
-            _ = tokio::signal::ctrl_c() => break,
+            () = &mut shutdown => break,
         };
         let service = service.clone();
         tokio::spawn(async move {
             let hyper_service = service_fn(move |request| service.clone().oneshot(request));
             if let Err(error) = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout)
                 .serve_connection(TokioIo::new(stream), hyper_service)
                 .await
             {
@@ -123,6 +158,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             }
         });
     }
-    tracing::info!("shut down");
-    Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    Ok(())
 }

@@ -97,9 +97,10 @@
 //! | situation | status | handler called |
 //! |---|---|---|
 //! | body over the limit ([`WebhookLayer::body_limit`], default 1 MiB) | 413 | no |
-//! | body not received within the optional [body timeout](WebhookLayer::body_timeout) | 408 | no |
-//! | required header missing or unparseable (timestamp, id); the id can't be read from the body where the scheme takes it from there; the id is empty or over [`MAX_ID_LEN`] bytes | 400 | no |
-//! | signature missing, malformed, or matching no secret; timestamp outside the tolerance (either direction) | 401 | no |
+//! | body not received within the [body timeout](WebhookLayer::body_timeout) (default 10 s) | 408 | no |
+//! | required header missing or unparseable (timestamp, id); the id can't be read from the body where the scheme takes it from there; the id is empty or over [`MAX_ID_LEN`] bytes; the JSON body repeats a key on the way to the id or type | 400 | no |
+//! | signature header missing ([refused before the body is read](scheme::Scheme::precheck)) | 401 | no |
+//! | signature malformed or matching no secret; timestamp outside the tolerance (either direction); all with one body, `invalid signature` | 401 | no |
 //! | event id already processed | 200 `{"duplicate":true}` | no |
 //! | event id in flight in another request | 409 with `Retry-After` (at most 5 s) | no |
 //! | handler returns 2xx | its response; id committed | yes |
@@ -110,7 +111,9 @@
 //! | replay guard unavailable | 503 with `Retry-After` | no |
 //!
 //! Response bodies are short fixed texts; the reason is logged with `tracing`
-//! at `warn` and the [`Rejection`] is in the response's extensions.
+//! (the first of each kind per [interval](WebhookLayer::rejection_log_interval)
+//! at `warn`, the rest at `debug`) and the [`Rejection`] is in the response's
+//! extensions.
 //!
 //! # Cargo features
 //!
@@ -129,15 +132,38 @@
 //!   untrusted until the signature verifies; only verified deliveries reach
 //!   the replay guard, so nobody without the secret can fill it.
 //! - **Signatures** are compared in constant time against every signature in
-//!   the header × every secret. Response bodies are the same for every
-//!   signature failure and never contain the expected signature or the
-//!   secret; [`Secret`]'s `Debug` is redacted and its bytes are zeroed on drop
-//!   (the pre-keyed SHA-256 states derived from it are not zeroed by `sha2`).
-//! - **Unsigned headers.** Prefer ids and types that the signature covers. A
-//!   header outside the signed content (GitHub's delivery id, Petstore's
-//!   `X-Petstore-Event`) can be changed by whoever captured a delivery; such
-//!   schemes dedupe on the signature as well, and an event-type header is
-//!   only a hint.
+//!   the header × every secret. Every `401` has the same body, `invalid
+//!   signature`, a stale or future timestamp included (its own text would let
+//!   anyone read the server's clock and tolerance by probing); no body
+//!   contains the expected signature or the secret. [`Secret`]'s `Debug` is
+//!   redacted and its bytes are zeroed on drop (the pre-keyed SHA-256 states
+//!   derived from it are not zeroed by `sha2`).
+//! - **Guessable secrets.** [`Secret::new`] logs a `warn` (never the key) for
+//!   a key under [`Secret::MIN_LEN`] (16) bytes; the example receiver refuses
+//!   one, reads `WEBHOOK_SECRET` whole (never split on commas or trimmed) and
+//!   the further keys of a rotation from `WEBHOOK_SECRET_2`,
+//!   `WEBHOOK_SECRET_3`, ….
+//! - **Settings that switch protection off.** A tolerance over
+//!   [`MAX_TOLERANCE`](scheme::MAX_TOLERANCE) (1 hour) is capped there with a
+//!   `warn` (senders sign each attempt afresh; the tolerance covers clock skew
+//!   and transit); `LruGuard::new(0)` and `body_limit(0)` log a `warn`; a
+//!   zero body timeout, in-flight timeout or Redis retention is taken as the
+//!   default, with a `warn`.
+//! - **Unsigned ids and types.** GitHub's and Shopify's id and type headers,
+//!   and the Petstore's `X-Petstore-Event` hint, are outside the signature,
+//!   and those two providers sign no timestamp: a captured delivery verifies
+//!   forever with any value there. Under the default replay key (the
+//!   provider's documented event id only) its holder can resend it under a
+//!   fresh id (processed again), under the id of an event not yet processed
+//!   (which is then recorded as done and its real delivery dropped), or, for
+//!   a delivery that failed, with a type the handler acknowledges unread (the
+//!   sender's retry is then dropped). Opting into `dedupe_on_signature(true)`
+//!   stops the first two while the guard remembers the signature, not the
+//!   third, and drops distinct events whose bodies are byte-identical. The
+//!   README's Security considerations spell this out; check that a body fits
+//!   its type instead of trusting a type header.
+//! - **Duplicate JSON keys** on the way to the id or type are refused with
+//!   `400`: parsers disagree on which occurrence counts.
 //! - **Replay window.** A scheme with a timestamp refuses deliveries older
 //!   than its tolerance; within it, and for schemes without timestamps, the
 //!   replay guard is what drops a redelivery. [`LruGuard`] remembers the last
@@ -149,13 +175,24 @@
 //!   behind a load balancer each see a different subset of deliveries; they
 //!   need a shared guard such as [`RedisGuard`](replay::RedisGuard)
 //!   (feature `redis`), which fails closed (`503`) when Redis is unreachable.
-//! - **Proxies, body limits and slow bodies.** The body limit bounds memory
+//! - **Proxies, body limits and slow clients.** The body limit bounds memory
 //!   per request; a proxy in front that buffers bodies should have a limit of
-//!   its own. hyper times out slow headers but not a slow body: set a
-//!   [body timeout](WebhookLayer::body_timeout) so a client that stalls
-//!   mid-body cannot hold requests open. A proxy must pass the body through
-//!   byte for byte: one that re-encodes JSON or changes the charset breaks
-//!   every signature.
+//!   its own. A request without its signature header is refused unread, and
+//!   a stalled body is answered `408` after the
+//!   [body timeout](WebhookLayer::body_timeout) (default 10 s). Slow
+//!   *headers* are the server's to bound: neither `axum::serve` nor hyper's
+//!   `http1::Builder` without a timer does, so serve with hyper, a tokio
+//!   timer and a `header_read_timeout`, as both examples do. A proxy must
+//!   pass the body through byte for byte: one that re-encodes JSON or changes
+//!   the charset breaks every signature.
+//! - **Log volume.** A flood of forged requests cannot flood the log: per
+//!   kind of rejection, one `warn` line per
+//!   [interval](WebhookLayer::rejection_log_interval) (with a count of those
+//!   held back), every rejection at `debug`.
+//! - **Redis.** [`RedisGuard`](replay::RedisGuard) keys frame the id after a
+//!   `0xFF` byte, so overlapping key prefixes cannot collide, and a `begin`
+//!   that timed out is undone on the server with a compare-and-delete of its
+//!   own token.
 //! - **At least once, not exactly once.** The id is committed after the
 //!   handler answered 2xx. If the handler's side effect happens and then the
 //!   handler does not get to answer 2xx, the event is released and the

@@ -16,8 +16,10 @@ use http_body_util::Full;
 /// be retried**, so a sender's retry logic does the right thing.
 ///
 /// The response body is a short fixed text (see [`Rejection::to_response`]); it
-/// never says which secret or which byte failed. The full reason is logged with
-/// `tracing` at `warn` and the `Rejection` is put in the response's extensions,
+/// never says which secret or which byte failed, and every `401` shares one
+/// text. The full reason is logged with `tracing` (at `warn` for the first of
+/// its kind per [interval](crate::WebhookLayer::rejection_log_interval), at
+/// `debug` otherwise) and the `Rejection` is put in the response's extensions,
 /// so a user may map it to their own response with
 /// [`WebhookLayer::on_rejection`](crate::WebhookLayer::on_rejection).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,15 @@ pub enum Rejection {
     /// be read from where the scheme takes it (e.g. the body is not JSON or
     /// has no `id`).
     MissingEventId,
+    /// `400 Bad Request`: the signature is valid but the JSON body repeats a
+    /// key on the way to the event id or type (`{"id":"a","id":"b"}`, or
+    /// `event` twice before `event.type`). Parsers disagree on which
+    /// occurrence counts, so the replay key and what the handler reads
+    /// could differ; such a body is refused rather than guessed at.
+    DuplicateJsonKey {
+        /// The repeated key, as a dotted path from the top (`id`, `event.type`).
+        path: Box<str>,
+    },
     /// `400 Bad Request`: the event id is longer than
     /// [`MAX_ID_LEN`](crate::MAX_ID_LEN) bytes, or empty.
     InvalidEventId {
@@ -116,6 +127,7 @@ impl Rejection {
             | Self::MissingHeader { .. }
             | Self::InvalidHeader { .. }
             | Self::MissingEventId
+            | Self::DuplicateJsonKey { .. }
             | Self::InvalidEventId { .. } => StatusCode::BAD_REQUEST,
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
@@ -138,6 +150,11 @@ impl Rejection {
 
     /// The fixed text of the response body: short, and the same for every
     /// rejection of a kind, so it reveals nothing an attacker could use.
+    ///
+    /// Every `401` answers `invalid signature`, a stale or future timestamp
+    /// included: a body of its own would let anyone read the server's clock
+    /// and tolerance by probing with a few dozen requests. The reason stays in
+    /// the log line and in the `Rejection` value.
     pub fn body_text(&self) -> &'static str {
         match self {
             Self::BodyTooLarge { .. } => "payload too large",
@@ -145,10 +162,12 @@ impl Rejection {
             Self::BodyTimeout { .. } => "body not received in time",
             Self::MissingHeader { .. } | Self::InvalidHeader { .. } => "missing or invalid header",
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
-            Self::MissingSignature { .. } | Self::MalformedSignature { .. } | Self::SignatureMismatch => {
-                "invalid signature"
-            }
-            Self::TimestampTooOld { .. } | Self::TimestampTooNew { .. } => "timestamp outside tolerance",
+            Self::DuplicateJsonKey { .. } => "duplicate key in body",
+            Self::MissingSignature { .. }
+            | Self::MalformedSignature { .. }
+            | Self::SignatureMismatch
+            | Self::TimestampTooOld { .. }
+            | Self::TimestampTooNew { .. } => "invalid signature",
             Self::InFlight { .. } => "event is being processed",
             Self::DeadlineExceeded { .. } => "handler timed out",
             Self::GuardUnavailable => "temporarily unavailable",
@@ -189,6 +208,10 @@ impl fmt::Display for Rejection {
             Self::MissingHeader { name } => write!(f, "required header `{name}` is missing"),
             Self::InvalidHeader { name, reason } => write!(f, "header `{name}` is invalid: {reason}"),
             Self::MissingEventId => f.write_str("event id could not be read from the delivery"),
+            Self::DuplicateJsonKey { path } => write!(
+                f,
+                "the body repeats the key `{path}`, on the path the event id or type is read from"
+            ),
             Self::InvalidEventId { len } => write!(
                 f,
                 "event id of {len} bytes is empty or longer than {} bytes",
@@ -266,6 +289,9 @@ mod tests {
             Rejection::MissingSignature {
                 name: HeaderName::from_static("x-signature"),
             },
+            // A body of their own would tell the server's clock and tolerance.
+            Rejection::TimestampTooOld { age_secs: 301 },
+            Rejection::TimestampTooNew { ahead_secs: 301 },
         ]
         .iter()
         .map(|r| (r.status(), r.body_text()))

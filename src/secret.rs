@@ -23,7 +23,10 @@ pub(crate) type MacTag = [u8; MAC_LEN];
 ///
 /// The bytes are zeroed when the `Secret` is dropped, and `Debug` never shows
 /// them. An empty secret is rejected at construction: an HMAC with an empty
-/// key is computable by anyone.
+/// key is computable by anyone. A secret shorter than [`Secret::MIN_LEN`]
+/// (16 bytes) is accepted, since a provider may have issued it, but logged at
+/// `warn` (without the secret): a one-byte key is forged within 256 tries,
+/// and every provider's generated secrets are longer.
 ///
 /// Which bytes form the key depends on the provider: GitHub, Shopify, Slack
 /// and Stripe use the secret string as it is written (Stripe's whole
@@ -45,7 +48,15 @@ pub struct Secret {
 }
 
 impl Secret {
+    /// The shortest key, in bytes, that is not warned about: 128 bits.
+    pub const MIN_LEN: usize = 16;
+
     /// A secret whose key is exactly these bytes.
+    ///
+    /// A key shorter than [`MIN_LEN`](Self::MIN_LEN) bytes is accepted and
+    /// logged with `tracing` at `warn` (the line never shows the key).
+    /// Generate secrets with at least 16 random bytes, or use the
+    /// provider's.
     ///
     /// # Errors
     ///
@@ -54,6 +65,12 @@ impl Secret {
         let bytes = bytes.as_ref();
         if bytes.is_empty() {
             return Err(SecretError::Empty);
+        }
+        if bytes.len() < Self::MIN_LEN {
+            tracing::warn!(
+                min_len = Self::MIN_LEN,
+                "webhook secret shorter than the minimum: a short key can be guessed; use at least 16 random bytes"
+            );
         }
         Ok(Self {
             bytes: Zeroizing::new(bytes.to_vec()),
@@ -71,6 +88,17 @@ impl Secret {
             crate::encoding::decode_base64(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?,
         );
         Self::new(&*decoded)
+    }
+
+    /// The key's length in bytes (for checks such as [`MIN_LEN`](Self::MIN_LEN);
+    /// the bytes themselves are never exposed).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Always `false`: an empty secret cannot be built.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
     }
 
     /// The key bytes.
@@ -118,6 +146,9 @@ impl std::error::Error for SecretError {}
 /// it carries matches any secret. Each secret is turned into a keyed HMAC state
 /// once, at construction; verifying a delivery clones that state instead of
 /// re-keying.
+///
+/// Each [`Secret`] is checked when it is built: one shorter than
+/// [`Secret::MIN_LEN`] (16 bytes) is logged at `warn`.
 ///
 /// ```
 /// use tower_webhook::{Secret, Secrets};

@@ -8,6 +8,9 @@ mod receiver;
 #[allow(dead_code)]
 #[path = "../examples/send.rs"]
 mod send;
+#[allow(dead_code)]
+#[path = "../examples/tower_service.rs"]
+mod tower_service;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,13 +51,13 @@ impl Running {
             .parse()
             .unwrap();
         let (shutdown, stopped) = oneshot::channel::<()>();
+        // Served as the example serves, with a short header timeout.
         let server = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-                .unwrap();
+            receiver::serve(listener, router, HEADER_TIMEOUT, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
         });
         Self {
             url,
@@ -134,7 +137,10 @@ fn event(id: &str, event_type: &str, data: &str) -> String {
     format!(r#"{{"id":"{id}","type":"{event_type}","created":1700000000,"data":{data}}}"#)
 }
 
-const SECRET: &str = "e2e secret";
+const SECRET: &str = "e2e secret, sixteen bytes or more";
+
+/// The header timeout of the receivers here (the example's is 10 s).
+const HEADER_TIMEOUT: Duration = Duration::from_millis(300);
 const OK: StatusCode = StatusCode::OK;
 
 #[tokio::test]
@@ -221,10 +227,11 @@ async fn receiver_refuses_a_wrong_secret_and_the_sender_gives_up() {
 #[tokio::test]
 async fn receiver_accepts_every_rotated_secret() {
     tokio::time::timeout(BOUND, async {
-        let server = Running::start(&[("WEBHOOK_SECRET", "old secret, new secret")]).await;
+        let (old, new) = ("the old secret of this test", "the new secret of this test");
+        let server = Running::start(&[("WEBHOOK_SECRET", old), ("WEBHOOK_SECRET_2", new)]).await;
         let body = |id: &str| event(id, "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
 
-        for (n, secret) in ["old secret", "new secret"].into_iter().enumerate() {
+        for (n, secret) in [old, new].into_iter().enumerate() {
             let id = format!("evt_{n}");
             let (statuses, _) = Sender::new("petstore", secret, 0)
                 .deliver(&server.url, &id, &body(&id))
@@ -309,11 +316,169 @@ fn bad_receiver_configuration_is_a_one_line_error() {
             &[("WEBHOOK_SCHEME", "standard"), ("WEBHOOK_SECRET", "whsec_!!")][..],
             "WEBHOOK_SECRET",
         ),
+        // Under 16 bytes of key material, as written or once decoded.
+        (&[("WEBHOOK_SECRET", "fifteen bytes!!")][..], "WEBHOOK_SECRET"),
+        (
+            &[("WEBHOOK_SECRET", LONG), ("WEBHOOK_SECRET_2", "short")][..],
+            "WEBHOOK_SECRET_2",
+        ),
+        (
+            // Long enough as text; 15 bytes once decoded.
+            &[
+                ("WEBHOOK_SCHEME", "svix"),
+                ("WEBHOOK_SECRET", "whsec_ZmlmdGVlbiBieXRlcyEh"),
+            ][..],
+            "WEBHOOK_SECRET",
+        ),
+        (&[("WEBHOOK_SECRET_2", LONG)][..], "WEBHOOK_SECRET"),
+        (
+            &[("WEBHOOK_SECRET", LONG), ("WEBHOOK_SECRET_2", "")][..],
+            "WEBHOOK_SECRET_2",
+        ),
+        // Settings that would switch protection off.
+        (&[("REPLAY_CAPACITY", "0")][..], "REPLAY_CAPACITY"),
+        (&[("MAX_BODY_BYTES", "0")][..], "MAX_BODY_BYTES"),
+        (&[("TOLERANCE_SECS", "0")][..], "TOLERANCE_SECS"),
+        (&[("TOLERANCE_SECS", "3601")][..], "TOLERANCE_SECS"),
+        (&[("TOLERANCE_SECS", "1800000000")][..], "TOLERANCE_SECS"),
     ] {
         let error = lookup(vars).unwrap_err();
         assert!(error.contains(mentions), "{vars:?}: {error}");
         assert!(!error.contains('\n'), "{error}");
     }
+}
+
+const LONG: &str = "a secret of more than sixteen bytes";
+
+#[test]
+fn receiver_takes_each_secret_whole_and_rotation_keys_by_number() {
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        Config::from_lookup(move |name| Ok(vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())))
+    };
+    // Commas and spaces are part of the secret: nothing splits it into a
+    // one-byte secret.
+    let config = lookup(&[("WEBHOOK_SECRET", " x, correct horse battery staple ")]).unwrap();
+    assert_eq!(config.secrets, [" x, correct horse battery staple "]);
+    // Numbered from 2, read up to the first missing one.
+    let config = lookup(&[
+        ("WEBHOOK_SECRET", "first secret, sixteen+"),
+        ("WEBHOOK_SECRET_2", "second secret, sixteen+"),
+        ("WEBHOOK_SECRET_3", "third secret, sixteen+"),
+        ("WEBHOOK_SECRET_5", "skipped: no WEBHOOK_SECRET_4"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.secrets,
+        [
+            "first secret, sixteen+",
+            "second secret, sixteen+",
+            "third secret, sixteen+"
+        ]
+    );
+    assert!(!config.generated_secret);
+    assert_eq!(receiver::secret_var(1), "WEBHOOK_SECRET");
+    assert_eq!(receiver::secret_var(7), "WEBHOOK_SECRET_7");
+    // Bounds are inclusive.
+    let config = lookup(&[
+        ("TOLERANCE_SECS", "3600"),
+        ("REPLAY_CAPACITY", "1"),
+        ("MAX_BODY_BYTES", "1"),
+    ])
+    .unwrap();
+    assert_eq!(config.tolerance, Duration::from_secs(3600));
+}
+
+#[test]
+fn generated_secrets_are_in_each_schemes_own_form() {
+    for (scheme, prefix) in [
+        ("standard", "whsec_"),
+        ("svix", "whsec_"),
+        ("stripe", "whsec_"),
+        ("petstore", ""),
+        ("slack", ""),
+    ] {
+        let config =
+            Config::from_lookup(|name| Ok((name == "WEBHOOK_SCHEME").then(|| scheme.to_owned()))).unwrap();
+        assert!(config.generated_secret, "{scheme}");
+        let secret = &config.secrets[0];
+        assert!(secret.starts_with(prefix), "{scheme}: {secret}");
+        // It parses as the scheme's secret, with at least 16 bytes of key.
+        assert!(
+            receiver::scheme(scheme, &config.secrets, config.tolerance).is_ok(),
+            "{scheme}"
+        );
+    }
+    let slack =
+        Config::from_lookup(|name| Ok((name == "WEBHOOK_SCHEME").then(|| "slack".to_owned()))).unwrap();
+    assert_eq!(
+        slack.secrets[0].len(),
+        32,
+        "Slack signing secrets are 32 hex digits"
+    );
+    // A Standard Webhooks secret decodes to its bytes: the sender can use it as printed.
+    let standard =
+        Config::from_lookup(|name| Ok((name == "WEBHOOK_SCHEME").then(|| "standard".to_owned()))).unwrap();
+    let key = tower_webhook::scheme::StandardWebhooks::secret(&standard.secrets[0]).unwrap();
+    assert_eq!(key.len(), 24);
+}
+
+#[tokio::test]
+async fn receiver_refuses_a_delivery_signed_with_a_fragment_of_its_secret() {
+    tokio::time::timeout(BOUND, async {
+        let whole = "x, correct horse battery staple";
+        let server = Running::start(&[("WEBHOOK_SECRET", whole)]).await;
+        let body = event("evt_1", "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
+        for fragment in [
+            "x",
+            "correct horse battery staple",
+            " correct horse battery staple",
+        ] {
+            let (statuses, _) = Sender::new("petstore", fragment, 0)
+                .deliver(&server.url, "evt_1", &body)
+                .await;
+            assert_eq!(statuses, [StatusCode::UNAUTHORIZED], "{fragment:?}");
+        }
+        let (statuses, _) = Sender::new("petstore", whole, 0)
+            .deliver(&server.url, "evt_1", &body)
+            .await;
+        assert_eq!(statuses, [OK]);
+        server.stop().await;
+    })
+    .await
+    .expect("test finished within its bound");
+}
+
+#[tokio::test]
+async fn receiver_closes_a_connection_whose_headers_never_finish() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    tokio::time::timeout(BOUND, async {
+        let server = Running::start(&[("WEBHOOK_SECRET", SECRET)]).await;
+        let addr = server.url.authority().unwrap().as_str().to_owned();
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        // Half a request head, and then nothing: no blank line, ever.
+        stream
+            .write_all(b"POST /webhooks HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        // The server closes the connection (hyper may first answer 408);
+        // without a header timeout this read would wait until the bound.
+        let closed = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "the half-sent request was still held after 10 s");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(answer.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+        assert_eq!(server.handled(), 0);
+
+        // The receiver still serves everyone else.
+        let body = event("evt_after", "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
+        let (statuses, _) = Sender::new("petstore", SECRET, 0)
+            .deliver(&server.url, "evt_after", &body)
+            .await;
+        assert_eq!(statuses, [OK]);
+        server.stop().await;
+    })
+    .await
+    .expect("test finished within its bound");
 }
 
 #[test]
@@ -372,9 +537,9 @@ fn sender_flags_are_parsed_and_checked() {
     assert_eq!(body["id"], "evt_7");
     assert_eq!(body["data"]["orderId"], "o9");
 
-    // The secret falls back to the first of $WEBHOOK_SECRET.
+    // The secret falls back to $WEBHOOK_SECRET, whole, as the receiver reads it.
     let options = send::Options::parse(args(&[]), Some("first, second".to_owned())).unwrap();
-    assert_eq!(options.secret, "first");
+    assert_eq!(options.secret, "first, second");
 
     for bad in [
         &["--secret"][..],
@@ -405,4 +570,41 @@ fn sender_schedule_is_the_articles_scaled() {
         Duration::from_millis(250),
         "floored so requests can finish"
     );
+}
+
+#[tokio::test]
+async fn tower_service_example_closes_a_connection_whose_headers_never_finish() {
+    use http_body_util::BodyExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tower::ServiceBuilder;
+    tokio::time::timeout(BOUND, async {
+        let service = ServiceBuilder::new()
+            .map_request(|request: http::Request<hyper::body::Incoming>| {
+                request.map(|body| body.boxed_unsync())
+            })
+            .layer(tower_webhook::WebhookLayer::new(
+                tower_webhook::scheme::Hmac::petstore(tower_webhook::Secret::new(SECRET).unwrap()),
+            ))
+            .service(tower_webhook::Dispatcher::<tower_webhook::HandlerError>::new());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(tower_service::serve(listener, service, HEADER_TIMEOUT, async {
+            let _ = stopped.await;
+        }));
+
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nhost: 127.0.0.1\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+        assert!(closed.is_ok(), "the half-sent request was still held after 10 s");
+
+        shutdown.send(()).unwrap();
+        server.await.unwrap().unwrap();
+    })
+    .await
+    .expect("test finished within its bound");
 }

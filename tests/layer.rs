@@ -366,6 +366,8 @@ async fn rejects_stale_and_future_timestamps_with_401() {
         rejection(&response),
         Some(&Rejection::TimestampTooNew { ahead_secs: 301 })
     );
+    // The body is a bad signature's: it does not tell the clock or the tolerance.
+    assert_eq!(response.body(), "invalid signature");
     assert_eq!(inner.calls(), 0);
     // Within tolerance on both sides.
     assert_eq!(
@@ -403,6 +405,25 @@ async fn tolerance_is_configurable() {
         send(svc, signed_request_at(&scheme, "{}", "m2", T0 - 10)).await.0,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn tolerance_is_capped_at_an_hour_so_a_1970_timestamp_never_passes() {
+    let inner = Inner::default();
+    // Asked for a hundred years; an hour is what it gets.
+    let scheme = standard().tolerance(Duration::from_secs(100 * 365 * 24 * 3600));
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme.clone()).clock(|| at(T0)))
+        .service(inner.service());
+    for (id, timestamp, status) in [
+        ("m_epoch", 1, StatusCode::UNAUTHORIZED),
+        ("m_hour_and_a_second", T0 - 3601, StatusCode::UNAUTHORIZED),
+        ("m_an_hour", T0 - 3600, StatusCode::OK),
+    ] {
+        let (got, _) = send(svc.clone(), signed_request_at(&scheme, "{}", id, timestamp)).await;
+        assert_eq!(got, status, "{id}");
+    }
+    assert_eq!(inner.calls(), 1);
 }
 
 #[tokio::test]
@@ -853,4 +874,124 @@ async fn answers_400_when_the_body_cannot_be_read_without_calling_inner() {
     );
     assert_eq!(inner.calls(), 0);
     assert_eq!((guard.done_len(), guard.in_flight_len()), (0, 0));
+}
+
+/// A body that records whether it was polled, and never yields a frame.
+struct Watched(Arc<AtomicUsize>);
+
+impl Body for Watched {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Poll::Pending
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_request_without_its_signature_header_before_reading_the_body() {
+    use tower_webhook::scheme::{GitHub, Scheme, Shopify, Slack, Stripe};
+    let secret = || Secret::new(SECRET).unwrap();
+    let schemes: Vec<(&str, Box<dyn Scheme>)> = vec![
+        ("petstore", Box::new(petstore())),
+        ("standard", Box::new(standard())),
+        ("github", Box::new(GitHub::new(secret()))),
+        ("shopify", Box::new(Shopify::new(secret()))),
+        ("stripe", Box::new(Stripe::new(secret()))),
+        ("slack", Box::new(Slack::new(secret()))),
+        ("arc", Box::new(Arc::new(petstore()))),
+    ];
+    for (name, scheme) in schemes {
+        let inner = Inner::default();
+        let polls = Arc::new(AtomicUsize::new(0));
+        let svc = ServiceBuilder::new()
+            .layer(WebhookLayer::new(scheme).no_body_timeout())
+            .service(inner.service());
+        // Everything a delivery has but the signature, and a body that never comes.
+        let (mut parts, _) = signed("evt_unsigned").into_parts();
+        parts.headers.insert("content-length", "1000".parse().unwrap());
+        parts.headers.insert("webhook-id", "msg_1".parse().unwrap());
+        parts
+            .headers
+            .insert("webhook-timestamp", T0.to_string().parse().unwrap());
+        parts.headers.insert("x-github-delivery", "d-1".parse().unwrap());
+        parts
+            .headers
+            .insert("x-slack-request-timestamp", T0.to_string().parse().unwrap());
+        parts.headers.remove("x-petstore-signature");
+        let request = Request::from_parts(parts, Watched(Arc::clone(&polls)).boxed_unsync());
+        let response = tokio::time::timeout(Duration::from_secs(10), svc.oneshot(request))
+            .await
+            .unwrap_or_else(|_| panic!("{name}: waited for a body it should not read"))
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{name}");
+        assert!(
+            matches!(
+                response.extensions().get::<Rejection>(),
+                Some(Rejection::MissingSignature { .. })
+            ),
+            "{name}"
+        );
+        assert_eq!(polls.load(Ordering::SeqCst), 0, "{name}: the body was polled");
+        assert_eq!(inner.calls(), 0, "{name}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_body_is_answered_408_by_default_after_ten_seconds() {
+    let inner = Inner::default();
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()))
+        .service(inner.service());
+    let (parts, _) = signed("evt_stalled").into_parts();
+    let request = Request::from_parts(
+        parts,
+        Stalled(Some(Bytes::from_static(b"{\"id\":"))).boxed_unsync(),
+    );
+    // Paused time: the runtime jumps to the next timer, so this takes no real time.
+    let response = tokio::time::timeout(Duration::from_secs(3600), svc.oneshot(request))
+        .await
+        .expect("the default body timeout ends the request")
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        response.extensions().get::<Rejection>(),
+        Some(&Rejection::BodyTimeout {
+            limit: tower_webhook::layer::DEFAULT_BODY_TIMEOUT
+        })
+    );
+    assert_eq!(
+        tower_webhook::layer::DEFAULT_BODY_TIMEOUT,
+        Duration::from_secs(10)
+    );
+    assert_eq!(inner.calls(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_body_timeout_waits_for_a_stalled_body_as_long_as_it_takes() {
+    let inner = Inner::default();
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).no_body_timeout())
+        .service(inner.service());
+    let (parts, _) = signed("evt_stalled").into_parts();
+    let request = Request::from_parts(
+        parts,
+        Stalled(Some(Bytes::from_static(b"{\"id\":"))).boxed_unsync(),
+    );
+    let waited = tokio::time::timeout(Duration::from_secs(3600), svc.oneshot(request)).await;
+    assert!(waited.is_err(), "the request ended without a body timeout");
+    assert_eq!(inner.calls(), 0);
+}
+
+#[test]
+fn a_zero_body_timeout_is_taken_as_the_default() {
+    let layer = WebhookLayer::new(petstore()).body_timeout(Duration::ZERO);
+    let shown = format!("{layer:?}");
+    assert!(shown.contains("body_timeout: Some(10s)"), "{shown}");
+    let off = format!("{:?}", WebhookLayer::new(petstore()).no_body_timeout());
+    assert!(off.contains("body_timeout: None"), "{off}");
 }

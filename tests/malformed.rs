@@ -515,6 +515,34 @@ fn specific_rows() -> Vec<Row> {
             signed_body(p, br#"{"id":42}"#),
             200,
         ),
+        // The walk would read one id, `serde_json::Value` the other.
+        row(
+            p,
+            "id key repeated, correctly signed",
+            signed_body(p, br#"{"id":"a","id":"b"}"#),
+            400,
+        ),
+        row(
+            p,
+            "type key repeated after the id, correctly signed",
+            signed_body(
+                p,
+                br#"{"id":"a","type":"order.created","data":{},"type":"order.cancelled"}"#,
+            ),
+            400,
+        ),
+        row(
+            p,
+            "id key repeated in an escaped spelling, correctly signed",
+            signed_body(p, br#"{"id":"a","type":"t","i\u0064":"b"}"#),
+            400,
+        ),
+        row(
+            p,
+            "keys repeated inside data only (accepted)",
+            signed_body(p, br#"{"id":"a","type":"t","data":{"id":1,"id":2}}"#),
+            200,
+        ),
     ];
 
     let p = &ACME;
@@ -774,7 +802,37 @@ fn specific_rows() -> Vec<Row> {
             }),
             200,
         ),
+        row(
+            st,
+            "id key repeated, correctly signed",
+            signed_body(st, br#"{"id":"evt_a","type":"x","id":"evt_b"}"#),
+            400,
+        ),
         row(sl, "valid delivery (control)", delivery(sl, ID), 200),
+        row(
+            sl,
+            "event.type repeated inside event, correctly signed",
+            signed_body(
+                sl,
+                br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"message","type":"app_mention"}}"#,
+            ),
+            400,
+        ),
+        row(
+            sl,
+            "event object repeated, correctly signed",
+            signed_body(
+                sl,
+                br#"{"type":"event_callback","event_id":"Ev1","event":{"type":"message"},"event":{"type":"app_mention"}}"#,
+            ),
+            400,
+        ),
+        row(
+            sl,
+            "event_id repeated, correctly signed",
+            signed_body(sl, br#"{"type":"event_callback","event_id":"Ev1","event_id":"Ev2"}"#),
+            400,
+        ),
         row(sl, "stale: signed 301 s ago", signed_at(sl, NOW - 301), 401),
         row(
             sl,

@@ -325,3 +325,100 @@ async fn fail_open_replica_processes_every_delivery_while_redis_is_down() {
     // The trade-off fail-open makes: no replay protection while Redis is down.
     assert_eq!(calls.of(&id), 2);
 }
+
+/// A second connection to the shared server, for what the guard does not do.
+async fn admin() -> redis::aio::MultiplexedConnection {
+    let url = std::env::var("REDIS_URL").expect("REDIS_URL is set");
+    let client = redis::Client::open(url).expect("REDIS_URL parses");
+    // No response timeout: a write waits out a `CLIENT PAUSE`.
+    let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
+    within(client.get_multiplexed_async_connection_with_config(&config))
+        .await
+        .expect("connects")
+}
+
+#[tokio::test]
+async fn a_begin_that_timed_out_but_ran_on_the_server_leaves_no_orphan_claim() {
+    let prefix = key_prefix();
+    let guard = shared_guard()
+        .await
+        .key_prefix(&prefix)
+        .call_timeout(Duration::from_millis(200));
+    // Load both scripts on the server first: a paused EVALSHA of an unknown
+    // script would fail instead of running late.
+    let warm = event_id();
+    match within(tower_webhook::ReplayGuard::begin(&guard, &warm)).await {
+        Ok(tower_webhook::Begin::Fresh(claim)) => {
+            within(tower_webhook::ReplayGuard::release(&guard, &warm, claim))
+                .await
+                .unwrap();
+        }
+        other => panic!("warm-up begin: {other:?}"),
+    }
+
+    // Hold every write for a second: the guard's begin reaches the server,
+    // waits there past its call timeout, and runs when the pause ends.
+    let mut admin = admin().await;
+    within(
+        redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(1000)
+            .arg("WRITE")
+            .query_async::<()>(&mut admin),
+    )
+    .await
+    .unwrap();
+    let id = event_id();
+    let answer = within(tower_webhook::ReplayGuard::begin(&guard, &id)).await;
+    assert!(answer.is_err(), "{answer:?}");
+    // A write of our own waits for the pause to end, behind the guard's.
+    within(
+        redis::cmd("SET")
+            .arg(format!("{prefix}probe"))
+            .arg(1)
+            .arg("PX")
+            .arg(10_000)
+            .query_async::<()>(&mut admin),
+    )
+    .await
+    .unwrap();
+
+    // The late begin set an in-flight key; the guard's undo removed it, so
+    // the sender's retry is processed now instead of answered 409 for the
+    // whole in-flight timeout.
+    let retry = within(tower_webhook::ReplayGuard::begin(
+        &shared_guard().await.key_prefix(&prefix),
+        &id,
+    ))
+    .await
+    .unwrap();
+    assert!(matches!(retry, tower_webhook::Begin::Fresh(_)), "{retry:?}");
+}
+
+#[tokio::test]
+async fn overlapping_key_prefixes_never_share_a_key() {
+    let base = key_prefix();
+    let short = shared_guard().await.key_prefix(&base);
+    let long = shared_guard().await.key_prefix(format!("{base}stripe:"));
+    let id = event_id();
+    // Under the short prefix, an id that spells the long prefix's rest.
+    let spelled = format!("stripe:{id}");
+    match within(tower_webhook::ReplayGuard::begin(&short, &spelled))
+        .await
+        .unwrap()
+    {
+        tower_webhook::Begin::Fresh(claim) => {
+            within(tower_webhook::ReplayGuard::commit(&short, &spelled, claim))
+                .await
+                .unwrap()
+        }
+        other => panic!("{other:?}"),
+    }
+    let other = within(tower_webhook::ReplayGuard::begin(&long, &id))
+        .await
+        .unwrap();
+    assert!(
+        matches!(other, tower_webhook::Begin::Fresh(_)),
+        "another receiver's event was taken for this one: {other:?}"
+    );
+}

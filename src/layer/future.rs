@@ -160,6 +160,12 @@ where
         // future does not keep room for it beside the later steps. No `.await`
         // may follow the rebuilt request inside the block.
         let (mut held, id, forward) = {
+            // 0. Cheap refusals (a missing signature header) before any
+            // byte of the body is read.
+            if let Err(rejection) = config.scheme.precheck(&parts.headers) {
+                return Ok(reject(&config, &rejection, None));
+            }
+
             // 1. Limit, and 2. buffer.
             let bytes = match read_body(config.body_limit, config.body_timeout, &parts.headers, body).await {
                 Ok(bytes) => bytes,
@@ -226,11 +232,16 @@ where
         return Err(Rejection::BodyTooLarge { limit });
     }
     // A single-frame body is not copied.
-    let collect = Limited::new(body, limit).collect();
+    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
     let collected = match timeout {
-        Some(timeout) => tokio::time::timeout(timeout, collect)
-            .await
-            .map_err(|_elapsed| Rejection::BodyTimeout { limit: timeout })?,
+        // A body complete on the first poll (in memory, or already received)
+        // needs no timer.
+        Some(timeout) => match first_poll(collect.as_mut()).await {
+            Some(collected) => collected,
+            None => tokio::time::timeout(timeout, collect)
+                .await
+                .map_err(|_elapsed| Rejection::BodyTimeout { limit: timeout })?,
+        },
         None => collect.await,
     };
     match collected {
@@ -241,6 +252,15 @@ where
             Err(Rejection::BodyUnreadable)
         }
     }
+}
+
+/// Polls `future` once: its output if it is ready at once.
+async fn first_poll<F: Future>(mut future: Pin<&mut F>) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+        Poll::Ready(output) => Poll::Ready(Some(output)),
+        Poll::Pending => Poll::Ready(None),
+    })
+    .await
 }
 
 /// Step 4: holds every replay key of `delivery`, or answers for the layer.
@@ -400,12 +420,7 @@ fn reject<Sch, G, B>(
     rejection: &Rejection,
     event_id: Option<&str>,
 ) -> Response<ResponseBody<B>> {
-    tracing::warn!(
-        status = rejection.status().as_u16(),
-        reason = %rejection,
-        event_id,
-        "webhook rejected"
-    );
+    config.rejection_log.log(rejection, event_id);
     config.rejection_response(rejection).map(ResponseBody::own)
 }
 

@@ -7,6 +7,7 @@ use http::Response;
 use http_body_util::Full;
 use tower_layer::Layer;
 
+use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
 use super::WebhookService;
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::Scheme;
@@ -14,6 +15,14 @@ use crate::Rejection;
 
 /// The default body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The default [body timeout](WebhookLayer::body_timeout): 10 seconds.
+///
+/// Senders have the whole body ready when they connect, and time out
+/// themselves after 5 to 30 seconds (Shopify 5 s, GitHub 10 s, Svix 15 s,
+/// Stripe 30 s); 10 s is ample for a 1 MiB body over any working link, and
+/// short enough that a client that stalls mid-body frees its slot soon.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send + Sync>;
@@ -46,6 +55,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
+    pub(crate) rejection_log: Arc<RejectionLog>,
 }
 
 impl<Sch, G> Config<Sch, G> {
@@ -61,17 +71,19 @@ impl<Sch, G> Config<Sch, G> {
 
 impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// A layer verifying deliveries with `scheme`, with an in-memory
-    /// [`LruGuard`] of the default capacity, a 1 MiB body limit and no deadline.
+    /// [`LruGuard`] of the default capacity, a 1 MiB body limit, a 10 s
+    /// [body timeout](Self::body_timeout) and no deadline.
     pub fn new(scheme: Sch) -> Self {
         Self {
             config: Config {
                 scheme: Arc::new(scheme),
                 guard: Arc::new(LruGuard::default()),
                 body_limit: DEFAULT_BODY_LIMIT,
-                body_timeout: None,
+                body_timeout: Some(DEFAULT_BODY_TIMEOUT),
                 deadline: None,
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
+                rejection_log: Arc::new(RejectionLog::new(DEFAULT_REJECTION_LOG_INTERVAL)),
             },
         }
     }
@@ -99,6 +111,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 deadline: config.deadline,
                 clock: config.clock,
                 on_rejection: config.on_rejection,
+                rejection_log: config.rejection_log,
             },
         }
     }
@@ -106,21 +119,54 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// The largest body accepted, in bytes (default 1 MiB); a larger one is
     /// answered `413`, from `Content-Length` before reading when it is given,
     /// otherwise the moment the limit is passed while reading.
+    ///
+    /// A limit of 0 is kept, and logged at `warn`: it refuses every
+    /// delivery with a body, which is never what a receiver wants.
     #[must_use]
     pub fn body_limit(self, bytes: usize) -> Self {
+        if bytes == 0 {
+            tracing::warn!("body limit of 0 bytes: every delivery with a body will be refused with 413");
+        }
         self.map(|c| c.body_limit = bytes)
     }
 
     /// Answers `408 Request Timeout` when the body has not arrived in full
-    /// within `limit`, without calling the inner service. hyper bounds the
-    /// wait for headers, not for the body: without this, a client that
-    /// declares a length and then stalls holds the request (and its memory,
-    /// up to the body limit) for as long as it keeps the connection open.
-    /// Off by default; a few seconds is plenty for a sender that has its
-    /// whole body ready. Needs a tokio runtime with the time driver.
+    /// within `limit` (default [`DEFAULT_BODY_TIMEOUT`], 10 s), without
+    /// calling the inner service. Without it, a client that declares a length
+    /// and then stalls holds the request (and its memory, up to the body
+    /// limit) for as long as it keeps the connection open.
+    ///
+    /// This bounds the body only. The wait for the request *headers* is the
+    /// server's business: neither `axum::serve` nor hyper's
+    /// `http1::Builder::new()` bounds it unless given a timer and a
+    /// `header_read_timeout` (the examples show how), so a client that never
+    /// finishes its headers holds a connection for as long as it likes.
+    ///
+    /// The timer is armed only when the body is not complete on the first
+    /// poll (an in-memory body costs nothing), and needs a tokio runtime with
+    /// the time driver then. A zero `limit` is taken as the default, and
+    /// logged at `warn`; use [`no_body_timeout`](Self::no_body_timeout) to
+    /// switch the timeout off.
     #[must_use]
     pub fn body_timeout(self, limit: Duration) -> Self {
+        let limit = if limit.is_zero() {
+            tracing::warn!(
+                default = ?DEFAULT_BODY_TIMEOUT,
+                "body timeout of zero would refuse every streamed body; using the default"
+            );
+            DEFAULT_BODY_TIMEOUT
+        } else {
+            limit
+        };
         self.map(|c| c.body_timeout = Some(limit))
+    }
+
+    /// Waits for the body as long as the client keeps the connection open:
+    /// no [body timeout](Self::body_timeout). Only for a server or proxy in
+    /// front that already bounds how long a request body may take.
+    #[must_use]
+    pub fn no_body_timeout(self) -> Self {
+        self.map(|c| c.body_timeout = None)
     }
 
     /// Answers `503` with `Retry-After` when the inner service has not
@@ -166,6 +212,24 @@ impl<Sch, G> WebhookLayer<Sch, G> {
         self.map(|c| c.on_rejection = Some(Arc::new(respond)))
     }
 
+    /// How often each kind of rejection may write a `warn` line (default
+    /// [`DEFAULT_REJECTION_LOG_INTERVAL`], 10 s).
+    ///
+    /// Every request that is not a valid delivery (a forged signature, a
+    /// stale timestamp, a missing header) is refused, and a flood of them
+    /// should not decide how much the receiver logs. So per kind of
+    /// [`Rejection`] and per interval, the first is logged at `warn`, with a
+    /// `held_back` field counting the ones of that kind logged at `debug`
+    /// only since the previous `warn` line; the rest are logged at `debug`.
+    /// Every rejection is thus still in the log at `debug`, and in the
+    /// response's extensions for a metrics layer to count. The count is
+    /// kept in atomics: no lock is taken. `Duration::ZERO` logs every
+    /// rejection at `warn`.
+    #[must_use]
+    pub fn rejection_log_interval(self, interval: Duration) -> Self {
+        self.map(|c| c.rejection_log = Arc::new(RejectionLog::new(interval)))
+    }
+
     /// The replay guard, shared by every service this layer makes.
     pub fn replay_guard(&self) -> &Arc<G> {
         &self.config.guard
@@ -190,6 +254,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             deadline: self.deadline,
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
+            rejection_log: Arc::clone(&self.rejection_log),
         }
     }
 }
@@ -220,6 +285,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("body_timeout", &self.body_timeout)
             .field("deadline", &self.deadline)
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
+            .field("rejection_log_interval", &self.rejection_log.interval())
             .finish_non_exhaustive()
     }
 }

@@ -5,7 +5,11 @@
 //!
 //! 1. **Limit.** A `Content-Length` over the [body limit](WebhookLayer::body_limit)
 //!    is answered `413` before anything is read; otherwise the body (chunked
-//!    too) is read under a hard cap and answered `413` the moment it passes.
+//!    too) is read under a hard cap and answered `413` the moment it passes,
+//!    and `408` when it has not arrived within the
+//!    [body timeout](WebhookLayer::body_timeout) (default 10 s). Before that,
+//!    a request without the scheme's signature header is refused with `401`
+//!    unread ([`Scheme::precheck`](crate::scheme::Scheme::precheck)).
 //! 2. **Buffer.** The frames are collected into one `Bytes`: the exact bytes
 //!    the sender signed, never re-serialized, never required to be UTF-8.
 //! 3. **Verify.** The [`Scheme`](crate::scheme::Scheme) checks the signature
@@ -24,8 +28,11 @@
 //!    the [deadline](WebhookLayer::deadline) passing (`503` with
 //!    `Retry-After`), or the response future being dropped.
 //!
-//! Every rejection is logged with `tracing` at `warn` with its reason, and the
-//! [`Rejection`](crate::Rejection) is put in the response's extensions.
+//! Every rejection is logged with `tracing` with its reason, and the
+//! [`Rejection`](crate::Rejection) is put in the response's extensions. The
+//! first of each kind per [interval](WebhookLayer::rejection_log_interval)
+//! (default 10 s) is logged at `warn` with a count of those held back, the
+//! others at `debug`, so a flood of forged requests cannot flood the log.
 //!
 //! # Example
 //!
@@ -75,8 +82,10 @@
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+mod log;
 mod service;
 
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT};
+pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT};
+pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::{BufferBody, WebhookService};

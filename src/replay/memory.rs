@@ -70,6 +70,21 @@ const MAX_SHARDS: usize = 16;
 /// The fewest ids a shard remembers.
 const MIN_SHARD_CAPACITY: usize = 1024;
 
+/// `value`, or `default` (with a `warn`) when `value` is zero: for settings
+/// whose zero switches replay protection off.
+pub(crate) fn nonzero(value: Duration, default: Duration, what: &'static str) -> Duration {
+    if value.is_zero() {
+        tracing::warn!(
+            setting = what,
+            ?default,
+            "zero would switch replay protection off; using the default"
+        );
+        default
+    } else {
+        value
+    }
+}
+
 impl LruGuard {
     /// The default number of processed ids remembered.
     pub const DEFAULT_CAPACITY: usize = 10_000;
@@ -79,7 +94,9 @@ impl LruGuard {
 
     /// A guard remembering the last `capacity` processed ids.
     ///
-    /// A capacity of 0 is taken as 1. Below 2 048 the guard is one exact LRU.
+    /// A capacity of 0 is taken as 1, and logged at `warn`: a guard that
+    /// remembers one id dedupes nothing but back-to-back redeliveries.
+    /// Below 2 048 the guard is one exact LRU.
     /// From 2 048 on it is split by key hash into up to 16 shards (a power of
     /// two, at least 1 024 ids each), each an LRU of `capacity / shards` ids
     /// (rounded up), so the capacity is approximate: each shard forgets its
@@ -87,6 +104,9 @@ impl LruGuard {
     /// whole guard holds `capacity` ids, as keys do not spread perfectly
     /// evenly. The default 10 000 is 8 shards of 1 250.
     pub fn new(capacity: usize) -> Self {
+        if capacity == 0 {
+            tracing::warn!("replay guard capacity of 0 taken as 1: it remembers one processed id");
+        }
         let capacity = capacity.max(1);
         let shards = 1 << (capacity / MIN_SHARD_CAPACITY).clamp(1, MAX_SHARDS).ilog2();
         let per_shard = NonZeroUsize::new(capacity.div_ceil(shards)).unwrap_or(NonZeroUsize::MIN);
@@ -105,10 +125,12 @@ impl LruGuard {
         }
     }
 
-    /// How long an id may stay in flight before another request may take it over.
+    /// How long an id may stay in flight before another request may take it
+    /// over (default 60 s). Zero would let concurrent duplicates all through;
+    /// it is taken as the default, and logged at `warn`.
     #[must_use]
     pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
-        self.in_flight_timeout = timeout;
+        self.in_flight_timeout = nonzero(timeout, Self::DEFAULT_IN_FLIGHT_TIMEOUT, "in-flight timeout");
         self
     }
 
@@ -224,6 +246,12 @@ mod tests {
             Begin::Fresh(claim) => claim,
             other => panic!("expected Fresh, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn zero_in_flight_timeout_is_taken_as_the_default() {
+        let guard = LruGuard::new(10).in_flight_timeout(Duration::ZERO);
+        assert_eq!(guard.in_flight_timeout, LruGuard::DEFAULT_IN_FLIGHT_TIMEOUT);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// balancer, two replicas would each process a redelivered event. This guard
 /// keeps the state in Redis instead, with the same contract:
 ///
-/// | Redis key `<prefix><event id>` | [`begin`](ReplayGuard::begin) answers |
+/// | Redis key `<prefix>\xff<event id>` | [`begin`](ReplayGuard::begin) answers |
 /// |---|---|
 /// | absent | [`Begin::Fresh`]; the key now holds `inflight:<token>` with a TTL of the in-flight timeout |
 /// | `inflight:<token>` | [`Begin::InFlight`], `retry_after` = the key's remaining TTL |
@@ -43,6 +43,15 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 ///   still holds this request's `inflight:<token>`, so a slow request whose
 ///   entry expired cannot erase the claim of the request that took over, nor a
 ///   `done` mark.
+/// - **a timed-out begin** may still have run on the server (the answer was
+///   late, not the command), leaving an in-flight key that no request owns:
+///   every retry would get `409` until the in-flight timeout. So when `begin`
+///   times out, the guard sends the same compare-and-delete with the token it
+///   had chosen, bounded by the call timeout too, before answering the error
+///   (`503`). It is best effort: it removes only that token's key, never
+///   another request's claim or a `done` mark, and when it fails as well the
+///   in-flight timeout frees the id as before. The failing request then takes
+///   up to twice the call timeout.
 ///
 /// # Retention and the sender's retry window
 ///
@@ -88,6 +97,14 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// `tower-webhook:`). Give each receiver its own prefix, such as
 /// `tower-webhook:stripe:`, so that two senders' event ids cannot collide;
 /// replicas of one receiver share theirs.
+///
+/// The key is the prefix, the byte `0xFF`, then the id. `0xFF` never occurs
+/// in UTF-8 text, so neither a prefix nor an id can contain it, and a key
+/// splits into its prefix and its id in exactly one way: overlapping prefixes
+/// (`tower-webhook:` and `tower-webhook:stripe:`) cannot collide, whatever
+/// the ids. (Without it, the id `stripe:evt_1` under the first prefix was the
+/// same key as `evt_1` under the second.) In `redis-cli` the byte shows as
+/// `\xff`: `SCAN 0 MATCH "tower-webhook:\xff*"`.
 ///
 /// # Example
 ///
@@ -196,12 +213,17 @@ impl RedisGuard {
     /// [`DEFAULT_CALL_TIMEOUT`](Self::DEFAULT_CALL_TIMEOUT)).
     ///
     /// The connection manager reconnects on its own after a failure, with
-    /// back-off between attempts capped at one second. For other settings
+    /// back-off between attempts capped at one second, and has no response
+    /// timeout of its own: the [call timeout](Self::call_timeout) bounds
+    /// each call. For other settings
     /// (TLS, RESP3, retries), build a [`ConnectionManager`] yourself and use
     /// [`from_connection_manager`](Self::from_connection_manager).
     pub async fn new(client: Client) -> Result<Self, GuardError> {
+        // The manager's own response timeout (500 ms by default) would cut
+        // every call short of the guard's call timeout; the guard bounds calls.
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Self::DEFAULT_CALL_TIMEOUT))
+            .set_response_timeout(None)
             .set_max_delay(Duration::from_secs(1));
         let connect = ConnectionManager::new_with_config(client, config);
         let manager = bounded(Self::DEFAULT_CALL_TIMEOUT, "connect", connect).await?;
@@ -236,18 +258,22 @@ impl RedisGuard {
     }
 
     /// How long an event may stay in flight before another request may take
-    /// it over (default 60 s). Keep it longer than the layer's deadline.
+    /// it over (default 60 s). Keep it longer than the layer's deadline. Zero
+    /// is taken as the default, and logged at `warn`.
     #[must_use]
     pub fn in_flight_timeout(mut self, timeout: Duration) -> Self {
-        self.in_flight_timeout = timeout;
+        self.in_flight_timeout =
+            super::memory::nonzero(timeout, Self::DEFAULT_IN_FLIGHT_TIMEOUT, "in-flight timeout");
         self
     }
 
     /// How long a processed event is remembered (default 24 h). Choose at
     /// least the sender's retry window (Stripe: 3 days); see the type docs.
+    /// Zero would forget every event at once; it is taken as the default, and
+    /// logged at `warn`.
     #[must_use]
     pub fn retention(mut self, retention: Duration) -> Self {
-        self.retention = retention;
+        self.retention = super::memory::nonzero(retention, Self::DEFAULT_RETENTION, "retention");
         self
     }
 
@@ -269,10 +295,14 @@ impl RedisGuard {
         self
     }
 
-    fn redis_key(&self, key: &str) -> String {
-        let mut redis_key = String::with_capacity(self.key_prefix.len() + key.len());
-        redis_key.push_str(&self.key_prefix);
-        redis_key.push_str(key);
+    /// The Redis key of `key`: see "Several receivers on one Redis".
+    fn redis_key(&self, key: &str) -> Vec<u8> {
+        let mut redis_key = Vec::with_capacity(self.key_prefix.len() + 1 + key.len());
+        redis_key.extend_from_slice(self.key_prefix.as_bytes());
+        // 0xFF is never part of UTF-8, so it cannot occur in the prefix or
+        // the id: the key splits into them in one way only.
+        redis_key.push(KEY_SEPARATOR);
+        redis_key.extend_from_slice(key.as_bytes());
         redis_key
     }
 
@@ -282,12 +312,21 @@ impl RedisGuard {
         invocation
             .arg(in_flight_value(claim))
             .arg(millis(self.in_flight_timeout));
-        let (code, pttl): (u8, i64) = bounded(
+        let answer = bounded(
             self.call_timeout,
             "begin",
             invocation.invoke_async(&mut connection),
         )
-        .await?;
+        .await;
+        let (code, pttl): (u8, i64) = match answer {
+            Ok(answer) => answer,
+            Err(error) => {
+                if is_timeout(&error) {
+                    self.undo_begin(key, claim).await;
+                }
+                return Err(error);
+            }
+        };
         Ok(match code {
             0 => Begin::Fresh(claim),
             1 => Begin::Done,
@@ -296,6 +335,22 @@ impl RedisGuard {
                 retry_after: u64::try_from(pttl).map_or(self.in_flight_timeout, Duration::from_millis),
             },
         })
+    }
+}
+
+impl RedisGuard {
+    /// After a timed-out `begin`: deletes the in-flight key it may have set
+    /// on the server anyway, if it still holds `claim`'s token.
+    async fn undo_begin(&self, key: &str, claim: Claim) {
+        match self.release(key, claim).await {
+            Ok(()) => tracing::debug!(event_id = key, "timed-out begin undone on the server"),
+            Err(error) => tracing::warn!(
+                event_id = key,
+                %error,
+                source = ?error.source(),
+                "could not undo a timed-out begin; the in-flight timeout frees the event"
+            ),
+        }
     }
 }
 
@@ -345,6 +400,20 @@ impl ReplayGuard for RedisGuard {
         .await
         .map(drop)
     }
+}
+
+/// Between the prefix and the id in every key: a byte UTF-8 never contains.
+const KEY_SEPARATOR: u8 = 0xFF;
+
+/// Whether `error` is a timeout, the guard's or the connection's: the
+/// command may have run on the server anyway.
+fn is_timeout(error: &GuardError) -> bool {
+    error.source().is_some_and(|source| {
+        source.is::<TimedOut>()
+            || source
+                .downcast_ref::<::redis::RedisError>()
+                .is_some_and(::redis::RedisError::is_timeout)
+    })
 }
 
 /// The in-flight value for `claim`.
@@ -474,6 +543,32 @@ mod tests {
             (Begin::Fresh(a), Begin::Fresh(b)) => assert_ne!(a, b),
             other => panic!("expected two Fresh answers, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn keys_split_into_prefix_and_id_in_one_way_only() {
+        let short = guard_at(6379).key_prefix("tower-webhook:");
+        let long = guard_at(6379).key_prefix("tower-webhook:stripe:");
+        assert_ne!(short.redis_key("stripe:evt_1"), long.redis_key("evt_1"));
+        assert_eq!(long.redis_key("evt_1"), b"tower-webhook:stripe:\xffevt_1");
+        // Whatever the prefix and id, the separator is the only 0xFF.
+        for (prefix, id) in [("", "x"), ("p\u{ff}", "\u{ff}"), ("a:", "b:c")] {
+            let key = guard_at(6379).key_prefix(prefix).redis_key(id);
+            assert_eq!(
+                key.iter().filter(|&&b| b == KEY_SEPARATOR).count(),
+                1,
+                "{prefix:?} {id:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn zero_retention_and_in_flight_timeout_are_taken_as_the_defaults() {
+        let guard = guard_at(6379)
+            .retention(Duration::ZERO)
+            .in_flight_timeout(Duration::ZERO);
+        assert_eq!(guard.retention, RedisGuard::DEFAULT_RETENTION);
+        assert_eq!(guard.in_flight_timeout, RedisGuard::DEFAULT_IN_FLIGHT_TIMEOUT);
     }
 
     #[test]

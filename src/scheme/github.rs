@@ -112,6 +112,10 @@ impl Scheme for GitHub {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         self.hmac.verify(headers, body, now)
     }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.hmac.precheck(headers)
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use http::header::{HeaderMap, HeaderName};
 
 use super::json::{self, Path};
 use super::{
-    check_tolerance, parse_timestamp, required_header, signature_values, single_header, Candidates, Delivery,
-    Encoding, Scheme, DEFAULT_TOLERANCE,
+    check_tolerance, parse_timestamp, required_header, signature_present, signature_values, single_header,
+    Candidates, Delivery, Encoding, Scheme, DEFAULT_TOLERANCE,
 };
 use crate::{Rejection, Secrets};
 
@@ -160,13 +160,16 @@ impl Hmac {
     /// The timestamp protects only if it is signed: name `{timestamp}` in
     /// [`signed_content`](Hmac::signed_content) too.
     ///
+    /// A `tolerance` over [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour)
+    /// is taken as that, and logged at `warn`.
+    ///
     /// # Panics
     ///
     /// When `header` is not a valid header name.
     #[must_use]
     pub fn timestamp_header(mut self, header: &str, tolerance: Duration) -> Self {
         self.timestamp = Some(header_name(header));
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 
@@ -259,14 +262,17 @@ impl Hmac {
     /// Shopify's `X-Shopify-Webhook-Id`) and no signed timestamp, whoever
     /// captured one delivery can resend its body and signature under a fresh
     /// id, and the replay guard sees a new event. Keying on the signature
-    /// too drops that resend, but it also drops every **distinct** event
+    /// too drops that resend (while the guard remembers the signature; not
+    /// one resent after its first delivery failed, since that signature was
+    /// released with the id), but it also drops every **distinct** event
     /// whose signed content happens to be byte-identical to an earlier one
     /// (two `ping`s, two `star` `deleted` events by the same user, a payload
     /// the sender re-sends on purpose under a new id): the handler never sees
     /// it and the sender got `2xx`, so that event is lost. Turn it on only
-    /// when replay protection matters more to you than completeness, and
-    /// never on a scheme whose signed content includes a timestamp (there a
-    /// resend under a fresh id must also be inside the tolerance window).
+    /// when replay protection matters more to you than completeness. It buys
+    /// nothing where the signed content includes a timestamp: the sender signs
+    /// every attempt afresh, and the tolerance already bounds a resend. See
+    /// the README's "Unsigned ids and types".
     ///
     /// The layer then asks the replay guard about both keys, the id first.
     #[must_use]
@@ -384,6 +390,10 @@ impl<'a> Parts<'a> {
 }
 
 impl Scheme for Hmac {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        signature_present(headers, &self.signature)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let timestamp = match &self.timestamp {
             Some(name) => {
@@ -437,7 +447,7 @@ impl Scheme for Hmac {
             Some(Source::Body(path)) => Some(path),
             _ => None,
         };
-        let [body_id, body_type] = json::find(body, [id_path, type_path]);
+        let [body_id, body_type] = json::find_unique(body, [id_path, type_path])?;
         let signature_key = || format!("sig:{}", hex::encode(tag));
         let id = match (&self.id, id_header) {
             (Source::Signature, _) => signature_key(),

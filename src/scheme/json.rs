@@ -21,12 +21,40 @@ pub(crate) fn path(dotted: &str) -> Path {
 }
 
 /// The string (or integer, as text) at each path; `None` where the body is not
-/// JSON, the path is absent, or the value is of another type. Where a key
-/// repeats, the first occurrence wins.
+/// JSON, the path is absent, or the value is of another type. Where a key on
+/// one of the paths repeats, every path is `None`: see [`find_unique`], which
+/// says so.
+// The crate's presets call `find_unique`; this keeps the signature that
+// other callers of the walk rely on.
+#[allow(dead_code)]
 pub(crate) fn find<'a, const N: usize>(
     body: &'a [u8],
     paths: [Option<&Path>; N],
 ) -> [Option<Cow<'a, str>>; N] {
+    find_unique(body, paths).unwrap_or_else(|_| std::array::from_fn(|_| None))
+}
+
+/// A key that appears twice in one object on the way to a field asked for:
+/// the dotted path up to and including it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Duplicate(pub(crate) Box<str>);
+
+impl From<Duplicate> for crate::Rejection {
+    fn from(Duplicate(path): Duplicate) -> Self {
+        Self::DuplicateJsonKey { path }
+    }
+}
+
+/// Like [`find`], but a key repeated on one of the paths (`{"id":"a","id":"b"}`,
+/// or `event` twice on the way to `event.type`) is an error.
+///
+/// JSON parsers disagree on duplicate keys (`serde_json::Value` keeps the
+/// last, this walk would see the first), so a body with one could be
+/// deduplicated under one id while the handler reads another.
+pub(crate) fn find_unique<'a, const N: usize>(
+    body: &'a [u8],
+    paths: [Option<&Path>; N],
+) -> Result<[Option<Cow<'a, str>>; N], Duplicate> {
     let mut out: [Option<Cow<'a, str>>; N] = std::array::from_fn(|_| None);
     let mut wanted = 0u32;
     for (i, p) in paths.iter().enumerate() {
@@ -35,21 +63,45 @@ pub(crate) fn find<'a, const N: usize>(
         }
     }
     if wanted == 0 {
-        return out;
+        return Ok(out);
     }
+    let mut duplicate = None;
     let mut de = serde_json::Deserializer::from_slice(body);
-    // An error here is either malformed JSON (the fields found so far stand)
-    // or serde_json refusing the early stop: once every field is found the
-    // walk returns without reading on, and the map's unread rest is reported
-    // as a syntax error.
+    // An error here is either malformed JSON (the fields found so far stand),
+    // a duplicate key (reported below), or serde_json refusing the early
+    // stop: once every field is found the walk returns without reading on,
+    // and the map's unread rest is reported as a syntax error.
     let _ = (&mut de).deserialize_map(Walk {
         paths: &paths,
         mask: wanted,
         depth: 0,
         found: &mut out,
         wanted,
+        strict: may_repeat(body, &paths),
+        duplicate: &mut duplicate,
     });
-    out
+    match duplicate {
+        Some(path) => Err(path),
+        None => Ok(out),
+    }
+}
+
+/// Whether a key on `paths` might appear twice in `body`. Without a
+/// backslash in the body every key is written as its own text, so a key
+/// `k` that appears twice leaves `"k"` twice in the bytes; when no path
+/// component does, the walk may stop as soon as everything is found.
+fn may_repeat<const N: usize>(body: &[u8], paths: &[Option<&Path>; N]) -> bool {
+    if memchr::memchr(b'\\', body).is_some() {
+        return true;
+    }
+    paths.iter().flatten().flat_map(|p| p.iter()).any(|key| {
+        let key = key.as_bytes();
+        let quoted = |&at: &usize| at > 0 && body[at - 1] == b'"' && body.get(at + key.len()) == Some(&b'"');
+        memchr::memmem::find_iter(body, key)
+            .filter(quoted)
+            .nth(1)
+            .is_some()
+    })
 }
 
 struct Walk<'p, 'o, 'a, const N: usize> {
@@ -60,6 +112,10 @@ struct Walk<'p, 'o, 'a, const N: usize> {
     found: &'o mut [Option<Cow<'a, str>>; N],
     /// All paths asked for, to tell when everything is found.
     wanted: u32,
+    /// Read every key on the paths, to catch a repeat, instead of stopping
+    /// once everything is found.
+    strict: bool,
+    duplicate: &'o mut Option<Duplicate>,
 }
 
 impl<const N: usize> Walk<'_, '_, '_, N> {
@@ -90,7 +146,11 @@ impl<'de, const N: usize> Visitor<'de> for Walk<'_, '_, 'de, N> {
             depth,
             found,
             wanted,
+            strict,
+            duplicate,
         } = self;
+        // The paths whose key at this depth was seen in this object.
+        let mut seen = 0u32;
         while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
             let mut leaf = 0u32;
             let mut deeper = 0u32;
@@ -105,6 +165,13 @@ impl<'de, const N: usize> Visitor<'de> for Walk<'_, '_, 'de, N> {
                     deeper |= 1 << i;
                 }
             }
+            if (leaf | deeper) & seen != 0 {
+                let i = ((leaf | deeper) & seen).trailing_zeros() as usize;
+                let path = paths[i].map_or_else(String::new, |p| p[..=depth].join("."));
+                *duplicate = Some(Duplicate(path.into()));
+                return Err(de::Error::custom("duplicate key"));
+            }
+            seen |= leaf | deeper;
             if leaf != 0 {
                 let value = map.next_value::<Leaf<'de>>()?.0;
                 for (i, slot) in found.iter_mut().enumerate() {
@@ -119,6 +186,8 @@ impl<'de, const N: usize> Visitor<'de> for Walk<'_, '_, 'de, N> {
                     depth: depth + 1,
                     found: &mut *found,
                     wanted,
+                    strict,
+                    duplicate: &mut *duplicate,
                 })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -129,8 +198,10 @@ impl<'de, const N: usize> Visitor<'de> for Walk<'_, '_, 'de, N> {
                 depth,
                 found: &mut *found,
                 wanted,
+                strict,
+                duplicate: &mut *duplicate,
             };
-            if walk.all_found() {
+            if !strict && walk.all_found() {
                 // Stop here. Returning `Ok` rather than a custom error saves
                 // formatting and parsing an error message (serde_json looks
                 // for a position in every custom message): about a third of
@@ -276,10 +347,66 @@ mod tests {
         assert_eq!(id.as_deref(), Some("a\"b"));
     }
 
+    fn unique<'a>(body: &'a str, a: &str, b: &str) -> Result<[Option<Cow<'a, str>>; 2], Duplicate> {
+        let (a, b) = (path(a), path(b));
+        find_unique(body.as_bytes(), [Some(&a), Some(&b)])
+    }
+
     #[test]
-    fn first_occurrence_wins_and_garbage_gives_none() {
-        let [id, _] = two(r#"{"id":"first","id":"second"}"#, "id", "type");
-        assert_eq!(id.as_deref(), Some("first"));
+    fn a_repeated_key_on_a_path_is_refused_wherever_it_is() {
+        for (body, repeated) in [
+            (r#"{"id":"a","id":"b"}"#, "id"),
+            (r#"{"id":"a","type":"t","id":"b"}"#, "id"),
+            (r#"{"id":"a","type":"t","data":{},"id":"a"}"#, "id"),
+            (r#"{"type":"t","id":"a","type":"u"}"#, "type"),
+            // An escape spells the same key.
+            (r#"{"id":"a","type":"t","i\u0064":"b"}"#, "id"),
+            (r#"{"id":"a","type":"t","id":{"x":1}}"#, "id"),
+        ] {
+            assert_eq!(
+                unique(body, "id", "type"),
+                Err(Duplicate(repeated.into())),
+                "{body}"
+            );
+            let [id, ty] = two(body, "id", "type");
+            assert_eq!((id, ty), (None, None), "{body}");
+        }
+        // Nested: Slack's `event.type`, with the key or its parent repeated.
+        for (body, repeated) in [
+            (
+                r#"{"event":{"type":"a","type":"b"},"event_id":"E1"}"#,
+                "event.type",
+            ),
+            (
+                r#"{"event":{"type":"a"},"event_id":"E1","event":{"type":"b"}}"#,
+                "event",
+            ),
+            (r#"{"event":{"type":"a"},"event_id":"E1","event":{}}"#, "event"),
+            (
+                r#"{"event_id":"E1","event":{"type":"a"},"event_id":"E2"}"#,
+                "event_id",
+            ),
+        ] {
+            assert_eq!(
+                unique(body, "event_id", "event.type"),
+                Err(Duplicate(repeated.into())),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn repeats_off_the_paths_are_fine() {
+        let body = r#"{"id":"a","type":"t","data":{"id":"inner","id":"again"},"x":1,"x":2}"#;
+        let [id, ty] = unique(body, "id", "type").unwrap();
+        assert_eq!((id.as_deref(), ty.as_deref()), (Some("a"), Some("t")));
+        // The string "id" as a value is not a key.
+        let [id, _] = unique(r#"{"id":"a","note":"id"}"#, "id", "type").unwrap();
+        assert_eq!(id.as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn garbage_gives_none() {
         for body in ["", "not json", "[1,2]", "{\"id\":", "\"id\""] {
             let [id, ty] = two(body, "id", "type");
             assert_eq!((id, ty), (None, None), "{body}");

@@ -86,6 +86,30 @@ pub const MAX_ID_LEN: usize = 256;
 /// The default timestamp tolerance, in both directions: 5 minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 
+/// The largest timestamp tolerance a scheme accepts: 1 hour. A larger one is
+/// taken as this, and logged at `warn`.
+///
+/// Senders sign each attempt when they send it (a retry hours later carries
+/// a fresh timestamp), so the tolerance only has to cover clock skew and
+/// transit; providers advise 5 minutes. Past an hour the timestamp no longer
+/// bounds how long a captured delivery can be replayed, and everything is
+/// left to the replay guard's memory.
+pub const MAX_TOLERANCE: Duration = Duration::from_secs(3600);
+
+/// `tolerance`, at most [`MAX_TOLERANCE`].
+pub(crate) fn bounded_tolerance(tolerance: Duration) -> Duration {
+    if tolerance > MAX_TOLERANCE {
+        tracing::warn!(
+            requested = ?tolerance,
+            max = ?MAX_TOLERANCE,
+            "timestamp tolerance capped at the maximum"
+        );
+        MAX_TOLERANCE
+    } else {
+        tolerance
+    }
+}
+
 /// A webhook signature scheme.
 ///
 /// Implementations must compare signatures in constant time (use
@@ -100,17 +124,52 @@ pub trait Scheme: Send + Sync + 'static {
     ///
     /// A [`Rejection`] saying why the delivery is refused.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection>;
+
+    /// A cheap look at the headers before the body is read: refuses a
+    /// request that [`verify`](Scheme::verify) would refuse whatever its
+    /// body, so that such a request costs no buffering.
+    ///
+    /// The layer calls it first, before the body limit and the body timeout
+    /// apply. Every preset checks only that its signature header is present
+    /// ([`Rejection::MissingSignature`], `401`); keep an implementation as
+    /// cheap (no parsing, no MAC) and never stricter than `verify`. The
+    /// default accepts everything.
+    ///
+    /// # Errors
+    ///
+    /// A [`Rejection`] saying why the request is refused unread.
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        let _ = headers;
+        Ok(())
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
     }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        (**self).precheck(headers)
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
+    }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        (**self).precheck(headers)
+    }
+}
+
+/// The presets' [`Scheme::precheck`]: the signature header is present.
+pub(crate) fn signature_present(headers: &HeaderMap, name: &HeaderName) -> Result<(), Rejection> {
+    if headers.contains_key(name) {
+        Ok(())
+    } else {
+        Err(Rejection::MissingSignature { name: name.clone() })
     }
 }
 
@@ -301,6 +360,16 @@ mod tests {
         );
         assert!(check_tolerance(i64::MIN, at(1000), t).is_err());
         assert!(check_tolerance(i64::MAX, at(1000), t).is_err());
+    }
+
+    #[test]
+    fn tolerance_is_capped_at_an_hour() {
+        assert_eq!(
+            bounded_tolerance(Duration::from_secs(60)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(bounded_tolerance(MAX_TOLERANCE), MAX_TOLERANCE);
+        assert_eq!(bounded_tolerance(Duration::from_secs(u64::MAX)), MAX_TOLERANCE);
     }
 
     #[test]

@@ -109,7 +109,9 @@ impl Slack {
     }
 
     /// How far `X-Slack-Request-Timestamp` may be from now, in either
-    /// direction (default 5 minutes).
+    /// direction (default 5 minutes), at most
+    /// [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour; more is taken as
+    /// that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
         self.hmac = self.hmac.timestamp_header(TIMESTAMP, tolerance);
@@ -124,15 +126,19 @@ impl Slack {
 }
 
 impl Scheme for Slack {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.hmac.precheck(headers)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let checked = self.hmac.verify(headers, body, now)?;
-        let [event_id, event_type, top_type] = json::find(
+        let [event_id, event_type, top_type] = json::find_unique(
             body,
             [Some(&self.event_id), Some(&self.event_type), Some(&self.top_type)],
-        );
+        )?;
 
         if top_type.as_deref() == Some("url_verification") {
-            let [challenge] = json::find(body, [Some(&self.challenge)]);
+            let [challenge] = json::find_unique(body, [Some(&self.challenge)])?;
             let challenge = challenge.ok_or(Rejection::MissingEventId)?;
             let reply = serde_json::json!({ "challenge": challenge }).to_string();
             return Ok(Delivery::reply("application/json", reply));
@@ -216,6 +222,20 @@ mod tests {
         assert_eq!(content_type, "application/json");
         let reply: serde_json::Value = serde_json::from_slice(body).unwrap();
         assert_eq!(reply, serde_json::json!({ "challenge": "a\"b<c" }));
+    }
+
+    #[test]
+    fn refuses_a_repeated_key_on_the_id_or_type_path() {
+        assert_eq!(
+            verify(r#"{"type":"event_callback","event_id":"E1","event":{"type":"a","type":"b"}}"#),
+            Err(Rejection::DuplicateJsonKey {
+                path: "event.type".into()
+            })
+        );
+        assert_eq!(
+            verify(r#"{"type":"event_callback","event_id":"E1","type":"url_verification"}"#),
+            Err(Rejection::DuplicateJsonKey { path: "type".into() })
+        );
     }
 
     #[test]

@@ -18,13 +18,13 @@ struct Names {
     signature: HeaderName,
 }
 
-const WEBHOOK: Names = Names {
+static WEBHOOK: Names = Names {
     id: HeaderName::from_static("webhook-id"),
     timestamp: HeaderName::from_static("webhook-timestamp"),
     signature: HeaderName::from_static("webhook-signature"),
 };
 
-const SVIX: Names = Names {
+static SVIX: Names = Names {
     id: HeaderName::from_static("svix-id"),
     timestamp: HeaderName::from_static("svix-timestamp"),
     signature: HeaderName::from_static("svix-signature"),
@@ -85,10 +85,12 @@ impl StandardWebhooks {
         Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
     }
 
-    /// How far the signed timestamp may be from now, in either direction.
+    /// How far the signed timestamp may be from now, in either direction
+    /// (default 5 minutes), at most [`MAX_TOLERANCE`](super::MAX_TOLERANCE)
+    /// (1 hour; more is taken as that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 
@@ -103,21 +105,22 @@ impl StandardWebhooks {
 }
 
 impl Scheme for StandardWebhooks {
+    /// Either family's signature header is present (which family counts is
+    /// decided in `verify`).
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        if headers.contains_key(&WEBHOOK.signature) || headers.contains_key(&SVIX.signature) {
+            return Ok(());
+        }
+        Err(Rejection::MissingSignature {
+            name: names(headers).signature.clone(),
+        })
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         // Svix's names only when no Standard Webhooks header is present at
         // all, and some Svix header is (a Svix delivery missing its signature
         // is then refused for that, 401, not for a missing `webhook-id`).
-        let names = if [WEBHOOK.id, WEBHOOK.timestamp, WEBHOOK.signature]
-            .iter()
-            .all(|n| !headers.contains_key(n))
-            && [SVIX.id, SVIX.timestamp, SVIX.signature]
-                .iter()
-                .any(|n| headers.contains_key(n))
-        {
-            &SVIX
-        } else {
-            &WEBHOOK
-        };
+        let names = names(headers);
 
         let id = required_header(headers, &names.id)?;
         let timestamp_text = required_header(headers, &names.timestamp)?;
@@ -141,6 +144,22 @@ impl Scheme for StandardWebhooks {
             .ok_or(Rejection::SignatureMismatch)?;
 
         Ok(Delivery::new(id)?.with_timestamp(Some(timestamp)))
+    }
+}
+
+/// Svix's names only when no Standard Webhooks header is present at all, and
+/// some Svix header is.
+fn names(headers: &HeaderMap) -> &'static Names {
+    if [&WEBHOOK.id, &WEBHOOK.timestamp, &WEBHOOK.signature]
+        .iter()
+        .all(|n| !headers.contains_key(*n))
+        && [&SVIX.id, &SVIX.timestamp, &SVIX.signature]
+            .iter()
+            .any(|n| headers.contains_key(*n))
+    {
+        &SVIX
+    } else {
+        &WEBHOOK
     }
 }
 

@@ -92,10 +92,12 @@ impl Stripe {
     }
 
     /// How far `t` may be from now, in either direction (default 5 minutes,
-    /// as Stripe's libraries).
+    /// as Stripe's libraries), at most
+    /// [`MAX_TOLERANCE`](super::MAX_TOLERANCE) (1 hour; more is taken as
+    /// that, and logged at `warn`).
     #[must_use]
     pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = tolerance;
+        self.tolerance = super::bounded_tolerance(tolerance);
         self
     }
 
@@ -147,6 +149,10 @@ fn parse(value: &str) -> Result<Header<'_>, Rejection> {
 }
 
 impl Scheme for Stripe {
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        super::signature_present(headers, &SIGNATURE)
+    }
+
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         let value =
             single_header(headers, &SIGNATURE)?.ok_or(Rejection::MissingSignature { name: SIGNATURE })?;
@@ -159,7 +165,7 @@ impl Scheme for Stripe {
             .ok_or(Rejection::SignatureMismatch)?;
 
         // Verified: only now is the body worth reading.
-        let [id, event_type] = json::find(body, [Some(&self.id), Some(&self.event_type)]);
+        let [id, event_type] = json::find_unique(body, [Some(&self.id), Some(&self.event_type)])?;
         let id = id.ok_or(Rejection::MissingEventId)?;
         Ok(Delivery::new(id)?
             .with_event_type(event_type.map(|t| t.into_owned()))
