@@ -427,7 +427,11 @@ async fn receiver_refuses_a_delivery_signed_with_a_fragment_of_its_secret() {
     tokio::time::timeout(BOUND, async {
         let whole = "x, correct horse battery staple";
         let server = Running::start(&[("WEBHOOK_SECRET", whole)]).await;
-        let body = event("evt_1", "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
+        let body = event(
+            "evt_1",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
         for fragment in [
             "x",
             "correct horse battery staple",
@@ -470,7 +474,11 @@ async fn receiver_closes_a_connection_whose_headers_never_finish() {
         assert_eq!(server.handled(), 0);
 
         // The receiver still serves everyone else.
-        let body = event("evt_after", "order.created", r#"{"orderId":"ord_1","status":"created"}"#);
+        let body = event(
+            "evt_after",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
         let (statuses, _) = Sender::new("petstore", SECRET, 0)
             .deliver(&server.url, "evt_after", &body)
             .await;
