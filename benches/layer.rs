@@ -49,7 +49,10 @@ async fn handler(_request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>
 }
 
 fn layer(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
     let next_id = AtomicU64::new(0);
     let fresh_request = || {
@@ -117,7 +120,10 @@ fn request_like(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
 }
 
 fn router(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     // As `axum::serve` does: handlers (and the layer) become routes once,
     // not per request.
     let app = baselines::app(SECRET).unwrap().with_state::<()>(());

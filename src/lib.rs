@@ -163,6 +163,7 @@
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod dead_letter;
 mod encoding;
 mod event;
 #[cfg(feature = "axum")]

@@ -75,8 +75,10 @@
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+mod load;
 mod service;
 
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT};
+pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_CONCURRENCY_LIMIT};
+pub use self::load::{Drained, Shutdown};
 pub use self::service::{BufferBody, WebhookService};

@@ -85,6 +85,18 @@ pub trait ReplayGuard: Send + Sync + 'static {
 
     /// Forgets `key`, if `claim` still holds it, so a retry is processed.
     fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send;
+
+    /// How long a claim holds its event before another request may take the
+    /// event over, or `None` if claims never expire by time (the default).
+    ///
+    /// The layer bounds every handler below it (see
+    /// [`WebhookLayer::deadline`](crate::WebhookLayer::deadline)), so that a
+    /// slow handler's claim cannot expire while it still runs and let a
+    /// retry run the event a second time. A guard whose claims expire must
+    /// report it here.
+    fn claim_lifetime(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A replay guard could not be asked (its store is unreachable, say).
@@ -128,5 +140,9 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for std::sync::Arc<G> {
 
     fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
         (**self).release(key, claim)
+    }
+
+    fn claim_lifetime(&self) -> Option<Duration> {
+        (**self).claim_lifetime()
     }
 }
