@@ -673,3 +673,22 @@ impl<G: ReplayGuard> Drop for Held<G> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_bound_stays_below_the_claim_lifetime() {
+        let secs = Duration::from_secs;
+        let millis = Duration::from_millis;
+        assert_eq!(handler_bound(None, None), None);
+        assert_eq!(handler_bound(Some(secs(5)), None), Some(secs(5)));
+        // A margin of a tenth of the lifetime, at most a second.
+        assert_eq!(handler_bound(None, Some(secs(60))), Some(secs(59)));
+        assert_eq!(handler_bound(None, Some(millis(300))), Some(millis(270)));
+        assert_eq!(handler_bound(Some(secs(10)), Some(secs(60))), Some(secs(10)));
+        assert_eq!(handler_bound(Some(secs(90)), Some(secs(60))), Some(secs(59)));
+        assert_eq!(handler_bound(None, Some(Duration::ZERO)), Some(Duration::ZERO));
+    }
+}
