@@ -153,7 +153,11 @@ impl HandlerError {
     ///
     /// For a permanent failure any status works (the event is committed
     /// either way): `200` stops every sender, while `422` shows the failure
-    /// in the sender's dashboard but may be retried by some. A retryable
+    /// in the sender's dashboard but may be retried by some.
+    /// Behind [`WebhookLayer`](crate::WebhookLayer), a permanent failure is
+    /// kept as a [dead letter](crate::dead_letter) and answered with the
+    /// layer's [`dead_letter_status`](crate::WebhookLayer::dead_letter_status)
+    /// instead. A retryable
     /// failure must not answer `2xx`, which would commit the event: a success
     /// status is ignored there and `500` is sent.
     #[must_use]

@@ -114,6 +114,36 @@ impl Drop for Slot {
 ///
 /// Get it from [`WebhookLayer::shutdown_handle`](crate::WebhookLayer::shutdown_handle);
 /// every service the layer makes (and every clone of the layer) shares it.
+///
+/// ```
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use http::{Response, StatusCode};
+/// use http_body_util::Full;
+/// use tower::{service_fn, ServiceBuilder, ServiceExt};
+/// use tower_webhook::{scheme::Hmac, testing, Rejection, Secret, WebhookLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+/// let layer = WebhookLayer::new(scheme.clone());
+/// let shutdown = layer.shutdown_handle();
+/// let service = ServiceBuilder::new().layer(layer).service(service_fn(|_| async {
+///     Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::new())))
+/// }));
+///
+/// // Nothing in progress: the drain returns at once.
+/// let drained = shutdown.drain(Duration::from_secs(5)).await;
+/// assert_eq!((drained.completed, drained.cancelled), (0, 0));
+///
+/// // From now on every delivery is refused before its body is read.
+/// let request = testing::signed_request::<Full<Bytes>>(&scheme, r#"{"id":"evt_1"}"#, "evt_1");
+/// let response = service.oneshot(request).await?;
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(response.extensions().get::<Rejection>(), Some(&Rejection::ShuttingDown));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Shutdown {
     load: Arc<Load>,
