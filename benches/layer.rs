@@ -13,6 +13,8 @@
 //! (which, with fresh ids, inserts into the LRU and evicts once full), forward
 //! with the `Verified` extension, and commit. The `duplicate` variant resends
 //! one processed event, so it is answered by the guard without the handler.
+//! The `cancel_on_disconnect` variant runs the handler inside the response
+//! future rather than as a task of its own (the default).
 //!
 //! The `router` group drives the axum `Router` of `examples/baselines.rs`
 //! (axum's `Body`, routing, response boxing) without sockets: the same three
@@ -64,6 +66,15 @@ fn layer(c: &mut Criterion) {
     let layered = ServiceBuilder::new()
         .layer(WebhookLayer::new(scheme.clone()).guard(LruGuard::new(LruGuard::DEFAULT_CAPACITY)))
         .service(service_fn(handler));
+    // The handler inside the response future instead of a task of its own:
+    // the cost of running handlers to completion is the difference.
+    let inline = ServiceBuilder::new()
+        .layer(
+            WebhookLayer::new(scheme.clone())
+                .guard(LruGuard::new(LruGuard::DEFAULT_CAPACITY))
+                .cancel_on_disconnect(true),
+        )
+        .service(service_fn(handler));
 
     // Both paths answer 200, and a replay is answered by the guard.
     runtime.block_on(async {
@@ -97,6 +108,13 @@ fn layer(c: &mut Criterion) {
         b.to_async(&runtime).iter_batched(
             fresh_request,
             |r| layered.clone().oneshot(r),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("layer_cancel_on_disconnect", |b| {
+        b.to_async(&runtime).iter_batched(
+            fresh_request,
+            |r| inline.clone().oneshot(r),
             BatchSize::SmallInput,
         );
     });

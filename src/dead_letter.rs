@@ -25,9 +25,9 @@
 //! JSON (`400`) or does not fit the type (`422`); any service may set it
 //! itself.
 //!
-//! Sinks: [`MemoryDeadLetters`] (the default: bounded, each letter logged at
-//! `error` with its reason) and [`FileDeadLetters`] (JSON lines, synced to
-//! disk). Once the code is fixed, [`rerun`] hands a stored letter to the
+//! The layer logs every dead letter at `error` with its id, type and reason.
+//! Sinks: [`MemoryDeadLetters`] (the default, bounded) and
+//! [`FileDeadLetters`] (JSON lines, synced to disk). Once the code is fixed, [`rerun`] hands a stored letter to the
 //! handler again.
 //!
 //! # Example
@@ -367,8 +367,9 @@ impl<T: DeadLetterSink> ErasedSink for T {
     }
 }
 
-/// The default [`DeadLetterSink`]: the last `capacity` letters in memory, and
-/// each one logged at `error` with its id, type and reason.
+/// The default [`DeadLetterSink`]: the last `capacity` letters in memory.
+/// (The layer logs every dead letter at `error` with its id, type and
+/// reason, whatever the sink.)
 ///
 /// Memory does not survive a restart: it is for seeing dead letters in the
 /// log and in tests. Use [`FileDeadLetters`] or a sink of your own to keep them.
@@ -426,7 +427,6 @@ impl Default for MemoryDeadLetters {
 
 impl DeadLetterSink for MemoryDeadLetters {
     fn store(&self, letter: DeadLetter) -> impl Future<Output = Result<(), DeadLetterError>> + Send {
-        log_stored(&letter);
         let mut letters = self.lock();
         if letters.len() == self.capacity {
             if let Some(oldest) = letters.pop_front() {
@@ -448,19 +448,9 @@ impl fmt::Debug for MemoryDeadLetters {
     }
 }
 
-fn log_stored(letter: &DeadLetter) {
-    tracing::error!(
-        event_id = letter.id,
-        event_type = letter.event_type,
-        reason = letter.reason,
-        bytes = letter.body.len(),
-        "dead letter: verified delivery cannot be processed; stored and acknowledged"
-    );
-}
-
 /// A [`DeadLetterSink`] appending each letter as one line of JSON
 /// ([`DeadLetter::to_json_line`]) to a file, synced to disk before the
-/// delivery is acknowledged. Each letter is also logged at `error`.
+/// delivery is acknowledged.
 ///
 /// The write runs on tokio's blocking pool. Read the file back with
 /// [`FileDeadLetters::read`].
@@ -525,9 +515,7 @@ impl DeadLetterSink for FileDeadLetters {
                 .map_err(DeadLetterError::new)?,
             Err(_) => append(&file, &line),
         };
-        written.map_err(DeadLetterError::new)?;
-        log_stored(&letter);
-        Ok(())
+        written.map_err(DeadLetterError::new)
     }
 }
 
