@@ -94,8 +94,10 @@ pub enum Rejection {
         retry_after: Duration,
     },
     /// `503 Service Unavailable` with `Retry-After`: the inner service did not
-    /// answer within the [deadline](crate::WebhookLayer::deadline). The
-    /// event was released, so a retry processes it.
+    /// answer within its bound: the [deadline](crate::WebhookLayer::deadline),
+    /// and in any case a little less than the replay guard's
+    /// [claim lifetime](crate::ReplayGuard::claim_lifetime). It was cancelled
+    /// and the event released, so a retry processes it.
     DeadlineExceeded {
         /// The deadline that passed.
         deadline: Duration,
