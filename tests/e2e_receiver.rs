@@ -411,14 +411,14 @@ async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_an
     tokio::time::timeout(BOUND, async {
         let vars: HashMap<&str, &str> = [
             ("WEBHOOK_SECRET", SECRET),
-            ("HANDLER_DELAY_MS", "300"),
+            ("HANDLER_DELAY_MS", "1000"),
             ("MAX_CONCURRENT_HANDLERS", "4"),
         ]
         .into();
         let config = Config::from_lookup(|name| Ok(vars.get(name).map(|v| v.to_string()))).unwrap();
         assert_eq!(
             (config.max_concurrent_handlers, config.handler_delay),
-            (4, Duration::from_millis(300))
+            (4, Duration::from_millis(1000))
         );
         let receiver::Receiver {
             router,
@@ -445,11 +445,23 @@ async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_an
             client.request(request)
         };
 
-        // The sender waits 100 ms; the handler answers after 300.
+        // The sender gives up once the handler has done its work, before
+        // the delay has passed and it answers.
         let created = event("evt_slow", "order.created", r#"{"order_id":"ord_1"}"#);
-        let cut_off =
-            tokio::time::timeout(Duration::from_millis(100), post("evt_slow", created.clone())).await;
-        assert!(cut_off.is_err(), "the answer came before the delay");
+        let first = tokio::spawn(post("evt_slow", created.clone()));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while stats.handled.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the handler did its work");
+        assert!(!first.is_finished(), "the answer came before the delay");
+        first.abort();
+        assert!(
+            !guard.is_done("evt_slow"),
+            "committed before the handler answered"
+        );
         tokio::time::timeout(Duration::from_secs(10), async {
             while !guard.is_done("evt_slow") {
                 tokio::time::sleep(Duration::from_millis(10)).await;
