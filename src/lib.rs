@@ -120,7 +120,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
-//! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis |
+//! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
 //!
 //! # Security considerations

@@ -768,3 +768,49 @@ async fn drain_that_times_out_cancels_the_handlers_and_releases_their_events() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(rejection, Some(Rejection::ShuttingDown));
 }
+
+#[cfg(feature = "redis")]
+#[tokio::test]
+async fn redis_sink_keeps_the_newest_letters_for_every_replica() {
+    use tower_webhook::dead_letter::RedisDeadLetters;
+
+    let url = std::env::var("REDIS_URL").expect(
+        "REDIS_URL is not set: with the `redis` feature these tests need a Redis server \
+         (.ci/run starts one)",
+    );
+    let key = format!("tower-webhook-test:dead-letters:{:016x}", rand::random::<u64>());
+    let open = || async {
+        tokio::time::timeout(Duration::from_secs(10), RedisDeadLetters::open(&url, key.clone()))
+            .await
+            .expect("connected within 10 s")
+            .expect("connected")
+            .max_len(2)
+    };
+    // Two replicas, one list.
+    let replicas = [open().await, open().await];
+    for (n, sink) in [0, 1, 0].into_iter().map(|r| &replicas[r]).enumerate() {
+        let app = Router::new()
+            .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
+            .layer(WebhookLayer::new(petstore()).dead_letters(sink.clone()));
+        let id = format!("evt_{n}");
+        let request = signed(
+            &id,
+            envelope(&id, r#"{"order_id":false}"#),
+            axum::body::Body::from,
+        );
+        assert_eq!(
+            app.oneshot(request).await.unwrap().status(),
+            StatusCode::OK,
+            "{id}"
+        );
+    }
+
+    let letters = replicas[1].letters().await.unwrap();
+    let ids: Vec<_> = letters.iter().map(DeadLetter::id).collect();
+    assert_eq!(ids, ["evt_1", "evt_2"], "the oldest is trimmed");
+    assert_eq!(
+        letters[1].body(),
+        envelope("evt_2", r#"{"order_id":false}"#).as_bytes()
+    );
+    assert!(letters[1].headers().contains_key("x-petstore-signature"));
+}

@@ -26,8 +26,9 @@
 //! itself.
 //!
 //! The layer logs every dead letter at `error` with its id, type and reason.
-//! Sinks: [`MemoryDeadLetters`] (the default, bounded) and
-//! [`FileDeadLetters`] (JSON lines, synced to disk). Once the code is fixed, [`rerun`] hands a stored letter to the
+//! Sinks: [`MemoryDeadLetters`] (the default, bounded), [`FileDeadLetters`]
+//! (JSON lines, synced to disk), and `RedisDeadLetters` (feature `redis`: a
+//! Redis list shared by every replica). Once the code is fixed, [`rerun`] hands a stored letter to the
 //! handler again.
 //!
 //! # Example
@@ -89,6 +90,12 @@ use serde::{Deserialize, Serialize};
 use tower_service::Service;
 
 use crate::{PermanentFailure, Verified};
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use self::redis::RedisDeadLetters;
 
 /// A verified delivery that could not be processed, as it arrived.
 ///
