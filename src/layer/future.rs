@@ -14,6 +14,7 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::layer::Config;
 use super::load::{Refused, Slot};
@@ -229,8 +230,9 @@ where
             return finish.await;
         }
         match tokio::runtime::Handle::try_current() {
-            // Dropping the handle (the client went away) leaves the task running.
-            Ok(runtime) => match runtime.spawn(finish).await {
+            // Dropping the handle (the client went away) leaves the task
+            // running; it keeps the request's span, so the handler's logs do.
+            Ok(runtime) => match runtime.spawn(finish.instrument(tracing::Span::current())).await {
                 Ok(answer) => answer,
                 Err(error) => {
                     // Only the settling itself can panic here (the handler's
