@@ -433,12 +433,25 @@ async fn run() -> Result<(), String> {
             config.scheme
         );
     }
+    // On Ctrl-C or SIGTERM: the server stops accepting connections, and the
+    // layer refuses new deliveries on open ones and waits for those in
+    // progress (handlers whose sender went away included).
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let draining = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(());
+            shutdown.drain(DRAIN_TIMEOUT).await
+        }
+    });
     axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
         .await
         .map_err(|error| format!("server failed: {error}"))?;
-    // No more connections; handlers whose client went away may still run.
-    let drained = shutdown.drain(DRAIN_TIMEOUT).await;
+    let drained = draining.await.map_err(|error| format!("drain failed: {error}"))?;
     tracing::info!(
         drained = drained.completed,
         cancelled = drained.cancelled,
