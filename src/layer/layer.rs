@@ -101,7 +101,10 @@ impl<Sch, G> Config<Sch, G> {
 
 impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// A layer verifying deliveries with `scheme`, with an in-memory
-    /// [`LruGuard`] of the default capacity, a 1 MiB body limit and no deadline.
+    /// [`LruGuard`] of the default capacity, a 1 MiB body limit, no deadline
+    /// (handlers are still bounded below the guard's in-flight timeout), a
+    /// [concurrency limit](Self::concurrency_limit) of 1024, handlers that
+    /// run to completion, and dead letters kept in a [`MemoryDeadLetters`].
     pub fn new(scheme: Sch) -> Self {
         Self {
             config: Config {
