@@ -6,9 +6,12 @@
 //!
 //! - [`Begin::Fresh`]: nobody has this event; the guard marks it in flight and
 //!   hands back a [`Claim`]. The layer forwards the delivery, then **commits**
-//!   the claim when the inner service answered 2xx, or **releases** it on
-//!   anything else (non-2xx, an error, a panic, the future dropped, the
-//!   deadline), so the sender's retry is processed.
+//!   the claim when the inner service answered 2xx (or marked the delivery a
+//!   [dead letter](crate::dead_letter) that was stored), or **releases** it on
+//!   anything else (non-2xx, an error, a panic, the handler's bound, a
+//!   drain's timeout), so the sender's retry is processed. The handler's
+//!   bound stays below [`ReplayGuard::claim_lifetime`], so a claim does not
+//!   lapse while its handler runs.
 //! - [`Begin::InFlight`]: another request holds this event; answered `409`
 //!   with `Retry-After`.
 //! - [`Begin::Done`]: already processed; answered `200` without calling the
