@@ -52,7 +52,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
-    /// Issue 13: load shedding, run to completion, dead letters, shutdown.
+    /// Run to completion, load shedding, dead letters, shutdown.
     pub(crate) delivery: Delivery,
 }
 
