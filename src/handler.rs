@@ -36,6 +36,10 @@
 //! | payload JSON but not an `Event<T>` | `422` | released |
 //! | no `Verified` extension (not behind the layer) | `500` naming `WebhookLayer` | handler never called |
 //!
+//! Behind the layer, a permanent error and a payload that is not JSON or not
+//! an `Event<T>` are [dead letters](crate::dead_letter): stored, committed,
+//! and answered with the layer's dead-letter status (default `200`).
+//!
 //! The handler is chosen by the type the scheme read ([`Verified::event_type`]),
 //! or, for schemes that do not read one, by the envelope's `type`. The type is
 //! looked up before `data` is deserialized, so an unknown type whose payload
@@ -153,13 +157,14 @@ impl HandlerError {
     ///
     /// For a permanent failure any status works (the event is committed
     /// either way): `200` stops every sender, while `422` shows the failure
-    /// in the sender's dashboard but may be retried by some.
+    /// in the sender's dashboard but may be retried by some. A retryable
+    /// failure must not answer `2xx`, which would commit the event: a success
+    /// status is ignored there and `500` is sent.
+    ///
     /// Behind [`WebhookLayer`](crate::WebhookLayer), a permanent failure is
     /// kept as a [dead letter](crate::dead_letter) and answered with the
     /// layer's [`dead_letter_status`](crate::WebhookLayer::dead_letter_status)
-    /// instead. A retryable
-    /// failure must not answer `2xx`, which would commit the event: a success
-    /// status is ignored there and `500` is sent.
+    /// instead.
     #[must_use]
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);
