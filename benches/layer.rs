@@ -13,6 +13,8 @@
 //! (which, with fresh ids, inserts into the LRU and evicts once full), forward
 //! with the `Verified` extension, and commit. The `duplicate` variant resends
 //! one processed event, so it is answered by the guard without the handler.
+//! The `cancel_on_disconnect` variant runs the handler inside the response
+//! future rather than as a task of its own (the default).
 //!
 //! The `router` group drives the axum `Router` of `examples/baselines.rs`
 //! (axum's `Body`, routing, response boxing) without sockets: the same three
@@ -49,7 +51,10 @@ async fn handler(_request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>
 }
 
 fn layer(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
     let next_id = AtomicU64::new(0);
     let fresh_request = || {
@@ -60,6 +65,15 @@ fn layer(c: &mut Criterion) {
     let bare = service_fn(handler);
     let layered = ServiceBuilder::new()
         .layer(WebhookLayer::new(scheme.clone()).guard(LruGuard::new(LruGuard::DEFAULT_CAPACITY)))
+        .service(service_fn(handler));
+    // The handler inside the response future instead of a task of its own:
+    // the cost of running handlers to completion is the difference.
+    let inline = ServiceBuilder::new()
+        .layer(
+            WebhookLayer::new(scheme.clone())
+                .guard(LruGuard::new(LruGuard::DEFAULT_CAPACITY))
+                .cancel_on_disconnect(true),
+        )
         .service(service_fn(handler));
 
     // Both paths answer 200, and a replay is answered by the guard.
@@ -97,6 +111,13 @@ fn layer(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    group.bench_function("layer_cancel_on_disconnect", |b| {
+        b.to_async(&runtime).iter_batched(
+            fresh_request,
+            |r| inline.clone().oneshot(r),
+            BatchSize::SmallInput,
+        );
+    });
     group.bench_function("layer_duplicate", |b| {
         b.to_async(&runtime).iter_batched(
             || request_like(&processed),
@@ -117,7 +138,10 @@ fn request_like(request: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
 }
 
 fn router(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
     // As `axum::serve` does: handlers (and the layer) become routes once,
     // not per request.
     let app = baselines::app(SECRET).unwrap().with_state::<()>(());

@@ -16,6 +16,8 @@
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
+//! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
+//! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
@@ -28,6 +30,13 @@
 //! Deliveries go to `POST /webhooks`. Every event handed to the handler is
 //! logged once, as `handled` with `event_type` and `event_id`; rejections are
 //! logged by the layer with their reason. Secrets are never logged.
+//!
+//! A verified delivery that can never be processed (JSON that does not fit
+//! the Petstore's events, an order without an id) is a dead letter: logged
+//! at `error` with its reason, kept in memory (the last 1000), and
+//! acknowledged so the sender stops. On Ctrl-C or SIGTERM the receiver stops
+//! accepting, lets the handlers in progress finish (up to 25 s), and logs how
+//! many were drained.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -42,8 +51,10 @@ use axum::Extension;
 use axum::Router;
 use base64::Engine as _;
 use serde::Deserialize;
+use tower_webhook::dead_letter::MemoryDeadLetters;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
+use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe, MAX_TOLERANCE};
 use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
@@ -66,6 +77,10 @@ pub struct Config {
     pub replay_capacity: usize,
     /// Timestamp tolerance.
     pub tolerance: Duration,
+    /// Deliveries in progress at once before the layer answers `503`.
+    pub max_concurrent_handlers: usize,
+    /// How long each handler waits after doing its work.
+    pub handler_delay: Duration,
 }
 
 impl Config {
@@ -104,7 +119,17 @@ impl Config {
                 300,
                 1..=MAX_TOLERANCE.as_secs(),
             )?),
+            max_concurrent_handlers: in_range(
+                &var,
+                "MAX_CONCURRENT_HANDLERS",
+                DEFAULT_CONCURRENCY_LIMIT,
+                1..=usize::MAX,
+            )?,
+            handler_delay: Duration::from_millis(number(&var, "HANDLER_DELAY_MS", 0)?),
         };
+        if config.max_concurrent_handlers == 0 {
+            return Err("MAX_CONCURRENT_HANDLERS=0 would refuse every delivery".to_owned());
+        }
         // Refuse an unknown scheme or a bad secret now, not at the first delivery.
         self::scheme(&config.scheme, &config.secrets, config.tolerance)?;
         Ok(config)
@@ -121,6 +146,8 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("replay_capacity", &self.replay_capacity)
             .field("tolerance", &self.tolerance)
+            .field("max_concurrent_handlers", &self.max_concurrent_handlers)
+            .field("handler_delay", &self.handler_delay)
             .finish()
     }
 }
@@ -272,9 +299,18 @@ pub struct Stats {
     /// The next this many events fail with a retryable error, to simulate an
     /// outage and watch the sender retry (the end-to-end test sets it).
     pub fail_next: AtomicU32,
+    /// How long each handler waits after doing its work (`HANDLER_DELAY_MS`).
+    pub handler_delay: Duration,
 }
 
 impl Stats {
+    /// `HANDLER_DELAY_MS`: the work is done and logged, the answer waits.
+    async fn after_work(&self) {
+        if !self.handler_delay.is_zero() {
+            tokio::time::sleep(self.handler_delay).await;
+        }
+    }
+
     fn outage(&self) -> Result<(), HandlerError> {
         match self
             .fail_next
@@ -286,7 +322,8 @@ impl Stats {
     }
 }
 
-/// The receiver: its router, and handles on its replay guard and stats.
+/// The receiver: its router, and handles on its replay guard, stats, dead
+/// letters and shutdown.
 #[derive(Debug)]
 pub struct Receiver {
     /// `POST /webhooks` behind the layer.
@@ -295,17 +332,28 @@ pub struct Receiver {
     pub guard: Arc<LruGuard>,
     /// What the handlers have seen.
     pub stats: Arc<Stats>,
+    /// Verified deliveries that can never be processed.
+    pub dead_letters: Arc<MemoryDeadLetters>,
+    /// Stops taking deliveries and waits for the ones in progress.
+    pub shutdown: Shutdown,
 }
 
 /// Builds the receiver for `config`.
 pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let guard = Arc::new(LruGuard::new(config.replay_capacity));
-    let stats = Arc::new(Stats::default());
+    let stats = Arc::new(Stats {
+        handler_delay: config.handler_delay,
+        ..Stats::default()
+    });
+    let dead_letters = Arc::new(MemoryDeadLetters::default());
     let layer = WebhookLayer::new(scheme(&config.scheme, &config.secrets, config.tolerance)?)
         .guard(Arc::clone(&guard))
         .body_limit(config.max_body_bytes)
         // A sender has its whole body ready: a stalled upload is not one.
-        .body_timeout(Duration::from_secs(10));
+        .body_timeout(Duration::from_secs(10))
+        .concurrency_limit(config.max_concurrent_handlers)
+        .dead_letters(Arc::clone(&dead_letters));
+    let shutdown = layer.shutdown_handle();
     let handler = if config.scheme == "petstore" {
         post(petstore)
     } else {
@@ -315,7 +363,13 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         .route("/webhooks", handler)
         .route_layer(layer)
         .with_state(Arc::clone(&stats));
-    Ok(Receiver { router, guard, stats })
+    Ok(Receiver {
+        router,
+        guard,
+        stats,
+        dead_letters,
+        shutdown,
+    })
 }
 
 /// An order, as the Petstore sends it in `data`: the source article's
@@ -363,7 +417,9 @@ async fn petstore(
         }
         PetstoreEvent::Unknown => (None, Ok(false)),
     };
-    settle(&stats, &verified, verified.event_type(), order.as_ref(), outcome)
+    let outcome = settle(&stats, &verified, verified.event_type(), order.as_ref(), outcome);
+    stats.after_work().await;
+    outcome
 }
 
 /// Any other scheme: every verified delivery, whatever its payload. Not
@@ -387,7 +443,9 @@ async fn raw(
     };
     let event_type = verified.event_type().map(str::to_owned).or_else(payload_type);
     let outcome = stats.outage().map(|()| true);
-    settle(&stats, &verified, event_type.as_deref(), None, outcome)
+    let outcome = settle(&stats, &verified, event_type.as_deref(), None, outcome);
+    stats.after_work().await;
+    outcome
 }
 
 /// Counts and logs one handled event: the one `handled` line.
@@ -514,7 +572,13 @@ async fn main() -> ExitCode {
 
 async fn run() -> Result<(), String> {
     let config = Config::from_env()?;
-    let Receiver { router, guard, stats } = receiver(&config)?;
+    let Receiver {
+        router,
+        guard,
+        stats,
+        dead_letters,
+        shutdown,
+    } = receiver(&config)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -526,6 +590,8 @@ async fn run() -> Result<(), String> {
         secrets = config.secrets.len(),
         max_body_bytes = config.max_body_bytes,
         replay_capacity = config.replay_capacity,
+        max_concurrent_handlers = config.max_concurrent_handlers,
+        handler_delay_ms = config.handler_delay.as_millis(),
         "receiving webhooks on POST /webhooks"
     );
     if config.generated_secret {
@@ -539,18 +605,63 @@ async fn run() -> Result<(), String> {
             config.scheme
         );
     }
-    serve(listener, router, HEADER_READ_TIMEOUT, async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
-            std::future::pending::<()>().await;
+    // On Ctrl-C or SIGTERM: the server stops accepting connections, and the
+    // layer refuses new deliveries on open ones and waits for those in
+    // progress (handlers whose sender went away included).
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let draining = tokio::spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            let _ = stop.send(());
+            shutdown.drain(DRAIN_TIMEOUT).await
         }
+    });
+    serve(listener, router, HEADER_READ_TIMEOUT, async {
+        let _ = stopped.await;
     })
     .await?;
+    let drained = draining.await.map_err(|error| format!("drain failed: {error}"))?;
     tracing::info!(
+        drained = drained.completed,
+        cancelled = drained.cancelled,
         handled = stats.handled.load(Ordering::Relaxed),
         processed = stats.processed.load(Ordering::Relaxed),
+        dead_letters = dead_letters.len(),
         remembered = guard.done_len(),
         "shut down"
     );
     Ok(())
+}
+
+/// How long a shutdown waits for the handlers in progress.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Resolves on Ctrl-C, or SIGTERM (what a container runtime sends).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C; stop the process another way");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: no new connections; draining the deliveries in progress");
 }

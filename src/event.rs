@@ -98,8 +98,10 @@ impl Verified {
 /// documents its status code; the response body is a short fixed text
 /// ([`EventRejection::body_text`]) and the detail goes to the log.
 ///
-/// None of these is worth retrying, and the layer releases the event on them
-/// (they are not `2xx`): a sender that retries anyway gets the same answer.
+/// None of these is worth retrying. Behind the layer, a verified payload that
+/// is not JSON or does not fit the type becomes a
+/// [dead letter](crate::dead_letter): stored, committed and acknowledged, so
+/// the sender stops.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum EventRejection {
@@ -134,7 +136,10 @@ impl EventRejection {
         }
     }
 
-    /// The response: the status and the fixed text as `text/plain`.
+    /// The response: the status and the fixed text as `text/plain`. For a
+    /// payload that is not JSON or does not fit the type, which no retry can
+    /// change, also the [`PermanentFailure`] extension: behind the layer the
+    /// delivery becomes a [dead letter](crate::dead_letter).
     pub fn to_response(&self) -> Response<Full<Bytes>> {
         let mut response = Response::new(Full::new(Bytes::from_static(self.body_text().as_bytes())));
         *response.status_mut() = self.status();
@@ -142,6 +147,11 @@ impl EventRejection {
             CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if matches!(self, Self::NotJson(_) | Self::InvalidData(_)) {
+            response
+                .extensions_mut()
+                .insert(PermanentFailure::new(self.to_string()));
+        }
         response
     }
 
@@ -286,10 +296,16 @@ pub struct Event<T> {
 }
 
 /// A response extension by which the inner service says that the event can
-/// never succeed (bad data, a deleted order): the layer then **commits** the
-/// event whatever the status, so a redelivery is dropped as a duplicate
-/// instead of failing again. Without it, a non-2xx response releases the
-/// event for the sender's retry.
+/// never succeed (bad data, a deleted order): the layer then keeps the
+/// delivery as a [dead letter](crate::dead_letter), **commits** the event
+/// whatever the status, and answers with its
+/// [dead-letter status](crate::WebhookLayer::dead_letter_status) (default
+/// `200`), so a redelivery is dropped as a duplicate instead of failing
+/// again. Without it, a non-2xx response releases the event for the
+/// sender's retry.
+///
+/// Set it on any response to mark its delivery:
+/// `response.extensions_mut().insert(PermanentFailure::new("why"))`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PermanentFailure {
     reason: String,

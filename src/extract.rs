@@ -13,6 +13,8 @@
 //! | route not behind `WebhookLayer` (no `Verified` extension) | `500`, body `webhook route is not behind WebhookLayer` |
 //!
 //! Used without the layer it fails loudly: never an unverified pass-through.
+//! Behind the layer, the `400` and `422` answers make the delivery a
+//! [dead letter](crate::dead_letter): stored, committed, acknowledged.
 //!
 //! A handler returns `Result<(), HandlerError>` to say whether a failure is
 //! [retryable or permanent](crate::handler).
@@ -81,8 +83,10 @@
 //! assert_eq!(completed.status(), StatusCode::OK);
 //! let new_type = send(r#"{"id":"e2","type":"pet.adopted","data":{"pet":"Rex"}}"#, "e2").await?;
 //! assert_eq!(new_type.status(), StatusCode::OK);
+//! // The extractor answers 422; the layer keeps the delivery as a dead letter
+//! // and acknowledges it, so the sender stops retrying.
 //! let wrong_shape = send(r#"{"id":"e3","type":"order.created","data":{"orderId":7,"status":"created"}}"#, "e3").await?;
-//! assert_eq!(wrong_shape.status(), StatusCode::UNPROCESSABLE_ENTITY);
+//! assert_eq!(wrong_shape.status(), StatusCode::OK);
 //! # Ok(())
 //! # }
 //! ```

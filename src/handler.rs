@@ -42,6 +42,10 @@
 //! | payload JSON but not the handler's type | `422` | released |
 //! | no `Verified` extension (not behind the layer) | `500` naming `WebhookLayer` | handler never called |
 //!
+//! Behind the layer, a permanent error and a payload that is not JSON or does
+//! not fit the handler's type are [dead letters](crate::dead_letter): stored,
+//! committed, and answered with the layer's dead-letter status (default `200`).
+//!
 //! The handler is chosen by the type the scheme read ([`Verified::event_type`]:
 //! GitHub's `X-GitHub-Event`, Shopify's `X-Shopify-Topic`, the body's `type`
 //! for the Petstore and Stripe), or, for schemes that do not read one
@@ -257,6 +261,11 @@ impl HandlerError {
     /// in the sender's dashboard but may be retried by some. A retryable
     /// failure must not answer `2xx`, which would commit the event: a success
     /// status is ignored there and `500` is sent.
+    ///
+    /// Behind [`WebhookLayer`](crate::WebhookLayer), a permanent failure is
+    /// kept as a [dead letter](crate::dead_letter) and answered with the
+    /// layer's [`dead_letter_status`](crate::WebhookLayer::dead_letter_status)
+    /// instead.
     #[must_use]
     pub fn with_status(mut self, status: StatusCode) -> Self {
         self.status = Some(status);

@@ -16,9 +16,14 @@
 //!    acknowledged with `200` and never reaches the handler twice;
 //! 4. forwards the request with a [`Verified`] extension (id, type, timestamp,
 //!    raw bytes);
-//! 5. **commits** the event id when the handler answered 2xx, and **releases**
-//!    it when the handler failed, errored, panicked, timed out or was dropped,
-//!    so the sender's retry is processed.
+//! 5. runs the handler **to completion** even if the sender stops waiting,
+//!    then **commits** the event id when it answered 2xx, and **releases** it
+//!    when it failed, errored, panicked or timed out, so the sender's retry is
+//!    processed;
+//! 6. keeps a delivery the handler marks as never processable as a
+//!    [dead letter](dead_letter), and acknowledges it so the sender stops;
+//!    sheds load past a [concurrency limit](WebhookLayer::concurrency_limit)
+//!    with `503`; and [drains](layer::Shutdown::drain) on shutdown.
 //!
 //! # Example: axum
 //!
@@ -103,11 +108,15 @@
 //! | signature malformed or matching no secret; timestamp outside the tolerance (either direction); all with one body, `invalid signature` | 401 | no |
 //! | event id already processed | 200 `{"duplicate":true}` | no |
 //! | event id in flight in another request | 409 with `Retry-After` (at most 5 s) | no |
+//! | more deliveries in progress than the [concurrency limit](WebhookLayer::concurrency_limit) (default 1024) | 503 with `Retry-After`; body not read, guard untouched | no |
+//! | shutting down ([`Shutdown::drain`](layer::Shutdown::drain) began) | 503 with `Retry-After`; body not read, guard untouched | no |
 //! | handler returns 2xx | its response; id committed | yes |
 //! | handler returns non-2xx or an error | its response / its error; id released | yes |
-//! | handler's response carries [`PermanentFailure`] | its response; id committed | yes |
+//! | handler's response carries [`PermanentFailure`] ([`HandlerError::permanent`], or set by hand) | [dead letter](dead_letter) stored; [200 (configurable)](WebhookLayer::dead_letter_status); id committed | yes |
+//! | payload not JSON, or JSON that does not fit the type ([`Webhook`] extractor, [`Dispatcher`]) | dead letter stored; 200 (configurable); id committed | no |
+//! | the dead-letter sink fails | 503 with `Retry-After`; id released | yes |
 //! | handler panics | 500; id released | yes |
-//! | handler still running at the optional [deadline](WebhookLayer::deadline) | 503 with `Retry-After`; id released | yes, cancelled |
+//! | handler still running at its bound (the optional [deadline](WebhookLayer::deadline), always below the guard's in-flight timeout) | 503 with `Retry-After`; id released | yes, cancelled |
 //! | replay guard unavailable | 503 with `Retry-After` | no |
 //!
 //! Response bodies are short fixed texts; the reason is logged with `tracing`
@@ -120,7 +129,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
-//! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis |
+//! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
 //!
 //! # Security considerations
@@ -193,19 +202,33 @@
 //!   `0xFF` byte, so overlapping key prefixes cannot collide, and a `begin`
 //!   that timed out is undone on the server with a compare-and-delete of its
 //!   own token.
-//! - **At least once, not exactly once.** The id is committed after the
-//!   handler answered 2xx. If the handler's side effect happens and then the
-//!   handler does not get to answer 2xx, the event is released and the
-//!   sender's retry runs the handler again. That happens when the process
-//!   dies, when the deadline passes, and when the client disconnects while
-//!   the handler awaits something after its side effect (hyper drops the
-//!   request future, and with it the handler). A handler whose side effect
-//!   is its last step before answering is exactly-once under the guard; any
-//!   other should make its side effects idempotent by event id.
+//! - **Effectively once, and where that ends.** Once a verified delivery has
+//!   claimed its event, the handler runs to completion even when the client
+//!   disconnects (see [`WebhookLayer::cancel_on_disconnect`]), and its
+//!   outcome commits or releases the id: a sender that gave up waiting and
+//!   retries gets `409` while the handler runs and `200 {"duplicate":true}`
+//!   after. Every handler is bounded below the guard's in-flight timeout
+//!   ([`WebhookLayer::deadline`]), so its claim cannot lapse while it runs
+//!   and no event runs twice at once. The limits: when the **process dies**
+//!   mid-handler after its side effect (or the handler hits its bound, or a
+//!   drain cancels it at its timeout), the event is released or its claim
+//!   expires, and the retry runs the handler again; and the layer cannot
+//!   make a side effect **outside a transaction** atomic with the commit.
+//!   Make such effects idempotent by event id (e.g. a processed-ids row in
+//!   the same database transaction as the effect).
+//! - **Overload.** The [concurrency limit](WebhookLayer::concurrency_limit)
+//!   counts bodies being read and handlers running, detached ones included,
+//!   and answers the rest `503` before reading them, so memory stays about
+//!   `limit × body limit` however large a backlog a sender replays.
+//! - **Dead letters** keep the verified bytes and the headers they were
+//!   verified with (signatures included, which are not secret; never the
+//!   secret; `Authorization`, `Proxy-Authorization` and `Cookie` are
+//!   dropped). Protect a file sink like any store of payloads.
 //!
 //! [tower]: https://docs.rs/tower
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod dead_letter;
 mod encoding;
 mod event;
 #[cfg(feature = "axum")]

@@ -105,8 +105,10 @@ pub enum Rejection {
         retry_after: Duration,
     },
     /// `503 Service Unavailable` with `Retry-After`: the inner service did not
-    /// answer within the [deadline](crate::WebhookLayer::deadline). The
-    /// event was released, so a retry processes it.
+    /// answer within its bound: the [deadline](crate::WebhookLayer::deadline),
+    /// and in any case a little less than the replay guard's
+    /// [claim lifetime](crate::ReplayGuard::claim_lifetime). It was cancelled
+    /// and the event released, so a retry processes it.
     DeadlineExceeded {
         /// The deadline that passed.
         deadline: Duration,
@@ -115,6 +117,25 @@ pub enum Rejection {
     /// not be asked (e.g. its store is unreachable). The handler was not
     /// called; the sender retries and nothing is lost.
     GuardUnavailable,
+    /// `503 Service Unavailable` with `Retry-After`: as many deliveries as
+    /// the [concurrency limit](crate::WebhookLayer::concurrency_limit) are
+    /// in progress already. Answered at once: the body was not read, the
+    /// replay guard not asked, the handler not called; the sender retries.
+    Overloaded {
+        /// The configured limit.
+        limit: usize,
+    },
+    /// `503 Service Unavailable` with `Retry-After`: the receiver is shutting
+    /// down ([`Shutdown::drain`](crate::layer::Shutdown::drain) has begun).
+    /// Nothing was read or processed; the sender retries, to this process
+    /// after its restart or to another replica.
+    ShuttingDown,
+    /// `503 Service Unavailable` with `Retry-After`: the handler marked the
+    /// delivery as never processable, but the
+    /// [dead-letter sink](crate::dead_letter::DeadLetterSink) could not keep
+    /// it. The event was released, so the sender's retry tries again and the
+    /// delivery is not lost.
+    DeadLetterUnavailable,
 }
 
 impl Rejection {
@@ -135,7 +156,11 @@ impl Rejection {
             | Self::TimestampTooOld { .. }
             | Self::TimestampTooNew { .. } => StatusCode::UNAUTHORIZED,
             Self::InFlight { .. } => StatusCode::CONFLICT,
-            Self::DeadlineExceeded { .. } | Self::GuardUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeadlineExceeded { .. }
+            | Self::GuardUnavailable
+            | Self::Overloaded { .. }
+            | Self::ShuttingDown
+            | Self::DeadLetterUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -143,7 +168,11 @@ impl Rejection {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             Self::InFlight { retry_after } => Some(*retry_after),
-            Self::DeadlineExceeded { .. } | Self::GuardUnavailable => Some(Duration::from_secs(1)),
+            Self::DeadlineExceeded { .. }
+            | Self::GuardUnavailable
+            | Self::Overloaded { .. }
+            | Self::ShuttingDown
+            | Self::DeadLetterUnavailable => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -170,7 +199,9 @@ impl Rejection {
             | Self::TimestampTooNew { .. } => "invalid signature",
             Self::InFlight { .. } => "event is being processed",
             Self::DeadlineExceeded { .. } => "handler timed out",
-            Self::GuardUnavailable => "temporarily unavailable",
+            Self::GuardUnavailable | Self::DeadLetterUnavailable => "temporarily unavailable",
+            Self::Overloaded { .. } => "too many deliveries in progress",
+            Self::ShuttingDown => "shutting down",
         }
     }
 
@@ -234,6 +265,13 @@ impl fmt::Display for Rejection {
                 write!(f, "the inner service did not answer within {deadline:?}")
             }
             Self::GuardUnavailable => f.write_str("the replay guard is unavailable"),
+            Self::Overloaded { limit } => {
+                write!(f, "{limit} deliveries are in progress, the concurrency limit")
+            }
+            Self::ShuttingDown => f.write_str("the receiver is shutting down"),
+            Self::DeadLetterUnavailable => {
+                f.write_str("the dead-letter sink could not keep a delivery that cannot be processed")
+            }
         }
     }
 }

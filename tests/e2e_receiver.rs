@@ -43,7 +43,9 @@ impl Running {
         let vars: HashMap<String, String> =
             vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let config = Config::from_lookup(|name| Ok(vars.get(name).cloned())).unwrap();
-        let receiver::Receiver { router, guard, stats } = receiver::receiver(&config).unwrap();
+        let receiver::Receiver {
+            router, guard, stats, ..
+        } = receiver::receiver(&config).unwrap();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .unwrap();
@@ -308,6 +310,8 @@ fn bad_receiver_configuration_is_a_one_line_error() {
         (&[("PORT", "http")][..], "PORT"),
         (&[("PORT", "70000")][..], "PORT"),
         (&[("MAX_BODY_BYTES", "1MB")][..], "MAX_BODY_BYTES"),
+        (&[("MAX_CONCURRENT_HANDLERS", "0")][..], "MAX_CONCURRENT_HANDLERS"),
+        (&[("HANDLER_DELAY_MS", "soon")][..], "HANDLER_DELAY_MS"),
         (&[("BIND", "localhost")][..], "BIND"),
         (&[("WEBHOOK_SCHEME", "smoke-signals")][..], "WEBHOOK_SCHEME"),
         (&[("WEBHOOK_SECRET", "")][..], "WEBHOOK_SECRET"),
@@ -502,6 +506,10 @@ fn receiver_configuration_defaults_and_generated_secret() {
         (1_048_576, 10_000)
     );
     assert_eq!(config.tolerance, Duration::from_secs(300));
+    assert_eq!(
+        (config.max_concurrent_handlers, config.handler_delay),
+        (1024, Duration::ZERO)
+    );
     assert!(config.generated_secret);
     assert_eq!(config.secrets.len(), 1);
     assert!(
@@ -612,6 +620,123 @@ async fn tower_service_example_closes_a_connection_whose_headers_never_finish() 
 
         shutdown.send(()).unwrap();
         server.await.unwrap().unwrap();
+    })
+    .await
+    .expect("test finished within its bound");
+}
+
+/// `HANDLER_DELAY_MS` longer than the sender waits: the handler finishes its
+/// work anyway and the sender's retry is a duplicate; a poison delivery is
+/// kept as a dead letter; shutdown drains what is in progress.
+#[tokio::test]
+async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_and_drains() {
+    tokio::time::timeout(BOUND, async {
+        let vars: HashMap<&str, &str> = [
+            ("WEBHOOK_SECRET", SECRET),
+            ("HANDLER_DELAY_MS", "1000"),
+            ("MAX_CONCURRENT_HANDLERS", "4"),
+        ]
+        .into();
+        let config = Config::from_lookup(|name| Ok(vars.get(name).map(|v| v.to_string()))).unwrap();
+        assert_eq!(
+            (config.max_concurrent_handlers, config.handler_delay),
+            (4, Duration::from_millis(1000))
+        );
+        let receiver::Receiver {
+            router,
+            guard,
+            stats,
+            dead_letters,
+            shutdown,
+        } = receiver::receiver(&config).unwrap();
+        let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .unwrap();
+        let url: Uri = format!("http://{}/webhooks", listener.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await });
+        let signer = send::signer("petstore", SECRET).unwrap();
+        let client = send::client();
+        let post = |id: &str, body: String| {
+            let body = Bytes::from(body);
+            let mut request = http::Request::post(url.clone())
+                .body(http_body_util::Full::new(body.clone()))
+                .unwrap();
+            *request.headers_mut() = signer.sign_headers(&body, id, tower_webhook::testing::now());
+            client.request(request)
+        };
+
+        // The sender gives up once the handler has done its work, before
+        // the delay has passed and it answers.
+        let created = event(
+            "evt_slow",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
+        let first = tokio::spawn(post("evt_slow", created.clone()));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while stats.handled.load(Ordering::SeqCst) == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the handler did its work");
+        assert!(!first.is_finished(), "the answer came before the delay");
+        first.abort();
+        assert!(
+            !guard.is_done("evt_slow"),
+            "committed before the handler answered"
+        );
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !guard.is_done("evt_slow") {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the handler the sender gave up on finished");
+        let retry = post("evt_slow", created).await.unwrap();
+        assert_eq!(retry.status(), OK);
+        let body = http_body_util::BodyExt::collect(retry.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert_eq!(&body[..], br#"{"duplicate":true}"#);
+        assert_eq!(stats.processed.load(Ordering::SeqCst), 1);
+
+        // JSON that does not fit the Petstore's orders: a dead letter.
+        let poison = event(
+            "evt_poison",
+            "order.created",
+            r#"{"orderId":7,"status":"created"}"#,
+        );
+        assert_eq!(post("evt_poison", poison.clone()).await.unwrap().status(), OK);
+        let letters = dead_letters.letters();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(
+            (letters[0].id(), letters[0].body()),
+            ("evt_poison", &Bytes::from(poison))
+        );
+
+        // One more in progress at shutdown: drained, committed.
+        let late = event(
+            "evt_drained",
+            "order.completed",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
+        let in_progress = tokio::spawn(post("evt_drained", late));
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while shutdown.in_progress() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the delivery started");
+        let drained = shutdown.drain(Duration::from_secs(10)).await;
+        assert_eq!((drained.completed, drained.cancelled), (1, 0));
+        assert!(guard.is_done("evt_drained"));
+        assert_eq!(in_progress.await.unwrap().unwrap().status(), OK);
+        server.abort();
     })
     .await
     .expect("test finished within its bound");

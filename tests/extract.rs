@@ -129,7 +129,7 @@ async fn signed(app: &Router, scheme: &impl Sign, id: &str, body: String) -> (St
 }
 
 #[tokio::test]
-async fn payload_that_is_not_json_is_400_without_calling_the_handler() {
+async fn payload_that_is_not_json_becomes_a_dead_letter_without_calling_the_handler() {
     // Standard Webhooks takes the id from a header, so the layer lets a
     // verified non-JSON payload through to the extractor.
     let (guard, seen) = (Arc::default(), Arc::<Seen>::default());
@@ -137,14 +137,16 @@ async fn payload_that_is_not_json_is_400_without_calling_the_handler() {
 
     let (status, body) = signed(&app, &standard(), "msg_1", "{\"type\": oops".to_owned()).await;
 
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(body, "payload is not valid JSON");
+    // The extractor answers 400; the layer keeps the delivery as a dead
+    // letter and acknowledges it.
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "event cannot be processed; kept as a dead letter");
     assert!(seen.last.lock().unwrap().is_none(), "handler ran");
-    assert!(!guard.is_done("msg_1"));
+    assert!(guard.is_done("msg_1"));
 }
 
 #[tokio::test]
-async fn json_that_does_not_fit_the_type_is_422_without_calling_the_handler() {
+async fn json_that_does_not_fit_the_type_becomes_a_dead_letter_without_calling_the_handler() {
     let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
     let app = app(scheme.clone(), &guard, &seen);
 
@@ -156,10 +158,12 @@ async fn json_that_does_not_fit_the_type_is_422_without_calling_the_handler() {
     )
     .await;
 
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(body, "payload does not fit the expected event");
+    // The extractor answers 422; the layer keeps the delivery as a dead
+    // letter and acknowledges it.
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "event cannot be processed; kept as a dead letter");
     assert!(seen.last.lock().unwrap().is_none(), "handler ran");
-    assert!(!guard.is_done("evt_1"));
+    assert!(guard.is_done("evt_1"));
 }
 
 #[tokio::test]
@@ -239,8 +243,13 @@ async fn permanent_failure_answers_200_and_a_redelivery_is_a_duplicate() {
 
 #[tokio::test]
 async fn permanent_failure_with_422_still_stops_the_retries() {
-    let (scheme, guard, seen) = (petstore(), Arc::default(), Arc::<Seen>::default());
-    let app = app(scheme.clone(), &guard, &seen);
+    let (scheme, guard, seen) = (petstore(), Arc::<LruGuard>::default(), Arc::<Seen>::default());
+    // The layer answers dead letters with its own status; here the 422.
+    let app = bare_app(&seen).layer(
+        WebhookLayer::new(scheme.clone())
+            .guard(Arc::clone(&guard))
+            .dead_letter_status(StatusCode::UNPROCESSABLE_ENTITY),
+    );
     let body = order(
         "evt_1",
         r#"{"orderId":"o1","status":"created","outcome":"permanent422"}"#,

@@ -124,6 +124,11 @@ mod cases {
         assert_eq!(fresh, 1);
     }
 
+    /// The layer bounds handlers below this, so it must be the real timeout.
+    pub async fn reports_its_in_flight_timeout_as_the_claim_lifetime(guard: impl ReplayGuard) {
+        assert_eq!(guard.claim_lifetime(), Some(IN_FLIGHT));
+    }
+
     pub async fn distinct_events_are_independent(guard: impl ReplayGuard) {
         let a = fresh(&guard, "evt_a").await;
         let b = fresh(&guard, "evt_b").await;
@@ -152,6 +157,7 @@ macro_rules! conformance {
                 stale_commit_wins_over_a_newer_claim_that_then_fails,
                 concurrent_begins_of_one_event_yield_exactly_one_fresh,
                 distinct_events_are_independent,
+                reports_its_in_flight_timeout_as_the_claim_lifetime,
             );
         }
     };

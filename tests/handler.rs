@@ -236,10 +236,15 @@ async fn permanent_failure_with_its_own_status_still_commits_the_event() {
         r#"{"orderId":"ord_1","status":"created"}"#,
     );
 
+    // The layer acknowledges the dead letter with its own status (200 by
+    // default, see `WebhookLayer::dead_letter_status`).
     let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_1", body.clone()).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_1", body).await;
     assert_eq!(status, StatusCode::OK);
+    let (status, text) = deliver(&scheme, &guard, &dispatcher, "evt_1", body).await;
+    assert_eq!(
+        (status, &text[..]),
+        (StatusCode::OK, &br#"{"duplicate":true}"#[..])
+    );
     assert_eq!(calls.created(), 1);
 }
 
@@ -315,7 +320,7 @@ async fn boxed_errors_are_retryable() {
 }
 
 #[tokio::test]
-async fn payload_that_is_not_json_is_400_without_calling_a_handler() {
+async fn payload_that_is_not_json_becomes_a_dead_letter_without_calling_a_handler() {
     // Standard Webhooks takes the id from a header, so the layer lets a
     // verified non-JSON payload through and the dispatcher must refuse it.
     let logs = Logs::capture();
@@ -331,10 +336,11 @@ async fn payload_that_is_not_json_is_400_without_calling_a_handler() {
     )
     .await;
 
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(&text[..], b"payload is not valid JSON");
+    // The dispatcher answers 400; the layer keeps it as a dead letter.
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(&text[..], b"event cannot be processed; kept as a dead letter");
     assert_eq!(calls.created(), 0);
-    assert!(!guard.is_done("msg_not_json"));
+    assert!(guard.is_done("msg_not_json"));
     let text = logs.text();
     assert!(
         text.lines().any(|l| l.contains("WARN")
@@ -346,7 +352,7 @@ async fn payload_that_is_not_json_is_400_without_calling_a_handler() {
 }
 
 #[tokio::test]
-async fn payload_of_the_wrong_shape_is_422_without_calling_a_handler() {
+async fn payload_of_the_wrong_shape_becomes_a_dead_letter_without_calling_a_handler() {
     let logs = Logs::capture();
     let (scheme, guard, calls) = (petstore(), Arc::default(), Arc::<Calls>::default());
     let dispatcher = dispatcher(&calls, ok);
@@ -358,8 +364,10 @@ async fn payload_of_the_wrong_shape_is_422_without_calling_a_handler() {
     );
     let (status, _) = deliver(&scheme, &guard, &dispatcher, "evt_wrong_shape", body).await;
 
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The dispatcher answers 422 (logged below); the layer keeps it as a dead letter.
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(calls.created(), 0);
+    assert!(guard.is_done("evt_wrong_shape"));
     let text = logs.text();
     assert!(
         text.lines()
@@ -394,7 +402,9 @@ async fn routes_by_the_envelope_type_when_the_scheme_reads_none() {
         r#"{"id":"msg_2"}"#.to_owned(),
     )
     .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A 422 from the dispatcher, kept by the layer as a dead letter.
+    assert_eq!(status, StatusCode::OK);
+    assert!(guard.is_done("msg_2"));
 }
 
 #[tokio::test]
@@ -548,8 +558,9 @@ async fn each_event_type_decodes_its_own_payload_type() {
                 Ok::<_, HandlerError>(())
             }
         });
+    let letters = Arc::new(tower_webhook::dead_letter::MemoryDeadLetters::default());
     let service = ServiceBuilder::new()
-        .layer(WebhookLayer::new(github.clone()))
+        .layer(WebhookLayer::new(github.clone()).dead_letters(Arc::clone(&letters)))
         .service(dispatcher);
     let request = |event: &'static str, id: &str| {
         let mut request = testing::signed_request::<Full<Bytes>>(
@@ -565,7 +576,15 @@ async fn each_event_type_decodes_its_own_payload_type() {
     let ping = service.clone().oneshot(request("ping", "d-ping")).await.unwrap();
     assert_eq!(ping.status(), StatusCode::OK);
     assert_eq!(pings.load(Ordering::SeqCst), 1);
-    // The same body announced as a `push` does not fit `Push`: 422.
+    assert!(letters.letters().is_empty());
+    // The same body announced as a `push` does not fit `Push`: the
+    // Dispatcher's 422 makes it a dead letter, acknowledged by the layer.
     let push = service.oneshot(request("push", "d-push")).await.unwrap();
-    assert_eq!(push.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(push.status(), StatusCode::OK);
+    let letters = letters.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (letters[0].id(), letters[0].event_type()),
+        ("d-push", Some("push"))
+    );
 }

@@ -578,11 +578,15 @@ async fn releases_id_when_handler_panics_and_answers_500() {
 }
 
 #[tokio::test]
-async fn releases_id_when_the_response_future_is_dropped() {
+async fn releases_id_when_the_response_future_is_dropped_under_cancel_on_disconnect() {
     let inner = Inner::default().then(&[Act::Sleep(Duration::from_secs(3600))]);
     let guard = Arc::new(LruGuard::default());
     let svc = ServiceBuilder::new()
-        .layer(WebhookLayer::new(petstore()).guard(Arc::clone(&guard)))
+        .layer(
+            WebhookLayer::new(petstore())
+                .guard(Arc::clone(&guard))
+                .cancel_on_disconnect(true),
+        )
         .service(inner.service());
     let pending =
         tokio::time::timeout(Duration::from_millis(50), svc.clone().oneshot(signed("evt_drop"))).await;

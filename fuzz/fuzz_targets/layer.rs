@@ -37,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         .body(Full::new(Bytes::copy_from_slice(body)))
         .unwrap();
     *request.headers_mut() = headers;
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let status = runtime.block_on(service.oneshot(request)).unwrap().status();
     let calls = calls.load(Ordering::SeqCst);
     assert!(

@@ -2,21 +2,24 @@ use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::Pin;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{Request, Response, StatusCode};
+use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::layer::Config;
+use super::load::{Refused, Slot};
 use super::service::BufferBody;
+use crate::dead_letter::{self, DeadLetter};
 use crate::replay::{Begin, Claim, ReplayGuard};
 use crate::scheme::{Delivery, Scheme};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
@@ -134,13 +137,14 @@ pub(crate) const DUPLICATE_BODY: &str = r#"{"duplicate":true}"#;
 /// One delivery, start to finish (see the module docs for the steps).
 ///
 /// Each step that waits is a future of its own (`read_body`, `claim`,
-/// [`Forward`], `Held::settle`), awaited one after the other, and what steps 1
+/// [`Forward`], `finish`), awaited one after the other, and what steps 1
 /// to 5 make lives in a block that ends before the handler is awaited: the
 /// compiler then lets the steps' states share memory instead of laying them
-/// side by side. Behind an axum `Route` the boxed future is 984 bytes instead
-/// of 1.7 KiB as one straight `async fn`, which keeps its one allocation per
-/// request in glibc's per-thread cache (up to 1,032 bytes); past that, every
-/// request paid for a large-chunk allocation and a bigger copy.
+/// side by side, which keeps the boxed future small.
+///
+/// Steps 5 and 6 (`finish`) run as a task of their own unless the layer
+/// cancels on disconnect, so that a client going away cannot drop a handler
+/// between its side effect and its answer.
 pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     config: Arc<Config<Sch, G>>,
     mut inner: S,
@@ -148,6 +152,9 @@ pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
 ) -> impl Future<Output = Result<Response<ResponseBody<ResBody>>, S::Error>>
 where
     S: Service<Request<ReqBody::Buffered>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    ResBody: Send + 'static,
     Sch: Scheme,
     G: ReplayGuard,
     ReqBody: BufferBody,
@@ -155,13 +162,23 @@ where
 {
     let (parts, body) = request.into_parts();
     async move {
+        // 0. Shed: past the limit, or once shutdown began, answer before
+        // reading anything or asking the guard.
+        let slot = match config.delivery.load.try_start() {
+            Ok(slot) => slot,
+            Err(Refused::Overloaded(limit)) => {
+                return Ok(reject(&config, &Rejection::Overloaded { limit }, None))
+            }
+            Err(Refused::ShuttingDown) => return Ok(reject(&config, &Rejection::ShuttingDown, None)),
+        };
+
         // Steps 1 to 5 in a block: what they make (the bytes, the delivery,
         // the rebuilt request) is gone before the handler is awaited, and the
         // future does not keep room for it beside the later steps. No `.await`
         // may follow the rebuilt request inside the block.
-        let (mut held, id, forward) = {
-            // 0. Cheap refusals (a missing signature header) before any
-            // byte of the body is read.
+        let (held, forward, letterhead) = {
+            // Cheap refusals (a missing signature header) before any byte
+            // of the body is read.
             if let Err(rejection) = config.scheme.precheck(&parts.headers) {
                 return Ok(reject(&config, &rejection, None));
             }
@@ -194,23 +211,133 @@ where
 
             // 5. Forward the same bytes, with the `Verified` extension.
             let (id, event_type, timestamp) = delivery.into_parts();
-            let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes.clone()));
-            request
-                .extensions_mut()
-                .insert(Verified::new(id.clone(), event_type, timestamp, bytes));
+            let verified = Verified::new(id, event_type, timestamp, bytes.clone());
+            // What a dead letter keeps, should the handler mark the delivery.
+            let letterhead = Letterhead {
+                method: parts.method.clone(),
+                uri: parts.uri.clone(),
+                headers: parts.headers.clone(),
+                verified: verified.clone(),
+            };
+            let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes));
+            request.extensions_mut().insert(verified);
+            let bound = handler_bound(config.deadline, config.guard.claim_lifetime());
             let forward = match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
-                Ok(call) => Forward::new(config.deadline, call),
+                Ok(call) => Forward::new(bound, call),
                 Err(panic) => Forward::Panicked { panic: Some(panic) },
             };
-            (held, id, forward)
+            (held, forward, letterhead)
         };
-        let outcome = forward.await;
 
-        // 6. Settle by outcome.
-        held.settle(outcome.commits(), Some(&id)).await;
-        respond(&config, &id, outcome)
+        // 5 and 6: run the handler and settle by its outcome, detached from
+        // this future unless the layer cancels on disconnect.
+        let finish = finish(Arc::clone(&config), held, forward, letterhead, slot);
+        if config.delivery.cancel_on_disconnect {
+            return finish.await;
+        }
+        match tokio::runtime::Handle::try_current() {
+            // Dropping the handle (the client went away) leaves the task
+            // running; it keeps the request's span, so the handler's logs do.
+            Ok(runtime) => match runtime.spawn(finish.instrument(tracing::Span::current())).await {
+                Ok(answer) => answer,
+                Err(error) => {
+                    // Only the settling itself can panic here (the handler's
+                    // panics are caught); the unwinding released the event.
+                    tracing::error!(%error, "delivery task failed; event released for the sender's retry");
+                    Ok(internal_error())
+                }
+            },
+            Err(_) => finish.await,
+        }
     }
 }
+
+/// The request line and headers of a forwarded delivery, for its dead letter.
+struct Letterhead {
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    verified: Verified,
+}
+
+/// Steps 5 and 6: awaits the handler (or a drain that gives up on it), keeps
+/// a marked delivery as a dead letter, settles the held keys, and answers.
+/// The slot is freed when this ends, however it ends.
+async fn finish<Sch, G, F, B, E>(
+    config: Arc<Config<Sch, G>>,
+    mut held: Held<G>,
+    forward: Forward<F>,
+    letterhead: Letterhead,
+    slot: Slot,
+) -> Result<Response<ResponseBody<B>>, E>
+where
+    G: ReplayGuard,
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    let _slot = slot;
+    let id = letterhead.verified.id();
+    let outcome = {
+        let mut forward = pin!(forward);
+        let mut cancelled = pin!(config.delivery.load.cancelled());
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(outcome) = forward.as_mut().poll(cx) {
+                return Poll::Ready(outcome);
+            }
+            cancelled.as_mut().poll(cx).map(|()| Outcome::Cancelled)
+        })
+        .await
+    };
+
+    if let Outcome::Response(response) = &outcome {
+        if let Some(reason) = dead_letter::marked(response) {
+            let status = response.status();
+            let letter = DeadLetter::new(
+                &letterhead.verified,
+                letterhead.method,
+                letterhead.uri,
+                letterhead.headers,
+                reason,
+            );
+            return match config.delivery.dead_letters.store_boxed(letter).await {
+                Ok(()) => {
+                    tracing::error!(
+                        event_id = id,
+                        event_type = letterhead.verified.event_type(),
+                        status = status.as_u16(),
+                        reason,
+                        "dead letter: the delivery can never be processed; stored, recorded as processed and acknowledged"
+                    );
+                    held.settle(true, Some(id)).await;
+                    Ok(dead_lettered(&config, reason))
+                }
+                Err(error) => {
+                    tracing::error!(event_id = id, reason, %error, source = ?std::error::Error::source(&error), "dead letter could not be stored; event released for the sender's retry");
+                    held.settle(false, Some(id)).await;
+                    Ok(reject(&config, &Rejection::DeadLetterUnavailable, Some(id)))
+                }
+            };
+        }
+    }
+
+    // 6. Settle by outcome.
+    held.settle(outcome.commits(), Some(id)).await;
+    respond(&config, id, outcome)
+}
+
+/// How long a handler may run: the deadline, and below the replay guard's
+/// claim lifetime, so its claim cannot lapse while it runs. The margin
+/// covers the time between the claim and the start of the handler's clock
+/// (a guard round trip per replay key).
+fn handler_bound(deadline: Option<Duration>, claim_lifetime: Option<Duration>) -> Option<Duration> {
+    let below_claim = claim_lifetime.map(|lifetime| lifetime - (lifetime / 10).min(CLAIM_MARGIN));
+    match (deadline, below_claim) {
+        (Some(deadline), Some(below_claim)) => Some(deadline.min(below_claim)),
+        (deadline, below_claim) => deadline.or(below_claim),
+    }
+}
+
+/// The most time [`handler_bound`] keeps between a handler's bound and its claim's end.
+const CLAIM_MARGIN: Duration = Duration::from_secs(1);
 
 /// Steps 1 and 2: the body, read under the limit.
 async fn read_body<B>(
@@ -309,6 +436,8 @@ enum Outcome<R, E> {
     Error(E),
     Panicked(Box<dyn Any + Send>),
     Deadline(Duration),
+    /// A [drain](super::Shutdown::drain) gave up waiting for the handler.
+    Cancelled,
 }
 
 pin_project! {
@@ -362,11 +491,11 @@ where
 }
 
 impl<R, E> Outcome<Response<R>, E> {
-    /// Whether the event counts as processed: a 2xx, or a response marked as
-    /// a [`PermanentFailure`]. Anything else releases it for a retry.
+    /// Whether the event counts as processed: a 2xx. Anything else releases
+    /// it for a retry (a response marked as a [`PermanentFailure`] is settled
+    /// by `finish`, once its dead letter is stored).
     fn commits(&self) -> bool {
-        matches!(self, Outcome::Response(response)
-            if response.status().is_success() || response.extensions().get::<PermanentFailure>().is_some())
+        matches!(self, Outcome::Response(response) if response.status().is_success())
     }
 }
 
@@ -378,19 +507,6 @@ fn respond<Sch, G, B, E>(
 ) -> Result<Response<ResponseBody<B>>, E> {
     match outcome {
         Outcome::Response(response) if response.status().is_success() => {
-            Ok(response.map(ResponseBody::inner))
-        }
-        Outcome::Response(response) if response.extensions().get::<PermanentFailure>().is_some() => {
-            let reason = response
-                .extensions()
-                .get::<PermanentFailure>()
-                .map(PermanentFailure::reason);
-            tracing::error!(
-                event_id = %id,
-                status = response.status().as_u16(),
-                reason,
-                "handler failed permanently; event recorded as processed so the sender stops retrying"
-            );
             Ok(response.map(ResponseBody::inner))
         }
         Outcome::Response(response) => {
@@ -411,7 +527,33 @@ fn respond<Sch, G, B, E>(
             &Rejection::DeadlineExceeded { deadline },
             Some(id),
         )),
+        Outcome::Cancelled => {
+            tracing::warn!(event_id = %id, "handler cancelled by the shutdown drain; event released for the sender's retry");
+            Ok(reject(config, &Rejection::ShuttingDown, Some(id)))
+        }
     }
+}
+
+/// The answer to a delivery kept as a dead letter.
+fn dead_lettered<Sch, G, B>(config: &Config<Sch, G>, reason: &str) -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::own(Full::new(Bytes::from_static(
+        b"event cannot be processed; kept as a dead letter",
+    ))));
+    *response.status_mut() = config.delivery.dead_letter_status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response.extensions_mut().insert(PermanentFailure::new(reason));
+    response
+}
+
+fn internal_error<B>() -> Response<ResponseBody<B>> {
+    let mut response = Response::new(ResponseBody::own(Full::new(Bytes::from_static(
+        b"internal error",
+    ))));
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response
 }
 
 /// The layer's answer to a refused delivery, logged.
@@ -445,11 +587,7 @@ fn panicked<B>(id: &str, panic: &(dyn Any + Send)) -> Response<ResponseBody<B>> 
         panic = message,
         "handler panicked; event released for the sender's retry"
     );
-    let mut response = Response::new(ResponseBody::own(Full::new(Bytes::from_static(
-        b"internal error",
-    ))));
-    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    response
+    internal_error()
 }
 
 pin_project! {
@@ -476,8 +614,9 @@ impl<F: Future> Future for CatchUnwind<F> {
 
 /// The claims this request holds. Whatever way the request ends, they are
 /// settled: committed on success, released otherwise, and released by `Drop`
-/// when the future is dropped (the client went away, a timeout above us fired)
-/// or unwinds. This is what guarantees that an event is never left marked
+/// when the future holding them is dropped (the client went away under
+/// [`cancel_on_disconnect`](crate::WebhookLayer::cancel_on_disconnect), a
+/// timeout above us fired, the runtime shut down) or unwinds. This is what guarantees that an event is never left marked
 /// in flight or done without its handler having succeeded.
 struct Held<G: ReplayGuard> {
     guard: Arc<G>,
@@ -549,5 +688,24 @@ impl<G: ReplayGuard> Drop for Held<G> {
                 ),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_bound_stays_below_the_claim_lifetime() {
+        let secs = Duration::from_secs;
+        let millis = Duration::from_millis;
+        assert_eq!(handler_bound(None, None), None);
+        assert_eq!(handler_bound(Some(secs(5)), None), Some(secs(5)));
+        // A margin of a tenth of the lifetime, at most a second.
+        assert_eq!(handler_bound(None, Some(secs(60))), Some(secs(59)));
+        assert_eq!(handler_bound(None, Some(millis(300))), Some(millis(270)));
+        assert_eq!(handler_bound(Some(secs(10)), Some(secs(60))), Some(secs(10)));
+        assert_eq!(handler_bound(Some(secs(90)), Some(secs(60))), Some(secs(59)));
+        assert_eq!(handler_bound(None, Some(Duration::ZERO)), Some(Duration::ZERO));
     }
 }

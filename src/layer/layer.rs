@@ -3,12 +3,14 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::Response;
+use http::{Response, StatusCode};
 use http_body_util::Full;
 use tower_layer::Layer;
 
+use super::load::{Load, Shutdown};
 use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
 use super::WebhookService;
+use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::Scheme;
 use crate::Rejection;
@@ -23,6 +25,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// Stripe 30 s); 10 s is ample for a 1 MiB body over any working link, and
 /// short enough that a client that stalls mid-body frees its slot soon.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// The default [concurrency limit](WebhookLayer::concurrency_limit): 1024
+/// deliveries in progress at once.
+pub const DEFAULT_CONCURRENCY_LIMIT: usize = 1024;
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send + Sync>;
@@ -56,6 +61,40 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
     pub(crate) rejection_log: Arc<RejectionLog>,
+    /// Run to completion, load shedding, dead letters, shutdown.
+    pub(crate) delivery: Delivery,
+}
+
+/// What the layer does about disconnects, overload, poison events and
+/// shutdown; every field is cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Delivery {
+    pub(crate) load: Arc<Load>,
+    pub(crate) cancel_on_disconnect: bool,
+    pub(crate) dead_letters: Arc<dyn ErasedSink>,
+    pub(crate) dead_letter_status: StatusCode,
+}
+
+impl Default for Delivery {
+    fn default() -> Self {
+        Self {
+            load: Arc::new(Load::new(DEFAULT_CONCURRENCY_LIMIT)),
+            cancel_on_disconnect: false,
+            dead_letters: Arc::new(MemoryDeadLetters::default()),
+            dead_letter_status: StatusCode::OK,
+        }
+    }
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("concurrency_limit", &self.load.limit())
+            .field("in_progress", &self.load.active())
+            .field("cancel_on_disconnect", &self.cancel_on_disconnect)
+            .field("dead_letter_status", &self.dead_letter_status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<Sch, G> Config<Sch, G> {
@@ -72,7 +111,10 @@ impl<Sch, G> Config<Sch, G> {
 impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// A layer verifying deliveries with `scheme`, with an in-memory
     /// [`LruGuard`] of the default capacity, a 1 MiB body limit, a 10 s
-    /// [body timeout](Self::body_timeout) and no deadline.
+    /// [body timeout](Self::body_timeout), no deadline (handlers are still
+    /// bounded below the guard's in-flight timeout), a
+    /// [concurrency limit](Self::concurrency_limit) of 1024, handlers that
+    /// run to completion, and dead letters kept in a [`MemoryDeadLetters`].
     pub fn new(scheme: Sch) -> Self {
         Self {
             config: Config {
@@ -84,6 +126,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
                 rejection_log: Arc::new(RejectionLog::new(DEFAULT_REJECTION_LOG_INTERVAL)),
+                delivery: Delivery::default(),
             },
         }
     }
@@ -112,6 +155,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 clock: config.clock,
                 on_rejection: config.on_rejection,
                 rejection_log: config.rejection_log,
+                delivery: config.delivery,
             },
         }
     }
@@ -171,12 +215,87 @@ impl<Sch, G> WebhookLayer<Sch, G> {
 
     /// Answers `503` with `Retry-After` when the inner service has not
     /// answered within `deadline`, cancels it, and releases the event, so a
-    /// slow handler does not outlive the sender's own timeout (GitHub 10 s,
-    /// Shopify 5 s, Svix 15 s) with nobody hearing about its outcome. Off by
-    /// default. Needs a tokio runtime with the time driver.
+    /// slow handler is bounded (a sender gives up waiting after GitHub 10 s,
+    /// Shopify 5 s, Svix 15 s; the handler still runs to completion, see
+    /// [`cancel_on_disconnect`](Self::cancel_on_disconnect)). Needs a tokio
+    /// runtime with the time driver.
+    ///
+    /// **The handler's bound is tied to the replay guard's claim.** When the
+    /// guard's claims expire ([`ReplayGuard::claim_lifetime`]: `LruGuard`
+    /// and `RedisGuard` default to 60 s), the layer bounds every handler by
+    /// the smaller of this deadline and that lifetime less a margin (a
+    /// tenth of it, at most 1 s), with or without a deadline set. So no
+    /// handler can still be running when its claim lapses and a retry takes
+    /// the event over: an event never runs twice at once. A handler that
+    /// needs longer needs a longer in-flight timeout on the guard.
     #[must_use]
     pub fn deadline(self, deadline: Duration) -> Self {
         self.map(|c| c.deadline = Some(deadline))
+    }
+
+    /// The most deliveries in progress at once (default
+    /// [`DEFAULT_CONCURRENCY_LIMIT`], at least 1): bodies being read and
+    /// handlers running, including handlers still running after their client
+    /// went away. One more is answered `503` with `Retry-After`
+    /// ([`Rejection::Overloaded`]) at once, before its body is read, without
+    /// asking the replay guard or calling the handler; the sender retries
+    /// it. This bounds memory to about `limit × body_limit` for bodies, plus
+    /// what the handlers hold, however large a burst a sender replays.
+    ///
+    /// The count, and this limit, are shared by every clone of the layer,
+    /// every service it makes, and its [`shutdown_handle`](Self::shutdown_handle).
+    #[must_use]
+    pub fn concurrency_limit(self, limit: usize) -> Self {
+        self.config.delivery.load.set_limit(limit);
+        self
+    }
+
+    /// Whether a client's disconnect cancels its handler (default `false`).
+    ///
+    /// By default, once a verified delivery has claimed its event, its
+    /// handler runs to completion on the tokio runtime even if the client
+    /// goes away (a sender that gives up waiting), bounded by the
+    /// [deadline](Self::deadline); its outcome commits or releases the event
+    /// as usual. The sender's retry then finds the event done (`200`
+    /// duplicate) or still in flight (`409` with `Retry-After`), instead of
+    /// running a handler whose side effect already happened a second time.
+    /// A detached handler counts against the
+    /// [concurrency limit](Self::concurrency_limit) until it finishes.
+    ///
+    /// `true` restores cancellation: when hyper drops the response future,
+    /// the handler is dropped with it and the event released, so a handler
+    /// that did its side effect before an `.await` runs it again on the retry.
+    /// Without a tokio runtime, handlers always run inside the response future.
+    #[must_use]
+    pub fn cancel_on_disconnect(self, cancel: bool) -> Self {
+        self.map(|c| c.delivery.cancel_on_disconnect = cancel)
+    }
+
+    /// Keeps [dead letters](crate::dead_letter) in `sink` (default: a
+    /// [`MemoryDeadLetters`] of 1000 letters, each logged at `error`).
+    ///
+    /// Pass an `Arc` to keep a handle on the sink.
+    #[must_use]
+    pub fn dead_letters(self, sink: impl DeadLetterSink) -> Self {
+        self.map(|c| c.delivery.dead_letters = Arc::new(sink))
+    }
+
+    /// The status that acknowledges a dead letter (default `200 OK`).
+    ///
+    /// Once the delivery is stored and its event committed, a `2xx` makes
+    /// every sender stop. Another status (such as `422`, to show the failure
+    /// in the sender's dashboard) is sent as given; a sender that retries it
+    /// gets `200` duplicates.
+    #[must_use]
+    pub fn dead_letter_status(self, status: StatusCode) -> Self {
+        self.map(|c| c.delivery.dead_letter_status = status)
+    }
+
+    /// A handle to stop taking deliveries and wait for the ones in progress
+    /// ([`Shutdown::drain`]). Shared by every clone of the layer and every
+    /// service it makes.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        Shutdown::new(Arc::clone(&self.config.delivery.load))
     }
 
     /// The clock timestamps are checked against (default [`SystemTime::now`]);
@@ -255,6 +374,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
             rejection_log: Arc::clone(&self.rejection_log),
+            delivery: self.delivery.clone(),
         }
     }
 }
@@ -286,6 +406,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("deadline", &self.deadline)
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
             .field("rejection_log_interval", &self.rejection_log.interval())
+            .field("delivery", &self.delivery)
             .finish_non_exhaustive()
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! # One request, start to finish
 //!
+//! 0. **Shed.** With as many deliveries in progress as the
+//!    [concurrency limit](WebhookLayer::concurrency_limit) (default 1024), or
+//!    once [`Shutdown::drain`] has begun, the delivery is answered `503` with
+//!    `Retry-After` at once: its body is not read, the replay guard is not
+//!    asked, the inner service is not called.
 //! 1. **Limit.** A `Content-Length` over the [body limit](WebhookLayer::body_limit)
 //!    is answered `413` before anything is read; otherwise the body (chunked
 //!    too) is read under a hard cap and answered `413` the moment it passes,
@@ -21,12 +26,24 @@
 //!    inner service is not called; in flight in another request → `409` with
 //!    `Retry-After`; otherwise the id is now held by this request.
 //! 5. **Forward.** The inner service gets the request with the same bytes as
-//!    its body and a [`Verified`](crate::Verified) extension.
-//! 6. **Settle.** A `2xx` from the inner service commits the id. Anything else
-//!    releases it, so the sender's retry is processed: a non-2xx response
-//!    (passed through), an error (passed through), a panic (answered `500`),
-//!    the [deadline](WebhookLayer::deadline) passing (`503` with
-//!    `Retry-After`), or the response future being dropped.
+//!    its body and a [`Verified`](crate::Verified) extension. It runs as a
+//!    task of its own, to completion even if the client goes away (unless
+//!    [`cancel_on_disconnect`](WebhookLayer::cancel_on_disconnect)), bounded
+//!    by the [deadline](WebhookLayer::deadline) and below the guard's claim.
+//! 6. **Settle.** A `2xx` from the inner service commits the id. A response
+//!    carrying [`PermanentFailure`](crate::PermanentFailure) is stored as a
+//!    [dead letter](crate::dead_letter), committed, and acknowledged with the
+//!    [dead-letter status](WebhookLayer::dead_letter_status) (default `200`;
+//!    `503` and a release if the sink fails). Anything else releases the id,
+//!    so the sender's retry is processed: a non-2xx response (passed
+//!    through), an error (passed through), a panic (answered `500`), the
+//!    handler's bound passing (`503` with `Retry-After`), a drain cancelling
+//!    it (`503`), or, under `cancel_on_disconnect`, the response future
+//!    being dropped.
+//!
+//! The layer needs a tokio runtime with the time driver (any
+//! `#[tokio::main]` has one): handlers are spawned onto it, and bounded with
+//! its timers.
 //!
 //! Every rejection is logged with `tracing` with its reason, and the
 //! [`Rejection`](crate::Rejection) is put in the response's extensions. The
@@ -82,10 +99,12 @@
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
+mod load;
 mod log;
 mod service;
 
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT};
+pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT};
+pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::{BufferBody, WebhookService};

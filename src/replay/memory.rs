@@ -20,8 +20,10 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 ///   events a minute and a retry window of a few hours, 10 000 is too small.
 /// - In-flight ids: held until the request settles, or until the in-flight
 ///   timeout (default 60 s) passes, so that a stuck request cannot pin an id
-///   forever. A request still running after its timeout may then run twice;
-///   pair the timeout with the layer's [deadline](crate::WebhookLayer::deadline).
+///   forever. The guard reports this timeout
+///   ([`ReplayGuard::claim_lifetime`]), and the layer bounds every
+///   handler below it, so a handler still running cannot lose its claim to
+///   a retry: raise the timeout for handlers that need longer.
 ///
 /// Only verified deliveries reach the guard, so someone without the secret
 /// cannot fill it. It dedupes within one process: replicas behind a load
@@ -234,6 +236,10 @@ impl ReplayGuard for LruGuard {
     fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
         self.settle(key, claim, false);
         ready(Ok(()))
+    }
+
+    fn claim_lifetime(&self) -> Option<Duration> {
+        Some(self.in_flight_timeout)
     }
 }
 

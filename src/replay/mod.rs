@@ -6,9 +6,12 @@
 //!
 //! - [`Begin::Fresh`]: nobody has this event; the guard marks it in flight and
 //!   hands back a [`Claim`]. The layer forwards the delivery, then **commits**
-//!   the claim when the inner service answered 2xx, or **releases** it on
-//!   anything else (non-2xx, an error, a panic, the future dropped, the
-//!   deadline), so the sender's retry is processed.
+//!   the claim when the inner service answered 2xx (or marked the delivery a
+//!   [dead letter](crate::dead_letter) that was stored), or **releases** it on
+//!   anything else (non-2xx, an error, a panic, the handler's bound, a
+//!   drain's timeout), so the sender's retry is processed. The handler's
+//!   bound stays below [`ReplayGuard::claim_lifetime`], so a claim does not
+//!   lapse while its handler runs.
 //! - [`Begin::InFlight`]: another request holds this event; answered `409`
 //!   with `Retry-After`.
 //! - [`Begin::Done`]: already processed; answered `200` without calling the
@@ -85,6 +88,18 @@ pub trait ReplayGuard: Send + Sync + 'static {
 
     /// Forgets `key`, if `claim` still holds it, so a retry is processed.
     fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send;
+
+    /// How long a claim holds its event before another request may take the
+    /// event over, or `None` if claims never expire by time (the default).
+    ///
+    /// The layer bounds every handler below it (see
+    /// [`WebhookLayer::deadline`](crate::WebhookLayer::deadline)), so that a
+    /// slow handler's claim cannot expire while it still runs and let a
+    /// retry run the event a second time. A guard whose claims expire must
+    /// report it here.
+    fn claim_lifetime(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// A replay guard could not be asked (its store is unreachable, say).
@@ -128,5 +143,9 @@ impl<G: ReplayGuard + ?Sized> ReplayGuard for std::sync::Arc<G> {
 
     fn release(&self, key: &str, claim: Claim) -> impl Future<Output = Result<(), GuardError>> + Send {
         (**self).release(key, claim)
+    }
+
+    fn claim_lifetime(&self) -> Option<Duration> {
+        (**self).claim_lifetime()
     }
 }

@@ -68,10 +68,10 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 ///
 /// An in-flight key expires after the [in-flight
 /// timeout](RedisGuard::in_flight_timeout) (default 60 s), so a replica that
-/// crashed mid-request cannot pin an event forever. A request still running
-/// after its timeout may then run twice; pair the timeout with the layer's
-/// [deadline](crate::WebhookLayer::deadline), and keep it longer than the
-/// deadline.
+/// crashed mid-request cannot pin an event forever. The guard reports it
+/// ([`ReplayGuard::claim_lifetime`]) and the layer bounds every handler
+/// below it, so a handler still running cannot lose its claim to a retry
+/// on another replica: raise the timeout for handlers that need longer.
 ///
 /// # When Redis is unavailable
 ///
@@ -399,6 +399,10 @@ impl ReplayGuard for RedisGuard {
         )
         .await
         .map(drop)
+    }
+
+    fn claim_lifetime(&self) -> Option<Duration> {
+        Some(self.in_flight_timeout)
     }
 }
 
