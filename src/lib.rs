@@ -117,6 +117,7 @@
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
+//! | `metrics` | no | [`observe::Metrics`]: delivery counters, histograms and a gauge through the `metrics` facade |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis |
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
 //!
@@ -176,6 +177,7 @@ mod event;
 pub mod extract;
 pub mod handler;
 pub mod layer;
+pub mod observe;
 mod rejection;
 pub mod replay;
 pub mod scheme;

@@ -14,9 +14,11 @@ use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::layer::Config;
 use super::service::BufferBody;
+use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
 use crate::scheme::{Delivery, Scheme};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
@@ -154,6 +156,7 @@ where
     ReqBody::Error: Into<BoxError>,
 {
     let (parts, body) = request.into_parts();
+    let (mut track, span) = Track::start(&config.observe);
     async move {
         // Steps 1 to 5 in a block: what they make (the bytes, the delivery,
         // the rebuilt request) is gone before the handler is awaited, and the
@@ -163,28 +166,31 @@ where
             // 1. Limit, and 2. buffer.
             let bytes = match read_body(config.body_limit, config.body_timeout, &parts.headers, body).await {
                 Ok(bytes) => bytes,
-                Err(rejection) => return Ok(reject(&config, &rejection, None)),
+                Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
+            track.body_read(&bytes);
 
             // 3. Verify.
             let delivery = match config.scheme.verify(&parts.headers, &bytes, (config.clock)()) {
                 Ok(delivery) => delivery,
-                Err(rejection) => return Ok(reject(&config, &rejection, None)),
+                Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
+            track.verified(&delivery);
             if let Some((content_type, body)) = delivery.reply_body() {
                 tracing::info!("handshake answered by the layer");
                 let mut response = Response::new(ResponseBody::own(Full::new(body.clone())));
                 response
                     .headers_mut()
                     .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-                return Ok(response);
+                return Ok(track.answered(observe::Outcome::Handshake, response));
             }
 
             // 4. Replay guard: every replay key must be fresh.
             let held = match claim(&config, &delivery).await {
                 Ok(held) => held,
-                Err(response) => return Ok(response),
+                Err(response) => return Ok(track.refused(response)),
             };
+            track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
             let (id, event_type, timestamp) = delivery.into_parts();
@@ -199,11 +205,13 @@ where
             (held, id, forward)
         };
         let outcome = forward.await;
+        track.handled(outcome.observed());
 
         // 6. Settle by outcome.
         held.settle(outcome.commits(), Some(&id)).await;
-        respond(&config, &id, outcome)
+        track.respond(respond(&config, &id, outcome))
     }
+    .instrument(span)
 }
 
 /// Steps 1 and 2: the body, read under the limit.
@@ -347,6 +355,19 @@ impl<R, E> Outcome<Response<R>, E> {
     fn commits(&self) -> bool {
         matches!(self, Outcome::Response(response)
             if response.status().is_success() || response.extensions().get::<PermanentFailure>().is_some())
+    }
+
+    /// The outcome an observer is told.
+    fn observed(&self) -> observe::Outcome {
+        match self {
+            Outcome::Response(response) if response.status().is_success() => observe::Outcome::Processed,
+            Outcome::Response(response) if response.extensions().get::<PermanentFailure>().is_some() => {
+                observe::Outcome::PermanentFailure
+            }
+            Outcome::Response(_) | Outcome::Error(_) => observe::Outcome::HandlerFailed,
+            Outcome::Panicked(_) => observe::Outcome::HandlerPanicked,
+            Outcome::Deadline(_) => observe::Outcome::HandlerDeadline,
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use http_body_util::Full;
 use tower_layer::Layer;
 
 use super::WebhookService;
+use crate::observe::{self, Observer};
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::Scheme;
 use crate::Rejection;
@@ -46,6 +47,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
+    pub(crate) observe: observe::Settings,
 }
 
 impl<Sch, G> Config<Sch, G> {
@@ -63,6 +65,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// A layer verifying deliveries with `scheme`, with an in-memory
     /// [`LruGuard`] of the default capacity, a 1 MiB body limit and no deadline.
     pub fn new(scheme: Sch) -> Self {
+        let scheme_name = scheme.name();
         Self {
             config: Config {
                 scheme: Arc::new(scheme),
@@ -72,6 +75,10 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 deadline: None,
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
+                observe: observe::Settings {
+                    scheme: scheme_name,
+                    observer: None,
+                },
             },
         }
     }
@@ -99,6 +106,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 deadline: config.deadline,
                 clock: config.clock,
                 on_rejection: config.on_rejection,
+                observe: config.observe,
             },
         }
     }
@@ -166,6 +174,24 @@ impl<Sch, G> WebhookLayer<Sch, G> {
         self.map(|c| c.on_rejection = Some(Arc::new(respond)))
     }
 
+    /// Tells `observer` how every delivery ends, with its timings (see
+    /// [`observe`](crate::observe)); replaces any observer set before. Pass a
+    /// tuple for several, e.g. `(Metrics::new(), recent.clone())`. Without
+    /// one, the layer reads no clock and allocates nothing for observing.
+    #[must_use]
+    pub fn observer(self, observer: impl Observer) -> Self {
+        self.map(|c| c.observe.observer = Some(Arc::new(observer)))
+    }
+
+    /// The scheme's name in the delivery's span, in each [`Report`](crate::observe::Report)
+    /// and as the `scheme` label of the metrics (default: [`Scheme::name`]).
+    /// A `&'static str`, so a closed set: give each layer a fixed name such as
+    /// `"github"`, never one made from a request.
+    #[must_use]
+    pub fn scheme_name(self, name: &'static str) -> Self {
+        self.map(|c| c.observe.scheme = name)
+    }
+
     /// The replay guard, shared by every service this layer makes.
     pub fn replay_guard(&self) -> &Arc<G> {
         &self.config.guard
@@ -190,6 +216,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             deadline: self.deadline,
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
+            observe: self.observe.clone(),
         }
     }
 }
@@ -220,6 +247,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("body_timeout", &self.body_timeout)
             .field("deadline", &self.deadline)
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
+            .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
 }

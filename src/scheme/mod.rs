@@ -100,17 +100,34 @@ pub trait Scheme: Send + Sync + 'static {
     ///
     /// A [`Rejection`] saying why the delivery is refused.
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection>;
+
+    /// The scheme's name: the `scheme` field of the delivery's span and label
+    /// of its metrics (see [`observe`](crate::observe)). A constant, never
+    /// computed from a request. The default is the type's name without its
+    /// path (`GitHub`, `Hmac`, `StandardWebhooks`);
+    /// [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) overrides it.
+    fn name(&self) -> &'static str {
+        crate::observe::type_label(std::any::type_name::<Self>())
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
     }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
     }
 }
 
