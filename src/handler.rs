@@ -26,7 +26,7 @@
 //! the handler registered for the event's type, decodes the payload as the
 //! type that handler takes, and calls it.
 //!
-//! A handler takes any [`DeserializeOwned`](serde::de::DeserializeOwned)
+//! A handler takes any [`DeserializeOwned`]
 //! payload type, and optionally the [`Verified`] delivery after it (see
 //! [`Handler`]): the article's envelope [`Event<T>`](crate::Event), a
 //! provider's own payload (GitHub's, Stripe's), or `serde_json::Value`. Each

@@ -26,6 +26,9 @@
 //!
 //! Every rejection is logged with `tracing` at `warn` with its reason, and the
 //! [`Rejection`](crate::Rejection) is put in the response's extensions.
+//! Each delivery runs inside one `webhook` span (the handler too), and an
+//! [`Observer`](crate::observe::Observer) set with
+//! [`WebhookLayer::observer`] is told how it ended: see [`observe`](crate::observe).
 //!
 //! # Example
 //!
