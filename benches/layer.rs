@@ -19,8 +19,10 @@
 //! the clock reads and the per-request record), `Metrics` recording into a
 //! Prometheus recorder (`metrics-exporter-prometheus`, installed as the
 //! global recorder for this process), and `RecentDeliveries`. No `tracing`
-//! subscriber is installed, so the delivery span is disabled throughout, as
-//! in a receiver that does not log at `info`.
+//! subscriber is installed for them, so the delivery span is disabled, as in
+//! a receiver that does not log at `info`; `layer_span_fmt` is the plain
+//! `layer` variant with a fmt subscriber at `info` (writing nowhere), so the
+//! span is recorded.
 //!
 //! The `router` group drives the axum `Router` of `examples/baselines.rs`
 //! (axum's `Body`, routing, response boxing) without sockets: the same three
@@ -153,6 +155,22 @@ fn layer(c: &mut Criterion) {
             );
         });
     }
+    // The span's own cost once a subscriber wants it: `tracing_subscriber`'s
+    // fmt subscriber at `info`, writing to nowhere (a delivery that succeeds
+    // logs no line of its own, so this is the span and its fields).
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let subscribed = tracing::subscriber::set_default(subscriber);
+    group.bench_function("layer_span_fmt", |b| {
+        b.to_async(&runtime).iter_batched(
+            fresh_request,
+            |r| layered.clone().oneshot(r),
+            BatchSize::SmallInput,
+        );
+    });
+    drop(subscribed);
     group.finish();
 }
 

@@ -112,6 +112,16 @@
 //! Response bodies are short fixed texts; the reason is logged with `tracing`
 //! at `warn` and the [`Rejection`] is in the response's extensions.
 //!
+//! # Observing deliveries
+//!
+//! Each delivery runs inside one `tracing` span, `webhook`, that the handler's
+//! own log lines inherit (scheme, event id and type, outcome, status, step
+//! timings). [`WebhookLayer::observer`] plugs in an
+//! [`Observer`](observe::Observer) told each delivery's
+//! [`Outcome`](observe::Outcome) and timings; [`observe::Metrics`] (feature
+//! `metrics`) and [`observe::RecentDeliveries`] are built on it. See
+//! [`observe`].
+//!
 //! # Cargo features
 //!
 //! | feature | default | what |

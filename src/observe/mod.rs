@@ -20,8 +20,11 @@
 //! | `outcome` | at the end: [`Outcome::label`] |
 //! | `status` | at the end: the response's status code, when there is one |
 //!
-//! With no subscriber interested in the span, and no observer, the layer reads
-//! no clock and allocates nothing for it.
+//! The span's target is `tower_webhook::observe`: a filter that keeps it
+//! while quieting the rest of the crate is
+//! `RUST_LOG=info,tower_webhook=warn,tower_webhook::observe=info`. With no
+//! subscriber interested in the span, and no observer, the layer reads no
+//! clock and allocates nothing for it.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -458,6 +461,19 @@ pub(crate) fn type_label(type_name: &'static str) -> &'static str {
     path.rsplit("::").next().unwrap_or(path)
 }
 
+/// A request's future and the span it runs in, which the response future
+/// enters on every poll.
+pub(crate) struct Spanned<F> {
+    pub(crate) span: Span,
+    pub(crate) future: F,
+}
+
+impl<F> Spanned<F> {
+    pub(crate) fn new(span: Span, future: F) -> Self {
+        Self { span, future }
+    }
+}
+
 /// One delivery's observation, carried through the request: the span's
 /// timings and, with an observer, what the [`Report`] needs.
 ///
@@ -481,8 +497,8 @@ struct Active {
 }
 
 impl Track {
-    /// Opens the delivery's span; the caller instruments the request's future
-    /// with the returned copy.
+    /// Opens the delivery's span; the response future enters the returned
+    /// copy on every poll ([`Spanned`]).
     pub(crate) fn start(settings: &Settings) -> (Self, Span) {
         let span = tracing::info_span!(
             "webhook",
