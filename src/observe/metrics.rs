@@ -1,8 +1,14 @@
 //! [`Metrics`]: the delivery metrics, through the `metrics` facade.
 
-use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit};
+use std::fmt;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use super::{Observer, Report};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Counter, Gauge,
+    Histogram, Unit,
+};
+
+use super::{Observer, Outcome, Report};
 
 /// An [`Observer`] that records every delivery through the
 /// [`metrics`](https://docs.rs/metrics) facade, for whatever recorder is
@@ -19,6 +25,11 @@ use super::{Observer, Report};
 /// `&'static str` scheme name: the label values are a closed set, never a
 /// header value or an event id.
 ///
+/// Each series is registered with the recorder the first time it is used and
+/// its handle kept, so a delivery costs a few atomic operations rather than a
+/// lookup by name per metric: install the recorder before the first delivery.
+/// Clones share the handles.
+///
 /// ```
 /// use tower_webhook::{observe::Metrics, scheme::GitHub, Secret, WebhookLayer};
 ///
@@ -30,9 +41,41 @@ use super::{Observer, Report};
 ///     .observer(Metrics::new());
 /// # Ok::<(), tower_webhook::SecretError>(())
 /// ```
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct Metrics {}
+#[derive(Clone, Default)]
+pub struct Metrics {
+    schemes: Arc<RwLock<Vec<Arc<Handles>>>>,
+}
+
+/// One scheme's series, registered on first use.
+struct Handles {
+    scheme: &'static str,
+    deliveries: [OnceLock<Counter>; Outcome::ALL.len()],
+    verify: OnceLock<Histogram>,
+    handler: [OnceLock<Histogram>; Outcome::ALL.len()],
+    running: OnceLock<Gauge>,
+}
+
+impl Handles {
+    fn new(scheme: &'static str) -> Self {
+        Self {
+            scheme,
+            deliveries: std::array::from_fn(|_| OnceLock::new()),
+            verify: OnceLock::new(),
+            handler: std::array::from_fn(|_| OnceLock::new()),
+            running: OnceLock::new(),
+        }
+    }
+
+    fn running(&self) -> &Gauge {
+        self.running
+            .get_or_init(|| gauge!(Metrics::HANDLERS_RUNNING, "scheme" => self.scheme))
+    }
+}
+
+/// The position of `outcome` in [`Outcome::ALL`] (its declaration order).
+fn slot(outcome: Outcome) -> usize {
+    outcome as usize
+}
 
 impl Metrics {
     /// The counter of deliveries, by `scheme` and `outcome`.
@@ -46,7 +89,21 @@ impl Metrics {
 
     /// An observer recording to the installed recorder.
     pub fn new() -> Self {
-        Self {}
+        Self::default()
+    }
+
+    fn handles(&self, scheme: &'static str) -> Arc<Handles> {
+        let find = |schemes: &[Arc<Handles>]| schemes.iter().find(|h| h.scheme == scheme).cloned();
+        if let Some(handles) = find(&self.schemes.read().unwrap_or_else(PoisonError::into_inner)) {
+            return handles;
+        }
+        let mut schemes = self.schemes.write().unwrap_or_else(PoisonError::into_inner);
+        // The scheme names are `&'static str`s fixed at build time: a short list.
+        find(&schemes).unwrap_or_else(|| {
+            let handles = Arc::new(Handles::new(scheme));
+            schemes.push(Arc::clone(&handles));
+            handles
+        })
     }
 
     /// Describes the four metrics (help text and unit) to the installed
@@ -78,20 +135,48 @@ impl Metrics {
 
 impl Observer for Metrics {
     fn handler_started(&self, scheme: &'static str) {
-        gauge!(Self::HANDLERS_RUNNING, "scheme" => scheme).increment(1.0);
+        self.handles(scheme).running().increment(1.0);
     }
 
     fn delivery(&self, report: &Report<'_>) {
-        let scheme = report.scheme;
-        let outcome = report.outcome.label();
-        counter!(Self::DELIVERIES_TOTAL, "scheme" => scheme, "outcome" => outcome).increment(1);
+        let handles = self.handles(report.scheme);
+        let (scheme, outcome) = (report.scheme, report.outcome.label());
+        handles.deliveries[slot(report.outcome)]
+            .get_or_init(|| counter!(Self::DELIVERIES_TOTAL, "scheme" => scheme, "outcome" => outcome))
+            .increment(1);
         if let Some(verify) = report.timings.verify {
-            histogram!(Self::VERIFY_DURATION_SECONDS, "scheme" => scheme).record(verify.as_secs_f64());
+            handles
+                .verify
+                .get_or_init(|| histogram!(Self::VERIFY_DURATION_SECONDS, "scheme" => scheme))
+                .record(verify.as_secs_f64());
         }
         if let Some(handler) = report.timings.handler {
-            histogram!(Self::HANDLER_DURATION_SECONDS, "scheme" => scheme, "outcome" => outcome)
+            handles.handler[slot(report.outcome)]
+                .get_or_init(
+                    || histogram!(Self::HANDLER_DURATION_SECONDS, "scheme" => scheme, "outcome" => outcome),
+                )
                 .record(handler.as_secs_f64());
-            gauge!(Self::HANDLERS_RUNNING, "scheme" => scheme).decrement(1.0);
+            handles.running().decrement(1.0);
+        }
+    }
+}
+
+impl fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let schemes = self.schemes.read().unwrap_or_else(PoisonError::into_inner);
+        let names: Vec<&str> = schemes.iter().map(|h| h.scheme).collect();
+        f.debug_struct("Metrics").field("schemes", &names).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_outcome_has_its_own_slot() {
+        for (position, outcome) in Outcome::ALL.iter().enumerate() {
+            assert_eq!(slot(*outcome), position, "{outcome}");
         }
     }
 }
