@@ -15,7 +15,7 @@
 //! | field | when it is set |
 //! |---|---|
 //! | `scheme` | at once: the scheme's [name](crate::Scheme::name) or [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) |
-//! | `event_id`, `event_type` | once the signature verified (never taken from an unverified request) |
+//! | `event_id`, `event_type` | once the signature verified, as the scheme reports them (nothing from a request that failed verification) |
 //! | `body_read_us`, `verify_us`, `guard_us`, `handler_us` | when that step ends, in microseconds |
 //! | `outcome` | at the end: [`Outcome::label`] |
 //! | `status` | at the end: the response's status code, when there is one |
