@@ -16,6 +16,16 @@
 //! The `cancel_on_disconnect` variant runs the handler inside the response
 //! future rather than as a task of its own (the default).
 //!
+//! The `observe` variants are the `layer` variant with an observer set
+//! (`WebhookLayer::observer`): one that does nothing (the hook's own cost:
+//! the clock reads and the per-request record), `Metrics` recording into a
+//! Prometheus recorder (`metrics-exporter-prometheus`, installed as the
+//! global recorder for this process), and `RecentDeliveries`. No `tracing`
+//! subscriber is installed for them, so the delivery span is disabled, as in
+//! a receiver that does not log at `info`; `layer_span_fmt` is the plain
+//! `layer` variant with a fmt subscriber at `info` (writing nowhere), so the
+//! span is recorded.
+//!
 //! The `router` group drives the axum `Router` of `examples/baselines.rs`
 //! (axum's `Body`, routing, response boxing) without sockets: the same three
 //! routes the HTTP load test compares, minus the HTTP and TCP work.
@@ -28,6 +38,7 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughpu
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
+use tower_webhook::observe::{Metrics, Observer, RecentDeliveries, Report};
 use tower_webhook::scheme::Hmac;
 use tower_webhook::{testing, LruGuard, Secret, WebhookLayer};
 
@@ -48,6 +59,15 @@ fn envelope(id: u64) -> Bytes {
 
 async fn handler(_request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(b"ok"))))
+}
+
+/// An observer that does nothing: what remains is the hook's own cost.
+struct Noop;
+
+impl Observer for Noop {
+    fn delivery(&self, report: &Report<'_>) {
+        std::hint::black_box(report);
+    }
 }
 
 fn layer(c: &mut Criterion) {
@@ -125,6 +145,53 @@ fn layer(c: &mut Criterion) {
             BatchSize::SmallInput,
         );
     });
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let prometheus = recorder.handle();
+    metrics::set_global_recorder(recorder).expect("the bench's only recorder");
+    let observed = |name: &str, layer: WebhookLayer<Hmac, LruGuard>| {
+        let service = ServiceBuilder::new().layer(layer).service(service_fn(handler));
+        let status = runtime
+            .block_on(service.clone().oneshot(fresh_request()))
+            .unwrap()
+            .status();
+        assert_eq!(status, StatusCode::OK, "{name}");
+        (name.to_owned(), service)
+    };
+    let base = || WebhookLayer::new(scheme.clone()).guard(LruGuard::new(LruGuard::DEFAULT_CAPACITY));
+    let variants = [
+        observed("layer_observer_noop", base().observer(Noop)),
+        observed(
+            "layer_metrics",
+            base().scheme_name("petstore").observer(Metrics::new()),
+        ),
+        observed("layer_recent", base().observer(RecentDeliveries::new(100))),
+    ];
+    assert!(prometheus.render().contains("webhook_deliveries_total"));
+    for (name, service) in &variants {
+        group.bench_function(name.as_str(), |b| {
+            b.to_async(&runtime).iter_batched(
+                fresh_request,
+                |r| service.clone().oneshot(r),
+                BatchSize::SmallInput,
+            );
+        });
+    }
+    // The span's own cost once a subscriber wants it: `tracing_subscriber`'s
+    // fmt subscriber at `info`, writing to nowhere (a delivery that succeeds
+    // logs no line of its own, so this is the span and its fields).
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::sink)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let subscribed = tracing::subscriber::set_default(subscriber);
+    group.bench_function("layer_span_fmt", |b| {
+        b.to_async(&runtime).iter_batched(
+            fresh_request,
+            |r| layered.clone().oneshot(r),
+            BatchSize::SmallInput,
+        );
+    });
+    drop(subscribed);
     group.finish();
 }
 

@@ -18,6 +18,7 @@
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
+//! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows; at least 1 |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
@@ -37,6 +38,15 @@
 //! acknowledged so the sender stops. On Ctrl-C or SIGTERM the receiver stops
 //! accepting, lets the handlers in progress finish (up to 25 s), and logs how
 //! many were drained.
+//!
+//! Beside it, outside the webhook layer and on the same port:
+//!
+//! - `GET /metrics`: Prometheus text (`webhook_deliveries_total`, the verify
+//!   and handler time histograms, `webhook_handlers_running`);
+//! - `GET /deliveries`: the last deliveries, newest first (time, scheme, id,
+//!   type, outcome, status, reason, timings; never a body or a secret), as
+//!   JSON when asked for `application/json`, as a page that refreshes itself
+//!   when a browser asks for HTML.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -46,15 +56,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::routing::post;
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, VARY};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::Extension;
 use axum::Router;
 use base64::Engine as _;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use serde::Deserialize;
 use tower_webhook::dead_letter::MemoryDeadLetters;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
+use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe, MAX_TOLERANCE};
 use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
@@ -81,6 +96,8 @@ pub struct Config {
     pub max_concurrent_handlers: usize,
     /// How long each handler waits after doing its work.
     pub handler_delay: Duration,
+    /// How many deliveries `GET /deliveries` shows.
+    pub recent_deliveries: usize,
 }
 
 impl Config {
@@ -126,6 +143,7 @@ impl Config {
                 1..=usize::MAX,
             )?,
             handler_delay: Duration::from_millis(number(&var, "HANDLER_DELAY_MS", 0)?),
+            recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
         };
         if config.max_concurrent_handlers == 0 {
             return Err("MAX_CONCURRENT_HANDLERS=0 would refuse every delivery".to_owned());
@@ -148,6 +166,7 @@ impl fmt::Debug for Config {
             .field("tolerance", &self.tolerance)
             .field("max_concurrent_handlers", &self.max_concurrent_handlers)
             .field("handler_delay", &self.handler_delay)
+            .field("recent_deliveries", &self.recent_deliveries)
             .finish()
     }
 }
@@ -289,6 +308,21 @@ pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box
     }
 }
 
+/// The scheme's name as a `&'static str`, for the `scheme` label of the
+/// metrics: one of a fixed set, never the text of the variable itself.
+pub fn scheme_label(name: &str) -> &'static str {
+    match name {
+        "petstore" => "petstore",
+        "standard" => "standard",
+        "svix" => "svix",
+        "github" => "github",
+        "stripe" => "stripe",
+        "slack" => "slack",
+        "shopify" => "shopify",
+        _ => "other",
+    }
+}
+
 /// What the handlers have seen.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -346,7 +380,11 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         ..Stats::default()
     });
     let dead_letters = Arc::new(MemoryDeadLetters::default());
+    let prometheus = prometheus()?;
+    let recent = RecentDeliveries::new(config.recent_deliveries);
     let layer = WebhookLayer::new(scheme(&config.scheme, &config.secrets, config.tolerance)?)
+        .scheme_name(scheme_label(&config.scheme))
+        .observer((Metrics::new(), recent.clone()))
         .guard(Arc::clone(&guard))
         .body_limit(config.max_body_bytes)
         // A sender has its whole body ready: a stalled upload is not one.
@@ -362,6 +400,12 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let router = Router::new()
         .route("/webhooks", handler)
         .route_layer(layer)
+        // Added after `route_layer`, so outside the webhook layer.
+        .route("/metrics", get(move || std::future::ready(prometheus.render())))
+        .route(
+            "/deliveries",
+            get(move |headers: HeaderMap| std::future::ready(deliveries(&recent, &headers))),
+        )
         .with_state(Arc::clone(&stats));
     Ok(Receiver {
         router,
@@ -371,6 +415,148 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         shutdown,
     })
 }
+
+/// The process's Prometheus recorder, installed on first use (a process has
+/// one global recorder; the tests build several receivers).
+fn prometheus() -> Result<PrometheusHandle, String> {
+    static HANDLE: std::sync::OnceLock<Result<PrometheusHandle, String>> = std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            // Seconds, from 100 µs (a verification) to 10 s (a slow handler).
+            let buckets = [
+                0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0, 10.0,
+            ];
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_duration_seconds".to_owned()), &buckets)
+                .and_then(PrometheusBuilder::install_recorder)
+                .map_err(|error| format!("cannot install the Prometheus recorder: {error}"))?;
+            Metrics::describe();
+            Ok(handle)
+        })
+        .clone()
+}
+
+/// `GET /deliveries`: the page for a browser, JSON for anyone else.
+fn deliveries(recent: &RecentDeliveries, headers: &HeaderMap) -> Response {
+    let mut response = if prefers_html(headers) {
+        (
+            [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            DELIVERIES_PAGE,
+        )
+            .into_response()
+    } else {
+        axum::Json(recent.snapshot()).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(VARY, HeaderValue::from_static("accept"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Whether `Accept` ranks `text/html` above `application/json` (a browser's
+/// `text/html,...,*/*;q=0.8` does; `curl`'s `*/*` and a missing header get JSON).
+pub fn prefers_html(headers: &HeaderMap) -> bool {
+    let mut html = 0.0_f32;
+    let mut json = 0.0_f32;
+    for value in headers.get_all(ACCEPT) {
+        let Ok(value) = value.to_str() else { continue };
+        for range in value.split(',') {
+            let mut params = range.split(';');
+            let media = params.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = params
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match media.as_str() {
+                "text/html" | "application/xhtml+xml" => html = html.max(q),
+                "application/json" => json = json.max(q),
+                _ => {}
+            }
+        }
+    }
+    html > json
+}
+
+/// The recent-deliveries page: self-contained (no external script, style or
+/// font), it asks `/deliveries` for JSON every two seconds and fills the
+/// table with `textContent`, so nothing a sender put in an id or a type is
+/// ever parsed as HTML.
+const DELIVERIES_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Recent webhook deliveries</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
+  h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
+  p { margin: 0 0 1rem; color: #57606a; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  th { background: #f6f8fa; position: sticky; top: 0; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.mono { font-family: ui-monospace, monospace; }
+  tr.ok { background: #dafbe1; }
+  tr.info { background: #ddf4ff; }
+  tr.retry { background: #fff8c5; }
+  tr.fail { background: #ffebe9; }
+  tr.reject { background: #ffd8d3; }
+</style>
+</head>
+<body>
+<h1>Recent webhook deliveries</h1>
+<p id="status">Loading&hellip;</p>
+<table>
+  <thead><tr>
+    <th>time</th><th>scheme</th><th>event id</th><th>type</th><th>outcome</th><th>status</th><th>reason</th>
+    <th>verify µs</th><th>handler µs</th><th>total µs</th>
+  </tr></thead>
+  <tbody id="rows"></tbody>
+</table>
+<script>
+  const classes = {
+    processed: "ok", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
+    in_flight: "retry", shed: "retry", guard_unavailable: "retry", handler_deadline: "retry", cancelled: "retry",
+    handler_failed: "fail", handler_panicked: "fail",
+  };
+  function cell(row, text, kind) {
+    const td = row.insertCell();
+    td.textContent = text === null || text === undefined ? "" : String(text);
+    if (kind) td.className = kind;
+  }
+  async function refresh() {
+    try {
+      const response = await fetch(location.pathname, { headers: { Accept: "application/json" }, cache: "no-store" });
+      const deliveries = await response.json();
+      const rows = document.getElementById("rows");
+      rows.replaceChildren();
+      for (const d of deliveries) {
+        const row = rows.insertRow();
+        row.className = classes[d.outcome] || "reject";
+        cell(row, new Date(d.received_at_ms).toLocaleTimeString());
+        cell(row, d.scheme);
+        cell(row, d.event_id, "mono");
+        cell(row, d.event_type, "mono");
+        cell(row, d.outcome);
+        cell(row, d.status, "num");
+        cell(row, d.reason);
+        cell(row, d.verify_us, "num");
+        cell(row, d.handler_us, "num");
+        cell(row, d.total_us, "num");
+      }
+      document.getElementById("status").textContent =
+        deliveries.length + " most recent, newest first; refreshed " + new Date().toLocaleTimeString();
+    } catch (error) {
+      document.getElementById("status").textContent = "Cannot load deliveries: " + error;
+    }
+  }
+  refresh();
+  setInterval(refresh, 2000);
+</script>
+</body>
+</html>
+"#;
 
 /// An order, as the Petstore sends it in `data`: the source article's
 /// `{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}`.
@@ -594,6 +780,21 @@ async fn run() -> Result<(), String> {
         handler_delay_ms = config.handler_delay.as_millis(),
         "receiving webhooks on POST /webhooks"
     );
+    tracing::info!(
+        metrics = format!("http://{addr}/metrics"),
+        deliveries = local_url(addr).replace("/webhooks", "/deliveries"),
+        "watching"
+    );
+    // Bounds the exporter's memory between scrapes.
+    if let Ok(prometheus) = prometheus() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                prometheus.run_upkeep();
+            }
+        });
+    }
     if config.generated_secret {
         // Printed for the person at the terminal, never logged.
         let secret = &config.secrets[0];

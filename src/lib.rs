@@ -124,11 +124,22 @@
 //! at `warn`, the rest at `debug`) and the [`Rejection`] is in the response's
 //! extensions.
 //!
+//! # Observing deliveries
+//!
+//! Each delivery runs inside one `tracing` span, `webhook`, that the handler's
+//! own log lines inherit (scheme, event id and type, outcome, status, step
+//! timings). [`WebhookLayer::observer`] plugs in an
+//! [`Observer`](observe::Observer) told each delivery's
+//! [`Outcome`](observe::Outcome) and timings; [`observe::Metrics`] (feature
+//! `metrics`) and [`observe::RecentDeliveries`] are built on it. See
+//! [`observe`].
+//!
 //! # Cargo features
 //!
 //! | feature | default | what |
 //! |---|---|---|
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
+//! | `metrics` | no | [`observe::Metrics`]: delivery counters, histograms and a gauge through the `metrics` facade |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
 //!
@@ -236,6 +247,7 @@ mod event;
 pub mod extract;
 pub mod handler;
 pub mod layer;
+pub mod observe;
 mod rejection;
 pub mod replay;
 pub mod scheme;

@@ -11,6 +11,7 @@ use super::load::{Load, Shutdown};
 use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
 use super::WebhookService;
 use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
+use crate::observe::{self, Observer};
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::Scheme;
 use crate::Rejection;
@@ -60,6 +61,7 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) deadline: Option<Duration>,
     pub(crate) clock: Clock,
     pub(crate) on_rejection: Option<RejectionResponse>,
+    pub(crate) observe: observe::Settings,
     pub(crate) rejection_log: Arc<RejectionLog>,
     /// Run to completion, load shedding, dead letters, shutdown.
     pub(crate) delivery: Delivery,
@@ -116,6 +118,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
     /// [concurrency limit](Self::concurrency_limit) of 1024, handlers that
     /// run to completion, and dead letters kept in a [`MemoryDeadLetters`].
     pub fn new(scheme: Sch) -> Self {
+        let scheme_name = scheme.name();
         Self {
             config: Config {
                 scheme: Arc::new(scheme),
@@ -127,6 +130,10 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 on_rejection: None,
                 rejection_log: Arc::new(RejectionLog::new(DEFAULT_REJECTION_LOG_INTERVAL)),
                 delivery: Delivery::default(),
+                observe: observe::Settings {
+                    scheme: scheme_name,
+                    observer: None,
+                },
             },
         }
     }
@@ -156,6 +163,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 on_rejection: config.on_rejection,
                 rejection_log: config.rejection_log,
                 delivery: config.delivery,
+                observe: config.observe,
             },
         }
     }
@@ -349,6 +357,24 @@ impl<Sch, G> WebhookLayer<Sch, G> {
         self.map(|c| c.rejection_log = Arc::new(RejectionLog::new(interval)))
     }
 
+    /// Tells `observer` how every delivery ends, with its timings (see
+    /// [`observe`](crate::observe)); replaces any observer set before. Pass a
+    /// tuple for several, e.g. `(Metrics::new(), recent.clone())`. Without
+    /// one, the layer reads no clock and allocates nothing for observing.
+    #[must_use]
+    pub fn observer(self, observer: impl Observer) -> Self {
+        self.map(|c| c.observe.observer = Some(Arc::new(observer)))
+    }
+
+    /// The scheme's name in the delivery's span, in each [`Report`](crate::observe::Report)
+    /// and as the `scheme` label of the metrics (default: [`Scheme::name`]).
+    /// A `&'static str`, so a closed set: give each layer a fixed name such as
+    /// `"github"`, never one made from a request.
+    #[must_use]
+    pub fn scheme_name(self, name: &'static str) -> Self {
+        self.map(|c| c.observe.scheme = name)
+    }
+
     /// The replay guard, shared by every service this layer makes.
     pub fn replay_guard(&self) -> &Arc<G> {
         &self.config.guard
@@ -375,6 +401,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             on_rejection: self.on_rejection.clone(),
             rejection_log: Arc::clone(&self.rejection_log),
             delivery: self.delivery.clone(),
+            observe: self.observe.clone(),
         }
     }
 }
@@ -407,6 +434,7 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
             .field("rejection_log_interval", &self.rejection_log.interval())
             .field("delivery", &self.delivery)
+            .field("observe", &self.observe)
             .finish_non_exhaustive()
     }
 }

@@ -50,6 +50,9 @@
 //! first of each kind per [interval](WebhookLayer::rejection_log_interval)
 //! (default 10 s) is logged at `warn` with a count of those held back, the
 //! others at `debug`, so a flood of forged requests cannot flood the log.
+//! Each delivery runs inside one `webhook` span (the handler too), and an
+//! [`Observer`](crate::observe::Observer) set with
+//! [`WebhookLayer::observer`] is told how it ended: see [`observe`](crate::observe).
 //!
 //! # Example
 //!

@@ -142,6 +142,15 @@ pub trait Scheme: Send + Sync + 'static {
         let _ = headers;
         Ok(())
     }
+
+    /// The scheme's name: the `scheme` field of the delivery's span and label
+    /// of its metrics (see [`observe`](crate::observe)). A constant, never
+    /// computed from a request. The default is the type's name without its
+    /// path (`GitHub`, `Hmac`, `StandardWebhooks`);
+    /// [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) overrides it.
+    fn name(&self) -> &'static str {
+        crate::observe::type_label(std::any::type_name::<Self>())
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
@@ -152,11 +161,19 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         (**self).precheck(headers)
     }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
     fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
         (**self).verify(headers, body, now)
+    }
+
+    fn name(&self) -> &'static str {
+        (**self).name()
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {

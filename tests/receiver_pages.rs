@@ -1,0 +1,185 @@
+//! The example receiver's `GET /deliveries` and `GET /metrics`, driven with
+//! `oneshot` through its router: both outside the webhook layer, the
+//! deliveries the last N in order and never a secret or a body.
+
+#[allow(dead_code)]
+#[path = "../examples/receiver.rs"]
+mod receiver;
+
+use axum::body::Body;
+use axum::Router;
+use bytes::Bytes;
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use tower_webhook::scheme::Hmac;
+use tower_webhook::{testing, Secret};
+
+const SECRET: &str = "receiver-pages-secret";
+
+fn router(recent: &str) -> Router {
+    let vars = [("WEBHOOK_SECRET", SECRET), ("RECENT_DELIVERIES", recent)];
+    let config = receiver::Config::from_lookup(|name| {
+        Ok(vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    })
+    .unwrap();
+    receiver::receiver(&config).unwrap().router
+}
+
+fn event(id: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{{"orderId":"ord_body_marker","status":"created"}}}}"#
+    )
+}
+
+async fn deliver(router: &Router, id: &str) -> (StatusCode, String) {
+    let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let request = testing::signed_request::<Body>(&scheme, event(id), id);
+    let signature = request.headers()["x-petstore-signature"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let status = router.clone().oneshot(request).await.unwrap().status();
+    (status, signature)
+}
+
+async fn get(router: &Router, path: &str, accept: Option<&str>) -> (StatusCode, HeaderMap, Bytes) {
+    let mut request = Request::get(path);
+    if let Some(accept) = accept {
+        request = request.header(ACCEPT, accept);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn deliveries_json_is_the_last_n_newest_first_without_secrets_or_bodies() {
+    let router = router("3");
+    let mut signatures = Vec::new();
+    for id in ["evt_p1", "evt_p2", "evt_p3", "evt_p4", "evt_p5"] {
+        let (status, signature) = deliver(&router, id).await;
+        assert_eq!(status, StatusCode::OK);
+        signatures.push(signature);
+    }
+    let forged = Request::post("/webhooks")
+        .header("x-petstore-signature", "00".repeat(32))
+        .body(Body::from(event("evt_forged")))
+        .unwrap();
+    assert_eq!(
+        router.clone().oneshot(forged).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let (status, headers, body) = get(&router, "/deliveries", Some("application/json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+    let deliveries: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    let seen: Vec<(&str, &str)> = deliveries
+        .iter()
+        .map(|d| {
+            (
+                d["event_id"].as_str().unwrap_or("-"),
+                d["outcome"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("-", "signature_mismatch"),
+            ("evt_p5", "processed"),
+            ("evt_p4", "processed")
+        ]
+    );
+    assert_eq!(deliveries[1]["scheme"], "petstore");
+    assert_eq!(deliveries[1]["event_type"], "order.created");
+    assert_eq!(deliveries[1]["status"], 200);
+    assert!(deliveries[1]["verify_us"].is_u64());
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    for secret in std::iter::once(SECRET).chain(signatures.iter().map(String::as_str)) {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert!(
+        !text.contains("ord_body_marker") && !text.contains("body\""),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn deliveries_without_an_accept_header_are_json() {
+    let router = router("10");
+    let (status, headers, body) = get(&router, "/deliveries", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[CONTENT_TYPE], "application/json");
+    assert_eq!(&body[..], b"[]");
+}
+
+#[tokio::test]
+async fn deliveries_page_is_html_for_a_browser() {
+    let router = router("10");
+    let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let (status, headers, body) = get(&router, "/deliveries", Some(browser)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[CONTENT_TYPE], "text/html; charset=utf-8");
+    assert_eq!(headers["vary"], "accept");
+    let page = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        page.starts_with("<!doctype html>") && page.contains("<table"),
+        "{page}"
+    );
+    // Self-contained: nothing loaded from elsewhere.
+    assert!(!page.contains("src=") && !page.contains("href="), "{page}");
+}
+
+#[test]
+fn accept_header_ranking() {
+    let prefers = |accept: &str| {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_str(accept).unwrap());
+        receiver::prefers_html(&headers)
+    };
+    assert!(prefers("text/html"));
+    assert!(prefers("text/html,*/*;q=0.8"));
+    assert!(!prefers("application/json"));
+    assert!(!prefers("*/*"));
+    assert!(!prefers("application/json, text/html;q=0.5"));
+    assert!(!prefers("text/html;q=0"));
+}
+
+#[tokio::test]
+async fn metrics_are_prometheus_text_outside_the_layer() {
+    let router = router("10");
+    assert_eq!(deliver(&router, "evt_metrics_1").await.0, StatusCode::OK);
+    // No signature, and still answered: the endpoint is not behind the layer.
+    let (status, _, body) = get(&router, "/metrics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let processed = text
+        .lines()
+        .find(|l| l.starts_with("webhook_deliveries_total{") && l.contains(r#"outcome="processed""#))
+        .unwrap_or_else(|| panic!("no processed counter in {text}"));
+    assert!(processed.contains(r#"scheme="petstore""#), "{processed}");
+    assert!(
+        text.contains("# TYPE webhook_verify_duration_seconds histogram"),
+        "{text}"
+    );
+    assert!(
+        text.contains("webhook_handler_duration_seconds_bucket{"),
+        "{text}"
+    );
+    assert!(text.contains("webhook_handlers_running{"), "{text}");
+    // Reading the pages is not a delivery.
+    let (_, _, deliveries) = get(&router, "/deliveries", Some("application/json")).await;
+    let deliveries: Vec<serde_json::Value> = serde_json::from_slice(&deliveries).unwrap();
+    assert_eq!(deliveries.len(), 1);
+}
