@@ -169,6 +169,7 @@ mod event;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod handler;
+mod key;
 pub mod layer;
 mod rejection;
 pub mod replay;
@@ -183,6 +184,7 @@ pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::Webhook;
 pub use self::handler::{Dispatcher, HandlerError};
+pub use self::key::{Keys, PublicKey};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};

@@ -19,6 +19,7 @@ use reliability_support::{counting, layer, now, NOW};
 use tower::ServiceExt;
 use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
 use tower_webhook::testing::Sign;
+use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::{LruGuard, Secret};
 
 const LIMIT: usize = 1024;
@@ -312,7 +313,7 @@ proptest! {
     /// secret the answer is never `Ok`.
     #[test]
     fn arbitrary_headers_and_bodies_never_verify(which in which(), headers in headers(), body in body()) {
-        prop_assert!(which.scheme().verify(&headers, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&headers, &body, now()).is_err());
     }
 
     /// A well-formed delivery signed with another secret, mixed with
@@ -328,8 +329,8 @@ proptest! {
     ) {
         let body = which.body(&id, &payload);
         let forged = which.sign_with("another secret", &body, &id, NOW + skew);
-        prop_assert!(which.scheme().verify(&forged, &body, now()).is_err());
-        prop_assert!(which.scheme().verify(&merged(forged, &extra), &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&forged, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&merged(forged, &extra), &body, now()).is_err());
     }
 
     /// A delivery framed as its sender frames it (id, timestamp) but whose
@@ -345,7 +346,7 @@ proptest! {
     ) {
         let body = which.body(&id, &payload);
         let headers = forged(which, &body, &id, NOW + skew, &signatures);
-        prop_assert!(which.scheme().verify(&headers, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&headers, &body, now()).is_err());
     }
 
     /// A valid delivery verifies; changed by one byte in its body, signature,
@@ -361,10 +362,10 @@ proptest! {
         let mut body = which.body(&id, &payload);
         let mut headers = which.sign(&body, &id, NOW + skew);
         let scheme = which.scheme();
-        let delivery = scheme.verify(&headers, &body, now());
+        let delivery = scheme.verify_headers(&headers, &body, now());
         prop_assert_eq!(delivery.map(|d| d.id().to_owned()), Ok(id.clone()));
         mutate(which, &mut headers, &mut body, mutation.clone());
-        let mutated = scheme.verify(&headers, &body, now());
+        let mutated = scheme.verify_headers(&headers, &body, now());
         prop_assert!(mutated.is_err(), "{:?} still verifies: {:?}", mutation, mutated);
     }
 }

@@ -24,7 +24,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use tower_webhook::layer::{BufferBody, ResponseBody};
-use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use tower_webhook::scheme::{
+    Algorithm, Encoding, Field, GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe,
+    TimestampFormat,
+};
 use tower_webhook::testing::Sign;
 use tower_webhook::{BoxError, LruGuard, Secret, SecretError, WebhookLayer, MAX_ID_LEN};
 
@@ -43,8 +46,8 @@ struct Preset {
     signature: &'static str,
     /// Where the event id travels, when it is a header.
     id_header: Option<&'static str>,
-    /// The id header is outside the signed content (GitHub, Shopify): the
-    /// scheme then also dedupes on the signature, a second replay key.
+    /// The id header is outside the signed content (GitHub, Shopify), so
+    /// changing it after signing cannot be detected.
     unsigned_id: bool,
 }
 
@@ -140,7 +143,7 @@ const SHOPIFY: Preset = Preset {
     scheme: || Box::new(shopify()),
     sign: |body, id, ts| shopify().sign_headers(body, id, ts),
     signature: "x-shopify-hmac-sha256",
-    id_header: Some("x-shopify-webhook-id"),
+    id_header: Some("x-shopify-event-id"),
     unsigned_id: true,
 };
 
@@ -229,7 +232,8 @@ fn row(preset: &Preset, what: &str, request: Request<Full<Bytes>>, status: u16) 
         request: request.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
         status: StatusCode::from_u16(status).unwrap(),
         reaches_inner: status == 200,
-        replay_keys: if preset.unsigned_id { 2 } else { 1 },
+        // One key, the id: signature dedupe is an opt-in no preset turns on.
+        replay_keys: 1,
     }
 }
 
@@ -409,8 +413,8 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
                 200,
             ),
             // Documented on GitHub and Shopify: their id header is not
-            // signed, so it cannot be checked (the signature, a second replay
-            // key, still catches a resend under a fresh id).
+            // signed, so it cannot be checked (`dedupe_on_signature`, an
+            // opt-in, catches a resend under a fresh id).
             row(
                 p,
                 "id header changed after signing",
@@ -929,7 +933,12 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
 }
 
 fn raw_rows() -> Vec<RawRow> {
-    let signed = |body: &[u8]| format!("x-petstore-signature: {}", petstore().sign(body, "", ""));
+    let signed = |body: &[u8]| {
+        format!(
+            "x-petstore-signature: {}",
+            petstore().signature_value(body, "", 0)
+        )
+    };
     let with_body = |mut head: Vec<u8>, body: &[u8]| {
         head.extend_from_slice(body);
         head
@@ -1171,21 +1180,18 @@ async fn ids_over_max_id_len_are_refused_even_when_correctly_signed() {
 async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedupe_on_signature() {
     // The id travels in a header outside the signed content, so whoever
     // captured one delivery can resend it under any id.
-    let scheme = || -> Box<dyn Scheme> {
-        Box::new(
-            Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
-                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-                .id_from_header("x-acme-delivery")
-                .signed_content("{timestamp}.{body}")
-                .unwrap()
-                .dedupe_on_signature(true),
-        )
+    let acme = || {
+        Hmac::builder()
+            .signature_header("x-acme-signature")
+            .version("", Algorithm::HmacSha256, Encoding::Hex)
+            .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
+            .tolerance(Duration::from_secs(300))
+            .id(Field::header("x-acme-delivery"))
+            .signed_content("{timestamp}.{body}")
+            .keys(Secret::new("acme secret").unwrap())
     };
-    let sender = Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
-        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-        .id_from_header("x-acme-delivery")
-        .signed_content("{timestamp}.{body}")
-        .unwrap();
+    let scheme = || -> Box<dyn Scheme> { Box::new(acme().dedupe_on_signature(true).build().unwrap()) };
+    let sender = acme().build().unwrap();
     let guard = Arc::new(LruGuard::new(100_000));
     let calls = Arc::new(AtomicUsize::new(0));
     let service = counting(scheme(), &guard, &calls);

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use tower_webhook::scheme::{Encoding, Hmac, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{Algorithm, Encoding, Field, Hmac, Scheme, StandardWebhooks, TimestampFormat};
 use tower_webhook::Secret;
 
 /// The clock every scheme here runs at (the seeds are signed at this time).
@@ -20,12 +20,15 @@ pub fn scheme(which: u8) -> Box<dyn Scheme> {
     match which % 3 {
         0 => Box::new(Hmac::petstore(secret())),
         1 => Box::new(
-            Hmac::new("x-acme-signature", secret())
-                .prefix("sha256=")
-                .encoding(Encoding::Base64)
-                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-                .id_from_header("x-acme-delivery")
+            Hmac::builder()
+                .signature_header("x-acme-signature")
+                .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
+                .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
+                .tolerance(Duration::from_secs(300))
+                .id(Field::header("x-acme-delivery"))
                 .signed_content("{timestamp}.{id}.{body}")
+                .keys(secret())
+                .build()
                 .unwrap(),
         ),
         _ => Box::new(StandardWebhooks::new(secret())),

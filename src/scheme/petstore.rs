@@ -1,0 +1,29 @@
+//! The source article's Petstore format, as a [`Spec`] preset.
+
+use super::{Algorithm, Encoding, Field, Spec, PRESET};
+use crate::Secrets;
+
+impl Spec {
+    /// The source article's format: `X-Petstore-Signature` holds the
+    /// lower-case hex HMAC-SHA256 of the raw body; the id and type are the
+    /// envelope's `id` and `type`. The unsigned `X-Petstore-Event` header is
+    /// only a fallback for the type and never overrides the body.
+    ///
+    /// ```
+    /// use tower_webhook::scheme::Hmac;
+    /// use tower_webhook::Secret;
+    ///
+    /// let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+    /// # Ok::<(), tower_webhook::SecretError>(())
+    /// ```
+    pub fn petstore(secrets: impl Into<Secrets>) -> Self {
+        Self::builder()
+            .signature_header("x-petstore-signature")
+            .version("", Algorithm::HmacSha256, Encoding::Hex)
+            .id(Field::body("id"))
+            .event_type(Field::body("type").or_header("x-petstore-event"))
+            .keys(secrets.into())
+            .build()
+            .expect(PRESET)
+    }
+}
