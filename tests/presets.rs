@@ -574,6 +574,298 @@ mod shopify {
     }
 }
 
+mod standard_v1a {
+    use super::*;
+    use tower_webhook::scheme::{Policy, StandardWebhooks};
+    use tower_webhook::testing::{Signer, SigningKey};
+    use tower_webhook::Keys;
+
+    const BODY: &[u8] = br#"{"type":"user.created"}"#;
+
+    fn ed25519() -> SigningKey {
+        SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[3; 32]))
+    }
+
+    fn whpk(key: &SigningKey) -> String {
+        let tower_webhook::testing::SigningKey::Ed25519(k) = key else {
+            unreachable!()
+        };
+        format!("whpk_{}", base64_std(k.verifying_key().as_bytes()))
+    }
+
+    fn base64_std(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    /// `webhook-signature` with a `v1` entry (secret), a `v1a` entry (key), or both.
+    fn signed(v1: bool, v1a: bool) -> HeaderMap {
+        let hmac = StandardWebhooks::new(secret("v1 secret"));
+        let asym = Signer::new(
+            StandardWebhooks::builder()
+                .keys(ed25519().public_key())
+                .build()
+                .unwrap(),
+            ed25519(),
+        );
+        let mut headers = hmac.sign_headers(BODY, "msg_1", T);
+        let a = headers["webhook-signature"].to_str().unwrap().to_owned();
+        let b = asym.sign_headers(BODY, "msg_1", T)["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(a.starts_with("v1,") && b.starts_with("v1a,"));
+        let value = match (v1, v1a) {
+            (true, true) => format!("{a} {b}"),
+            (true, false) => a,
+            (false, true) => b,
+            (false, false) => unreachable!(),
+        };
+        set(&mut headers, "webhook-signature", &value);
+        headers
+    }
+
+    fn mixed_keys() -> Keys {
+        [
+            StandardWebhooks::key("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap(),
+            StandardWebhooks::key(&format!("whsec_{}", base64_std(b"v1 secret"))).unwrap(),
+            StandardWebhooks::key(&whpk(&ed25519())).unwrap(),
+        ]
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn verifies_v1_and_v1a_side_by_side_with_mixed_keys() {
+        let scheme = StandardWebhooks::with_keys(mixed_keys(), Policy::Any).unwrap();
+        for (v1, v1a) in [(true, false), (false, true), (true, true)] {
+            let delivery = scheme.verify_headers(&signed(v1, v1a), BODY, at(T)).unwrap();
+            assert_eq!(delivery.id(), "msg_1", "{v1} {v1a}");
+        }
+        let mut tampered = BODY.to_vec();
+        tampered.push(b' ');
+        assert_eq!(
+            scheme.verify_headers(&signed(false, true), &tampered, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn policies_require_v1a_or_both() {
+        let require_v1a = StandardWebhooks::with_keys(mixed_keys(), Policy::Require("v1a".into())).unwrap();
+        let both = StandardWebhooks::with_keys(mixed_keys(), Policy::All).unwrap();
+        for (v1, v1a, want_v1a, want_both) in [
+            (true, false, false, false),
+            (false, true, true, false),
+            (true, true, true, true),
+        ] {
+            let headers = signed(v1, v1a);
+            assert_eq!(
+                require_v1a.verify_headers(&headers, BODY, at(T)).is_ok(),
+                want_v1a,
+                "{v1} {v1a}"
+            );
+            assert_eq!(
+                both.verify_headers(&headers, BODY, at(T)).is_ok(),
+                want_both,
+                "{v1} {v1a}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_from_the_request_is_never_trusted() {
+        // Only configured keys verify: a delivery signed by another key pair
+        // is refused, whatever else it carries.
+        let scheme = StandardWebhooks::with_keys(mixed_keys(), Policy::Any).unwrap();
+        let other = SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[4; 32]));
+        let forger = Signer::new(
+            StandardWebhooks::builder()
+                .keys(other.public_key())
+                .build()
+                .unwrap(),
+            other,
+        );
+        let mut headers = forger.sign_headers(BODY, "msg_1", T);
+        set(&mut headers, "webhook-public-key", &whpk(&ed25519()));
+        assert_eq!(
+            scheme.verify_headers(&headers, BODY, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+    }
+
+    #[test]
+    fn accepts_the_44_byte_spki_form_and_refuses_other_keys() {
+        let tower_webhook::testing::SigningKey::Ed25519(k) = ed25519() else {
+            unreachable!()
+        };
+        let mut spki = hex_bytes("302a300506032b6570032100");
+        spki.extend_from_slice(k.verifying_key().as_bytes());
+        let key = StandardWebhooks::public_key(&format!("whpk_{}", base64_std(&spki))).unwrap();
+        assert_eq!(key, ed25519().public_key());
+        for bad in [vec![0u8; 31], vec![0u8; 64], {
+            let mut s = spki.clone();
+            s[5] ^= 1;
+            s
+        }] {
+            assert!(StandardWebhooks::public_key(&format!("whpk_{}", base64_std(&bad))).is_err());
+        }
+    }
+
+    fn hex_bytes(text: &str) -> Vec<u8> {
+        (0..text.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
+
+mod asymmetric {
+    use super::*;
+    use tower_webhook::scheme::{Discord, DiscordEndpoint, RequestParts, SendGrid, Twitch, Verdict, Zoom};
+    use tower_webhook::testing::{Signer, SigningKey};
+
+    fn discord_key() -> SigningKey {
+        SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[5; 32]))
+    }
+
+    fn discord(endpoint: DiscordEndpoint) -> (Discord, Signer) {
+        let scheme = Discord::new(discord_key().public_key(), endpoint).unwrap();
+        (scheme.clone(), Signer::new(scheme, discord_key()))
+    }
+
+    #[test]
+    fn discord_interactions_answer_ping_and_refuse_bad_signatures_with_401() {
+        let (scheme, signer) = discord(DiscordEndpoint::Interactions);
+        let ping = br#"{"type":1,"id":"i-1"}"#;
+        let headers = signer.sign_headers(ping, "", T);
+        let verdict = scheme.verify(RequestParts::post(&headers), ping, at(T)).unwrap();
+        let reply = verdict.reply().unwrap();
+        assert_eq!(
+            (reply.status(), reply.content_type()),
+            (StatusCode::OK, Some("application/json"))
+        );
+        assert_eq!(&reply.body()[..], br#"{"type":1}"#);
+
+        let command = br#"{"type":2,"id":"i-2"}"#;
+        let headers = signer.sign_headers(command, "", T);
+        let delivery = scheme.verify_headers(&headers, command, at(T)).unwrap();
+        assert_eq!((delivery.id(), delivery.event_type()), ("i-2", Some("2")));
+
+        // Discord's probes: a wrong signature, a malformed one, none at all.
+        let mut probe = signer.sign_headers(ping, "", T);
+        for value in [&"00".repeat(64)[..], "zz", ""] {
+            set(&mut probe, "x-signature-ed25519", value);
+            assert_eq!(
+                status(scheme.verify_headers(&probe, ping, at(T))),
+                StatusCode::UNAUTHORIZED,
+                "{value:?}"
+            );
+        }
+        probe.remove("x-signature-ed25519");
+        assert_eq!(
+            status(scheme.verify_headers(&probe, ping, at(T))),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[test]
+    fn discord_webhook_events_answer_ping_with_204() {
+        let (scheme, signer) = discord(DiscordEndpoint::WebhookEvents);
+        let ping = br#"{"version":1,"application_id":"1","type":0}"#;
+        let headers = signer.sign_headers(ping, "", T);
+        let verdict = scheme.verify(RequestParts::post(&headers), ping, at(T)).unwrap();
+        assert_eq!(verdict.reply().unwrap().status(), StatusCode::NO_CONTENT);
+        assert!(verdict.reply().unwrap().body().is_empty());
+
+        let event = br#"{"version":1,"type":1,"event":{"type":"APPLICATION_AUTHORIZED"}}"#;
+        let headers = signer.sign_headers(event, "", T);
+        let delivery = scheme.verify_headers(&headers, event, at(T)).unwrap();
+        assert!(delivery.id().starts_with("sig:"));
+        assert_eq!(delivery.event_type(), Some("APPLICATION_AUTHORIZED"));
+    }
+
+    #[test]
+    fn sendgrid_keys_a_batch_on_the_low_s_form_of_its_signature() {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[9; 32]).unwrap();
+        let key = SigningKey::P256(signing);
+        let scheme = SendGrid::new(key.public_key()).unwrap();
+        let signer = Signer::new(scheme.clone(), key);
+        let body = b"[{\"email\":\"a@example.com\",\"event\":\"delivered\",\"sg_event_id\":\"e1\"}]\r\n";
+        let mut headers = signer.sign_headers(body, "", T);
+        let first = scheme.verify_headers(&headers, body, at(T)).unwrap();
+
+        // (r, n - s) verifies too; it must name the same delivery.
+        let der = b64
+            .decode(headers["x-twilio-email-event-webhook-signature"].as_bytes())
+            .unwrap();
+        let signature = p256::ecdsa::Signature::from_der(&der).unwrap();
+        let (r, s) = signature.split_scalars();
+        let flipped = p256::ecdsa::Signature::from_scalars(r, -*s).unwrap();
+        assert_ne!(flipped, signature);
+        set(
+            &mut headers,
+            "x-twilio-email-event-webhook-signature",
+            &b64.encode(flipped.to_der().as_bytes()),
+        );
+        let second = scheme.verify_headers(&headers, body, at(T)).unwrap();
+        assert_eq!(first.id(), second.id());
+    }
+
+    #[test]
+    fn twitch_answers_the_challenge_as_text_and_acknowledges_revocation() {
+        let twitch = Twitch::new(secret("thisIsATwitchEventSubSecret123"));
+        let body =
+            br#"{"challenge":"pogchamp-kappa-360noscope-vohiyo","subscription":{"type":"channel.follow"}}"#;
+        let mut headers = twitch.sign_headers(body, "e76c6bd4-55c9-4987-8304-da1588d8988b", T);
+        assert!(headers["twitch-eventsub-message-timestamp"]
+            .to_str()
+            .unwrap()
+            .ends_with(".000000000Z"));
+        set(
+            &mut headers,
+            "twitch-eventsub-message-type",
+            "webhook_callback_verification",
+        );
+        let reply = twitch.verify(RequestParts::post(&headers), body, at(T)).unwrap();
+        let reply = reply.reply().unwrap();
+        assert_eq!(reply.content_type(), Some("text/plain"));
+        assert_eq!(&reply.body()[..], b"pogchamp-kappa-360noscope-vohiyo");
+
+        set(&mut headers, "twitch-eventsub-message-type", "revocation");
+        let reply = twitch.verify(RequestParts::post(&headers), body, at(T)).unwrap();
+        assert_eq!(reply.reply().unwrap().status(), StatusCode::NO_CONTENT);
+
+        set(&mut headers, "twitch-eventsub-message-type", "notification");
+        let delivery = twitch.verify_headers(&headers, body, at(T)).unwrap();
+        assert_eq!(delivery.event_type(), Some("channel.follow"));
+        assert_eq!(
+            status(twitch.verify_headers(&headers, body, at(T + 601))),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+
+    #[test]
+    fn zoom_answers_url_validation_with_the_hmac_token() {
+        // Zoom's documented example token pair for the secret token below is
+        // not published; the expected value is HMAC-SHA256 recomputed here.
+        let zoom = Zoom::new(secret("zoomSecretToken123"));
+        let body = br#"{"payload":{"plainToken":"qgg8vlvZRS6UYooatFL8Aw"},"event_ts":1654503849680,"event":"endpoint.url_validation"}"#;
+        let headers = zoom.sign_headers(body, "", T);
+        let Verdict::Reply(reply) = zoom.verify(RequestParts::post(&headers), body, at(T)).unwrap() else {
+            panic!("a handshake")
+        };
+        let json: serde_json::Value = serde_json::from_slice(reply.body()).unwrap();
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"zoomSecretToken123").unwrap();
+        mac.update(b"qgg8vlvZRS6UYooatFL8Aw");
+        assert_eq!(json["encryptedToken"], hex::encode(mac.finalize().into_bytes()));
+        assert_eq!(json["plainToken"], "qgg8vlvZRS6UYooatFL8Aw");
+    }
+}
+
 /// Through the layer.
 mod layer {
     use super::*;
@@ -759,6 +1051,37 @@ mod layer {
         let (status, text) = text(response).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
         assert_eq!(&text[..], Rejection::SignatureMismatch.body_text().as_bytes());
+        assert!(seen.lock().unwrap().is_empty());
+    }
+    #[tokio::test]
+    async fn discord_ping_and_probes_are_answered_by_the_layer() {
+        use tower_webhook::scheme::{Discord, DiscordEndpoint};
+        use tower_webhook::testing::{Signer, SigningKey};
+        let key = SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[5; 32]));
+        let scheme = Discord::new(key.public_key(), DiscordEndpoint::WebhookEvents).unwrap();
+        let signer = Signer::new(scheme.clone(), key);
+        let seen = Seen::default();
+        let service = stack(scheme, Arc::clone(&seen));
+        let ping = r#"{"version":1,"application_id":"1","type":0}"#;
+
+        let response = service
+            .clone()
+            .oneshot(testing::signed_request_at::<Full<Bytes>>(&signer, ping, "", T))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert!(response.headers().get("content-type").is_none());
+        assert!(text(response).await.1.is_empty());
+
+        let mut probe = testing::signed_request_at::<Full<Bytes>>(&signer, ping, "", T);
+        probe.headers_mut().insert(
+            "x-signature-ed25519",
+            HeaderValue::from_str(&"ab".repeat(64)).unwrap(),
+        );
+        assert_eq!(
+            service.oneshot(probe).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
         assert!(seen.lock().unwrap().is_empty());
     }
 }

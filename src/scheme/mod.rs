@@ -39,7 +39,7 @@
 //!   article's format; [`Spec`]'s docs carry a recipe for providers without a preset;
 //! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
-//! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`];
+//! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`).
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
@@ -127,6 +127,7 @@ pub(crate) mod algorithm;
 mod discord;
 mod github;
 pub(crate) mod json;
+mod paddle;
 mod petstore;
 #[cfg(feature = "p256")]
 mod sendgrid;
@@ -136,6 +137,8 @@ mod spec;
 mod standard;
 mod stripe;
 mod timestamp;
+mod twitch;
+mod zoom;
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -148,6 +151,7 @@ pub use self::algorithm::Algorithm;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::paddle::Paddle;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
@@ -158,6 +162,8 @@ pub use self::spec::{
 pub use self::standard::StandardWebhooks;
 pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;
+pub use self::twitch::Twitch;
+pub use self::zoom::Zoom;
 pub use crate::encoding::Encoding;
 use crate::Rejection;
 
