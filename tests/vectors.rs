@@ -27,15 +27,13 @@ use http::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Deserialize;
 use tower_webhook::scheme::{
     Discord, DiscordEndpoint, GitHub, Paddle, Policy, RequestParts, Scheme, SendGrid, Shopify, Slack,
-    StandardWebhooks, Stripe, Svix, Twitch, Zoom,
+    StandardWebhooks, Stripe, Svix, Twilio, Twitch, Zoom,
 };
 use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::{Rejection, Secret};
 
 /// Schemes in the file that the crate does not implement.
 const UNSUPPORTED: &[&str] = &[
-    "twilio",
-    "twilio-bodysha256",
     "linear",
     "square",
     "hubspot-v1",
@@ -61,6 +59,8 @@ const SUPPORTED: &[&str] = &[
     "zoom",
     "twitch-eventsub",
     "paddle-billing",
+    "twilio",
+    "twilio-bodysha256",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +73,10 @@ struct Case {
     secret: String,
     /// `providers.json`'s asymmetric verification key.
     public_key: Option<String>,
+    /// The URL the sender signed (Twilio).
+    url: Option<String>,
+    /// The URL the request arrived on, when it differs from `url`.
+    request_url: Option<String>,
     headers: BTreeMap<String, String>,
     body: String,
     /// Unix seconds; absent for schemes without a timestamp.
@@ -118,6 +122,38 @@ fn load() -> Vec<Case> {
 }
 
 impl Case {
+    /// The receiver's public URL (no query) and the request's path and
+    /// query, from `request_url` where given, else `url`.
+    fn arrived_on(&self) -> (&str, String) {
+        let full = self
+            .request_url
+            .as_deref()
+            .or(self.url.as_deref())
+            .unwrap_or("https://example.com/");
+        let (base, query) = full.split_once('?').map_or((full, None), |(b, q)| (b, Some(q)));
+        let after_scheme = base.find("://").map_or(0, |i| i + 3);
+        let path = base[after_scheme..]
+            .find('/')
+            .map_or("/", |i| &base[after_scheme + i..]);
+        let uri = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        (base, uri)
+    }
+
+    /// Verifies the case's request as given.
+    fn verify(&self, scheme: &dyn Scheme, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
+        let (_, uri) = self.arrived_on();
+        let uri: http::Uri = uri.parse().expect("a request URI");
+        let request = RequestParts {
+            method: &http::Method::POST,
+            uri: &uri,
+            headers,
+        };
+        scheme.verify(request, body, self.now()).map(|_| ())
+    }
+
     /// The verification key as text: `public_key` where given, else `secret`.
     fn key(&self) -> &str {
         self.public_key.as_deref().unwrap_or(&self.secret)
@@ -183,6 +219,13 @@ fn scheme(case: &Case) -> (Box<dyn Scheme>, Option<&'static str>) {
         "zoom" => (Box::new(Zoom::new(secret(&case.secret))), None),
         "twitch-eventsub" => (Box::new(Twitch::new(secret(&case.secret))), None),
         "paddle-billing" => (Box::new(Paddle::new(secret(&case.secret))), None),
+        "twilio" | "twilio-bodysha256" => {
+            let (base, _) = case.arrived_on();
+            (
+                Box::new(Twilio::new(secret(&case.secret), base).expect("a public URL")),
+                None,
+            )
+        }
         other => unreachable!("{other} is not in SUPPORTED"),
     }
 }
@@ -221,7 +264,7 @@ fn run(case: &Case) -> Result<(), String> {
         headers.insert(name, HeaderValue::from_static("vector-placeholder-id"));
     }
 
-    let outcome: Result<(), Rejection> = scheme.verify(RequestParts::post(&headers), body, now).map(|_| ());
+    let outcome: Result<(), Rejection> = case.verify(&*scheme, &headers, body);
     match (case.expect, &outcome) {
         (Expect::Valid, Ok(_) | Err(Rejection::MissingEventId)) => Ok(()),
         (Expect::Invalid, Err(rejection)) if *rejection != Rejection::MissingEventId => Ok(()),
@@ -292,7 +335,6 @@ fn valid_vectors_fail_once_the_body_changes() {
             continue;
         }
         let (scheme, id_header) = scheme(case);
-        let now = case.now();
         let mut headers = headers(case);
         if let Some(name) = id_header {
             headers
@@ -302,7 +344,7 @@ fn valid_vectors_fail_once_the_body_changes() {
         let mut body = case.body.clone().into_bytes();
         body.push(b' ');
         assert_eq!(
-            scheme.verify(RequestParts::post(&headers), &body, now),
+            case.verify(&*scheme, &headers, &body),
             Err(Rejection::SignatureMismatch),
             "{}",
             case.id

@@ -40,7 +40,8 @@
 //! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
-//! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`).
+//! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
+//! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
@@ -137,6 +138,7 @@ mod spec;
 mod standard;
 mod stripe;
 mod timestamp;
+mod twilio;
 mod twitch;
 mod zoom;
 
@@ -162,6 +164,7 @@ pub use self::spec::{
 pub use self::standard::StandardWebhooks;
 pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;
+pub use self::twilio::Twilio;
 pub use self::twitch::Twitch;
 pub use self::zoom::Zoom;
 pub use crate::encoding::Encoding;
