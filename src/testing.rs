@@ -240,3 +240,344 @@ impl Spec {
             .to_owned()
     }
 }
+
+impl SigningKey {
+    /// An Ed25519 signing key from the hex of its 32-byte seed.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`](crate::scheme::ConfigError::InvalidKey) unless 32 bytes of hex.
+    #[cfg(feature = "ed25519")]
+    pub fn ed25519_hex(seed: &str) -> Result<Self, crate::scheme::ConfigError> {
+        let seed: [u8; 32] = hex::decode(seed.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or(crate::scheme::ConfigError::InvalidKey {
+                reason: "an Ed25519 seed is 32 bytes of hex",
+            })?;
+        Ok(Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    /// A Standard Webhooks `whsk_` key: base64 of the 64-byte seed‖public key.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`](crate::scheme::ConfigError::InvalidKey) for anything else.
+    #[cfg(feature = "ed25519")]
+    pub fn whsk(text: &str) -> Result<Self, crate::scheme::ConfigError> {
+        let bad = crate::scheme::ConfigError::InvalidKey {
+            reason: "a whsk_ key is base64 of 64 bytes",
+        };
+        let bytes = text
+            .trim()
+            .strip_prefix("whsk_")
+            .and_then(|b| crate::encoding::decode_base64(b).ok())
+            .filter(|b| b.len() == 64)
+            .ok_or(bad)?;
+        let seed: [u8; 32] = bytes[..32].try_into().expect("64 bytes");
+        Ok(Self::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)))
+    }
+
+    /// An ECDSA P-256 signing key from the hex of its 32-byte secret scalar.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`](crate::scheme::ConfigError::InvalidKey) unless a valid scalar.
+    #[cfg(feature = "p256")]
+    pub fn p256_hex(scalar: &str) -> Result<Self, crate::scheme::ConfigError> {
+        let bytes = hex::decode(scalar.trim()).unwrap_or_default();
+        p256::ecdsa::SigningKey::from_slice(&bytes)
+            .map(Self::P256)
+            .map_err(|_| crate::scheme::ConfigError::InvalidKey {
+                reason: "a P-256 secret scalar is 32 bytes of hex",
+            })
+    }
+}
+
+/// Where a preset's event id comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IdSource {
+    /// A header.
+    Header(&'static str),
+    /// A field of the JSON body.
+    Body(&'static str),
+    /// The verified signature (`sig:<hex>`).
+    Signature,
+}
+
+/// A signer, boxed.
+pub type BoxSigner = Box<dyn Sign + Send + Sync>;
+
+/// A scheme, boxed.
+pub type BoxScheme = Box<dyn crate::Scheme>;
+
+/// One preset, described once for the tests, fuzz targets and examples: a
+/// new provider is a declaration, one line in [`presets`], and its vectors.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub struct Preset {
+    /// The name, as the `scheme` field of the shared vector files.
+    pub name: &'static str,
+    /// The scheme, from the verification key as the provider hands it out
+    /// (a secret, or a public key) and the endpoint's public URL (used by
+    /// URL-signed schemes only).
+    pub scheme: fn(key: &str, public_url: &str) -> Result<BoxScheme, crate::scheme::ConfigError>,
+    /// A signer, from the sender's key (the secret, or a private key: hex of
+    /// an Ed25519 seed or a P-256 scalar, or `whsk_`), and the public URL.
+    pub signer: fn(key: &str, public_url: &str) -> Result<BoxSigner, crate::scheme::ConfigError>,
+    /// A matching (verification key, signing key) pair for tests.
+    pub test_keys: fn() -> (String, String),
+    /// A signing key of the same kind that does not match `test_keys`: a forger's.
+    pub forger_key: &'static str,
+    /// The header the signature travels in.
+    pub signature_header: &'static str,
+    /// The timestamp header, if the timestamp has one of its own.
+    pub timestamp_header: Option<&'static str>,
+    /// Where the event id comes from.
+    pub id: IdSource,
+    /// Whether the id is covered by the signature.
+    pub id_signed: bool,
+    /// Whether the raw body bytes are signed as sent (Twilio signs decoded
+    /// form parameters, so `+` and `%20` are the same to it).
+    pub body_signed_verbatim: bool,
+    /// Whether the scheme signs the public URL.
+    pub url_signed: bool,
+}
+
+impl std::fmt::Debug for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Preset")
+            .field("name", &self.name)
+            .field("signature_header", &self.signature_header)
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A preset by its name.
+pub fn preset(name: &str) -> Option<&'static Preset> {
+    presets().iter().find(|p| p.name == name)
+}
+
+/// Signs as the inner signer, then renames headers (Svix's `svix-*` names).
+struct Renamed(BoxSigner, &'static [(&'static str, &'static str)]);
+
+impl Sign for Renamed {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        let mut headers = self.0.sign_headers(body, id, timestamp);
+        for (from, to) in self.1 {
+            if let Some(value) = headers.remove(*from) {
+                headers.insert(HeaderName::from_static(to), value);
+            }
+        }
+        headers
+    }
+}
+
+fn secret(text: &str) -> Result<crate::Secret, crate::scheme::ConfigError> {
+    Ok(crate::Secret::new(text)?)
+}
+
+/// Every preset of the crate, once.
+pub fn presets() -> &'static [Preset] {
+    use crate::scheme::{GitHub, Paddle, Shopify, Slack, StandardWebhooks, Stripe, Twilio, Twitch, Zoom};
+    macro_rules! hmac {
+        ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
+            Preset {
+                name: $name,
+                scheme: |key, _| Ok(Box::new($ty::new(secret(key)?))),
+                signer: |key, _| Ok(Box::new($ty::new(secret(key)?))),
+                test_keys: || ("registry secret".into(), "registry secret".into()),
+                forger_key: "another secret",
+                signature_header: $sig,
+                timestamp_header: $ts,
+                id: $id,
+                id_signed: $signed,
+                body_signed_verbatim: true,
+                url_signed: false,
+            }
+        };
+    }
+    static PRESETS: std::sync::OnceLock<Vec<Preset>> = std::sync::OnceLock::new();
+    PRESETS.get_or_init(|| {
+        #[allow(unused_mut)]
+        let mut all = vec![
+            Preset {
+                name: "petstore",
+                scheme: |key, _| Ok(Box::new(Spec::petstore(secret(key)?))),
+                signer: |key, _| Ok(Box::new(Spec::petstore(secret(key)?))),
+                test_keys: || ("registry secret".into(), "registry secret".into()),
+                forger_key: "another secret",
+                signature_header: "x-petstore-signature",
+                timestamp_header: None,
+                id: IdSource::Body("id"),
+                id_signed: true,
+                body_signed_verbatim: true,
+                url_signed: false,
+            },
+            Preset {
+                name: "standard-webhooks",
+                scheme: |key, _| Ok(Box::new(StandardWebhooks::new(StandardWebhooks::secret(key)?))),
+                signer: |key, _| Ok(Box::new(StandardWebhooks::new(StandardWebhooks::secret(key)?))),
+                test_keys: || {
+                    let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
+                    (key.clone(), key)
+                },
+                forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
+                signature_header: "webhook-signature",
+                timestamp_header: Some("webhook-timestamp"),
+                id: IdSource::Header("webhook-id"),
+                id_signed: true,
+                body_signed_verbatim: true,
+                url_signed: false,
+            },
+            Preset {
+                name: "svix",
+                scheme: |key, _| Ok(Box::new(StandardWebhooks::new(StandardWebhooks::secret(key)?))),
+                signer: |key, _| {
+                    let inner: BoxSigner = Box::new(StandardWebhooks::new(StandardWebhooks::secret(key)?));
+                    Ok(Box::new(Renamed(
+                        inner,
+                        &[
+                            ("webhook-id", "svix-id"),
+                            ("webhook-timestamp", "svix-timestamp"),
+                            ("webhook-signature", "svix-signature"),
+                        ],
+                    )))
+                },
+                test_keys: || {
+                    let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
+                    (key.clone(), key)
+                },
+                forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
+                signature_header: "svix-signature",
+                timestamp_header: Some("svix-timestamp"),
+                id: IdSource::Header("svix-id"),
+                id_signed: true,
+                body_signed_verbatim: true,
+                url_signed: false,
+            },
+            hmac!("github", GitHub, "x-hub-signature-256", None, IdSource::Header("x-github-delivery"), false),
+            hmac!("stripe", Stripe, "stripe-signature", None, IdSource::Body("id"), true),
+            hmac!("slack", Slack, "x-slack-signature", Some("x-slack-request-timestamp"), IdSource::Body("event_id"), true),
+            hmac!("shopify", Shopify, "x-shopify-hmac-sha256", None, IdSource::Header("x-shopify-event-id"), false),
+            hmac!("zoom", Zoom, "x-zm-signature", Some("x-zm-request-timestamp"), IdSource::Signature, true),
+            hmac!(
+                "twitch-eventsub",
+                Twitch,
+                "twitch-eventsub-message-signature",
+                Some("twitch-eventsub-message-timestamp"),
+                IdSource::Header("twitch-eventsub-message-id"),
+                true
+            ),
+            hmac!("paddle-billing", Paddle, "paddle-signature", None, IdSource::Body("event_id"), true),
+            Preset {
+                name: "twilio",
+                scheme: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
+                signer: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
+                test_keys: || ("12345".into(), "12345".into()),
+                forger_key: "54321",
+                signature_header: "x-twilio-signature",
+                timestamp_header: None,
+                id: IdSource::Signature,
+                id_signed: true,
+                body_signed_verbatim: false,
+                url_signed: true,
+            },
+        ];
+        #[cfg(feature = "ed25519")]
+        all.extend([
+            Preset {
+                name: "standard-webhooks-v1a",
+                scheme: |key, _| {
+                    let keys = crate::Keys::from(StandardWebhooks::public_key(key)?);
+                    Ok(Box::new(StandardWebhooks::with_keys(
+                        keys,
+                        crate::scheme::Policy::Any,
+                    )?))
+                },
+                signer: |key, _| {
+                    let key = SigningKey::whsk(key)?;
+                    let spec = StandardWebhooks::builder().keys(key.public_key()).build()?;
+                    Ok(Box::new(Signer::new(spec, key)))
+                },
+                test_keys: || {
+                    (
+                        "whpk_1SiA4o9hyqTCpIqC5V9HUakiiaeACeqfZTInDBbOir4=".into(),
+                        "whsk_6Xb/dCcHpPea21PS1N9VY/NZW723CEc77N4rJCubMbfVKIDij2HKpMKkioLlX0dRqSKJp4AJ6p9lMicMFs6Kvg=="
+                            .into(),
+                    )
+                },
+                forger_key: "whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
+                signature_header: "webhook-signature",
+                timestamp_header: Some("webhook-timestamp"),
+                id: IdSource::Header("webhook-id"),
+                id_signed: true,
+                body_signed_verbatim: true,
+                url_signed: false,
+            },
+            Preset {
+                name: "discord-ed25519",
+                scheme: |key, _| {
+                    let key = crate::scheme::Discord::public_key(key)?;
+                    Ok(Box::new(crate::scheme::Discord::new(
+                        key,
+                        crate::scheme::DiscordEndpoint::Interactions,
+                    )?))
+                },
+                signer: |key, _| {
+                    let key = SigningKey::ed25519_hex(key)?;
+                    let scheme =
+                        crate::scheme::Discord::new(key.public_key(), crate::scheme::DiscordEndpoint::Interactions)?;
+                    Ok(Box::new(Signer::new(scheme, key)))
+                },
+                // RFC 8032 section 7.1, test 1.
+                test_keys: || {
+                    (
+                        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a".into(),
+                        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60".into(),
+                    )
+                },
+                forger_key: "0101010101010101010101010101010101010101010101010101010101010101",
+                signature_header: "x-signature-ed25519",
+                timestamp_header: Some("x-signature-timestamp"),
+                id: IdSource::Body("id"),
+                id_signed: true,
+                body_signed_verbatim: true,
+                url_signed: false,
+            },
+        ]);
+        #[cfg(feature = "p256")]
+        all.push(Preset {
+            name: "sendgrid-ecdsa",
+            scheme: |key, _| {
+                let key = crate::scheme::SendGrid::public_key(key)?;
+                Ok(Box::new(crate::scheme::SendGrid::new(key)?))
+            },
+            signer: |key, _| {
+                let key = SigningKey::p256_hex(key)?;
+                let scheme = crate::scheme::SendGrid::new(key.public_key())?;
+                Ok(Box::new(Signer::new(scheme, key)))
+            },
+            test_keys: || {
+                let scalar = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721";
+                let SigningKey::P256(key) = SigningKey::p256_hex(scalar).expect("a valid scalar") else {
+                    unreachable!("p256_hex makes P-256 keys")
+                };
+                let point = key.verifying_key().to_encoded_point(false);
+                let mut der = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").expect("hex");
+                der.extend_from_slice(point.as_bytes());
+                (crate::scheme::Encoding::Base64.encode(&der), scalar.into())
+            },
+            forger_key: "0202020202020202020202020202020202020202020202020202020202020202",
+            signature_header: "x-twilio-email-event-webhook-signature",
+            timestamp_header: Some("x-twilio-email-event-webhook-timestamp"),
+            id: IdSource::Signature,
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: false,
+        });
+        all
+    })
+}

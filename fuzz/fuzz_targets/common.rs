@@ -14,10 +14,13 @@ pub fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW)
 }
 
-/// The schemes under test, all keyed with `fuzz secret`.
+/// The schemes under test: 0 to 2 are keyed with `fuzz secret` (the seeds
+/// are signed for them), then every preset of `testing::presets()` with its
+/// test keys, so a new preset is fuzzed as soon as it is registered.
 pub fn scheme(which: u8) -> Box<dyn Scheme> {
     let secret = || Secret::new("fuzz secret").unwrap();
-    match which % 3 {
+    let presets = tower_webhook::testing::presets();
+    match usize::from(which) % (3 + presets.len()) {
         0 => Box::new(Hmac::petstore(secret())),
         1 => Box::new(
             Hmac::builder()
@@ -31,7 +34,11 @@ pub fn scheme(which: u8) -> Box<dyn Scheme> {
                 .build()
                 .unwrap(),
         ),
-        _ => Box::new(StandardWebhooks::new(secret())),
+        2 => Box::new(StandardWebhooks::new(secret())),
+        n => {
+            let preset = &presets[n - 3];
+            (preset.scheme)(&(preset.test_keys)().0, "https://hooks.example.com/webhooks").unwrap()
+        }
     }
 }
 
