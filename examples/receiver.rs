@@ -11,7 +11,8 @@
 //! | `PORT` | `3000` | port to listen on |
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret; several separated by commas are all accepted (rotation) |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks, `whsec_...` secrets), `github`, `stripe`, `slack`, `shopify` |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle` |
+//! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`) sign it plus the request's query, and refuse to start without it |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413` |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one |
@@ -35,8 +36,11 @@ use base64::Engine as _;
 use serde::Deserialize;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
-use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
-use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
+use tower_webhook::scheme::{
+    Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
+    StandardWebhooks, Stripe, Twilio, Twitch, Zoom,
+};
+use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
 #[derive(Clone)]
@@ -57,6 +61,8 @@ pub struct Config {
     pub replay_capacity: usize,
     /// Timestamp tolerance.
     pub tolerance: Duration,
+    /// The endpoint's public URL, for URL-signed schemes.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -74,6 +80,11 @@ impl Config {
         let scheme = var("WEBHOOK_SCHEME")?.unwrap_or_else(|| "petstore".to_owned());
         let (secrets, generated_secret) = match var("WEBHOOK_SECRET")? {
             Some(list) => (split_secrets(&list)?, false),
+            None if matches!(scheme.as_str(), "discord" | "sendgrid") => {
+                return Err(format!(
+                    "WEBHOOK_SCHEME={scheme} verifies with the sender's public key: set WEBHOOK_SECRET to it"
+                ))
+            }
             None => (vec![generate_secret(&scheme)], true),
         };
         let config = Self {
@@ -85,9 +96,15 @@ impl Config {
             max_body_bytes: number(&var, "MAX_BODY_BYTES", 1024 * 1024)?,
             replay_capacity: number(&var, "REPLAY_CAPACITY", LruGuard::DEFAULT_CAPACITY)?,
             tolerance: Duration::from_secs(number(&var, "TOLERANCE_SECS", 300)?),
+            public_url: var("PUBLIC_URL")?,
         };
         // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        self::scheme(&config.scheme, &config.secrets, config.tolerance)?;
+        scheme_at(
+            &config.scheme,
+            &config.secrets,
+            config.tolerance,
+            config.public_url.as_deref(),
+        )?;
         Ok(config)
     }
 }
@@ -102,6 +119,7 @@ impl fmt::Debug for Config {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("replay_capacity", &self.replay_capacity)
             .field("tolerance", &self.tolerance)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -146,10 +164,30 @@ fn generate_secret(scheme: &str) -> String {
 }
 
 /// The schemes `WEBHOOK_SCHEME` accepts.
-pub const SCHEMES: &str = "petstore, standard, svix, github, stripe, slack, shopify";
+pub const SCHEMES: &str =
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
 
-/// The verification scheme by name: the one place to add a provider preset.
+/// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
+    scheme_at(name, secrets, tolerance, None)
+}
+
+/// The verification scheme by name, with the endpoint's public URL: the one
+/// place to add a provider preset.
+pub fn scheme_at(
+    name: &str,
+    secrets: &[String],
+    tolerance: Duration,
+    public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    let config = |error: tower_webhook::scheme::ConfigError| format!("WEBHOOK_SECRET: {error}");
+    let public_keys = |parse: fn(&str) -> Result<PublicKey, tower_webhook::scheme::ConfigError>| {
+        secrets
+            .iter()
+            .map(|s| parse(s).map(Keys::from))
+            .collect::<Result<Keys, _>>()
+            .map_err(config)
+    };
     let keys = |parse: fn(&str) -> Result<Secret, SecretError>| {
         secrets
             .iter()
@@ -160,9 +198,6 @@ pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box
     };
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
-        "standard" | "svix" => Ok(Box::new(
-            StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
-        )),
         "github" => Ok(Box::new(GitHub::new(keys(|s| Secret::new(s))?))),
         "stripe" => Ok(Box::new(
             Stripe::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
@@ -171,6 +206,37 @@ pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box
             Slack::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
         )),
         "shopify" => Ok(Box::new(Shopify::new(keys(|s| Secret::new(s))?))),
+        "standard" | "svix" => {
+            let keys = secrets
+                .iter()
+                .map(|s| StandardWebhooks::key(s))
+                .collect::<Result<Keys, _>>()
+                .map_err(config)?;
+            let scheme = StandardWebhooks::with_keys(keys, Policy::Any).map_err(config)?;
+            Ok(Box::new(scheme.tolerance(tolerance)))
+        }
+        "discord" => Ok(Box::new(
+            Discord::new(public_keys(Discord::public_key)?, DiscordEndpoint::Interactions)
+                .map_err(config)?
+                .tolerance(tolerance),
+        )),
+        "sendgrid" => Ok(Box::new(
+            SendGrid::new(public_keys(SendGrid::public_key)?)
+                .map_err(config)?
+                .tolerance(tolerance),
+        )),
+        "twilio" => {
+            let url = public_url
+                .ok_or("WEBHOOK_SCHEME=twilio signs the public URL: set PUBLIC_URL=https://host/path")?;
+            let scheme = Twilio::new(keys(|s| Secret::new(s))?, url)
+                .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
+            Ok(Box::new(scheme))
+        }
+        "zoom" => Ok(Box::new(
+            Zoom::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "twitch" => Ok(Box::new(Twitch::new(keys(|s| Secret::new(s))?))),
+        "paddle" => Ok(Box::new(Paddle::new(keys(|s| Secret::new(s))?))),
         other => Err(format!(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
@@ -216,15 +282,21 @@ pub struct Receiver {
 pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let guard = Arc::new(LruGuard::new(config.replay_capacity));
     let stats = Arc::new(Stats::default());
-    let layer = WebhookLayer::new(scheme(&config.scheme, &config.secrets, config.tolerance)?)
-        .guard(Arc::clone(&guard))
-        .body_limit(config.max_body_bytes)
-        // A sender has its whole body ready: a stalled upload is not one.
-        .body_timeout(Duration::from_secs(10));
-    let handler = if config.scheme == "petstore" {
-        post(petstore)
-    } else {
-        post(raw)
+    let layer = WebhookLayer::new(scheme_at(
+        &config.scheme,
+        &config.secrets,
+        config.tolerance,
+        config.public_url.as_deref(),
+    )?)
+    .guard(Arc::clone(&guard))
+    .body_limit(config.max_body_bytes)
+    // A sender has its whole body ready: a stalled upload is not one.
+    .body_timeout(Duration::from_secs(10));
+    let handler = match config.scheme.as_str() {
+        "petstore" => post(petstore),
+        // Twilio posts form-encoded parameters, not JSON.
+        "twilio" => post(form),
+        _ => post(raw),
     };
     let router = Router::new()
         .route("/webhooks", handler)
@@ -292,6 +364,15 @@ async fn raw(
         .or_else(|| event.get("type").and_then(|t| t.as_str()));
     let outcome = stats.outage().map(|()| true);
     settle(&stats, &verified, event_type, None, outcome)
+}
+
+/// A form-encoded delivery (Twilio): the verified bytes as they are.
+async fn form(
+    State(stats): State<Arc<Stats>>,
+    axum::Extension(verified): axum::Extension<Verified>,
+) -> Result<(), HandlerError> {
+    let outcome = stats.outage().map(|()| true);
+    settle(&stats, &verified, verified.event_type(), None, outcome)
 }
 
 /// Counts and logs one handled event: the one `handled` line.
