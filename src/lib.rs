@@ -1,7 +1,9 @@
 //! Receive webhooks safely: a [tower] layer that bounds and buffers the raw
-//! body, verifies its HMAC-SHA256 signature in constant time (several secrets
-//! at once, for rotation), drops replays, and answers so that the sender
-//! retries exactly when it should.
+//! body, verifies its signature (HMAC-SHA256 or HMAC-SHA1 in constant time,
+//! Ed25519 and ECDSA P-256 behind features; several keys at once, for
+//! rotation), drops replays, and answers so that the sender retries exactly
+//! when it should. Each provider is a declaration over one signature engine
+//! ([`scheme::Spec`]).
 //!
 //! A webhook sender POSTs a signed JSON event and retries until it gets a
 //! 2xx. [`WebhookLayer`] sits in front of your handler and:
@@ -112,7 +114,9 @@
 //! |---|---|---|
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis |
-//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
+//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers; the provider registry; the replay-guard conformance suite |
+//! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
+//! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
 //!
 //! # Security considerations
 //!
