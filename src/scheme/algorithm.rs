@@ -120,7 +120,26 @@ impl Candidates {
 #[derive(Debug, Clone)]
 pub(crate) struct Matched {
     pub(crate) key: usize,
-    pub(crate) canonical: Vec<u8>,
+    canonical: [u8; 64],
+    len: u8,
+}
+
+impl Matched {
+    fn new(key: usize, canonical: &[u8]) -> Self {
+        let mut bytes = [0; 64];
+        bytes[..canonical.len()].copy_from_slice(canonical);
+        Self {
+            key,
+            canonical: bytes,
+            len: canonical.len() as u8,
+        }
+    }
+
+    /// The signature in a canonical form (the MAC, the Ed25519 signature,
+    /// the low-S `r‖s`): the same for every spelling of one signature.
+    pub(crate) fn canonical(&self) -> &[u8] {
+        &self.canonical[..usize::from(self.len)]
+    }
 }
 
 /// The configured keys, prepared for the algorithms a scheme uses: HMAC keys
@@ -201,17 +220,11 @@ impl KeyRing {
         match algorithm {
             Algorithm::HmacSha256 => (0..self.hmac256.len()).find_map(|key| {
                 let tag = self.hmac256(key, parts)?;
-                hmac_hit(&tag, sigs).then(|| Matched {
-                    key,
-                    canonical: tag.to_vec(),
-                })
+                hmac_hit(&tag, sigs).then(|| Matched::new(key, &tag))
             }),
             Algorithm::HmacSha1 => (0..self.hmac1.len()).find_map(|key| {
                 let tag = self.hmac1(key, parts)?;
-                hmac_hit(&tag, sigs).then(|| Matched {
-                    key,
-                    canonical: tag.to_vec(),
-                })
+                hmac_hit(&tag, sigs).then(|| Matched::new(key, &tag))
             }),
             #[cfg(feature = "ed25519")]
             Algorithm::Ed25519 => {
@@ -230,10 +243,7 @@ impl KeyRing {
                         // keys, so a signature has one form and keys the
                         // replay guard once.
                         if verifying.verify_strict(&message, &signature).is_ok() {
-                            return Some(Matched {
-                                key,
-                                canonical: bytes.to_vec(),
-                            });
+                            return Some(Matched::new(key, &bytes));
                         }
                     }
                 }
@@ -263,8 +273,8 @@ impl KeyRing {
                             // (r, s) and (r, n - s) both verify: key the
                             // replay guard on the low-S form, so flipping `s`
                             // does not make a captured delivery new.
-                            let canonical = signature.normalize_s().unwrap_or(signature).to_bytes().to_vec();
-                            return Some(Matched { key, canonical });
+                            let canonical = signature.normalize_s().unwrap_or(signature).to_bytes();
+                            return Some(Matched::new(key, &canonical));
                         }
                     }
                 }
@@ -280,13 +290,31 @@ impl KeyRing {
 /// compared in full, and only the final yes/no leaves the constant-time domain,
 /// so the time taken does not tell how many leading bytes of a forgery were right.
 fn hmac_hit(tag: &[u8], sigs: &[&Sig]) -> bool {
+    let mine = words(tag);
+    let n = tag.len().div_ceil(8);
     let mut hit = Choice::from(0);
     for sig in sigs {
-        // Lengths are public (fixed by the algorithm); `ct_eq` on slices of
-        // different lengths is simply false.
-        hit |= tag.ct_eq(sig.bytes());
+        // Lengths are public (fixed by the algorithm), so skipping a
+        // candidate of another length leaks nothing.
+        if sig.bytes().len() == tag.len() {
+            hit |= mine[..n].ct_eq(&words(sig.bytes())[..n]);
+        }
     }
     bool::from(hit)
+}
+
+/// Bytes as 64-bit words, zero-padded: `subtle` compares a slice element by
+/// element, each through an optimization barrier, so comparing 4 words
+/// instead of 32 bytes is 8 times fewer barriers with the same constant-time
+/// guarantee (every word is compared, always).
+fn words(bytes: &[u8]) -> [u64; 4] {
+    let mut words = [0u64; 4];
+    for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
+        let mut buf = [0; 8];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        *word = u64::from_ne_bytes(buf);
+    }
+    words
 }
 
 #[cfg(test)]

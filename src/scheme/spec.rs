@@ -719,16 +719,27 @@ impl Spec {
                 Ok(timestamp)
             }
             Layout::List(separators) => {
+                let mut each = |item: &str| -> Result<(), Rejection> {
+                    if item.is_empty() {
+                        return Ok(());
+                    }
+                    if let Some((index, text)) = self
+                        .versions
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, v)| item.strip_prefix(&*v.label).map(|t| (i, t)))
+                    {
+                        decode(out, index, text)?;
+                    }
+                    Ok(())
+                };
                 for value in signature_values(headers, &self.header)? {
-                    for item in value.split(&separators[..]).filter(|e| !e.is_empty()) {
-                        if let Some((index, text)) = self
-                            .versions
-                            .iter()
-                            .enumerate()
-                            .find_map(|(i, v)| item.strip_prefix(&*v.label).map(|t| (i, t)))
-                        {
-                            decode(out, index, text)?;
-                        }
+                    // One-character splits, nested: each finds its separator
+                    // with memchr, where a set of characters is matched char by char.
+                    match separators[..] {
+                        [one] => value.split(one).try_for_each(&mut each)?,
+                        [a, b] => value.split(a).flat_map(|v| v.split(b)).try_for_each(&mut each)?,
+                        _ => value.split(&separators[..]).try_for_each(&mut each)?,
                     }
                 }
                 Ok(None)
@@ -957,6 +968,30 @@ impl Spec {
 #[cfg(feature = "test-util")]
 pub(crate) type RawSigner<'a> = dyn Fn(Algorithm, &[&[u8]]) -> Option<Vec<u8>> + 'a;
 
+/// The body's fields at `paths` (at most [`MAX_BODY_FIELDS`]), in one walk
+/// sized to the number asked for: the walk checks every path at every key.
+fn body_fields<'a>(body: &'a [u8], paths: &[Path]) -> [Option<std::borrow::Cow<'a, str>>; MAX_BODY_FIELDS] {
+    fn walk<'a, const N: usize>(
+        body: &'a [u8],
+        paths: &[Path],
+    ) -> [Option<std::borrow::Cow<'a, str>>; MAX_BODY_FIELDS] {
+        let found = json::find::<N>(body, std::array::from_fn(|i| paths.get(i)));
+        let mut out: [Option<std::borrow::Cow<'a, str>>; MAX_BODY_FIELDS] = Default::default();
+        for (slot, value) in out.iter_mut().zip(found) {
+            *slot = value;
+        }
+        out
+    }
+    match paths.len() {
+        0 => Default::default(),
+        1 => walk::<1>(body, paths),
+        2 => walk::<2>(body, paths),
+        3 => walk::<3>(body, paths),
+        4 => walk::<4>(body, paths),
+        _ => walk::<MAX_BODY_FIELDS>(body, paths),
+    }
+}
+
 /// Every value of the signature header as text; `401` when there is none.
 /// Values that are not visible ASCII cannot hold a signature and are skipped.
 fn signature_values<'h>(
@@ -1030,11 +1065,7 @@ impl Scheme for Spec {
         let matched = self.check(sigs, &parts[..n])?;
 
         // Verified: only now is the body worth reading.
-        let mut paths: [Option<&Path>; MAX_BODY_FIELDS] = [None; MAX_BODY_FIELDS];
-        for (slot, path) in paths.iter_mut().zip(self.body_paths.iter()) {
-            *slot = Some(path);
-        }
-        let fields = json::find(body, paths);
+        let fields = body_fields(body, &self.body_paths);
 
         for rule in self.handshakes.iter() {
             let hit = match &rule.trigger {
@@ -1048,7 +1079,7 @@ impl Scheme for Spec {
             }
         }
 
-        let signature_key = || format!("sig:{}", hex::encode(&matched.canonical));
+        let signature_key = || format!("sig:{}", hex::encode(matched.canonical()));
         let mut id = None;
         for src in self.id.iter() {
             id = match src {

@@ -166,12 +166,18 @@ impl StandardWebhooks {
     /// and some Svix header is (a Svix delivery missing its signature is then
     /// refused for that, 401, not for a missing `webhook-id`).
     fn pick(&self, headers: &HeaderMap) -> &Spec {
-        let has = |names: &Names| {
-            [names.id, names.timestamp, names.signature]
-                .iter()
-                .any(|n| headers.contains_key(HeaderName::from_static(n)))
-        };
-        if !has(&WEBHOOK) && has(&SVIX) {
+        const WEBHOOK_NAMES: [HeaderName; 3] = [
+            HeaderName::from_static(WEBHOOK.id),
+            HeaderName::from_static(WEBHOOK.timestamp),
+            HeaderName::from_static(WEBHOOK.signature),
+        ];
+        const SVIX_NAMES: [HeaderName; 3] = [
+            HeaderName::from_static(SVIX.id),
+            HeaderName::from_static(SVIX.timestamp),
+            HeaderName::from_static(SVIX.signature),
+        ];
+        let has = |names: &[HeaderName; 3]| names.iter().any(|n| headers.contains_key(n));
+        if !has(&WEBHOOK_NAMES) && has(&SVIX_NAMES) {
             &self.svix
         } else {
             &self.webhook

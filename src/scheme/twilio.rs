@@ -205,7 +205,7 @@ impl Scheme for Twilio {
         }
         let id = match single_header(headers, &IDEMPOTENCY)? {
             Some(token) => token.to_owned(),
-            None => format!("sig:{}", hex::encode(&matched.canonical)),
+            None => format!("sig:{}", hex::encode(matched.canonical())),
         };
         Ok(Verdict::Event(Delivery::new(id)?))
     }
