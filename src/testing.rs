@@ -583,7 +583,7 @@ pub fn presets() -> &'static [Preset] {
 }
 
 /// The replay-guard conformance suite: the cases `LruGuard` and `RedisGuard`
-/// pass, for your own [`ReplayGuard`] (over Postgres, DynamoDB, ...) to run.
+/// pass, for your own [`ReplayGuard`](crate::ReplayGuard) (over Postgres, DynamoDB, ...) to run.
 ///
 /// Build your guard with an in-flight timeout of [`IN_FLIGHT`](replay_guard::IN_FLIGHT),
 /// then either call the [`cases`](replay_guard::cases) one by one, or
