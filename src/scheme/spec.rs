@@ -550,6 +550,8 @@ pub struct Spec {
     handshakes: Box<[HandshakeRule]>,
     policy: Policy,
     url: UrlRule,
+    /// Whether `content` names `{url}`, known once at build time.
+    signs_url: bool,
 }
 
 /// Builds a [`Spec`]; every setter takes `self` and the order of calls does
@@ -806,7 +808,12 @@ impl Spec {
                 let neighbours = [i.checked_sub(1), Some(i + 1)];
                 for n in neighbours.into_iter().flatten() {
                     if let Some(Part::Literal(lit)) = self.content.get(n) {
-                        if value.contains(&**lit) {
+                        // A one-byte literal (the usual `.` or `:`) is a memchr.
+                        let found = match lit.as_bytes() {
+                            [byte] => value.as_bytes().contains(byte),
+                            _ => value.contains(&**lit),
+                        };
+                        if found {
                             return Err(Rejection::InvalidHeader {
                                 name: name.clone(),
                                 reason: "contains the signed content's separator",
@@ -1048,7 +1055,7 @@ impl Scheme for Spec {
                 reason: "no signature in the expected format",
             });
         }
-        let url = if self.content.contains(&Part::Url) {
+        let url = if self.signs_url {
             self.url(&request)?
         } else {
             String::new()
@@ -1441,7 +1448,9 @@ impl SpecBuilder {
             }
         }
 
+        let signs_url = content.contains(&Part::Url);
         Ok(Spec {
+            signs_url,
             keys: ring,
             header,
             layout: self.layout,
