@@ -14,6 +14,15 @@
 //!   constant-time compare, and reading `id` and `type` from the body;
 //! - `standard_webhooks`: `StandardWebhooks::verify`: three headers, the
 //!   timestamp check, base64 decode, and `{id}.{timestamp}.{body}`.
+//!
+//! With `--features ed25519,p256`, two more groups per size compare the
+//! asymmetric presets with the bare crates on the same bytes:
+//!
+//! - `ed25519_bare` / `discord`: `VerifyingKey::verify_strict` over
+//!   `{timestamp}{body}` already concatenated, against `Discord::verify`
+//!   (two headers, hex decode, concatenation, strict verify, body `id`);
+//! - `p256_bare` / `sendgrid`: DER parse + `verify` over `{timestamp}{body}`,
+//!   against `SendGrid::verify`.
 
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
@@ -22,8 +31,9 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hmac::{Hmac as HmacImpl, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
-use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{Hmac, RequestParts, Scheme, StandardWebhooks};
 use tower_webhook::testing::Sign;
+use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::Secret;
 
 const SECRET: &str = "petstore bench secret";
@@ -55,8 +65,8 @@ fn verify(c: &mut Criterion) {
         let petstore_headers: HeaderMap = petstore.sign_headers(&body, "", TIMESTAMP);
         let standard_headers: HeaderMap = standard.sign_headers(&body, "msg_0000000001", TIMESTAMP);
         // The signed requests must verify, or the bench would time rejections.
-        assert!(petstore.verify(&petstore_headers, &body, now).is_ok());
-        assert!(standard.verify(&standard_headers, &body, now).is_ok());
+        assert!(petstore.verify_headers(&petstore_headers, &body, now).is_ok());
+        assert!(standard.verify_headers(&standard_headers, &body, now).is_ok());
 
         let mut group = c.benchmark_group(format!("verify/{}", label(len)));
         group.throughput(Throughput::Bytes(len as u64));
@@ -78,12 +88,89 @@ fn verify(c: &mut Criterion) {
             });
         });
         group.bench_function(BenchmarkId::from_parameter("petstore"), |b| {
-            b.iter(|| petstore.verify(black_box(&petstore_headers), black_box(&body), now));
+            b.iter(|| {
+                petstore.verify(
+                    RequestParts::post(black_box(&petstore_headers)),
+                    black_box(&body),
+                    now,
+                )
+            });
         });
         group.bench_function(BenchmarkId::from_parameter("standard_webhooks"), |b| {
-            b.iter(|| standard.verify(black_box(&standard_headers), black_box(&body), now));
+            b.iter(|| {
+                standard.verify(
+                    RequestParts::post(black_box(&standard_headers)),
+                    black_box(&body),
+                    now,
+                )
+            });
         });
+        asymmetric(&mut group, &body, now);
         group.finish();
+    }
+}
+
+#[cfg(not(any(feature = "ed25519", feature = "p256")))]
+fn asymmetric(
+    _: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    _: &[u8],
+    _: std::time::SystemTime,
+) {
+}
+
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+fn asymmetric(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    body: &[u8],
+    now: std::time::SystemTime,
+) {
+    use tower_webhook::testing::{Signer, SigningKey};
+    let message = [TIMESTAMP.to_string().as_bytes(), body].concat();
+    #[cfg(feature = "ed25519")]
+    {
+        use tower_webhook::scheme::{Discord, DiscordEndpoint};
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let key = SigningKey::Ed25519(signing.clone());
+        let discord = Discord::new(key.public_key(), DiscordEndpoint::Interactions).unwrap();
+        let headers = Signer::new(discord.clone(), key).sign_headers(body, "", TIMESTAMP);
+        assert!(discord.verify_headers(&headers, body, now).is_ok());
+        let verifying = signing.verifying_key();
+        let sig_bytes: [u8; 64] = hex::decode(headers["x-signature-ed25519"].as_bytes())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let signature = ed25519_dalek::Signature::from_bytes(&sig_bytes);
+        group.bench_function(BenchmarkId::from_parameter("ed25519_bare"), |b| {
+            b.iter(|| verifying.verify_strict(black_box(&message), black_box(&signature)))
+        });
+        group.bench_function(BenchmarkId::from_parameter("discord"), |b| {
+            b.iter(|| discord.verify(RequestParts::post(black_box(&headers)), black_box(body), now))
+        });
+    }
+    #[cfg(feature = "p256")]
+    {
+        use p256::ecdsa::signature::Verifier;
+        use tower_webhook::scheme::SendGrid;
+        let signing = p256::ecdsa::SigningKey::from_slice(&[7; 32]).unwrap();
+        let key = SigningKey::P256(signing.clone());
+        let sendgrid = SendGrid::new(key.public_key()).unwrap();
+        let headers = Signer::new(sendgrid.clone(), key).sign_headers(body, "", TIMESTAMP);
+        assert!(sendgrid.verify_headers(&headers, body, now).is_ok());
+        let verifying = *signing.verifying_key();
+        let der = base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            headers["x-twilio-email-event-webhook-signature"].as_bytes(),
+        )
+        .unwrap();
+        group.bench_function(BenchmarkId::from_parameter("p256_bare"), |b| {
+            b.iter(|| {
+                let signature = p256::ecdsa::Signature::from_der(black_box(&der)).unwrap();
+                verifying.verify(black_box(&message), &signature)
+            })
+        });
+        group.bench_function(BenchmarkId::from_parameter("sendgrid"), |b| {
+            b.iter(|| sendgrid.verify(RequestParts::post(black_box(&headers)), black_box(body), now))
+        });
     }
 }
 

@@ -145,7 +145,7 @@ fn deliveries(options: &Options) -> Result<Vec<Delivery>, BoxError> {
         } else {
             &scheme
         };
-        let signature = HeaderValue::try_from(signer.sign(&body, "", ""))?;
+        let signature = HeaderValue::try_from(signer.signature_value(&body, "", 0))?;
         out.push(Delivery { body, signature });
     }
     Ok(out)

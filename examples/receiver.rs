@@ -12,7 +12,8 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks, `whsec_...` secrets), `github`, `stripe`, `slack`, `shopify` |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle` |
+//! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`) sign it plus the request's query, and refuse to start without it |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
@@ -70,8 +71,11 @@ use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
-use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe, MAX_TOLERANCE};
-use tower_webhook::{LruGuard, Secret, SecretError, Secrets, Verified, WebhookLayer};
+use tower_webhook::scheme::{
+    Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
+    StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
+};
+use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
 #[derive(Clone)]
@@ -98,6 +102,8 @@ pub struct Config {
     pub handler_delay: Duration,
     /// How many deliveries `GET /deliveries` shows.
     pub recent_deliveries: usize,
+    /// The endpoint's public URL, for URL-signed schemes.
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -114,6 +120,11 @@ impl Config {
     pub fn from_lookup(var: impl Fn(&str) -> Result<Option<String>, String>) -> Result<Self, String> {
         let scheme = var("WEBHOOK_SCHEME")?.unwrap_or_else(|| "petstore".to_owned());
         let (secrets, generated_secret) = match secrets_from(&var)? {
+            secrets if secrets.is_empty() && matches!(scheme.as_str(), "discord" | "sendgrid") => {
+                return Err(format!(
+                    "WEBHOOK_SCHEME={scheme} verifies with the sender's public key: set WEBHOOK_SECRET to it"
+                ))
+            }
             secrets if secrets.is_empty() => (vec![generate_secret(&scheme)], true),
             secrets => (secrets, false),
         };
@@ -144,12 +155,18 @@ impl Config {
             )?,
             handler_delay: Duration::from_millis(number(&var, "HANDLER_DELAY_MS", 0)?),
             recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
+            public_url: var("PUBLIC_URL")?,
         };
         if config.max_concurrent_handlers == 0 {
             return Err("MAX_CONCURRENT_HANDLERS=0 would refuse every delivery".to_owned());
         }
         // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        self::scheme(&config.scheme, &config.secrets, config.tolerance)?;
+        scheme_at(
+            &config.scheme,
+            &config.secrets,
+            config.tolerance,
+            config.public_url.as_deref(),
+        )?;
         Ok(config)
     }
 }
@@ -167,6 +184,7 @@ impl fmt::Debug for Config {
             .field("max_concurrent_handlers", &self.max_concurrent_handlers)
             .field("handler_delay", &self.handler_delay)
             .field("recent_deliveries", &self.recent_deliveries)
+            .field("public_url", &self.public_url)
             .finish()
     }
 }
@@ -269,31 +287,51 @@ fn generate_secret(scheme: &str) -> String {
 }
 
 /// The schemes `WEBHOOK_SCHEME` accepts.
-pub const SCHEMES: &str = "petstore, standard, svix, github, stripe, slack, shopify";
+pub const SCHEMES: &str =
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
 
-/// The verification scheme by name: the one place to add a provider preset.
+/// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
-    let keys = |parse: fn(&str) -> Result<Secret, SecretError>| {
-        let mut keys = Vec::new();
-        for (n, text) in secrets.iter().enumerate() {
-            let name = secret_var(n + 1);
-            let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
-            if key.len() < Secret::MIN_LEN {
-                return Err(format!(
-                    "{name} holds {} bytes of key material; at least {} are required",
-                    key.len(),
-                    Secret::MIN_LEN
-                ));
-            }
-            keys.push(key);
+    scheme_at(name, secrets, tolerance, None)
+}
+
+/// The verification scheme by name, with the endpoint's public URL: the one
+/// place to add a provider preset.
+pub fn scheme_at(
+    name: &str,
+    secrets: &[String],
+    tolerance: Duration,
+    public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    let config = |error: tower_webhook::scheme::ConfigError| format!("WEBHOOK_SECRET: {error}");
+    let public_keys = |parse: fn(&str) -> Result<PublicKey, tower_webhook::scheme::ConfigError>| {
+        secrets
+            .iter()
+            .map(|s| parse(s).map(Keys::from))
+            .collect::<Result<Keys, _>>()
+            .map_err(config)
+    };
+    // The n-th secret (from 1), parsed and at least 16 bytes of key material.
+    let secret = |n: usize, text: &str, parse: fn(&str) -> Result<Secret, SecretError>| {
+        let name = secret_var(n);
+        let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
+        if key.len() < Secret::MIN_LEN {
+            return Err(format!(
+                "{name} holds {} bytes of key material; at least {} are required",
+                key.len(),
+                Secret::MIN_LEN
+            ));
         }
+        Ok(key)
+    };
+    let keys = |parse: fn(&str) -> Result<Secret, SecretError>| {
+        let keys = (secrets.iter().enumerate())
+            .map(|(n, text)| secret(n + 1, text, parse))
+            .collect::<Result<Vec<_>, String>>()?;
         Secrets::try_from_iter(keys).map_err(|error| format!("WEBHOOK_SECRET: {error}"))
     };
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
-        "standard" | "svix" => Ok(Box::new(
-            StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
-        )),
         "github" => Ok(Box::new(GitHub::new(keys(|s| Secret::new(s))?))),
         "stripe" => Ok(Box::new(
             Stripe::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
@@ -302,6 +340,44 @@ pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box
             Slack::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
         )),
         "shopify" => Ok(Box::new(Shopify::new(keys(|s| Secret::new(s))?))),
+        "standard" | "svix" => {
+            // `whsec_` secrets must hold 16 bytes once decoded; `whpk_` keys
+            // are public and checked by their parser.
+            for (n, text) in secrets.iter().enumerate() {
+                if !text.trim_start().starts_with("whpk_") {
+                    secret(n + 1, text, StandardWebhooks::secret)?;
+                }
+            }
+            let keys = secrets
+                .iter()
+                .map(|s| StandardWebhooks::key(s))
+                .collect::<Result<Keys, _>>()
+                .map_err(config)?;
+            let scheme = StandardWebhooks::with_keys(keys, Policy::Any).map_err(config)?;
+            Ok(Box::new(scheme.tolerance(tolerance)))
+        }
+        "discord" => Ok(Box::new(
+            Discord::new(public_keys(Discord::public_key)?, DiscordEndpoint::Interactions)
+                .map_err(config)?
+                .tolerance(tolerance),
+        )),
+        "sendgrid" => Ok(Box::new(
+            SendGrid::new(public_keys(SendGrid::public_key)?)
+                .map_err(config)?
+                .tolerance(tolerance),
+        )),
+        "twilio" => {
+            let url = public_url
+                .ok_or("WEBHOOK_SCHEME=twilio signs the public URL: set PUBLIC_URL=https://host/path")?;
+            let scheme = Twilio::new(keys(|s| Secret::new(s))?, url)
+                .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
+            Ok(Box::new(scheme))
+        }
+        "zoom" => Ok(Box::new(
+            Zoom::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "twitch" => Ok(Box::new(Twitch::new(keys(|s| Secret::new(s))?))),
+        "paddle" => Ok(Box::new(Paddle::new(keys(|s| Secret::new(s))?))),
         other => Err(format!(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
@@ -319,6 +395,12 @@ pub fn scheme_label(name: &str) -> &'static str {
         "stripe" => "stripe",
         "slack" => "slack",
         "shopify" => "shopify",
+        "discord" => "discord",
+        "sendgrid" => "sendgrid",
+        "twilio" => "twilio",
+        "zoom" => "zoom",
+        "twitch" => "twitch",
+        "paddle" => "paddle",
         _ => "other",
     }
 }
@@ -382,20 +464,26 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let dead_letters = Arc::new(MemoryDeadLetters::default());
     let prometheus = prometheus()?;
     let recent = RecentDeliveries::new(config.recent_deliveries);
-    let layer = WebhookLayer::new(scheme(&config.scheme, &config.secrets, config.tolerance)?)
-        .scheme_name(scheme_label(&config.scheme))
-        .observer((Metrics::new(), recent.clone()))
-        .guard(Arc::clone(&guard))
-        .body_limit(config.max_body_bytes)
-        // A sender has its whole body ready: a stalled upload is not one.
-        .body_timeout(Duration::from_secs(10))
-        .concurrency_limit(config.max_concurrent_handlers)
-        .dead_letters(Arc::clone(&dead_letters));
+    let layer = WebhookLayer::new(scheme_at(
+        &config.scheme,
+        &config.secrets,
+        config.tolerance,
+        config.public_url.as_deref(),
+    )?)
+    .scheme_name(scheme_label(&config.scheme))
+    .observer((Metrics::new(), recent.clone()))
+    .guard(Arc::clone(&guard))
+    .body_limit(config.max_body_bytes)
+    // A sender has its whole body ready: a stalled upload is not one.
+    .body_timeout(Duration::from_secs(10))
+    .concurrency_limit(config.max_concurrent_handlers)
+    .dead_letters(Arc::clone(&dead_letters));
     let shutdown = layer.shutdown_handle();
-    let handler = if config.scheme == "petstore" {
-        post(petstore)
-    } else {
-        post(raw)
+    let handler = match config.scheme.as_str() {
+        "petstore" => post(petstore),
+        // Twilio posts form-encoded parameters, not JSON.
+        "twilio" => post(form),
+        _ => post(raw),
     };
     let router = Router::new()
         .route("/webhooks", handler)
@@ -632,6 +720,15 @@ async fn raw(
     let outcome = settle(&stats, &verified, event_type.as_deref(), None, outcome);
     stats.after_work().await;
     outcome
+}
+
+/// A form-encoded delivery (Twilio): the verified bytes as they are.
+async fn form(
+    State(stats): State<Arc<Stats>>,
+    axum::Extension(verified): axum::Extension<Verified>,
+) -> Result<(), HandlerError> {
+    let outcome = stats.outage().map(|()| true);
+    settle(&stats, &verified, verified.event_type(), None, outcome)
 }
 
 /// Counts and logs one handled event: the one `handled` line.

@@ -12,7 +12,12 @@
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
 //! --secret SECRET  signing secret       (default: $WEBHOOK_SECRET, whole)
-//! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify  (default petstore)
+//! --private-key K  for asymmetric schemes instead of --secret: `whsk_...` for
+//!                  standard (signs v1a), hex of the Ed25519 seed for discord,
+//!                  hex of the P-256 scalar for sendgrid
+//! --public-url URL the URL the receiver's PUBLIC_URL names (twilio signs it; default --url)
+//! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify |
+//!                  discord | sendgrid | twilio | zoom | twitch | paddle  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
 //!                  provider --scheme and no --type/--data, that provider's
 //!                  documented sample delivery is sent instead)
@@ -34,9 +39,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tower_webhook::scheme::{GitHub, Hmac, Shopify, Slack, StandardWebhooks, Stripe};
 use tower_webhook::testing::{self, Sign};
-use tower_webhook::Secret;
 
 /// The article's retry delays, before scaling.
 const ARTICLE_DELAYS: [Duration; 5] = [
@@ -66,6 +69,8 @@ pub struct Options {
     pub secret: String,
     /// Scheme name, as accepted by [`signer`].
     pub scheme: String,
+    /// The URL the scheme signs, for URL-signed schemes.
+    pub public_url: String,
     /// The event type.
     pub event_type: String,
     /// The event's data, as JSON text, sent exactly as given.
@@ -150,6 +155,7 @@ impl Options {
         let mut created = testing::now().to_string();
         let mut repeat = "1".to_owned();
         let mut scale = "1".to_owned();
+        let mut public_url = None;
 
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
@@ -160,7 +166,8 @@ impl Options {
             own_event |= matches!(flag.as_str(), "--type" | "--data");
             let slot = match flag.as_str() {
                 "--url" => &mut url,
-                "--secret" => secret.insert(String::new()),
+                "--secret" | "--private-key" => secret.insert(String::new()),
+                "--public-url" => public_url.insert(String::new()),
                 "--scheme" => &mut scheme,
                 "--type" => &mut event_type,
                 "--data" => &mut data,
@@ -198,11 +205,13 @@ impl Options {
         if !(scale.is_finite() && scale > 0.0) {
             return Err(format!("--scale {scale}: must be a positive number"));
         }
+        let public_url = public_url.unwrap_or_else(|| url.to_string());
         // Refuse a bad scheme or secret before sending anything.
-        signer(&scheme, &secret)?;
+        signer_at(&scheme, &secret, &public_url)?;
         Ok(Self {
             url,
             secret,
+            public_url,
             event_type,
             data,
             id,
@@ -243,6 +252,7 @@ impl std::fmt::Debug for Options {
             .field("url", &self.url)
             .field("secret", &"<redacted>")
             .field("scheme", &self.scheme)
+            .field("public_url", &self.public_url)
             .field("event_type", &self.event_type)
             .field("data", &self.data)
             .field("id", &self.id)
@@ -255,25 +265,35 @@ impl std::fmt::Debug for Options {
 }
 
 const USAGE: &str =
-    "usage: cargo run --example send -- [--url URL] [--secret SECRET] [--scheme petstore|standard|svix|github|stripe|slack|shopify] \
+    "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
+[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
-/// A signer by scheme name: the one place to add a provider preset.
+/// The schemes `--scheme` accepts.
+pub const SCHEMES: &str =
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
+
+/// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
-    let error = |error| format!("--secret: {error}");
-    match name {
-        "petstore" => Ok(Box::new(Hmac::petstore(Secret::new(secret).map_err(error)?))),
-        "standard" | "svix" => Ok(Box::new(StandardWebhooks::new(
-            StandardWebhooks::secret(secret).map_err(error)?,
-        ))),
-        "github" => Ok(Box::new(GitHub::new(Secret::new(secret).map_err(error)?))),
-        "stripe" => Ok(Box::new(Stripe::new(Secret::new(secret).map_err(error)?))),
-        "slack" => Ok(Box::new(Slack::new(Secret::new(secret).map_err(error)?))),
-        "shopify" => Ok(Box::new(Shopify::new(Secret::new(secret).map_err(error)?))),
-        other => Err(format!(
-            "--scheme {other:?} is not a known scheme (petstore, standard, svix, github, stripe, slack, shopify)"
-        )),
-    }
+    signer_at(name, secret, "http://127.0.0.1:3000/webhooks")
+}
+
+/// A signer by scheme name, from the `testing` registry: `key` is the
+/// secret, or the private key of an asymmetric scheme; `public_url` is what
+/// a URL-signed scheme signs.
+pub fn signer_at(name: &str, key: &str, public_url: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
+    let registry_name = match name {
+        "standard" if key.trim().starts_with("whsk_") => "standard-webhooks-v1a",
+        "standard" => "standard-webhooks",
+        "discord" => "discord-ed25519",
+        "sendgrid" => "sendgrid-ecdsa",
+        "twitch" => "twitch-eventsub",
+        "paddle" => "paddle-billing",
+        other => other,
+    };
+    let preset = testing::preset(registry_name)
+        .ok_or_else(|| format!("--scheme {name:?} is not a known scheme ({SCHEMES})"))?;
+    (preset.signer)(key, public_url).map_err(|error| format!("--secret/--private-key: {error}"))
 }
 
 /// When to try again, and how long to wait for an answer.
@@ -394,7 +414,8 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let signer = signer(&options.scheme, &options.secret).expect("checked by Options::parse");
+    let signer =
+        signer_at(&options.scheme, &options.secret, &options.public_url).expect("checked by Options::parse");
     let mut headers = HeaderMap::new();
     for (name, value) in options.sample.iter().flat_map(|s| &s.headers) {
         if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {

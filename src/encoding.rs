@@ -3,7 +3,7 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
-use crate::secret::{MacTag, MAC_LEN};
+use crate::scheme::algorithm::MAX_SIG;
 
 /// Standard alphabet; padding optional on decode, written on encode.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -24,34 +24,38 @@ pub enum Encoding {
 }
 
 impl Encoding {
-    /// Decodes one signature into a MAC tag; `None` when it is not exactly
-    /// one tag in this encoding.
-    pub(crate) fn decode(self, text: &str) -> Option<MacTag> {
-        let mut tag = [0u8; MAC_LEN];
+    /// Decodes one signature into `out`, returning its length; `None` when
+    /// it is not valid in this encoding or longer than `out`.
+    pub(crate) fn decode_into(self, text: &str, out: &mut [u8; MAX_SIG]) -> Option<usize> {
         match self {
-            Self::Hex => hex::decode_to_slice(text, &mut tag).ok()?,
+            Self::Hex => {
+                if !text.len().is_multiple_of(2) || text.len() / 2 > MAX_SIG {
+                    return None;
+                }
+                let n = text.len() / 2;
+                hex::decode_to_slice(text, &mut out[..n]).ok()?;
+                Some(n)
+            }
             Self::Base64 => {
-                // 44 characters hold 32 bytes; anything longer is not one tag,
-                // and the bound keeps the scratch buffer fixed.
-                if text.len() > 44 {
+                // 96 characters hold 72 bytes; anything longer is not one
+                // signature, and the bound keeps the scratch buffer fixed.
+                if text.len() > 96 {
                     return None;
                 }
-                let mut scratch = [0u8; 48];
+                let mut scratch = [0u8; 72];
                 let n = BASE64.decode_slice(text, &mut scratch).ok()?;
-                if n != MAC_LEN {
-                    return None;
-                }
-                tag.copy_from_slice(&scratch[..MAC_LEN]);
+                out[..n].copy_from_slice(&scratch[..n]);
+                Some(n)
             }
         }
-        Some(tag)
     }
 
-    /// Encodes a tag the way a sender would.
-    pub(crate) fn encode(self, tag: &MacTag) -> String {
+    /// Encodes signature bytes the way a sender would.
+    #[cfg(any(test, feature = "test-util"))]
+    pub(crate) fn encode(self, bytes: &[u8]) -> String {
         match self {
-            Self::Hex => hex::encode(tag),
-            Self::Base64 => BASE64.encode(tag),
+            Self::Hex => hex::encode(bytes),
+            Self::Base64 => BASE64.encode(bytes),
         }
     }
 }
@@ -64,15 +68,23 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> 
 mod tests {
     use super::*;
 
+    fn decode(e: Encoding, text: &str) -> Option<Vec<u8>> {
+        let mut out = [0; MAX_SIG];
+        e.decode_into(text, &mut out).map(|n| out[..n].to_vec())
+    }
+
     #[test]
-    fn decodes_both_hex_cases_and_rejects_wrong_lengths() {
+    fn decodes_both_hex_cases_and_rejects_bad_text() {
         let tag = [0xabu8; 32];
         let lower = Encoding::Hex.encode(&tag);
-        assert_eq!(Encoding::Hex.decode(&lower), Some(tag));
-        assert_eq!(Encoding::Hex.decode(&lower.to_uppercase()), Some(tag));
-        assert_eq!(Encoding::Hex.decode(&lower[..62]), None);
-        assert_eq!(Encoding::Hex.decode(&format!("{lower}00")), None);
-        assert_eq!(Encoding::Hex.decode(&lower.replace('a', "g")), None);
+        assert_eq!(decode(Encoding::Hex, &lower).as_deref(), Some(&tag[..]));
+        assert_eq!(
+            decode(Encoding::Hex, &lower.to_uppercase()).as_deref(),
+            Some(&tag[..])
+        );
+        assert_eq!(decode(Encoding::Hex, &lower[..63]), None);
+        assert_eq!(decode(Encoding::Hex, &"ab".repeat(MAX_SIG + 1)), None);
+        assert_eq!(decode(Encoding::Hex, &lower.replace('a', "g")), None);
     }
 
     #[test]
@@ -80,9 +92,15 @@ mod tests {
         let tag = [7u8; 32];
         let padded = Encoding::Base64.encode(&tag);
         assert!(padded.ends_with('='));
-        assert_eq!(Encoding::Base64.decode(&padded), Some(tag));
-        assert_eq!(Encoding::Base64.decode(padded.trim_end_matches('=')), Some(tag));
-        assert_eq!(Encoding::Base64.decode(&padded[..8]), None);
-        assert_eq!(Encoding::Base64.decode("!!!!"), None);
+        assert_eq!(decode(Encoding::Base64, &padded).as_deref(), Some(&tag[..]));
+        assert_eq!(
+            decode(Encoding::Base64, padded.trim_end_matches('=')).as_deref(),
+            Some(&tag[..])
+        );
+        assert_eq!(decode(Encoding::Base64, &"A".repeat(100)), None);
+        assert_eq!(decode(Encoding::Base64, "!!!!"), None);
+        let long = Encoding::Base64.encode(&[1; 72]);
+        assert_eq!(decode(Encoding::Base64, &long).map(|v| v.len()), Some(72));
+        assert_eq!(decode(Encoding::Base64, &Encoding::Base64.encode(&[1; 73])), None);
     }
 }

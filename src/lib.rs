@@ -1,7 +1,9 @@
 //! Receive webhooks safely: a [tower] layer that bounds and buffers the raw
-//! body, verifies its HMAC-SHA256 signature in constant time (several secrets
-//! at once, for rotation), drops replays, and answers so that the sender
-//! retries exactly when it should.
+//! body, verifies its signature (HMAC-SHA256 or HMAC-SHA1 in constant time,
+//! Ed25519 and ECDSA P-256 behind features; several keys at once, for
+//! rotation), drops replays, and answers so that the sender retries exactly
+//! when it should. Each provider is a declaration over one signature engine
+//! ([`scheme::Spec`]).
 //!
 //! A webhook sender POSTs a signed JSON event and retries until it gets a
 //! 2xx. [`WebhookLayer`] sits in front of your handler and:
@@ -141,7 +143,9 @@
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
 //! | `metrics` | no | [`observe::Metrics`]: delivery counters, histograms and a gauge through the `metrics` facade |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
-//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers |
+//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers; the provider registry; the replay-guard conformance suite |
+//! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
+//! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
 //!
 //! # Security considerations
 //!
@@ -246,6 +250,7 @@ mod event;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod handler;
+mod key;
 pub mod layer;
 pub mod observe;
 mod rejection;
@@ -261,6 +266,7 @@ pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::Webhook;
 pub use self::handler::{Dispatcher, HandlerError};
+pub use self::key::{Keys, PublicKey};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};

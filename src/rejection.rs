@@ -72,6 +72,13 @@ pub enum Rejection {
         /// The id's length in bytes.
         len: usize,
     },
+    /// `400 Bad Request`: the signature is valid and the request is a
+    /// handshake (Slack's `url_verification`, Zoom's URL validation, Twitch's
+    /// callback verification), but a field its answer needs is missing.
+    MalformedHandshake {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// `401 Unauthorized`: the signature header is missing.
     MissingSignature {
         /// The header's name.
@@ -149,7 +156,8 @@ impl Rejection {
             | Self::InvalidHeader { .. }
             | Self::MissingEventId
             | Self::DuplicateJsonKey { .. }
-            | Self::InvalidEventId { .. } => StatusCode::BAD_REQUEST,
+            | Self::InvalidEventId { .. }
+            | Self::MalformedHandshake { .. } => StatusCode::BAD_REQUEST,
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
             | Self::SignatureMismatch
@@ -191,6 +199,7 @@ impl Rejection {
             Self::BodyTimeout { .. } => "body not received in time",
             Self::MissingHeader { .. } | Self::InvalidHeader { .. } => "missing or invalid header",
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
+            Self::MalformedHandshake { .. } => "malformed handshake",
             Self::DuplicateJsonKey { .. } => "duplicate key in body",
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
@@ -248,6 +257,7 @@ impl fmt::Display for Rejection {
                 "event id of {len} bytes is empty or longer than {} bytes",
                 crate::MAX_ID_LEN
             ),
+            Self::MalformedHandshake { reason } => write!(f, "handshake is malformed: {reason}"),
             Self::MissingSignature { name } => write!(f, "signature header `{name}` is missing"),
             Self::MalformedSignature { reason } => write!(f, "signature header is malformed: {reason}"),
             Self::SignatureMismatch => f.write_str("no signature matches any configured secret"),

@@ -3,21 +3,7 @@
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-use subtle::{Choice, ConstantTimeEq};
 use zeroize::Zeroizing;
-
-/// The keyed HMAC-SHA256 state a [`Secrets`] holds per key: the SHA-256
-/// states after absorbing the inner and outer padded key. Cloning it per
-/// request is what "pre-key once" means here.
-type HmacSha256 = Hmac<Sha256>;
-
-/// Length in bytes of an HMAC-SHA256 tag.
-pub(crate) const MAC_LEN: usize = 32;
-
-/// A computed MAC.
-pub(crate) type MacTag = [u8; MAC_LEN];
 
 /// One shared secret: the key bytes an HMAC is computed with.
 ///
@@ -143,9 +129,9 @@ impl std::error::Error for SecretError {}
 ///
 /// During a secret rotation a sender may sign with the old secret, the new
 /// one, or both; configure both here and a delivery verifies if any signature
-/// it carries matches any secret. Each secret is turned into a keyed HMAC state
-/// once, at construction; verifying a delivery clones that state instead of
-/// re-keying.
+/// it carries matches any secret. A scheme turns each secret into a keyed
+/// HMAC state once, when it is built; verifying a delivery clones that state
+/// instead of re-keying.
 ///
 /// Each [`Secret`] is checked when it is built: one shorter than
 /// [`Secret::MIN_LEN`] (16 bytes) is logged at `warn`.
@@ -160,21 +146,21 @@ impl std::error::Error for SecretError {}
 /// ```
 #[derive(Clone)]
 pub struct Secrets {
-    keys: Vec<HmacSha256>,
+    secrets: Vec<Secret>,
 }
 
 impl Secrets {
     /// Secrets holding just `secret`.
     pub fn new(secret: Secret) -> Self {
         Self {
-            keys: vec![keyed(&secret)],
+            secrets: vec![secret],
         }
     }
 
     /// Adds another secret that is accepted too.
     #[must_use]
     pub fn with(mut self, secret: Secret) -> Self {
-        self.keys.push(keyed(&secret));
+        self.secrets.push(secret);
         self
     }
 
@@ -184,62 +170,25 @@ impl Secrets {
     ///
     /// [`SecretError::NoSecrets`] when the list is empty.
     pub fn try_from_iter(secrets: impl IntoIterator<Item = Secret>) -> Result<Self, SecretError> {
-        let keys: Vec<_> = secrets.into_iter().map(|s| keyed(&s)).collect();
-        if keys.is_empty() {
+        let secrets: Vec<_> = secrets.into_iter().collect();
+        if secrets.is_empty() {
             return Err(SecretError::NoSecrets);
         }
-        Ok(Self { keys })
+        Ok(Self { secrets })
     }
 
     /// How many secrets are accepted.
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.secrets.len()
     }
 
     /// Always `false`: a `Secrets` holds at least one secret.
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.secrets.is_empty()
     }
 
-    /// Computes the MAC of the concatenation of `parts` under each secret.
-    fn macs<'a>(&'a self, parts: &'a [&'a [u8]]) -> impl Iterator<Item = MacTag> + 'a {
-        self.keys.iter().map(move |key| {
-            let mut mac = key.clone();
-            for part in parts {
-                mac.update(part);
-            }
-            mac.finalize().into_bytes().into()
-        })
-    }
-
-    /// The HMAC-SHA256 of the concatenation of `parts` under the first
-    /// secret: what a sender holding that secret sends.
-    pub fn sign(&self, parts: &[&[u8]]) -> [u8; 32] {
-        self.macs(parts)
-            .next()
-            .expect("Secrets always holds at least one key")
-    }
-
-    /// The HMAC-SHA256 of the concatenation of `parts` under the first
-    /// secret that produces one of `candidates`, if any does.
-    ///
-    /// Each comparison is constant-time (`subtle`), so the time taken does
-    /// not tell an attacker how many leading bytes of a forged signature were
-    /// right. All candidates are compared against every MAC; only the final
-    /// yes/no leaves the constant-time domain.
-    pub fn matching_tag(&self, parts: &[&[u8]], candidates: &[[u8; 32]]) -> Option<[u8; 32]> {
-        let mut found = None;
-        for tag in self.macs(parts) {
-            let mac = words(&tag);
-            let mut hit = Choice::from(0);
-            for candidate in candidates {
-                hit |= mac.ct_eq(&words(candidate));
-            }
-            if bool::from(hit) && found.is_none() {
-                found = Some(tag);
-            }
-        }
-        found
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Secret> {
+        self.secrets.iter()
     }
 }
 
@@ -252,27 +201,9 @@ impl From<Secret> for Secrets {
 impl fmt::Debug for Secrets {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Secrets")
-            .field("count", &self.keys.len())
+            .field("count", &self.secrets.len())
             .finish()
     }
-}
-
-/// A tag as four 64-bit words, for [`Secrets::matching_tag`]: `subtle`
-/// compares a slice element by element, each through an optimization barrier,
-/// so comparing 4 words instead of 32 bytes is 8 times fewer barriers with
-/// the same constant-time guarantee (every word is compared, always).
-fn words(tag: &MacTag) -> [u64; MAC_LEN / 8] {
-    let mut words = [0; MAC_LEN / 8];
-    for (word, bytes) in words.iter_mut().zip(tag.chunks_exact(8)) {
-        let mut chunk = [0; 8];
-        chunk.copy_from_slice(bytes);
-        *word = u64::from_ne_bytes(chunk);
-    }
-    words
-}
-
-fn keyed(secret: &Secret) -> HmacSha256 {
-    HmacSha256::new_from_slice(secret.expose()).expect("HMAC accepts keys of any length")
 }
 
 #[cfg(test)]
@@ -300,40 +231,5 @@ mod tests {
         ] {
             assert!(!shown.contains("hunter2"), "{shown}");
         }
-    }
-
-    #[test]
-    fn mac_matches_the_rfc_4231_vector() {
-        // RFC 4231 test case 2.
-        let secrets = Secrets::new(Secret::new("Jefe").unwrap());
-        let mac = secrets.sign(&[b"what do ya want ", b"for nothing?"]);
-        assert_eq!(
-            hex::encode(mac),
-            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
-    }
-
-    #[test]
-    fn a_tag_differing_in_any_one_byte_does_not_match() {
-        let secrets = Secrets::new(Secret::new("key").unwrap());
-        let tag = secrets.sign(&[b"body"]);
-        assert_eq!(secrets.matching_tag(&[b"body"], &[tag]), Some(tag));
-        for at in 0..MAC_LEN {
-            let mut forged = tag;
-            forged[at] ^= 0x80;
-            assert_eq!(secrets.matching_tag(&[b"body"], &[forged]), None, "byte {at}");
-        }
-    }
-
-    #[test]
-    fn any_secret_matches_during_rotation() {
-        let old = Secrets::new(Secret::new("old").unwrap());
-        let new = Secrets::new(Secret::new("new").unwrap());
-        let both = Secrets::new(Secret::new("old").unwrap()).with(Secret::new("new").unwrap());
-        let by_new = new.sign(&[b"body"]);
-        let by_old = old.sign(&[b"body"]);
-        assert_eq!(both.matching_tag(&[b"body"], &[by_new]), Some(by_new));
-        assert_eq!(both.matching_tag(&[b"body"], &[[0; 32], by_old]), Some(by_old));
-        assert_eq!(old.matching_tag(&[b"body"], &[by_new]), None);
     }
 }

@@ -741,3 +741,129 @@ async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_an
     .await
     .expect("test finished within its bound");
 }
+
+#[tokio::test]
+async fn asymmetric_and_new_schemes_receive_what_the_example_sender_signs() {
+    use tower_webhook::testing::preset;
+    let keys = |name: &str| (preset(name).unwrap().test_keys)();
+    let (whpk, whsk) = keys("standard-webhooks-v1a");
+    let (discord_public, discord_private) = keys("discord-ed25519");
+    let (sendgrid_public, sendgrid_private) = keys("sendgrid-ecdsa");
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
+    let cases = [
+        (
+            "standard",
+            whpk.clone(),
+            whsk.clone(),
+            event("evt_v1a", "user.created", "{}"),
+        ),
+        (
+            "standard",
+            whsec.clone(),
+            whsec.clone(),
+            event("evt_v1", "user.created", "{}"),
+        ),
+        (
+            "discord",
+            discord_public,
+            discord_private,
+            r#"{"id":"i-1","type":2}"#.to_owned(),
+        ),
+        (
+            "sendgrid",
+            sendgrid_public,
+            sendgrid_private,
+            r#"[{"event":"delivered"}]"#.to_owned(),
+        ),
+        (
+            "zoom",
+            SECRET.to_owned(),
+            SECRET.to_owned(),
+            r#"{"event":"meeting.started"}"#.to_owned(),
+        ),
+        (
+            "twitch",
+            SECRET.to_owned(),
+            SECRET.to_owned(),
+            r#"{"subscription":{"type":"x"}}"#.to_owned(),
+        ),
+    ];
+    tokio::time::timeout(BOUND, async {
+        for (scheme, receiver_key, sender_key, body) in cases {
+            let running =
+                Running::start(&[("WEBHOOK_SCHEME", scheme), ("WEBHOOK_SECRET", &receiver_key)]).await;
+            let sender = Sender::new(scheme, &sender_key, 0);
+            let (statuses, _) = sender.deliver(&running.url, "evt-e2e", &body).await;
+            assert_eq!(statuses, [OK], "{scheme}");
+            assert_eq!(running.processed(), 1, "{scheme}");
+            // A forger's key is refused.
+            let forger_key = preset(match scheme {
+                "standard" if sender_key.starts_with("whsk_") => "standard-webhooks-v1a",
+                "standard" => "standard-webhooks",
+                "discord" => "discord-ed25519",
+                "sendgrid" => "sendgrid-ecdsa",
+                "twitch" => "twitch-eventsub",
+                other => other,
+            })
+            .unwrap()
+            .forger_key;
+            let forger = Sender::new(scheme, forger_key, 0);
+            let (statuses, _) = forger.deliver(&running.url, "evt-e2e-2", &body).await;
+            assert_eq!(statuses, [StatusCode::UNAUTHORIZED], "{scheme}");
+            running.stop().await;
+        }
+    })
+    .await
+    .expect("within the bound");
+
+    // `standard` takes whsec_ secrets and whpk_ keys mixed, side by side.
+    let mixed = receiver::scheme_at("standard", &[whsec, whpk], Duration::from_secs(300), None);
+    assert!(mixed.is_ok());
+}
+
+#[test]
+fn url_signed_schemes_need_a_public_url_and_asymmetric_ones_a_key() {
+    let lookup = |vars: &'static [(&'static str, &'static str)]| {
+        Config::from_lookup(move |name| Ok(vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())))
+    };
+    for (vars, mentions) in [
+        (
+            &[
+                ("WEBHOOK_SCHEME", "twilio"),
+                ("WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+            ][..],
+            "PUBLIC_URL",
+        ),
+        (
+            &[
+                ("WEBHOOK_SCHEME", "twilio"),
+                ("WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+                ("PUBLIC_URL", "hooks.example.com"),
+            ][..],
+            "PUBLIC_URL",
+        ),
+        (&[("WEBHOOK_SCHEME", "discord")][..], "WEBHOOK_SECRET"),
+        (
+            &[("WEBHOOK_SCHEME", "discord"), ("WEBHOOK_SECRET", "abcd")][..],
+            "WEBHOOK_SECRET",
+        ),
+        (
+            &[("WEBHOOK_SCHEME", "sendgrid"), ("WEBHOOK_SECRET", "whpk_x")][..],
+            "WEBHOOK_SECRET",
+        ),
+        (
+            &[("WEBHOOK_SCHEME", "standard"), ("WEBHOOK_SECRET", "whpk_AAAA")][..],
+            "WEBHOOK_SECRET",
+        ),
+    ] {
+        let error = lookup(vars).unwrap_err();
+        assert!(error.contains(mentions), "{vars:?}: {error}");
+        assert!(!error.contains('\n'), "{error}");
+    }
+    let twilio = lookup(&[
+        ("WEBHOOK_SCHEME", "twilio"),
+        ("WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("PUBLIC_URL", "https://hooks.example.com/twilio"),
+    ]);
+    assert!(twilio.is_ok());
+}

@@ -17,9 +17,10 @@ use http_body_util::Full;
 use proptest::prelude::*;
 use reliability_support::{counting, layer, now, NOW};
 use tower::ServiceExt;
-use tower_webhook::scheme::{Hmac, Scheme, StandardWebhooks};
-use tower_webhook::testing::Sign;
-use tower_webhook::{LruGuard, Secret};
+use tower_webhook::scheme::Scheme;
+use tower_webhook::testing::VerifyHeaders as _;
+use tower_webhook::testing::{self, IdSource, Preset, Sign};
+use tower_webhook::LruGuard;
 
 const LIMIT: usize = 1024;
 
@@ -31,102 +32,142 @@ fn config() -> ProptestConfig {
     ProptestConfig::with_cases(cases)
 }
 
-/// The schemes under test.
+/// The schemes under test: every preset of `testing::presets()`, and a
+/// generic `Hmac` recipe.
 #[derive(Debug, Clone, Copy)]
 enum Which {
-    /// `Hmac::petstore`: hex, no prefix, id in the body.
-    Petstore,
     /// A generic `Hmac`: `sha256=` prefix, base64, signed timestamp and id headers.
     Acme,
-    /// `StandardWebhooks`.
-    Standard,
+    /// A preset of the registry.
+    Preset(&'static Preset),
 }
 
+/// The public URL URL-signed presets are configured with.
+const PUBLIC_URL: &str = "https://hooks.example.com/webhooks";
+
 impl Which {
-    fn hmac(self, secret: &str) -> Option<Hmac> {
-        match self {
-            Self::Petstore => Some(Hmac::petstore(Secret::new(secret).unwrap())),
-            Self::Acme => Some(reliability_support::acme(secret)),
-            Self::Standard => None,
-        }
-    }
-
-    fn standard(secret: &str) -> StandardWebhooks {
-        StandardWebhooks::new(Secret::new(secret).unwrap())
-    }
-
     fn scheme(self) -> Box<dyn Scheme> {
-        match self.hmac("the secret") {
-            Some(hmac) => Box::new(hmac),
-            None => Box::new(Self::standard("the secret")),
+        match self {
+            Self::Acme => Box::new(reliability_support::acme("the secret")),
+            Self::Preset(p) => (p.scheme)(&(p.test_keys)().0, PUBLIC_URL).unwrap(),
         }
     }
 
-    /// The headers a sender holding `secret` sends.
-    fn sign_with(self, secret: &str, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        match self.hmac(secret) {
-            Some(hmac) => hmac.sign_headers(body, id, timestamp),
-            None => Self::standard(secret).sign_headers(body, id, timestamp),
+    fn signer(self, forger: bool) -> Box<dyn Sign> {
+        match self {
+            Self::Acme => Box::new(reliability_support::acme(if forger {
+                "another secret"
+            } else {
+                "the secret"
+            })),
+            Self::Preset(p) => {
+                let key = if forger {
+                    p.forger_key.to_owned()
+                } else {
+                    (p.test_keys)().1
+                };
+                (p.signer)(&key, PUBLIC_URL).unwrap()
+            }
         }
+    }
+
+    /// The headers a sender sends; `forger` signs with a key that does not match.
+    fn sign_as(self, forger: bool, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        self.signer(forger).sign_headers(body, id, timestamp)
     }
 
     fn sign(self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        self.sign_with("the secret", body, id, timestamp)
+        self.sign_as(false, body, id, timestamp)
     }
 
     fn signature_header(self) -> &'static str {
         match self {
-            Self::Petstore => "x-petstore-signature",
             Self::Acme => "x-acme-signature",
-            Self::Standard => "webhook-signature",
-        }
-    }
-
-    /// Where the tag starts in the signature header, and its alphabet.
-    fn tag(self) -> (usize, &'static str) {
-        const BASE64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-        match self {
-            Self::Petstore => (0, "0123456789abcdef"),
-            Self::Acme => ("sha256=".len(), BASE64),
-            Self::Standard => ("v1,".len(), BASE64),
+            Self::Preset(p) => p.signature_header,
         }
     }
 
     fn timestamp_header(self) -> Option<&'static str> {
         match self {
-            Self::Petstore => None,
             Self::Acme => Some("x-acme-timestamp"),
-            Self::Standard => Some("webhook-timestamp"),
+            Self::Preset(p) => p.timestamp_header,
         }
     }
 
-    fn id_header(self) -> Option<&'static str> {
+    /// The id header, when it is signed (changing an unsigned one is not tampering).
+    fn signed_id_header(self) -> Option<&'static str> {
         match self {
-            Self::Petstore => None,
             Self::Acme => Some("x-acme-delivery"),
-            Self::Standard => Some("webhook-id"),
+            Self::Preset(Preset {
+                id: IdSource::Header(name),
+                id_signed: true,
+                ..
+            }) => Some(name),
+            Self::Preset(_) => None,
         }
     }
 
-    /// A body this scheme can take an id from.
+    fn body_signed_verbatim(self) -> bool {
+        match self {
+            Self::Acme => true,
+            Self::Preset(p) => p.body_signed_verbatim,
+        }
+    }
+
+    /// The id a verified delivery of `id` has: the id itself, or for a
+    /// scheme keyed on its signature, `None` (some `sig:` key).
+    fn expected_id(self, id: &str) -> Option<String> {
+        match self {
+            Self::Preset(Preset {
+                id: IdSource::Signature,
+                ..
+            }) => None,
+            _ => Some(id.to_owned()),
+        }
+    }
+
+    /// A body this scheme can take an id from. The `type` and `event` fields
+    /// keep clear of every handshake trigger.
     fn body(self, id: &str, payload: &[u8]) -> Vec<u8> {
         match self {
-            Self::Petstore => {
+            Self::Preset(Preset {
+                id: IdSource::Body(field),
+                ..
+            }) => {
                 let data = serde_json::to_string(&String::from_utf8_lossy(payload)).unwrap();
-                format!(r#"{{"id":"{id}","type":"order.created","data":{data}}}"#).into_bytes()
+                format!(r#"{{"{field}":"{id}","type":"order.created","event":"e","data":{data}}}"#)
+                    .into_bytes()
             }
-            Self::Acme | Self::Standard => payload.to_vec(),
+            _ => payload.to_vec(),
         }
     }
 }
 
 fn which() -> impl Strategy<Value = Which> {
-    prop_oneof![Just(Which::Petstore), Just(Which::Acme), Just(Which::Standard)]
+    let mut all = vec![Which::Acme];
+    all.extend(testing::presets().iter().map(Which::Preset));
+    prop::sample::select(all)
+}
+
+/// The signature's encoded tag in a signature header value: its byte range
+/// and alphabet (the last run after `,` `=` `;` or a space, padding excluded).
+fn tag(value: &str) -> (usize, usize, &'static str) {
+    const BASE64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const HEX: &str = "0123456789abcdef";
+    let end = value.trim_end_matches('=').len();
+    let start = value[..end].rfind([',', '=', ';', ' ']).map_or(0, |i| i + 1);
+    let tag = &value[start..end];
+    let alphabet = if tag.bytes().all(|b| b.is_ascii_hexdigit()) && tag.len().is_multiple_of(2) {
+        HEX
+    } else {
+        BASE64
+    };
+    (start, end, alphabet)
 }
 
 /// Header names the schemes read, and others.
 fn header_name() -> impl Strategy<Value = HeaderName> {
-    let known = prop::sample::select(vec![
+    let mut names = vec![
         "x-petstore-signature",
         "x-petstore-event",
         "x-acme-signature",
@@ -140,8 +181,15 @@ fn header_name() -> impl Strategy<Value = HeaderName> {
         "svix-signature",
         "content-length",
         "content-type",
-    ])
-    .prop_map(HeaderName::from_static);
+    ];
+    for p in testing::presets() {
+        names.push(p.signature_header);
+        names.extend(p.timestamp_header);
+        if let IdSource::Header(name) = p.id {
+            names.push(name);
+        }
+    }
+    let known = prop::sample::select(names).prop_map(HeaderName::from_static);
     let other = "[a-z][a-z0-9-]{0,20}".prop_map(|name| HeaderName::try_from(name).unwrap());
     prop_oneof![4 => known, 1 => other]
 }
@@ -161,7 +209,11 @@ fn header_value() -> impl Strategy<Value = HeaderValue> {
         1 => "-?[0-9]{15,30}".prop_map(text),
         2 => "(sha256=)?[0-9a-fA-F]{62,66}".prop_map(text),
         2 => "(v1,|sha256=)?[A-Za-z0-9+/]{42,44}={0,2}".prop_map(text),
-        1 => "((v1|v1a|v2),[A-Za-z0-9+/=]{0,50}[ ,]{1,2}){1,20}".prop_map(text),
+        1 => "((v1|v1a|v2),[A-Za-z0-9+/=]{0,90}[ ,]{1,2}){1,20}".prop_map(text),
+        1 => "((t|ts|v1|h1|v0)=[0-9a-f]{0,70}[;,]){1,20}".prop_map(text),
+        1 => "[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?([Zz]|[+-][0-9]{2}:[0-9]{2})?".prop_map(text),
+        1 => "MEUCI[A-Za-z0-9+/]{60,96}={0,2}".prop_map(text),
+        1 => "[0-9a-f]{126,130}".prop_map(text),
         1 => (1usize..100_000).prop_map(|n| text("A".repeat(n))),
     ]
 }
@@ -181,7 +233,7 @@ fn body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         3 => prop::collection::vec(any::<u8>(), 0..600),
         2 => ("[ -~]{0,300}", prop::collection::vec(any::<u8>(), 0..200))
-            .prop_map(|(id, data)| Which::Petstore.body(&id.replace(['"', '\\'], "_"), &data)),
+            .prop_map(|(id, data)| Which::Preset(testing::preset("petstore").unwrap()).body(&id.replace(['"', '\\'], "_"), &data)),
         1 => prop::collection::vec(any::<u8>(), LIMIT - 10..LIMIT + 200),
     ]
 }
@@ -250,13 +302,16 @@ fn mutate(which: Which, headers: &mut HeaderMap, body: &mut Vec<u8>, mutation: M
         len => body[at % len] ^= mask,
     };
     match mutation {
-        Mutation::Body { at, mask } => change_body(body, at, mask),
-        Mutation::Signature { at, with } => {
+        Mutation::Body { at, mask } if which.body_signed_verbatim() => change_body(body, at, mask),
+        Mutation::Body { at, .. } | Mutation::Signature { at, .. } => {
+            let with = match mutation {
+                Mutation::Signature { with, .. } => with,
+                _ => at / 7,
+            };
             let name = which.signature_header();
-            let (start, alphabet) = which.tag();
             let value = headers[name].to_str().unwrap().to_owned();
-            let tag_len = value.trim_end_matches('=').len() - start;
-            let at = start + at % tag_len;
+            let (start, end, alphabet) = tag(&value);
+            let at = start + at % (end - start);
             let original = value.as_bytes()[at];
             // Hex digits spell the same byte in either case.
             let hex = alphabet.len() == 16;
@@ -285,7 +340,7 @@ fn mutate(which: Which, headers: &mut HeaderMap, body: &mut Vec<u8>, mutation: M
             }
             None => change_body(body, at, with | 1),
         },
-        Mutation::Id { at, with } => match which.id_header() {
+        Mutation::Id { at, with } => match which.signed_id_header() {
             Some(name) => {
                 let value = headers[name].as_bytes().to_vec();
                 let at = at % value.len();
@@ -312,7 +367,7 @@ proptest! {
     /// secret the answer is never `Ok`.
     #[test]
     fn arbitrary_headers_and_bodies_never_verify(which in which(), headers in headers(), body in body()) {
-        prop_assert!(which.scheme().verify(&headers, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&headers, &body, now()).is_err());
     }
 
     /// A well-formed delivery signed with another secret, mixed with
@@ -323,13 +378,13 @@ proptest! {
         which in which(),
         id in event_id(),
         payload in prop::collection::vec(any::<u8>(), 0..300),
-        skew in -300i64..=300,
+        skew in -5i64..=0,
         extra in headers(),
     ) {
         let body = which.body(&id, &payload);
-        let forged = which.sign_with("another secret", &body, &id, NOW + skew);
-        prop_assert!(which.scheme().verify(&forged, &body, now()).is_err());
-        prop_assert!(which.scheme().verify(&merged(forged, &extra), &body, now()).is_err());
+        let forged = which.sign_as(true, &body, &id, NOW + skew);
+        prop_assert!(which.scheme().verify_headers(&forged, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&merged(forged, &extra), &body, now()).is_err());
     }
 
     /// A delivery framed as its sender frames it (id, timestamp) but whose
@@ -340,12 +395,12 @@ proptest! {
         which in which(),
         id in event_id(),
         payload in prop::collection::vec(any::<u8>(), 0..300),
-        skew in -300i64..=300,
+        skew in -5i64..=0,
         signatures in prop::collection::vec(header_value(), 0..20),
     ) {
         let body = which.body(&id, &payload);
         let headers = forged(which, &body, &id, NOW + skew, &signatures);
-        prop_assert!(which.scheme().verify(&headers, &body, now()).is_err());
+        prop_assert!(which.scheme().verify_headers(&headers, &body, now()).is_err());
     }
 
     /// A valid delivery verifies; changed by one byte in its body, signature,
@@ -355,16 +410,19 @@ proptest! {
         which in which(),
         id in event_id(),
         payload in prop::collection::vec(any::<u8>(), 0..300),
-        skew in -300i64..=300,
+        skew in -5i64..=0,
         mutation in mutation(),
     ) {
         let mut body = which.body(&id, &payload);
         let mut headers = which.sign(&body, &id, NOW + skew);
         let scheme = which.scheme();
-        let delivery = scheme.verify(&headers, &body, now());
-        prop_assert_eq!(delivery.map(|d| d.id().to_owned()), Ok(id.clone()));
+        let delivery = scheme.verify_headers(&headers, &body, now()).map(|d| d.id().to_owned());
+        match which.expected_id(&id) {
+            Some(expected) => prop_assert_eq!(delivery, Ok(expected)),
+            None => prop_assert!(delivery.as_deref().is_ok_and(|d| d.starts_with("sig:")), "{:?}", delivery),
+        }
         mutate(which, &mut headers, &mut body, mutation.clone());
-        let mutated = scheme.verify(&headers, &body, now());
+        let mutated = scheme.verify_headers(&headers, &body, now());
         prop_assert!(mutated.is_err(), "{:?} still verifies: {:?}", mutation, mutated);
     }
 }

@@ -24,7 +24,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use tower_webhook::layer::{BufferBody, ResponseBody};
-use tower_webhook::scheme::{GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe};
+use tower_webhook::scheme::{
+    Algorithm, Encoding, Field, GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe,
+    TimestampFormat,
+};
 use tower_webhook::testing::Sign;
 use tower_webhook::{BoxError, LruGuard, Secret, SecretError, WebhookLayer, MAX_ID_LEN};
 
@@ -43,8 +46,8 @@ struct Preset {
     signature: &'static str,
     /// Where the event id travels, when it is a header.
     id_header: Option<&'static str>,
-    /// The id header is outside the signed content (GitHub, Shopify): the
-    /// scheme then also dedupes on the signature, a second replay key.
+    /// The id header is outside the signed content (GitHub, Shopify), so
+    /// changing it after signing cannot be detected.
     unsigned_id: bool,
 }
 
@@ -410,8 +413,8 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
                 200,
             ),
             // Documented on GitHub and Shopify: their id header is not
-            // signed, so it cannot be checked (the signature, a second replay
-            // key, still catches a resend under a fresh id).
+            // signed, so it cannot be checked (`dedupe_on_signature`, an
+            // opt-in, catches a resend under a fresh id).
             row(
                 p,
                 "id header changed after signing",
@@ -743,11 +746,13 @@ fn specific_rows() -> Vec<Row> {
     let p = &SVIX;
     rows.push(row(
         p,
+        // The webhook-* family is read, and its signature header is absent:
+        // refused before the body is read.
         "svix headers plus a webhook-id header (webhook-* names win)",
         edited(p, |h| {
             h.insert("webhook-id", value(ID));
         }),
-        400,
+        401,
     ));
     let (st, sl) = (&STRIPE, &SLACK);
     let stripe_header = |h: &HeaderMap| signature(st, h);
@@ -988,7 +993,12 @@ fn chunked(body: &[u8], chunk: usize) -> Vec<u8> {
 }
 
 fn raw_rows() -> Vec<RawRow> {
-    let signed = |body: &[u8]| format!("x-petstore-signature: {}", petstore().sign(body, "", ""));
+    let signed = |body: &[u8]| {
+        format!(
+            "x-petstore-signature: {}",
+            petstore().signature_value(body, "", 0)
+        )
+    };
     let with_body = |mut head: Vec<u8>, body: &[u8]| {
         head.extend_from_slice(body);
         head
@@ -1230,21 +1240,18 @@ async fn ids_over_max_id_len_are_refused_even_when_correctly_signed() {
 async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedupe_on_signature() {
     // The id travels in a header outside the signed content, so whoever
     // captured one delivery can resend it under any id.
-    let scheme = || -> Box<dyn Scheme> {
-        Box::new(
-            Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
-                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-                .id_from_header("x-acme-delivery")
-                .signed_content("{timestamp}.{body}")
-                .unwrap()
-                .dedupe_on_signature(true),
-        )
+    let acme = || {
+        Hmac::builder()
+            .signature_header("x-acme-signature")
+            .version("", Algorithm::HmacSha256, Encoding::Hex)
+            .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
+            .tolerance(Duration::from_secs(300))
+            .id(Field::header("x-acme-delivery"))
+            .signed_content("{timestamp}.{body}")
+            .keys(Secret::new("acme secret").unwrap())
     };
-    let sender = Hmac::new("x-acme-signature", Secret::new("acme secret").unwrap())
-        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-        .id_from_header("x-acme-delivery")
-        .signed_content("{timestamp}.{body}")
-        .unwrap();
+    let scheme = || -> Box<dyn Scheme> { Box::new(acme().dedupe_on_signature(true).build().unwrap()) };
+    let sender = acme().build().unwrap();
     let guard = Arc::new(LruGuard::new(100_000));
     let calls = Arc::new(AtomicUsize::new(0));
     let service = counting(scheme(), &guard, &calls);
@@ -1272,4 +1279,460 @@ async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedup
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // The first delivery's id and its signature; none of the replayed ids.
     assert_eq!((guard.done_len(), guard.in_flight_len()), (2, 0));
+}
+
+/// One request to a registry preset, edited after signing.
+struct NewRow {
+    preset: &'static str,
+    what: &'static str,
+    /// The headers and body as signed at `NOW`, edited.
+    edit: fn(&mut HeaderMap, &mut Vec<u8>),
+    status: u16,
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, text: &str) {
+    headers.insert(name, HeaderValue::from_bytes(text.as_bytes()).unwrap());
+}
+
+fn set_bytes(headers: &mut HeaderMap, name: &'static str, bytes: &[u8]) {
+    headers.insert(name, HeaderValue::from_bytes(bytes).unwrap());
+}
+
+/// The malformed-request table of the parsers the engine added: keyed lists
+/// (`ts=..;h1=..`), RFC 3339 timestamps, Ed25519 hex and base64 signatures,
+/// DER ECDSA signatures, form bodies and `bodySHA256`.
+fn new_parser_rows() -> Vec<NewRow> {
+    let ok = |_: &mut HeaderMap, _: &mut Vec<u8>| {};
+    vec![
+        // Paddle: a keyed list with `;` and the timestamp inside.
+        NewRow {
+            preset: "paddle-billing",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "no ts",
+            edit: |h, _| {
+                let v = h["paddle-signature"]
+                    .to_str()
+                    .unwrap()
+                    .split(';')
+                    .nth(1)
+                    .unwrap()
+                    .to_owned();
+                set(h, "paddle-signature", &v)
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "ts repeated",
+            edit: |h, _| {
+                let v = format!("ts={NOW};{}", h["paddle-signature"].to_str().unwrap());
+                set(h, "paddle-signature", &v)
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "ts not an integer",
+            edit: |h, _| {
+                let v = h["paddle-signature"].to_str().unwrap().replacen("ts=", "ts=x", 1);
+                set(h, "paddle-signature", &v)
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "an entry without =",
+            edit: |h, _| {
+                let v = format!("{};h1", h["paddle-signature"].to_str().unwrap());
+                set(h, "paddle-signature", &v)
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "only unknown keys",
+            edit: |h, _| set(h, "paddle-signature", &format!("ts={NOW};h2={}", "ab".repeat(32))),
+            status: 401,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "h1 not hex",
+            edit: |h, _| set(h, "paddle-signature", &format!("ts={NOW};h1={}", "zz".repeat(32))),
+            status: 401,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "ts six seconds old",
+            edit: |h, _| {
+                let v = h["paddle-signature"].to_str().unwrap().replacen(
+                    &NOW.to_string(),
+                    &(NOW - 6).to_string(),
+                    1,
+                );
+                set(h, "paddle-signature", &v)
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "paddle-billing",
+            what: "repeated with different values",
+            edit: |h, _| {
+                h.append("paddle-signature", HeaderValue::from_static("ts=1;h1=00"));
+            },
+            status: 400,
+        },
+        // Twitch: RFC 3339, signed verbatim.
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "timestamp not RFC 3339",
+            edit: |h, _| set(h, "twitch-eventsub-message-timestamp", "yesterday"),
+            status: 400,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "month 13",
+            edit: |h, _| {
+                set(
+                    h,
+                    "twitch-eventsub-message-timestamp",
+                    "2023-13-14T22:13:20.000000000Z",
+                )
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "leap second",
+            edit: |h, _| set(h, "twitch-eventsub-message-timestamp", "2023-11-14T22:13:60Z"),
+            status: 400,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "no offset",
+            edit: |h, _| set(h, "twitch-eventsub-message-timestamp", "2023-11-14T22:13:20"),
+            status: 400,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "not visible ASCII",
+            edit: |h, _| {
+                set_bytes(
+                    h,
+                    "twitch-eventsub-message-timestamp",
+                    b"2023-11-14T22:13:20\xffZ",
+                )
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "same instant, written differently",
+            edit: |h, _| {
+                let v = h["twitch-eventsub-message-timestamp"]
+                    .to_str()
+                    .unwrap()
+                    .replace(".000000000Z", "Z");
+                set(h, "twitch-eventsub-message-timestamp", &v)
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "eleven minutes old",
+            edit: |h, _| set(h, "twitch-eventsub-message-timestamp", "2023-11-14T22:02:19Z"),
+            status: 401,
+        },
+        NewRow {
+            preset: "twitch-eventsub",
+            what: "no message id",
+            edit: |h, _| {
+                h.remove("twitch-eventsub-message-id");
+            },
+            status: 400,
+        },
+        // Discord: Ed25519, hex.
+        NewRow {
+            preset: "discord-ed25519",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "signature one hex digit short",
+            edit: |h, _| {
+                let v = h["x-signature-ed25519"].to_str().unwrap()[1..].to_owned();
+                set(h, "x-signature-ed25519", &v)
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "signature not hex",
+            edit: |h, _| set(h, "x-signature-ed25519", &"zz".repeat(64)),
+            status: 401,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "all-zero signature",
+            edit: |h, _| set(h, "x-signature-ed25519", &"00".repeat(64)),
+            status: 401,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "non-canonical s (s + l)",
+            edit: |h, _| {
+                // s + l, where l is the group order: verifies under lax
+                // verification, refused by strict.
+                let mut sig = hex_decode(h["x-signature-ed25519"].to_str().unwrap());
+                let l: [u8; 32] = [
+                    0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde,
+                    0x14, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+                ];
+                let mut carry = 0u16;
+                for i in 0..32 {
+                    let sum = u16::from(sig[32 + i]) + u16::from(l[i]) + carry;
+                    sig[32 + i] = sum as u8;
+                    carry = sum >> 8;
+                }
+                set(h, "x-signature-ed25519", &hex_encode(&sig));
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "timestamp not an integer",
+            edit: |h, _| set(h, "x-signature-timestamp", "soon"),
+            status: 400,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "no timestamp",
+            edit: |h, _| {
+                h.remove("x-signature-timestamp");
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "discord-ed25519",
+            what: "no signature",
+            edit: |h, _| {
+                h.remove("x-signature-ed25519");
+            },
+            status: 401,
+        },
+        // Standard Webhooks v1a: Ed25519, base64.
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "v1a of 63 bytes",
+            edit: |h, _| set(h, "webhook-signature", &format!("v1a,{}", b64(&[7; 63]))),
+            status: 401,
+        },
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "v1a empty",
+            edit: |h, _| set(h, "webhook-signature", "v1a,"),
+            status: 401,
+        },
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "v1a not base64",
+            edit: |h, _| set(h, "webhook-signature", &format!("v1a,{}", "!".repeat(88))),
+            status: 401,
+        },
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "v1a all zero",
+            edit: |h, _| set(h, "webhook-signature", &format!("v1a,{}", b64(&[0; 64]))),
+            status: 401,
+        },
+        NewRow {
+            preset: "standard-webhooks-v1a",
+            what: "v1 only (no secret configured)",
+            edit: |h, _| set(h, "webhook-signature", &format!("v1,{}", b64(&[1; 32]))),
+            status: 401,
+        },
+        // SendGrid: DER ECDSA in base64.
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "truncated DER",
+            edit: |h, _| {
+                let der = b64_decode(h["x-twilio-email-event-webhook-signature"].to_str().unwrap());
+                set(
+                    h,
+                    "x-twilio-email-event-webhook-signature",
+                    &b64(&der[..der.len() - 1]),
+                )
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "DER of another length",
+            edit: |h, _| {
+                let mut der = b64_decode(h["x-twilio-email-event-webhook-signature"].to_str().unwrap());
+                der[1] ^= 1;
+                set(h, "x-twilio-email-event-webhook-signature", &b64(&der))
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "not base64",
+            edit: |h, _| set(h, "x-twilio-email-event-webhook-signature", "MEUCI%%%"),
+            status: 401,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "64 zero bytes (r = s = 0)",
+            edit: |h, _| set(h, "x-twilio-email-event-webhook-signature", &b64(&[0; 64])),
+            status: 401,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "longer than any DER signature",
+            edit: |h, _| set(h, "x-twilio-email-event-webhook-signature", &b64(&[0x30; 80])),
+            status: 401,
+        },
+        NewRow {
+            preset: "sendgrid-ecdsa",
+            what: "body changed",
+            edit: |_, b| b.push(b'\n'),
+            status: 401,
+        },
+        // Twilio: form bodies.
+        NewRow {
+            preset: "twilio",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "a parameter added",
+            edit: |_, b| b.extend_from_slice(b"&Digits=1"),
+            status: 401,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "broken percent escapes",
+            edit: |_, b| b.extend_from_slice(b"&x=%zz%4"),
+            status: 401,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "signature not base64",
+            edit: |h, _| set(h, "x-twilio-signature", "***"),
+            status: 401,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "signature of SHA-256 length",
+            edit: |h, _| set(h, "x-twilio-signature", &b64(&[1; 32])),
+            status: 401,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "no signature",
+            edit: |h, _| {
+                h.remove("x-twilio-signature");
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "twilio",
+            what: "signature repeated with different values",
+            edit: |h, _| {
+                h.append("x-twilio-signature", HeaderValue::from_static("AAAA"));
+            },
+            status: 400,
+        },
+    ]
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn b64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+fn hex_decode(text: &str) -> Vec<u8> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn new_parsers_answer_malformed_input_with_their_status_and_never_reach_the_handler() {
+    const URL: &str = "https://hooks.example.com/webhooks";
+    let mut failures = Vec::new();
+    let rows = new_parser_rows();
+    for row in &rows {
+        let preset = tower_webhook::testing::preset(row.preset).unwrap();
+        let (key, signing) = (preset.test_keys)();
+        let body_of = |id: &str| match row.preset {
+            "twilio" => b"CallSid=CA1&Caller=%2B14158675309&Digits=1234".to_vec(),
+            "sendgrid-ecdsa" => b"[{\"event\":\"delivered\",\"sg_event_id\":\"e1\"}]\r\n".to_vec(),
+            _ => format!(r#"{{"id":"{id}","event_id":"{id}","type":2,"subscription":{{"type":"x"}}}}"#)
+                .into_bytes(),
+        };
+        let mut body = body_of(ID);
+        let signer = (preset.signer)(&signing, URL).unwrap();
+        let mut headers = signer.sign_headers(&body, ID, NOW);
+        (row.edit)(&mut headers, &mut body);
+        let calls = Arc::new(AtomicUsize::new(0));
+        let guard = Arc::new(LruGuard::new(100));
+        let service = counting((preset.scheme)(&key, URL).unwrap(), &guard, &calls);
+        let mut request = Request::post("/webhooks")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        *request.headers_mut() = headers;
+        let status = service.oneshot(request).await.unwrap().status();
+        let calls = calls.load(Ordering::SeqCst);
+        if status.as_u16() != row.status || calls != usize::from(row.status == 200) {
+            failures.push(format!(
+                "{}: {}: got {status} with {calls} call(s), expected {}",
+                row.preset, row.what, row.status
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
 }

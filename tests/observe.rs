@@ -985,13 +985,13 @@ async fn several_observers_are_a_tuple() {
     service.oneshot(signed("evt_1")).await.unwrap();
     assert_eq!(a.snapshot()[0].outcome, Outcome::Processed);
     assert_eq!(b.snapshot()[0].outcome, Outcome::Processed);
-    assert_eq!(a.snapshot()[0].scheme, "Hmac");
+    assert_eq!(a.snapshot()[0].scheme, "Spec");
 }
 
 #[test]
 fn scheme_names_default_to_the_type_and_see_through_boxes() {
     use tower_webhook::Scheme;
     let boxed: Box<dyn Scheme> = Box::new(petstore());
-    assert_eq!(boxed.name(), "Hmac");
+    assert_eq!(boxed.name(), "Spec");
     assert_eq!(Arc::new(standard()).name(), "StandardWebhooks");
 }

@@ -279,8 +279,8 @@ async fn shopify_sample_is_keyed_on_its_webhook_id_and_optionally_its_event_id()
 
     // Keyed on X-Shopify-Event-Id instead, the event is processed once
     // across the subscriptions.
-    let by_event = tower_webhook::scheme::Shopify::new(tower_webhook::Secret::new(secret).unwrap())
-        .dedupe_on_event_id(true);
+    let by_event =
+        tower_webhook::scheme::Shopify::keyed_by_event_id(tower_webhook::Secret::new(secret).unwrap());
     let guard = std::sync::Arc::new(tower_webhook::LruGuard::new(100));
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counter = std::sync::Arc::clone(&calls);

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use tower_webhook::scheme::{Encoding, Hmac, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{Algorithm, Encoding, Field, Hmac, Scheme, StandardWebhooks, TimestampFormat};
 use tower_webhook::Secret;
 
 /// The clock every scheme here runs at (the seeds are signed at this time).
@@ -14,21 +14,31 @@ pub fn now() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(NOW)
 }
 
-/// The schemes under test, all keyed with `fuzz secret`.
+/// The schemes under test: 0 to 2 are keyed with `fuzz secret` (the seeds
+/// are signed for them), then every preset of `testing::presets()` with its
+/// test keys, so a new preset is fuzzed as soon as it is registered.
 pub fn scheme(which: u8) -> Box<dyn Scheme> {
     let secret = || Secret::new("fuzz secret").unwrap();
-    match which % 3 {
+    let presets = tower_webhook::testing::presets();
+    match usize::from(which) % (3 + presets.len()) {
         0 => Box::new(Hmac::petstore(secret())),
         1 => Box::new(
-            Hmac::new("x-acme-signature", secret())
-                .prefix("sha256=")
-                .encoding(Encoding::Base64)
-                .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-                .id_from_header("x-acme-delivery")
+            Hmac::builder()
+                .signature_header("x-acme-signature")
+                .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
+                .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
+                .tolerance(Duration::from_secs(300))
+                .id(Field::header("x-acme-delivery"))
                 .signed_content("{timestamp}.{id}.{body}")
+                .keys(secret())
+                .build()
                 .unwrap(),
         ),
-        _ => Box::new(StandardWebhooks::new(secret())),
+        2 => Box::new(StandardWebhooks::new(secret())),
+        n => {
+            let preset = &presets[n - 3];
+            (preset.scheme)(&(preset.test_keys)().0, "https://hooks.example.com/webhooks").unwrap()
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use tower_webhook::scheme::{RequestParts, Verdict};
 use tower_webhook::MAX_ID_LEN;
 
 mod common;
@@ -12,9 +13,9 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let scheme = common::scheme(which);
-    let first = scheme.verify(&headers, body, common::now());
-    if let Ok(delivery) = &first {
+    let first = scheme.verify(RequestParts::post(&headers), body, common::now());
+    if let Ok(Verdict::Event(delivery)) = &first {
         assert!(!delivery.id().is_empty() && delivery.id().len() <= MAX_ID_LEN);
     }
-    assert_eq!(first, scheme.verify(&headers, body, common::now()));
+    assert_eq!(first, scheme.verify(RequestParts::post(&headers), body, common::now()));
 });

@@ -22,7 +22,7 @@ use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
-use crate::scheme::{Delivery, Scheme};
+use crate::scheme::{Delivery, Scheme, Verdict};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -207,19 +207,16 @@ where
             track.body_read(&bytes);
 
             // 3. Verify.
-            let delivery = match config.scheme.verify(&parts.headers, &bytes, (config.clock)()) {
-                Ok(delivery) => delivery,
+            let delivery = match config.scheme.verify((&parts).into(), &bytes, (config.clock)()) {
+                Ok(Verdict::Event(delivery)) => delivery,
+                Ok(Verdict::Reply(reply)) => {
+                    tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    let response = reply.into_response::<Full<Bytes>>().map(ResponseBody::own);
+                    return Ok(track.answered(observe::Outcome::Handshake, response));
+                }
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
             track.verified(&delivery);
-            if let Some((content_type, body)) = delivery.reply_body() {
-                tracing::info!("handshake answered by the layer");
-                let mut response = Response::new(ResponseBody::own(Full::new(body.clone())));
-                response
-                    .headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-                return Ok(track.answered(observe::Outcome::Handshake, response));
-            }
 
             // 4. Replay guard: every replay key must be fresh.
             let held = match claim(&config, &delivery).await {

@@ -67,7 +67,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
 //! let body = r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{}}"#;
-//! let signature = scheme.sign(body.as_bytes(), "", "");
+//! let signature = scheme.signature_value(body.as_bytes(), "", 0);
 //!
 //! let service = ServiceBuilder::new()
 //!     .layer(WebhookLayer::new(scheme))

@@ -250,6 +250,8 @@ outcomes! {
     MissingEventId => "missing_event_id",
     /// [`Rejection::DuplicateJsonKey`]: `400`.
     DuplicateJsonKey => "duplicate_json_key",
+    /// [`Rejection::MalformedHandshake`]: `400`.
+    MalformedHandshake => "malformed_handshake",
     /// [`Rejection::InvalidEventId`]: `400`.
     InvalidEventId => "invalid_event_id",
     /// [`Rejection::MissingSignature`]: `401`.
@@ -303,6 +305,7 @@ impl From<&Rejection> for Outcome {
             Rejection::DeadlineExceeded { .. } => Outcome::HandlerDeadline,
             Rejection::GuardUnavailable => Outcome::GuardUnavailable,
             Rejection::DuplicateJsonKey { .. } => Outcome::DuplicateJsonKey,
+            Rejection::MalformedHandshake { .. } => Outcome::MalformedHandshake,
             Rejection::Overloaded { .. } => Outcome::Shed,
             Rejection::ShuttingDown => Outcome::ShuttingDown,
             Rejection::DeadLetterUnavailable => Outcome::DeadLetterUnavailable,
@@ -564,15 +567,13 @@ impl Track {
             let took = active.lap();
             active.timings.verify = Some(took);
             active.span.record("verify_us", micros(took));
-            if delivery.reply_body().is_none() {
-                active.span.record("event_id", delivery.id());
-                if let Some(event_type) = delivery.event_type() {
-                    active.span.record("event_type", event_type);
-                }
-                if active.observer.is_some() {
-                    active.event_id = Some(delivery.id().to_owned());
-                    active.event_type = delivery.event_type().map(str::to_owned);
-                }
+            active.span.record("event_id", delivery.id());
+            if let Some(event_type) = delivery.event_type() {
+                active.span.record("event_type", event_type);
+            }
+            if active.observer.is_some() {
+                active.event_id = Some(delivery.id().to_owned());
+                active.event_type = delivery.event_type().map(str::to_owned);
             }
         }
     }

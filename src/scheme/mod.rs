@@ -1,16 +1,18 @@
 //! Signature schemes: how a sender signs a delivery, and how to verify it.
 //!
-//! A [`Scheme`] reads the headers it needs, computes HMAC-SHA256 over the
-//! bytes the sender signed, compares it in constant time against every
-//! signature the delivery carries under every configured secret, checks the
-//! timestamp where the scheme has one, and says which event this is
-//! ([`Delivery`]). It is synchronous, knows nothing of tower or axum, and
-//! takes the clock as an argument, so it can be tested at any instant:
+//! A [`Scheme`] sees the request's method, URI and headers ([`RequestParts`])
+//! and its raw body, verifies every signature the delivery carries under every
+//! configured key (HMAC-SHA256 and HMAC-SHA1 compared in constant time;
+//! Ed25519 and ECDSA P-256 behind features), checks the timestamp where the
+//! scheme has one, and answers with a [`Verdict`]: an event ([`Delivery`]) or
+//! a handshake [`Reply`] the layer sends itself. It is synchronous, knows
+//! nothing of tower or axum, and takes the clock as an argument, so it can be
+//! tested at any instant:
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
 //! use http::HeaderMap;
-//! use tower_webhook::scheme::{Scheme, StandardWebhooks};
+//! use tower_webhook::scheme::{RequestParts, Scheme, StandardWebhooks};
 //!
 //! // The official Standard Webhooks test vector.
 //! let scheme = StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
@@ -20,71 +22,102 @@
 //! headers.insert("webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
 //! let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1614265330);
 //!
-//! let delivery = scheme.verify(&headers, br#"{"test": 2432232314}"#, now)?;
+//! let verdict = scheme.verify(RequestParts::post(&headers), br#"{"test": 2432232314}"#, now)?;
+//! let delivery = verdict.event().expect("an event, not a handshake");
 //! assert_eq!(delivery.id(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
 //! assert_eq!(delivery.timestamp(), Some(1614265330));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! Schemes here:
+//! Every provider is data: a [`Spec`] says where the signatures are, which
+//! [`Algorithm`] each version uses, what is signed (a template of
+//! `{timestamp}`, `{id}`, `{body}`, `{method}`, `{url}` and literals), where
+//! the timestamp, id and type are, and which [`Handshake`]s the layer answers.
+//! One verification loop serves them all. Named presets:
 //!
-//! - [`Hmac`]: one signature header over a configurable signed content; the
-//!   source article's Petstore format is [`Hmac::petstore`], and its docs
-//!   carry a recipe for providers without a preset;
-//! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same type);
-//! - provider presets: [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`].
+//! - [`Spec::petstore`] ([`Hmac`] is the former name of [`Spec`]), the source
+//!   article's format; [`Spec`]'s docs carry a recipe for providers without a preset;
+//! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
+//!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
+//! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
+//! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
+//! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
+//!
+//! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
-mod github;
-mod hmac;
-pub(crate) mod json;
-mod shopify;
-mod slack;
-mod standard;
-mod stripe;
+/// Declares a named preset: a type over a [`Spec`], with its docs, `Scheme`,
+/// `Debug` (which never shows keys), `builder()` and, with `timestamp`, a
+/// `tolerance` setter. The preset's file writes `fn declaration()` and `new`.
+macro_rules! preset {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone)]
+        pub struct $name {
+            spec: $crate::scheme::Spec,
+        }
 
-use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        impl $name {
+            /// This preset's declaration, without keys: add keys (and change
+            /// what you need), then [`build`]($crate::scheme::SpecBuilder::build)
+            /// a [`Spec`]($crate::scheme::Spec).
+            pub fn builder() -> $crate::scheme::SpecBuilder {
+                Self::declaration()
+            }
 
-use http::header::{HeaderMap, HeaderName};
+            /// The spec this preset verifies with.
+            pub fn spec(&self) -> &$crate::scheme::Spec {
+                &self.spec
+            }
+        }
 
-pub use self::github::GitHub;
-pub use self::hmac::{Hmac, TemplateError};
-pub use self::shopify::Shopify;
-pub use self::slack::Slack;
-pub use self::standard::StandardWebhooks;
-pub use self::stripe::Stripe;
-pub use crate::encoding::Encoding;
-use crate::Rejection;
+        impl $crate::scheme::Scheme for $name {
+            fn verify(
+                &self,
+                request: $crate::scheme::RequestParts<'_>,
+                body: &[u8],
+                now: std::time::SystemTime,
+            ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
+                self.spec.verify(request, body, now)
+            }
 
-/// Svix's name for [`StandardWebhooks`]: Svix sends the same scheme, under
-/// `svix-id`, `svix-timestamp` and `svix-signature`, which `StandardWebhooks`
-/// reads when no `webhook-*` header is present. The secret is Svix's
-/// `whsec_...` string, parsed with [`Svix::secret`](StandardWebhooks::secret).
-///
-/// ```
-/// use std::time::{Duration, SystemTime};
-/// use http::HeaderMap;
-/// use tower_webhook::scheme::{Scheme, Svix};
-///
-/// let svix = Svix::new(Svix::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
-/// let mut headers = HeaderMap::new();
-/// headers.insert("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse()?);
-/// headers.insert("svix-timestamp", "1614265330".parse()?);
-/// headers.insert("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
-/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1614265330);
-///
-/// let delivery = svix.verify(&headers, br#"{"test": 2432232314}"#, now)?;
-/// assert_eq!(delivery.id(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub type Svix = StandardWebhooks;
+            fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::Rejection> {
+                self.spec.precheck(headers)
+            }
+        }
 
-/// The longest event id accepted, in bytes. A longer id is answered with
-/// `400`, so nobody can bloat the replay guard with huge keys.
-pub const MAX_ID_LEN: usize = 256;
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple(stringify!($name)).field(&self.spec).finish()
+            }
+        }
 
-/// The default timestamp tolerance, in both directions: 5 minutes.
-pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+        impl From<$name> for $crate::scheme::Spec {
+            fn from(preset: $name) -> Self {
+                preset.spec
+            }
+        }
+
+        #[cfg(feature = "test-util")]
+        impl $crate::testing::Sign for $name {
+            fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
+                $crate::testing::Sign::sign_headers(&self.spec, body, id, timestamp)
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident, timestamp) => {
+        preset!($(#[$doc])* $name);
+
+        impl $name {
+            /// How far the signed timestamp may be from now (default 5 minutes).
+            #[must_use]
+            pub fn tolerance(self, tolerance: std::time::Duration) -> Self {
+                Self {
+                    spec: self.spec.with_tolerance(tolerance),
+                }
+            }
+        }
+    };
+}
 
 /// The largest timestamp tolerance a scheme accepts: 1 hour. A larger one is
 /// taken as this, and logged at `warn`.
@@ -94,10 +127,10 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 /// transit; providers advise 5 minutes. Past an hour the timestamp no longer
 /// bounds how long a captured delivery can be replayed, and everything is
 /// left to the replay guard's memory.
-pub const MAX_TOLERANCE: Duration = Duration::from_secs(3600);
+pub const MAX_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// `tolerance`, at most [`MAX_TOLERANCE`].
-pub(crate) fn bounded_tolerance(tolerance: Duration) -> Duration {
+pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Duration {
     if tolerance > MAX_TOLERANCE {
         tracing::warn!(
             requested = ?tolerance,
@@ -110,20 +143,136 @@ pub(crate) fn bounded_tolerance(tolerance: Duration) -> Duration {
     }
 }
 
+/// What a preset's `new` says when its own declaration does not build: a bug
+/// in this crate, which each preset's tests rule out.
+const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
+
+pub(crate) mod algorithm;
+#[cfg(feature = "ed25519")]
+mod discord;
+mod github;
+pub(crate) mod json;
+mod paddle;
+mod petstore;
+#[cfg(feature = "p256")]
+mod sendgrid;
+mod shopify;
+mod slack;
+mod spec;
+mod standard;
+mod stripe;
+mod timestamp;
+mod twilio;
+mod twitch;
+mod zoom;
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use http::{Method, Response, StatusCode, Uri};
+
+pub use self::algorithm::Algorithm;
+#[cfg(feature = "ed25519")]
+pub use self::discord::{Discord, DiscordEndpoint};
+pub use self::github::GitHub;
+pub use self::paddle::Paddle;
+#[cfg(feature = "p256")]
+pub use self::sendgrid::SendGrid;
+pub use self::shopify::Shopify;
+pub use self::slack::Slack;
+pub use self::spec::{
+    ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, DEFAULT_TOLERANCE,
+};
+pub use self::standard::StandardWebhooks;
+pub use self::stripe::Stripe;
+pub use self::timestamp::TimestampFormat;
+pub use self::twilio::Twilio;
+pub use self::twitch::Twitch;
+pub use self::zoom::Zoom;
+pub use crate::encoding::Encoding;
+use crate::Rejection;
+
+/// The former name of [`Spec`], kept so `Hmac::petstore(..)` reads as before.
+pub type Hmac = Spec;
+
+/// Svix's name for [`StandardWebhooks`]: Svix sends the same scheme, under
+/// `svix-id`, `svix-timestamp` and `svix-signature`, which `StandardWebhooks`
+/// reads when no `webhook-*` header is present. The secret is Svix's
+/// `whsec_...` string, parsed with [`Svix::secret`](StandardWebhooks::secret).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// use tower_webhook::scheme::{RequestParts, Scheme, Svix};
+///
+/// let svix = Svix::new(Svix::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse()?);
+/// headers.insert("svix-timestamp", "1614265330".parse()?);
+/// headers.insert("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1614265330);
+///
+/// let verdict = svix.verify(RequestParts::post(&headers), br#"{"test": 2432232314}"#, now)?;
+/// assert_eq!(verdict.event().unwrap().id(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type Svix = StandardWebhooks;
+
+/// The longest event id accepted, in bytes. A longer id is answered with
+/// `400`, so nobody can bloat the replay guard with huge keys.
+pub const MAX_ID_LEN: usize = 256;
+
+/// What a scheme sees of a request: its method, URI and headers. The body
+/// is passed beside it, as the exact bytes received.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// The request method.
+    pub method: &'a Method,
+    /// The request URI as received (behind a proxy, usually only path and query).
+    pub uri: &'a Uri,
+    /// The request headers.
+    pub headers: &'a HeaderMap,
+}
+
+impl<'a> RequestParts<'a> {
+    /// A `POST /` with these headers: for tests and for schemes that only read headers.
+    pub fn post(headers: &'a HeaderMap) -> Self {
+        static ROOT: std::sync::OnceLock<Uri> = std::sync::OnceLock::new();
+        Self {
+            method: &Method::POST,
+            uri: ROOT.get_or_init(|| Uri::from_static("/")),
+            headers,
+        }
+    }
+}
+
+impl<'a> From<&'a http::request::Parts> for RequestParts<'a> {
+    fn from(parts: &'a http::request::Parts) -> Self {
+        Self {
+            method: &parts.method,
+            uri: &parts.uri,
+            headers: &parts.headers,
+        }
+    }
+}
+
 /// A webhook signature scheme.
 ///
-/// Implementations must compare signatures in constant time (use
-/// [`Secrets::matching_tag`](crate::Secrets::matching_tag)), must verify the
-/// raw bytes as received (never re-serialized JSON, never assuming UTF-8), and
-/// should take the event id and type from signed content where the scheme
-/// offers it. Errors are [`Rejection`]s with the status codes documented there.
+/// Implementations must compare symmetric signatures in constant time, must
+/// verify the raw bytes as received (never re-serialized JSON, never assuming
+/// UTF-8), and should take the event id and type from signed content where
+/// the scheme offers it. Errors are [`Rejection`]s with the status codes
+/// documented there. Most providers need no implementation of their own: a
+/// [`Spec`] describes them.
 pub trait Scheme: Send + Sync + 'static {
-    /// Verifies one delivery as of `now`.
+    /// Verifies one delivery as of `now`: an event, or a handshake the layer answers.
     ///
     /// # Errors
     ///
     /// A [`Rejection`] saying why the delivery is refused.
-    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection>;
+    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection>;
 
     /// A cheap look at the headers before the body is read: refuses a
     /// request that [`verify`](Scheme::verify) would refuse whatever its
@@ -137,8 +286,8 @@ pub trait Scheme: Send + Sync + 'static {
     ///
     /// # Errors
     ///
-    /// A [`Rejection`] saying why the request is refused unread.
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+    /// A [`Rejection`] that answers the request without reading its body.
+    fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
         let _ = headers;
         Ok(())
     }
@@ -146,7 +295,7 @@ pub trait Scheme: Send + Sync + 'static {
     /// The scheme's name: the `scheme` field of the delivery's span and label
     /// of its metrics (see [`observe`](crate::observe)). A constant, never
     /// computed from a request. The default is the type's name without its
-    /// path (`GitHub`, `Hmac`, `StandardWebhooks`);
+    /// path (`GitHub`, `Spec`, `StandardWebhooks`);
     /// [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) overrides it.
     fn name(&self) -> &'static str {
         crate::observe::type_label(std::any::type_name::<Self>())
@@ -154,11 +303,11 @@ pub trait Scheme: Send + Sync + 'static {
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
-    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
-        (**self).verify(headers, body, now)
+    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
+        (**self).verify(request, body, now)
     }
 
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+    fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
         (**self).precheck(headers)
     }
 
@@ -168,25 +317,92 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
-    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
-        (**self).verify(headers, body, now)
+    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
+        (**self).verify(request, body, now)
+    }
+
+    fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
+        (**self).precheck(headers)
     }
 
     fn name(&self) -> &'static str {
         (**self).name()
     }
+}
 
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        (**self).precheck(headers)
+/// What a verified request is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Verdict {
+    /// An event, for the replay guard and the inner service.
+    Event(Delivery),
+    /// A handshake the layer answers itself, without the replay guard or
+    /// the inner service (Slack's `url_verification`, Discord's PING, ...).
+    Reply(Reply),
+}
+
+impl Verdict {
+    /// The event, if this is one.
+    pub fn event(&self) -> Option<&Delivery> {
+        match self {
+            Self::Event(d) => Some(d),
+            Self::Reply(_) => None,
+        }
+    }
+
+    /// The handshake answer, if this is one.
+    pub fn reply(&self) -> Option<&Reply> {
+        match self {
+            Self::Reply(r) => Some(r),
+            Self::Event(_) => None,
+        }
     }
 }
 
-/// The presets' [`Scheme::precheck`]: the signature header is present.
-pub(crate) fn signature_present(headers: &HeaderMap, name: &HeaderName) -> Result<(), Rejection> {
-    if headers.contains_key(name) {
-        Ok(())
-    } else {
-        Err(Rejection::MissingSignature { name: name.clone() })
+/// The layer's own answer to a verified handshake: a status, an optional
+/// content type and a body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    status: StatusCode,
+    content_type: Option<&'static str>,
+    body: Bytes,
+}
+
+impl Reply {
+    /// An answer with this status, content type and body.
+    pub fn new(status: StatusCode, content_type: Option<&'static str>, body: impl Into<Bytes>) -> Self {
+        Self {
+            status,
+            content_type,
+            body: body.into(),
+        }
+    }
+
+    /// The status code.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The content type, if the answer has a body worth typing.
+    pub fn content_type(&self) -> Option<&'static str> {
+        self.content_type
+    }
+
+    /// The body.
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+
+    /// The HTTP response.
+    pub fn into_response<B: From<Bytes>>(self) -> Response<B> {
+        let mut response = Response::new(B::from(self.body));
+        *response.status_mut() = self.status;
+        if let Some(content_type) = self.content_type {
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+        response
     }
 }
 
@@ -198,7 +414,6 @@ pub struct Delivery {
     event_type: Option<String>,
     timestamp: Option<i64>,
     replay_key: Option<String>,
-    reply: Option<(&'static str, bytes::Bytes)>,
 }
 
 impl Delivery {
@@ -218,26 +433,7 @@ impl Delivery {
             event_type: None,
             timestamp: None,
             replay_key: None,
-            reply: None,
         })
-    }
-
-    /// A verified request that is not an event but a handshake the layer
-    /// answers itself with `200` and this body, without asking the replay
-    /// guard or calling the inner service (Slack's `url_verification`, say).
-    pub fn reply(content_type: &'static str, body: impl Into<bytes::Bytes>) -> Self {
-        Self {
-            id: String::new(),
-            event_type: None,
-            timestamp: None,
-            replay_key: None,
-            reply: Some((content_type, body.into())),
-        }
-    }
-
-    /// The layer's own answer, for a handshake made with [`Delivery::reply`].
-    pub fn reply_body(&self) -> Option<(&'static str, &bytes::Bytes)> {
-        self.reply.as_ref().map(|(t, b)| (*t, b))
     }
 
     /// Sets the event type.
@@ -255,9 +451,10 @@ impl Delivery {
     }
 
     /// Adds a second replay key besides the id: the layer drops the delivery
-    /// if either was processed. Schemes whose id header is not signed use the
-    /// signature itself, so that resending a captured delivery with a fresh
-    /// id is still caught.
+    /// if either was processed. A scheme whose id header is not signed may
+    /// opt in to the signature itself
+    /// ([`SpecBuilder::dedupe_on_signature`]), so that resending a captured
+    /// delivery with a fresh id is still caught.
     #[must_use]
     pub fn with_replay_key(mut self, key: String) -> Self {
         self.replay_key = Some(key);
@@ -318,86 +515,9 @@ pub(crate) fn required_header<'h>(headers: &'h HeaderMap, name: &HeaderName) -> 
     single_header(headers, name)?.ok_or_else(|| Rejection::MissingHeader { name: name.clone() })
 }
 
-/// Parses a unix-seconds timestamp header as senders write it: ASCII digits
-/// with an optional leading `-`, fitting in an `i64`.
-pub(crate) fn parse_timestamp(text: &str, name: &HeaderName) -> Result<i64, Rejection> {
-    let digits = text.strip_prefix('-').unwrap_or(text);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::InvalidHeader {
-            name: name.clone(),
-            reason: "timestamp is not an integer",
-        });
-    }
-    text.parse().map_err(|_| Rejection::InvalidHeader {
-        name: name.clone(),
-        reason: "timestamp out of range",
-    })
-}
-
-/// Checks `timestamp` (unix seconds) against `now` in both directions.
-pub(crate) fn check_tolerance(timestamp: i64, now: SystemTime, tolerance: Duration) -> Result<(), Rejection> {
-    let now = match now.duration_since(UNIX_EPOCH) {
-        Ok(d) => i128::from(d.as_secs()),
-        Err(before) => -i128::from(before.duration().as_secs()),
-    };
-    let age = now - i128::from(timestamp);
-    let limit = i128::from(tolerance.as_secs());
-    let clamp = |v: i128| u64::try_from(v).unwrap_or(u64::MAX);
-    if age > limit {
-        Err(Rejection::TimestampTooOld { age_secs: clamp(age) })
-    } else if -age > limit {
-        Err(Rejection::TimestampTooNew {
-            ahead_secs: clamp(-age),
-        })
-    } else {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn at(secs: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(secs)
-    }
-
-    #[test]
-    fn tolerance_is_inclusive_and_two_sided() {
-        let t = Duration::from_secs(300);
-        assert!(check_tolerance(1000, at(1300), t).is_ok());
-        assert!(check_tolerance(1300, at(1000), t).is_ok());
-        assert_eq!(
-            check_tolerance(1000, at(1301), t),
-            Err(Rejection::TimestampTooOld { age_secs: 301 })
-        );
-        assert_eq!(
-            check_tolerance(1301, at(1000), t),
-            Err(Rejection::TimestampTooNew { ahead_secs: 301 })
-        );
-        assert!(check_tolerance(i64::MIN, at(1000), t).is_err());
-        assert!(check_tolerance(i64::MAX, at(1000), t).is_err());
-    }
-
-    #[test]
-    fn tolerance_is_capped_at_an_hour() {
-        assert_eq!(
-            bounded_tolerance(Duration::from_secs(60)),
-            Duration::from_secs(60)
-        );
-        assert_eq!(bounded_tolerance(MAX_TOLERANCE), MAX_TOLERANCE);
-        assert_eq!(bounded_tolerance(Duration::from_secs(u64::MAX)), MAX_TOLERANCE);
-    }
-
-    #[test]
-    fn timestamps_must_be_plain_integers() {
-        let name = HeaderName::from_static("t");
-        assert_eq!(parse_timestamp("1614265330", &name), Ok(1614265330));
-        assert_eq!(parse_timestamp("-5", &name), Ok(-5));
-        for bad in ["", "-", "+5", "1.5", " 5", "5 ", "0x10", "99999999999999999999"] {
-            assert!(parse_timestamp(bad, &name).is_err(), "{bad:?}");
-        }
-    }
 
     #[test]
     fn ids_are_length_capped() {
@@ -422,54 +542,4 @@ mod tests {
         headers.insert(&name, http::HeaderValue::from_bytes(b"\xff").unwrap());
         assert!(single_header(&headers, &name).is_err());
     }
-}
-
-/// The most signatures one delivery may carry. Senders send one, or a few
-/// during a secret rotation; more is refused as malformed.
-pub(crate) const MAX_SIGNATURES: usize = 16;
-
-/// The signatures a delivery carries, decoded, on the stack.
-#[derive(Debug)]
-pub(crate) struct Candidates {
-    tags: [crate::secret::MacTag; MAX_SIGNATURES],
-    len: usize,
-}
-
-impl Candidates {
-    pub(crate) fn new() -> Self {
-        Self {
-            tags: [[0; 32]; MAX_SIGNATURES],
-            len: 0,
-        }
-    }
-
-    pub(crate) fn push(&mut self, tag: crate::secret::MacTag) -> Result<(), Rejection> {
-        let slot = self.tags.get_mut(self.len).ok_or(Rejection::MalformedSignature {
-            reason: "too many signatures",
-        })?;
-        *slot = tag;
-        self.len += 1;
-        Ok(())
-    }
-
-    /// The decoded signatures; `401` when there are none.
-    pub(crate) fn get(&self, none_reason: &'static str) -> Result<&[crate::secret::MacTag], Rejection> {
-        if self.len == 0 {
-            return Err(Rejection::MalformedSignature { reason: none_reason });
-        }
-        Ok(&self.tags[..self.len])
-    }
-}
-
-/// Every value of the signature header as text; `401` when there is none.
-/// Values that are not visible ASCII cannot hold a signature and are skipped.
-pub(crate) fn signature_values<'h>(
-    headers: &'h HeaderMap,
-    name: &HeaderName,
-) -> Result<impl Iterator<Item = &'h str>, Rejection> {
-    let mut values = headers.get_all(name).iter().peekable();
-    if values.peek().is_none() {
-        return Err(Rejection::MissingSignature { name: name.clone() });
-    }
-    Ok(values.filter_map(|v| v.to_str().ok()))
 }

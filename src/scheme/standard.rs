@@ -6,28 +6,28 @@ use std::time::{Duration, SystemTime};
 use http::header::{HeaderMap, HeaderName};
 
 use super::{
-    check_tolerance, parse_timestamp, required_header, signature_values, Candidates, Delivery, Encoding,
-    Scheme, DEFAULT_TOLERANCE,
+    Algorithm, ConfigError, Encoding, Field, Policy, RequestParts, Scheme, Spec, SpecBuilder,
+    TimestampFormat, Verdict, PRESET,
 };
-use crate::{Rejection, Secret, SecretError, Secrets};
+use crate::{Keys, PublicKey, Rejection, Secret, SecretError, Secrets};
 
 /// One family of header names.
 struct Names {
-    id: HeaderName,
-    timestamp: HeaderName,
-    signature: HeaderName,
+    id: &'static str,
+    timestamp: &'static str,
+    signature: &'static str,
 }
 
-static WEBHOOK: Names = Names {
-    id: HeaderName::from_static("webhook-id"),
-    timestamp: HeaderName::from_static("webhook-timestamp"),
-    signature: HeaderName::from_static("webhook-signature"),
+const WEBHOOK: Names = Names {
+    id: "webhook-id",
+    timestamp: "webhook-timestamp",
+    signature: "webhook-signature",
 };
 
-static SVIX: Names = Names {
-    id: HeaderName::from_static("svix-id"),
-    timestamp: HeaderName::from_static("svix-timestamp"),
-    signature: HeaderName::from_static("svix-signature"),
+const SVIX: Names = Names {
+    id: "svix-id",
+    timestamp: "svix-timestamp",
+    signature: "svix-signature",
 };
 
 /// The [Standard Webhooks](https://www.standardwebhooks.com/) scheme, which
@@ -42,12 +42,16 @@ static SVIX: Names = Names {
 /// - `webhook-timestamp`: unix seconds, signed, checked against the
 ///   [tolerance](StandardWebhooks::tolerance) in both directions (default 5 minutes);
 /// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`
-///   entries; any entry matching any secret passes; other versions (such as
-///   the asymmetric `v1a`) are ignored.
+///   and (feature `ed25519`) `v1a,<base64 Ed25519>` entries, which may be
+///   mixed; by default any entry verifying under any key passes (see
+///   [`Policy`] to require `v1a`, or both).
 ///
-/// The signed content is `{id}.{timestamp}.{body}`, the key the base64
-/// decoding of what follows `whsec_` in the secret ([`StandardWebhooks::secret`]).
-/// When no `webhook-*` header is present, the `svix-*` names are read instead.
+/// The signed content is `{id}.{timestamp}.{body}`. A `v1` key is the base64
+/// decoding of what follows `whsec_` ([`StandardWebhooks::secret`]); a `v1a`
+/// key is the sender's Ed25519 public key `whpk_...`
+/// ([`StandardWebhooks::public_key`]). Public keys come from your
+/// configuration, never from the request. When no `webhook-*` header is
+/// present, the `svix-*` names are read instead.
 ///
 /// ```
 /// use std::time::Duration;
@@ -59,23 +63,60 @@ static SVIX: Names = Names {
 /// ```
 #[derive(Clone)]
 pub struct StandardWebhooks {
-    secrets: Secrets,
-    tolerance: Duration,
+    webhook: Spec,
+    svix: Spec,
 }
 
 impl StandardWebhooks {
-    /// The scheme, accepting any of `secrets`.
+    /// The scheme, accepting `v1` signatures by any of `secrets`.
     pub fn new(secrets: impl Into<Secrets>) -> Self {
-        Self {
-            secrets: secrets.into(),
-            tolerance: DEFAULT_TOLERANCE,
+        let keys = Keys::from(secrets.into());
+        Self::with_keys(keys, Policy::Any).expect(PRESET)
+    }
+
+    /// The scheme with any mix of `whsec_` secrets and `whpk_` public keys
+    /// (parse them with [`StandardWebhooks::key`]) and a [`Policy`]:
+    /// [`Policy::Any`], `Policy::Require("v1a".into())` or [`Policy::All`].
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::NoUsableKey`] when `keys` is empty, and
+    /// [`ConfigError::UnsatisfiablePolicy`] when the policy requires a
+    /// version no key verifies.
+    pub fn with_keys(keys: impl Into<Keys>, policy: Policy) -> Result<Self, ConfigError> {
+        let keys = keys.into();
+        Ok(Self {
+            webhook: Self::spec(&WEBHOOK)
+                .keys(keys.clone())
+                .policy(policy.clone())
+                .build()?,
+            svix: Self::spec(&SVIX).keys(keys).policy(policy).build()?,
+        })
+    }
+
+    /// The declaration under the `webhook-*` names, without keys.
+    pub fn builder() -> SpecBuilder {
+        Self::spec(&WEBHOOK)
+    }
+
+    fn spec(names: &Names) -> SpecBuilder {
+        let builder = Spec::builder()
+            .signature_header(names.signature)
+            .versioned_list(' ', ',')
+            .version("v1", Algorithm::HmacSha256, Encoding::Base64)
+            .timestamp_header(names.timestamp, TimestampFormat::UnixSeconds)
+            .id(Field::header(names.id))
+            .no_event_type()
+            .signed_content("{id}.{timestamp}.{body}");
+        if Algorithm::Ed25519.is_enabled() {
+            builder.version("v1a", Algorithm::Ed25519, Encoding::Base64)
+        } else {
+            builder
         }
     }
 
-    /// Parses a Standard Webhooks secret: `whsec_` followed by standard
-    /// base64, padded or not (the prefix may be left out): the Python and
-    /// JavaScript reference libraries accept all of these, and some senders
-    /// hand out unpadded secrets.
+    /// Parses a Standard Webhooks secret: `whsec_` followed by base64, padded
+    /// or not (the prefix may be left out, as the reference libraries allow).
     ///
     /// # Errors
     ///
@@ -85,123 +126,144 @@ impl StandardWebhooks {
         Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
     }
 
-    /// How far the signed timestamp may be from now, in either direction
-    /// (default 5 minutes), at most [`MAX_TOLERANCE`](super::MAX_TOLERANCE)
-    /// (1 hour; more is taken as that, and logged at `warn`).
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = super::bounded_tolerance(tolerance);
-        self
+    /// Parses a `v1a` public key: `whpk_` followed by the base64 of the
+    /// 32-byte Ed25519 key (or of the 44-byte DER SubjectPublicKeyInfo some
+    /// senders use).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidKey`] without the `whpk_` prefix, for text that
+    /// is not base64, or for any other key; [`ConfigError::AlgorithmDisabled`]
+    /// without the `ed25519` feature.
+    pub fn public_key(text: &str) -> Result<PublicKey, ConfigError> {
+        let encoded = text.trim().strip_prefix("whpk_").ok_or(ConfigError::InvalidKey {
+            reason: "a Standard Webhooks public key starts with `whpk_`",
+        })?;
+        let bytes = crate::encoding::decode_base64(encoded)
+            .map_err(|_| ConfigError::InvalidKey { reason: "not base64" })?;
+        PublicKey::ed25519(&bytes)
     }
 
-    /// The `webhook-signature` value a sender would send, signed with the first secret.
-    pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let timestamp = timestamp.to_string();
-        let tag = self
-            .secrets
-            .sign(&[id.as_bytes(), b".", timestamp.as_bytes(), b".", body]);
-        format!("v1,{}", Encoding::Base64.encode(&tag))
+    /// Parses either kind of key: `whpk_...` as a public key, anything else
+    /// as a secret.
+    ///
+    /// # Errors
+    ///
+    /// As [`StandardWebhooks::public_key`] and [`StandardWebhooks::secret`].
+    pub fn key(text: &str) -> Result<Keys, ConfigError> {
+        if text.trim().starts_with("whpk_") {
+            Ok(Self::public_key(text)?.into())
+        } else {
+            Ok(Self::secret(text)?.into())
+        }
+    }
+
+    /// How far the signed timestamp may be from now, in either direction.
+    #[must_use]
+    pub fn tolerance(self, tolerance: Duration) -> Self {
+        Self {
+            webhook: self.webhook.with_tolerance(tolerance),
+            svix: self.svix.with_tolerance(tolerance),
+        }
+    }
+
+    /// Svix's names only when no Standard Webhooks header is present at all,
+    /// and some Svix header is (a Svix delivery missing its signature is then
+    /// refused for that, 401, not for a missing `webhook-id`).
+    fn pick(&self, headers: &HeaderMap) -> &Spec {
+        const WEBHOOK_NAMES: [HeaderName; 3] = [
+            HeaderName::from_static(WEBHOOK.id),
+            HeaderName::from_static(WEBHOOK.timestamp),
+            HeaderName::from_static(WEBHOOK.signature),
+        ];
+        const SVIX_NAMES: [HeaderName; 3] = [
+            HeaderName::from_static(SVIX.id),
+            HeaderName::from_static(SVIX.timestamp),
+            HeaderName::from_static(SVIX.signature),
+        ];
+        let has = |names: &[HeaderName; 3]| names.iter().any(|n| headers.contains_key(n));
+        if !has(&WEBHOOK_NAMES) && has(&SVIX_NAMES) {
+            &self.svix
+        } else {
+            &self.webhook
+        }
     }
 }
 
 impl Scheme for StandardWebhooks {
-    /// Either family's signature header is present (which family counts is
-    /// decided in `verify`).
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        if headers.contains_key(&WEBHOOK.signature) || headers.contains_key(&SVIX.signature) {
-            return Ok(());
-        }
-        Err(Rejection::MissingSignature {
-            name: names(headers).signature.clone(),
-        })
+    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
+        self.pick(request.headers).verify(request, body, now)
     }
 
-    fn verify(&self, headers: &HeaderMap, body: &[u8], now: SystemTime) -> Result<Delivery, Rejection> {
-        // Svix's names only when no Standard Webhooks header is present at
-        // all, and some Svix header is (a Svix delivery missing its signature
-        // is then refused for that, 401, not for a missing `webhook-id`).
-        let names = names(headers);
-
-        let id = required_header(headers, &names.id)?;
-        let timestamp_text = required_header(headers, &names.timestamp)?;
-        let timestamp = parse_timestamp(timestamp_text, &names.timestamp)?;
-        check_tolerance(timestamp, now, self.tolerance)?;
-
-        let mut candidates = Candidates::new();
-        for value in signature_values(headers, &names.signature)? {
-            for entry in value.split(' ').filter(|e| !e.is_empty()) {
-                if let Some(tag) = entry.strip_prefix("v1,").and_then(|s| Encoding::Base64.decode(s)) {
-                    candidates.push(tag)?;
-                }
-            }
-        }
-        let candidates = candidates.get("no v1 signature")?;
-        self.secrets
-            .matching_tag(
-                &[id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body],
-                candidates,
-            )
-            .ok_or(Rejection::SignatureMismatch)?;
-
-        Ok(Delivery::new(id)?.with_timestamp(Some(timestamp)))
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        self.pick(headers).precheck(headers)
     }
 }
 
-/// Svix's names only when no Standard Webhooks header is present at all, and
-/// some Svix header is.
-fn names(headers: &HeaderMap) -> &'static Names {
-    if [&WEBHOOK.id, &WEBHOOK.timestamp, &WEBHOOK.signature]
-        .iter()
-        .all(|n| !headers.contains_key(*n))
-        && [&SVIX.id, &SVIX.timestamp, &SVIX.signature]
-            .iter()
-            .any(|n| headers.contains_key(*n))
-    {
-        &SVIX
-    } else {
-        &WEBHOOK
+#[cfg(feature = "test-util")]
+impl crate::testing::Sign for StandardWebhooks {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+        crate::testing::Sign::sign_headers(&self.webhook, body, id, timestamp)
     }
 }
 
 impl fmt::Debug for StandardWebhooks {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StandardWebhooks")
-            .field("secrets", &self.secrets)
-            .field("tolerance", &self.tolerance)
-            .finish()
+        f.debug_tuple("StandardWebhooks").field(&self.webhook).finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use super::*;
 
-    /// Computed with the Python reference library (`standardwebhooks` on
-    /// PyPI, `Webhook(secret).sign("msg_unpadded", 1710331200, body)`), which
-    /// gives this signature for the padded and the unpadded secret alike.
-    const PADDED: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-    const UNPADDED: &str = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
-    const SIGNATURE: &str = "v1,XZqhzOfAiLaXgT/adOSWGSKx8X5mwTQ5UhecWXkHrp4=";
-    const BODY: &[u8] = br#"{"type":"contact.created"}"#;
+    #[test]
+    fn accepts_secrets_with_and_without_padding() {
+        let padded = StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        // A 31-byte key: its padded base64 ends in `=`.
+        let key = Encoding::Base64.encode(&[9u8; 31]);
+        assert!(key.ends_with('='));
+        let a = StandardWebhooks::secret(&format!("whsec_{key}")).unwrap();
+        let b = StandardWebhooks::secret(&format!("whsec_{}", key.trim_end_matches('='))).unwrap();
+        assert_eq!(a.expose(), b.expose());
+        assert_eq!(padded.expose().len(), 24);
+    }
 
     #[test]
-    fn accepts_secrets_with_and_without_base64_padding() {
-        let mut headers = HeaderMap::new();
-        headers.insert("webhook-id", "msg_unpadded".parse().unwrap());
-        headers.insert("webhook-timestamp", "1710331200".parse().unwrap());
-        headers.insert("webhook-signature", SIGNATURE.parse().unwrap());
-        let now = UNIX_EPOCH + Duration::from_secs(1710331200);
-        for secret in [PADDED, UNPADDED] {
-            let scheme = StandardWebhooks::new(StandardWebhooks::secret(secret).unwrap());
-            assert_eq!(
-                scheme.sign("msg_unpadded", 1710331200, BODY),
-                SIGNATURE,
-                "{secret}"
+    fn public_keys_need_their_prefix_and_a_valid_key() {
+        for bad in [
+            "",
+            "whpk_",
+            "whpk_!!!!",
+            "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+            "whpk_AAAA",
+        ] {
+            assert!(
+                matches!(
+                    StandardWebhooks::public_key(bad),
+                    Err(ConfigError::InvalidKey { .. } | ConfigError::AlgorithmDisabled { .. })
+                ),
+                "{bad:?}"
             );
-            let delivery = scheme.verify(&headers, BODY, now).unwrap();
-            assert_eq!(delivery.id(), "msg_unpadded", "{secret}");
         }
+    }
+
+    #[cfg(feature = "ed25519")]
+    #[test]
+    fn policies_need_keys_for_what_they_require() {
+        let secret = || Keys::from(Secret::new("k").unwrap());
+        assert!(StandardWebhooks::with_keys(secret(), Policy::Any).is_ok());
+        assert_eq!(
+            StandardWebhooks::with_keys(secret(), Policy::Require("v1a".into())).err(),
+            Some(ConfigError::UnsatisfiablePolicy)
+        );
+        assert_eq!(
+            StandardWebhooks::with_keys(secret(), Policy::All).err(),
+            Some(ConfigError::UnsatisfiablePolicy)
+        );
+        assert_eq!(
+            StandardWebhooks::with_keys(Keys::new(), Policy::Any).err(),
+            Some(ConfigError::NoUsableKey)
+        );
     }
 }

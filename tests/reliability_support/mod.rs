@@ -15,7 +15,7 @@ use http_body::Frame;
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder};
 use tower_webhook::layer::{BufferBody, ResponseBody};
-use tower_webhook::scheme::{Encoding, Hmac, Scheme};
+use tower_webhook::scheme::{Algorithm, Encoding, Field, Hmac, Scheme, TimestampFormat};
 use tower_webhook::{BoxError, LruGuard, Secret, WebhookLayer};
 
 /// The clock every layer and scheme here runs at, and the time senders sign at.
@@ -35,12 +35,15 @@ pub fn at(secs: i64) -> SystemTime {
 /// a signed id header: `X-Acme-Signature: sha256=<base64>` over
 /// `{timestamp}.{id}.{body}`.
 pub fn acme(secret: &str) -> Hmac {
-    Hmac::new("x-acme-signature", Secret::new(secret).unwrap())
-        .prefix("sha256=")
-        .encoding(Encoding::Base64)
-        .timestamp_header("x-acme-timestamp", Duration::from_secs(300))
-        .id_from_header("x-acme-delivery")
+    Hmac::builder()
+        .signature_header("x-acme-signature")
+        .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
+        .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
+        .tolerance(Duration::from_secs(300))
+        .id(Field::header("x-acme-delivery"))
         .signed_content("{timestamp}.{id}.{body}")
+        .keys(Secret::new(secret).unwrap())
+        .build()
         .unwrap()
 }
 
