@@ -3,6 +3,9 @@
 //! poison delivery becomes a dead letter that can be re-run, and shutdown
 //! drains what is in progress.
 
+mod log_capture;
+use log_capture::Logs;
+
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
@@ -814,48 +817,6 @@ async fn redis_sink_keeps_the_newest_letters_for_every_replica() {
     assert!(letters[1].headers().contains_key("x-petstore-signature"));
 }
 
-/// Every line logged in this test binary, from the first `capture` on (one
-/// global subscriber; tests look for lines with their own event ids).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn capture() -> Self {
-        static LOGS: std::sync::OnceLock<Logs> = std::sync::OnceLock::new();
-        LOGS.get_or_init(|| {
-            let logs = Self::default();
-            let writer = logs.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_writer(move || writer.clone())
-                .with_ansi(false)
-                .with_max_level(tracing::Level::INFO)
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
-            logs
-        })
-        .clone()
-    }
-
-    fn lines_with(&self, needle: &str) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .filter(|line| line.contains(needle))
-            .map(str::to_owned)
-            .collect()
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_detached_handler_logs_in_the_requests_span_and_a_dead_letter_is_logged_with_its_reason() {
     use tracing::Instrument;
@@ -875,7 +836,7 @@ async fn a_detached_handler_logs_in_the_requests_span_and_a_dead_letter_is_logge
     let span = tracing::info_span!("request", trace_id = "t-4242");
     let (status, ..) = answer(svc.oneshot(request).instrument(span).await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    let lines = logs.lines_with("inside the handler");
+    let lines = logs.lines_with(&["inside the handler"]);
     assert!(
         lines
             .iter()
@@ -892,7 +853,7 @@ async fn a_detached_handler_logs_in_the_requests_span_and_a_dead_letter_is_logge
         axum::body::Body::from,
     );
     assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::OK);
-    let lines = logs.lines_with("evt_logged");
+    let lines = logs.lines_with(&["evt_logged"]);
     assert!(
         lines.iter().any(|line| line.contains("ERROR")
             && line.contains("dead letter")
