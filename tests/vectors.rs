@@ -33,7 +33,6 @@ use tower_webhook::Rejection;
 /// Schemes in the file that the crate does not implement.
 const UNSUPPORTED: &[&str] = &[
     "linear",
-    "square",
     "hubspot-v1",
     "hubspot-v2",
     "hubspot-v3",
@@ -44,7 +43,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// Presets of the registry that the shared files have no vectors for.
-const WITHOUT_VECTORS: &[&str] = &["petstore"];
+const WITHOUT_VECTORS: &[&str] = &["petstore", "clerk", "polar", "replicate", "resend"];
 
 /// Vector scheme names that are another preset's deliveries: the file names
 /// Twilio's JSON deliveries (`bodySHA256`) apart; they are one preset.
@@ -78,6 +77,8 @@ struct Case {
     url: Option<String>,
     /// The URL the request arrived on, when it differs from `url`.
     request_url: Option<String>,
+    /// Square's configured notification URL, the URL it signs.
+    notification_url: Option<String>,
     headers: BTreeMap<String, String>,
     body: String,
     /// Unix seconds; absent for schemes without a timestamp.
@@ -130,6 +131,7 @@ impl Case {
             .request_url
             .as_deref()
             .or(self.url.as_deref())
+            .or(self.notification_url.as_deref())
             .unwrap_or("https://example.com/");
         let (base, query) = full.split_once('?').map_or((full, None), |(b, q)| (b, Some(q)));
         let after_scheme = base.find("://").map_or(0, |i| i + 3);

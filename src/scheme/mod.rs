@@ -148,17 +148,22 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
+mod clerk;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
 pub(crate) mod json;
 mod paddle;
 mod petstore;
+mod polar;
+mod replicate;
+mod resend;
 #[cfg(feature = "p256")]
 mod sendgrid;
 mod shopify;
 mod slack;
 mod spec;
+mod square;
 mod standard;
 mod stripe;
 mod timestamp;
@@ -174,10 +179,14 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
+pub use self::clerk::Clerk;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
 pub use self::paddle::Paddle;
+pub use self::polar::Polar;
+pub use self::replicate::Replicate;
+pub use self::resend::Resend;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
@@ -185,6 +194,7 @@ pub use self::slack::Slack;
 pub use self::spec::{
     ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, DEFAULT_TOLERANCE,
 };
+pub use self::square::Square;
 pub use self::standard::StandardWebhooks;
 pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""Writes tests/fixtures/sdk_vectors_c.json: Clerk, Resend, Replicate and
+Polar deliveries signed or checked with the providers' own SDKs.
+
+Needs (pip): svix==2.9.1 standardwebhooks==1.1.0 polar-sdk==1.0.2.
+Run: python3 scripts/sdk_vectors_c.py > tests/fixtures/sdk_vectors_c.json
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import json
+from unittest import mock
+
+import polar.webhooks as polar_webhooks
+import standardwebhooks
+from svix.webhooks import Webhook
+
+TS = 1764576000
+WHEN = datetime.datetime.fromtimestamp(TS, datetime.timezone.utc)
+cases = []
+
+
+class _Frozen(datetime.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return WHEN.astimezone(tz) if tz else WHEN
+
+
+def frozen_clock():
+    """standardwebhooks (under svix) reads `datetime.now`; pin it to TS."""
+    return mock.patch("standardwebhooks.webhooks.datetime", _Frozen)
+
+
+def add(case, tampered_body):
+    cases.append(case)
+    cases.append(dict(case, id=case["id"] + "-tampered", body=tampered_body, expect="invalid",
+                      source=case["source"] + "; body changed after signing, refused by the same SDK"))
+
+
+# Clerk and Resend: Svix, `svix-*` headers (svix's signer, svix's verifier).
+for name, secret, body in [
+    ("clerk", "whsec_" + base64.b64encode(b"clerk endpoint secret 0123456789").decode(),
+     '{"data":{"id":"user_29w83sxmDNGwOuEthce5gg56FcC"},"object":"event","type":"user.created"}'),
+    ("resend", "whsec_" + base64.b64encode(b"resend endpoint secret 012345678").decode(),
+     '{"type":"email.delivered","created_at":"2025-12-01T08:00:00.000Z","data":{"email_id":"4ef9a417"}}'),
+]:
+    msg_id = f"msg_{name}_1"
+    sig = Webhook(secret).sign(msg_id, WHEN, body)
+    headers = {"svix-id": msg_id, "svix-timestamp": str(TS), "svix-signature": sig}
+    tampered = body.replace('"data"', '"dat"')
+    with frozen_clock():
+        Webhook(secret).verify(body, headers)
+        try:
+            Webhook(secret).verify(tampered, headers)
+            raise SystemExit(f"{name}: svix accepted a tampered delivery")
+        except standardwebhooks.webhooks.WebhookVerificationError:
+            pass
+    add({"id": f"{name}-svix-sdk", "scheme": name,
+         "source": "svix==2.9.1 (PyPI) Webhook(secret).sign(msg_id, timestamp, body)",
+         "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"}, tampered)
+
+# Replicate: Standard Webhooks, `webhook-*` headers.
+secret = "whsec_" + base64.b64encode(b"replicate signing secret 0123456").decode()
+body = '{"id":"ufawqhfynnddngldkgtslldrkq","status":"succeeded","output":["hello"]}'
+sig = standardwebhooks.Webhook(secret).sign("msg_replicate_1", WHEN, body)
+headers = {"webhook-id": "msg_replicate_1", "webhook-timestamp": str(TS), "webhook-signature": sig}
+add({"id": "replicate-standardwebhooks-sdk", "scheme": "replicate",
+     "source": "standardwebhooks==1.1.0 (PyPI) Webhook(secret).sign(msg_id, timestamp, body)",
+     "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"},
+    body.replace("succeeded", "failed"))
+with frozen_clock():
+    standardwebhooks.Webhook(secret).verify(body, headers)
+
+# Polar: polar-sdk only verifies. Sign with HMAC under the key bytes Polar's
+# SDK derives (`_signing_keys`: the secret's UTF-8 bytes, or the base64 after
+# `whsec_`), then require polar-sdk to accept it and refuse the tampered body.
+body = '{"type":"order.paid","timestamp":"2025-12-01T08:00:00Z","data":{"id":"ord_01"}}'
+tampered = body.replace("ord_01", "ord_02")
+for cid, secret, key in [
+    ("polar-sdk-raw", "polar_whs_pC5x7lUyL3kjGOWGRMS4XwFQa07ZFSPDiJ3yv9PhM4e",
+     b"polar_whs_pC5x7lUyL3kjGOWGRMS4XwFQa07ZFSPDiJ3yv9PhM4e"),
+    ("polar-sdk-whsec", "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode(),
+     b"0123456789abcdef0123456789abcdef"),
+]:
+    content = f"msg_polar_1.{TS}.{body}".encode()
+    sig = "v1," + base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    headers = {"webhook-id": "msg_polar_1", "webhook-timestamp": str(TS), "webhook-signature": sig}
+    with mock.patch("time.time", return_value=TS):
+        polar_webhooks._verify_signature(body, headers, secret)
+        for bad_body, bad_secret in [(tampered, secret), (body, secret + "x")]:
+            try:
+                polar_webhooks._verify_signature(bad_body, headers, bad_secret)
+            except polar_webhooks.PolarWebhookVerificationError:
+                continue
+            raise SystemExit(f"{cid}: polar-sdk accepted a tampered delivery")
+    add({"id": cid, "scheme": "polar",
+         "source": "HMAC-SHA256 under polar-sdk==1.0.2's key derivation; accepted by its "
+                   "polar.webhooks._verify_signature",
+         "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"}, tampered)
+
+print(json.dumps(cases, indent=1))
