@@ -2,7 +2,8 @@
 """Writes tests/fixtures/sdk_vectors_c.json: Clerk, Resend, Replicate and
 Polar deliveries signed or checked with the providers' own SDKs.
 
-Needs (pip): svix==2.9.1 standardwebhooks==1.1.0 polar-sdk==1.0.2.
+Needs (pip): svix==2.9.1 standardwebhooks==1.1.0 polar-sdk==1.0.2
+hubspot-api-client==12.0.0 squareup==46.0.0.20260916.
 Run: python3 scripts/sdk_vectors_c.py > tests/fixtures/sdk_vectors_c.json
 """
 
@@ -14,6 +15,8 @@ import json
 from unittest import mock
 
 import polar.webhooks as polar_webhooks
+from hubspot.utils.signature import Signature as HubSpotSignature
+from square.utils.webhooks_helper import verify_signature as square_verify
 import standardwebhooks
 from svix.webhooks import Webhook
 
@@ -99,5 +102,35 @@ for cid, secret, key in [
          "source": "HMAC-SHA256 under polar-sdk==1.0.2's key derivation; accepted by its "
                    "polar.webhooks._verify_signature",
          "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"}, tampered)
+
+# HubSpot v3: hubspot-api-client signs (get_signature) and verifies (is_valid).
+secret = "hubspot-client-secret-0123456789"
+url = "https://hooks.example.com/hubspot?portal=62515&app=54321"
+body = '[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1764576000000,"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"changeSource":"CRM","changeFlag":"NEW","appId":54321}]'
+timestamp = str(TS * 1000)
+sig = HubSpotSignature.get_signature(secret, body, "v3", url, "POST", timestamp)
+with mock.patch("hubspot.utils.signature.datetime", _Frozen):
+    assert HubSpotSignature.is_valid(sig, secret, body, url, "POST", "v3", timestamp)
+    assert not HubSpotSignature.is_valid(sig, secret, body + " ", url, "POST", "v3", timestamp)
+headers = {"x-hubspot-signature-v3": sig, "x-hubspot-request-timestamp": timestamp}
+add({"id": "hubspot-v3-python-sdk", "scheme": "hubspot-v3", "url": url, "method": "POST",
+     "source": "hubspot-api-client==12.0.0 (PyPI) Signature.get_signature(secret, body, 'v3', url, 'POST', ts_ms)",
+     "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"},
+    body.replace("contact.creation", "contact.deletion"))
+
+# Square: squareup only verifies. Sign with HMAC-SHA256 over notification URL
+# + body, then require squareup's verify_signature to accept it.
+secret = "square-signature-key-0123456789ab"
+url = "https://hooks.example.com/square"
+body = '{"merchant_id":"MLEFBHHSJGVHD","type":"payment.updated","event_id":"6a8f5f28-54a1-4eb0-a98a-3111513fd4fc","created_at":"2025-12-01T08:00:00Z","data":{"type":"payment","id":"KkAkhdMs"}}'
+sig = base64.b64encode(hmac.new(secret.encode(), (url + body).encode(), hashlib.sha256).digest()).decode()
+assert square_verify(request_body=body, signature_header=sig, signature_key=secret, notification_url=url)
+tampered = body.replace("payment.updated", "payment.created")
+assert not square_verify(request_body=tampered, signature_header=sig, signature_key=secret, notification_url=url)
+add({"id": "square-squareup-sdk", "scheme": "square", "url": url,
+     "source": "HMAC-SHA256(key, url + body); accepted by squareup==46.0.0.20260916 (PyPI) "
+               "square.utils.webhooks_helper.verify_signature",
+     "secret": secret, "headers": {"x-square-hmacsha256-signature": sig}, "body": body, "now": TS,
+     "expect": "valid"}, tampered)
 
 print(json.dumps(cases, indent=1))

@@ -599,7 +599,7 @@ fn svix_signer(key: &str) -> Result<BoxSigner, crate::scheme::ConfigError> {
 
 /// Clerk, Resend, Replicate, Polar, Square and HubSpot (issue 12).
 fn providers_c() -> Vec<Preset> {
-    use crate::scheme::{Clerk, Polar, Replicate, Resend, Square};
+    use crate::scheme::{Clerk, HubSpot, Polar, Replicate, Resend, Square};
     let whsec = || {
         let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
         (key.clone(), key)
@@ -619,6 +619,19 @@ fn providers_c() -> Vec<Preset> {
     };
     vec![
         svix_named("clerk", |key, _| Ok(Box::new(Clerk::new(Clerk::secret(key)?)))),
+        Preset {
+            name: "hubspot-v3",
+            scheme: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
+            signer: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
+            test_keys: || ("registry secret".into(), "registry secret".into()),
+            forger_key: "another secret",
+            signature_header: "x-hubspot-signature-v3",
+            timestamp_header: Some("x-hubspot-request-timestamp"),
+            id: IdSource::Signature,
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: true,
+        },
         Preset {
             name: "polar",
             scheme: |key, _| Ok(Box::new(Polar::new(Polar::secret(key)?))),

@@ -79,7 +79,7 @@ fn sdk_signed_deliveries_verify_as_the_sdks_say() {
         }
         *seen.entry(case.scheme.as_str()).or_default() += 1;
     }
-    for scheme in ["clerk", "polar", "replicate", "resend"] {
+    for scheme in ["clerk", "hubspot-v3", "polar", "replicate", "resend", "square"] {
         assert!(
             seen.get(scheme).copied().unwrap_or(0) >= 2,
             "{scheme}: no SDK vectors"

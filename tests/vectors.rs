@@ -35,7 +35,6 @@ const UNSUPPORTED: &[&str] = &[
     "linear",
     "hubspot-v1",
     "hubspot-v2",
-    "hubspot-v3",
     "mux",
     "razorpay",
     "coinbase-commerce",
@@ -83,6 +82,10 @@ struct Case {
     body: String,
     /// Unix seconds; absent for schemes without a timestamp.
     now: Option<u64>,
+    /// The clock in milliseconds (HubSpot), where `now` is absent.
+    now_ms: Option<u64>,
+    /// The HTTP method, where the scheme signs it (default `POST`).
+    method: Option<String>,
     expect: Expect,
 }
 
@@ -149,8 +152,14 @@ impl Case {
     fn verify(&self, scheme: &dyn Scheme, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
         let (_, uri) = self.arrived_on();
         let uri: http::Uri = uri.parse().expect("a request URI");
+        let method: http::Method = self
+            .method
+            .as_deref()
+            .unwrap_or("POST")
+            .parse()
+            .expect("a method");
         let request = RequestParts {
-            method: &http::Method::POST,
+            method: &method,
             uri: &uri,
             headers,
         };
@@ -170,7 +179,8 @@ impl Case {
             .headers
             .get("X-Twilio-Email-Event-Webhook-Timestamp")
             .and_then(|t| t.parse().ok());
-        UNIX_EPOCH + Duration::from_secs(self.now.or(own).unwrap_or(1_700_000_000))
+        let now = self.now.or(self.now_ms.map(|ms| ms / 1000));
+        UNIX_EPOCH + Duration::from_secs(now.or(own).unwrap_or(1_700_000_000))
     }
 }
 

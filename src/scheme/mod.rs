@@ -152,6 +152,7 @@ mod clerk;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
+mod hubspot;
 pub(crate) mod json;
 mod paddle;
 mod petstore;
@@ -183,6 +184,7 @@ pub use self::clerk::Clerk;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::hubspot::HubSpot;
 pub use self::paddle::Paddle;
 pub use self::polar::Polar;
 pub use self::replicate::Replicate;
