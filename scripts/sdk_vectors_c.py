@@ -114,7 +114,8 @@ with mock.patch("hubspot.utils.signature.datetime", _Frozen):
     assert not HubSpotSignature.is_valid(sig, secret, body + " ", url, "POST", "v3", timestamp)
 headers = {"x-hubspot-signature-v3": sig, "x-hubspot-request-timestamp": timestamp}
 add({"id": "hubspot-v3-python-sdk", "scheme": "hubspot-v3", "url": url, "method": "POST",
-     "source": "hubspot-api-client==12.0.0 (PyPI) Signature.get_signature(secret, body, 'v3', url, 'POST', ts_ms)",
+     "source": "hubspot-api-client==12.0.0 (PyPI) Signature.get_signature(secret, body, 'v3', url, 'POST', ts_ms); "
+               "@hubspot/api-client@13.5.0 (npm) Signature.getSignature gives the same (checked by hand, 2026-12-01)",
      "secret": secret, "headers": headers, "body": body, "now": TS, "expect": "valid"},
     body.replace("contact.creation", "contact.deletion"))
 

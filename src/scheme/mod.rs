@@ -40,6 +40,9 @@
 //! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
+//! - [`Clerk`], [`Resend`] and [`Replicate`] (the [`StandardWebhooks`] type
+//!   under their names), [`Polar`] (Standard Webhooks keyed with the secret's
+//!   own bytes), [`Square`] and [`HubSpot`] (v3), which sign a public URL;
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //!
