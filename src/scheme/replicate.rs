@@ -5,10 +5,11 @@
 /// `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64 after
 /// `whsec_` of the account's signing secret (`GET /v1/webhooks/default/secret`):
 /// the same type as [`StandardWebhooks`](super::StandardWebhooks). The
-/// timestamp is checked within 5 minutes either way (Replicate's guide
-/// suggests 5 minutes). The replay key is `webhook-id`, signed; Replicate
-/// sends several deliveries per prediction (`start`, `output`, `logs`,
-/// `completed` events), each its own id. The body is the prediction (its
+/// timestamp is checked within 5 minutes either way (the Standard Webhooks
+/// default; Replicate's page states no window). The replay key is
+/// `webhook-id`, signed: "unique across all messages but will be the same
+/// when a webhook is being resent". A prediction sends several deliveries
+/// (`start`, `output`, `logs`, `completed`), each with its own id. The body is the prediction (its
 /// `status` says what happened); there is no `type`, and no handshake.
 ///
 /// Source: <https://replicate.com/docs/topics/webhooks/verify-webhook>.
