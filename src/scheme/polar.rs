@@ -23,8 +23,8 @@ use crate::{Rejection, Secret, SecretError, Secrets};
 ///
 /// Source: polar-sdk 1.0.2 on PyPI, `polar/webhooks.py` (`_verify_signature`,
 /// `_signing_keys`); polarsource/polar-js `src/webhooks.ts` (which does
-/// `new Webhook(Buffer.from(secret, "utf-8").toString("base64"))`);
-/// <https://polar.sh/docs/integrate/webhooks/delivery>.
+/// `new Webhook(Buffer.from(secret, "utf-8").toString("base64"))`, stored
+/// version 088b6d6).
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};

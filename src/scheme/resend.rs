@@ -10,7 +10,7 @@
 /// the event type is the body's `type`; no handshake.
 ///
 /// Source: <https://resend.com/docs/webhooks/verify-webhooks-requests>
-/// ("Resend uses Svix", with the `svix` library and the three `svix-*` headers).
+/// (verification with the `svix` library over the three `svix-*` headers).
 ///
 /// ```
 /// use tower_webhook::scheme::Resend;
