@@ -12,8 +12,8 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle` |
-//! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`) sign it plus the request's query, and refuse to start without it |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`) |
+//! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
@@ -75,6 +75,7 @@ use tower_webhook::scheme::{
     Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
+use tower_webhook::scheme::{HubSpot, Polar, Square};
 use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -280,6 +281,10 @@ fn generate_secret(scheme: &str) -> String {
             "whsec_{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)
         ),
+        "clerk" | "resend" | "replicate" => format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        ),
         "stripe" => format!("whsec_{}", hex::encode(bytes)),
         "slack" => hex::encode(&bytes[..16]),
         _ => hex::encode(bytes),
@@ -288,7 +293,7 @@ fn generate_secret(scheme: &str) -> String {
 
 /// The schemes `WEBHOOK_SCHEME` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
@@ -378,6 +383,25 @@ pub fn scheme_at(
         )),
         "twitch" => Ok(Box::new(Twitch::new(keys(|s| Secret::new(s))?))),
         "paddle" => Ok(Box::new(Paddle::new(keys(|s| Secret::new(s))?))),
+        "clerk" | "resend" | "replicate" => Ok(Box::new(
+            StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
+        )),
+        "polar" => Ok(Box::new(Polar::new(keys(Polar::secret)?).tolerance(tolerance))),
+        "square" => {
+            let url = public_url.ok_or(
+                "WEBHOOK_SCHEME=square signs the notification URL: set PUBLIC_URL to it exactly as configured at Square",
+            )?;
+            let scheme = Square::new(keys(|s| Secret::new(s))?, url)
+                .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
+            Ok(Box::new(scheme))
+        }
+        "hubspot" => {
+            let url = public_url
+                .ok_or("WEBHOOK_SCHEME=hubspot signs the public URL: set PUBLIC_URL=https://host/path")?;
+            let scheme = HubSpot::new(keys(|s| Secret::new(s))?, url)
+                .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
+            Ok(Box::new(scheme.tolerance(tolerance)))
+        }
         other => Err(format!(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
@@ -401,6 +425,12 @@ pub fn scheme_label(name: &str) -> &'static str {
         "zoom" => "zoom",
         "twitch" => "twitch",
         "paddle" => "paddle",
+        "clerk" => "clerk",
+        "resend" => "resend",
+        "replicate" => "replicate",
+        "polar" => "polar",
+        "square" => "square",
+        "hubspot" => "hubspot",
         _ => "other",
     }
 }

@@ -15,7 +15,7 @@
 //! --private-key K  for asymmetric schemes instead of --secret: `whsk_...` for
 //!                  standard (signs v1a), hex of the Ed25519 seed for discord,
 //!                  hex of the P-256 scalar for sendgrid
-//! --public-url URL the URL the receiver's PUBLIC_URL names (twilio signs it; default --url)
+//! --public-url URL the URL the receiver's PUBLIC_URL names (twilio, square and hubspot sign it; default --url)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify |
 //!                  discord | sendgrid | twilio | zoom | twitch | paddle  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
@@ -266,12 +266,12 @@ impl std::fmt::Debug for Options {
 
 const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
-[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle] \
+[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|clerk|resend|replicate|polar|square|hubspot] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// The schemes `--scheme` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
@@ -289,6 +289,7 @@ pub fn signer_at(name: &str, key: &str, public_url: &str) -> Result<Box<dyn Sign
         "sendgrid" => "sendgrid-ecdsa",
         "twitch" => "twitch-eventsub",
         "paddle" => "paddle-billing",
+        "hubspot" => "hubspot-v3",
         other => other,
     };
     let preset = testing::preset(registry_name)

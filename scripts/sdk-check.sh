@@ -20,7 +20,8 @@ if [ ! -x "$work/venv/bin/python" ]; then
     python3 -m venv "$work/venv" >/dev/null 2>&1 || skip "python3 -m venv does not work here"
 fi
 "$work/venv/bin/pip" install -q --disable-pip-version-check \
-    standardwebhooks==1.1.0 svix==2.9.1 slack_sdk==3.48.0 >/dev/null 2>&1 \
+    standardwebhooks==1.1.0 svix==2.9.1 slack_sdk==3.48.0 twilio==9.13.0 hubspot-api-client==12.0.0 \
+    squareup==46.0.0.20260916 polar-sdk==1.0.2 >/dev/null 2>&1 \
     || skip "pip could not install the SDKs (no registry?)"
 ( cd "$work" && { [ -f package.json ] || npm init -y >/dev/null; } \
     && npm install --silent --no-audit --no-fund @octokit/webhooks-methods@6.0.0 stripe@23.1.0 >/dev/null 2>&1 ) \

@@ -5,13 +5,14 @@ example receiver over 127.0.0.1.
 Usage: sdk_check.py RECEIVER_BINARY NODE_DIR
 
 NODE_DIR holds node_modules with @octokit/webhooks-methods and stripe, and a
-copy of sdk_sign.mjs; this Python must have standardwebhooks, svix and
-slack_sdk. scripts/sdk-check.sh sets all of that up. For every provider:
+copy of sdk_sign.mjs; this Python must have standardwebhooks, svix,
+slack_sdk, twilio, hubspot-api-client, squareup and polar-sdk. scripts/sdk-check.sh sets all of that up. For every provider:
 a valid delivery is answered 200 and handled once, its redelivery is
 acknowledged as a duplicate and not handled again, a tampered body and a
 delivery signed with another key are refused with 401 and never handled.
 """
 
+import base64
 import datetime
 import json
 import os
@@ -27,6 +28,13 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SAMPLES = os.path.join(HERE, "..", "tests", "fixtures", "samples")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# What URL-signed schemes sign: the receiver's PUBLIC_URL, as the sender
+# calls it (the requests themselves go to 127.0.0.1).
+PUBLIC_URLS = {
+    "twilio": "https://hooks.example.com/webhooks",
+    "square": "https://hooks.example.com/webhooks",
+    "hubspot": "https://hooks.example.com/webhooks",
+}
 
 
 def sample(name):
@@ -47,6 +55,8 @@ class Receiver:
         self.port = free_port()
         env = dict(os.environ, WEBHOOK_SCHEME=scheme, WEBHOOK_SECRET=secret, PORT=str(self.port),
                    BIND="127.0.0.1", RUST_LOG="info", NO_COLOR="1")
+        if scheme in PUBLIC_URLS:
+            env["PUBLIC_URL"] = PUBLIC_URLS[scheme]
         self.lines = []
         self.proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, errors="replace")
@@ -119,6 +129,9 @@ def providers(node_dir):
         signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
         return dict(headers, **{"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
 
+    def more():
+        return more_providers(standard, StandardWebhook, SvixWebhook, now)
+
     return [
         ("standard", "standardwebhooks (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
          "whsec_c2RrLWNoZWNrLW90aGVyLWtleS0wMTIzNDU2Nzg5", sample("standard_webhooks"),
@@ -133,6 +146,85 @@ def providers(node_dir):
          "evt_1NG8Du2eZvKYlo2CUI79vXWy", stripe),
         ("slack", "slack_sdk (PyPI)", "slack-sdk-check-signing-secret-01", "slack-sdk-check-other-secret-0123",
          sample("slack_event_callback"), "Ev08MFMKH6", slack),
+    ] + more()
+
+
+def inline(body, headers=None):
+    return {"body": body, "headers": headers or {}}
+
+
+def more_providers(standard, StandardWebhook, SvixWebhook, now):
+    """Clerk, Resend, Replicate (Svix / Standard Webhooks SDKs), Twilio and
+    HubSpot (their SDKs sign), Polar and Square (their SDKs only verify: the
+    delivery is signed here and must pass the SDK's own check first)."""
+    import base64
+    import hashlib
+    import hmac
+    import urllib.parse
+    from unittest import mock
+
+    import polar.webhooks as polar_webhooks
+    from hubspot.utils.signature import Signature as HubSpotSignature
+    from square.utils.webhooks_helper import verify_signature as square_verify
+    from twilio.request_validator import RequestValidator
+
+    def polar(secret, body, event_id, headers):
+        ts = now()
+        content = f"{event_id}.{ts}.{body}".encode()
+        sig = "v1," + base64.b64encode(hmac.new(secret.encode(), content, hashlib.sha256).digest()).decode()
+        signed = {"webhook-id": event_id, "webhook-timestamp": str(ts), "webhook-signature": sig}
+        with mock.patch("time.time", return_value=ts):
+            polar_webhooks._verify_signature(body, signed, secret)  # raises unless polar-sdk accepts it
+        return dict(headers, **signed)
+
+    def square(secret, body, _event_id, headers):
+        url = PUBLIC_URLS["square"]
+        sig = base64.b64encode(hmac.new(secret.encode(), (url + body).encode(), hashlib.sha256).digest()).decode()
+        if not square_verify(request_body=body, signature_header=sig, signature_key=secret, notification_url=url):
+            raise RuntimeError("squareup refuses its own kind of signature")
+        return dict(headers, **{"x-square-hmacsha256-signature": sig})
+
+    def twilio(secret, body, event_id, headers):
+        params = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        sig = RequestValidator(secret).compute_signature(PUBLIC_URLS["twilio"], params)
+        return dict(headers, **{"X-Twilio-Signature": sig, "I-Twilio-Idempotency-Token": event_id})
+
+    stamps = {}
+
+    def hubspot(secret, body, event_id, headers):
+        # One timestamp per delivery, so the redelivery carries the same signature.
+        ts = stamps.setdefault((secret, event_id), str(now() * 1000))
+        sig = HubSpotSignature.get_signature(secret, body, "v3", PUBLIC_URLS["hubspot"], "POST", ts)
+        return dict(headers, **{"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})
+
+    other = "whsec_c2RrLWNoZWNrLW90aGVyLWtleS0wMTIzNDU2Nzg5"
+    clerk_body = '{"data":{"id":"user_29w83sxmDNGwOuEthce5gg56FcC"},"object":"event","type":"user.created"}'
+    resend_body = '{"type":"email.delivered","created_at":"2025-12-01T08:00:00.000Z","data":{"email_id":"4ef9a417"}}'
+    replicate_body = '{"id":"ufawqhfynnddngldkgtslldrkq","status":"succeeded","output":["hello"]}'
+    polar_body = '{"type":"order.paid","timestamp":"2025-12-01T08:00:00Z","data":{"id":"ord_01"}}'
+    square_body = ('{"merchant_id":"MLEFBHHSJGVHD","type":"payment.updated","event_id":'
+                   '"6a8f5f28-54a1-4eb0-a98a-3111513fd4fc","data":{"type":"payment","id":"KkAkhdMs"}}')
+    twilio_body = ("AccountSid=ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX&ApiVersion=2010-04-01&CallSid=CA1234567890ABCDE"
+                   "&CallStatus=ringing&From=%2B14158675310&To=%2B18005551212")
+    hubspot_body = ('[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1764576000000,'
+                    '"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"appId":54321}]')
+    hubspot_secret = "hubspot-sdk-check-client-secret-0"
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    return [
+        ("clerk", "svix (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other, inline(clerk_body),
+         "msg_sdk_check_clerk", standard(SvixWebhook, "svix")),
+        ("resend", "svix (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other, inline(resend_body),
+         "msg_sdk_check_resend", standard(SvixWebhook, "svix")),
+        ("replicate", "standardwebhooks (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other,
+         inline(replicate_body), "msg_sdk_check_replicate", standard(StandardWebhook, "webhook")),
+        ("polar", "polar-sdk (PyPI) verifies", "polar_whs_sdkCheckSecret0123456789abcdefABCDEF",
+         "polar_whs_sdkCheckOtherSecret0123456789abcdef", inline(polar_body), "msg_sdk_check_polar", polar),
+        ("square", "squareup (PyPI) verifies", "square-sdk-check-signature-key-01", "square-sdk-check-other-key-0123",
+         inline(square_body), "6a8f5f28-54a1-4eb0-a98a-3111513fd4fc", square),
+        ("twilio", "twilio (PyPI)", "twilio-sdk-check-auth-token-0123", "twilio-sdk-check-other-token-01",
+         inline(twilio_body, form), "idem-sdk-check-twilio", twilio),
+        ("hubspot", "hubspot-api-client (PyPI)", hubspot_secret, "hubspot-sdk-check-other-secret-01",
+         inline(hubspot_body), None, hubspot),
     ]
 
 
@@ -155,10 +247,16 @@ def main():
             body = fixture["body"]
             headers = {k: v for k, v in fixture["headers"].items() if k.lower() != "content-length"}
             headers.setdefault("Content-Type", "application/json")
-            status, answer = receiver.post(sign(secret, body, event_id, headers), body)
+            signed_as = event_id or scheme
+            signed = sign(secret, body, signed_as, headers)
+            if event_id is None:
+                # Keyed on the signature (HubSpot): `sig:` and the MAC in hex.
+                mac = signed.get("X-HubSpot-Signature-v3", "")
+                event_id = "sig:" + base64.b64decode(mac).hex()
+            status, answer = receiver.post(signed, body)
             check(f"{scheme}: {sdk} signature accepted", status == 200, f"{status} {answer!r}")
             check(f"{scheme}: handled once", receiver.handled(event_id) == 1, "".join(receiver.lines[-5:]))
-            status, answer = receiver.post(sign(secret, body, event_id, headers), body)
+            status, answer = receiver.post(sign(secret, body, signed_as, headers), body)
             check(f"{scheme}: redelivery acknowledged", (status, answer) == (200, b'{"duplicate":true}'),
                   f"{status} {answer!r}")
             tampered = body.replace("e", "E", 1)

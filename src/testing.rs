@@ -486,6 +486,7 @@ pub fn presets() -> &'static [Preset] {
                 url_signed: true,
             },
         ];
+        all.extend(providers_c());
         #[cfg(feature = "ed25519")]
         all.extend([
             Preset {
@@ -580,6 +581,103 @@ pub fn presets() -> &'static [Preset] {
         });
         all
     })
+}
+
+/// A Standard Webhooks signer under Svix's `svix-*` names.
+fn svix_signer(key: &str) -> Result<BoxSigner, crate::scheme::ConfigError> {
+    use crate::scheme::StandardWebhooks;
+    let inner: BoxSigner = Box::new(StandardWebhooks::new(StandardWebhooks::secret(key)?));
+    Ok(Box::new(Renamed(
+        inner,
+        &[
+            ("webhook-id", "svix-id"),
+            ("webhook-timestamp", "svix-timestamp"),
+            ("webhook-signature", "svix-signature"),
+        ],
+    )))
+}
+
+/// Clerk, Resend, Replicate, Polar, Square and HubSpot (issue 12).
+fn providers_c() -> Vec<Preset> {
+    use crate::scheme::{Clerk, HubSpot, Polar, Replicate, Resend, Square};
+    let whsec = || {
+        let key = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
+        (key.clone(), key)
+    };
+    let svix_named = |name, scheme: fn(&str, &str) -> Result<BoxScheme, crate::scheme::ConfigError>| Preset {
+        name,
+        scheme,
+        signer: |key, _| svix_signer(key),
+        test_keys: whsec,
+        forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
+        signature_header: "svix-signature",
+        timestamp_header: Some("svix-timestamp"),
+        id: IdSource::Header("svix-id"),
+        id_signed: true,
+        body_signed_verbatim: true,
+        url_signed: false,
+    };
+    vec![
+        svix_named("clerk", |key, _| Ok(Box::new(Clerk::new(Clerk::secret(key)?)))),
+        Preset {
+            name: "hubspot-v3",
+            scheme: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
+            signer: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
+            test_keys: || ("registry secret".into(), "registry secret".into()),
+            forger_key: "another secret",
+            signature_header: "x-hubspot-signature-v3",
+            timestamp_header: Some("x-hubspot-request-timestamp"),
+            id: IdSource::Signature,
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: true,
+        },
+        Preset {
+            name: "polar",
+            scheme: |key, _| Ok(Box::new(Polar::new(Polar::secret(key)?))),
+            signer: |key, _| Ok(Box::new(Polar::new(Polar::secret(key)?))),
+            test_keys: || {
+                (
+                    "polar_whs_registry secret".into(),
+                    "polar_whs_registry secret".into(),
+                )
+            },
+            forger_key: "polar_whs_another secret",
+            signature_header: "webhook-signature",
+            timestamp_header: Some("webhook-timestamp"),
+            id: IdSource::Header("webhook-id"),
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: false,
+        },
+        Preset {
+            name: "replicate",
+            scheme: |key, _| Ok(Box::new(Replicate::new(Replicate::secret(key)?))),
+            signer: |key, _| Ok(Box::new(Replicate::new(Replicate::secret(key)?))),
+            test_keys: whsec,
+            forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
+            signature_header: "webhook-signature",
+            timestamp_header: Some("webhook-timestamp"),
+            id: IdSource::Header("webhook-id"),
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: false,
+        },
+        svix_named("resend", |key, _| Ok(Box::new(Resend::new(Resend::secret(key)?)))),
+        Preset {
+            name: "square",
+            scheme: |key, url| Ok(Box::new(Square::new(secret(key)?, url)?)),
+            signer: |key, url| Ok(Box::new(Square::new(secret(key)?, url)?)),
+            test_keys: || ("registry secret".into(), "registry secret".into()),
+            forger_key: "another secret",
+            signature_header: "x-square-hmacsha256-signature",
+            timestamp_header: None,
+            id: IdSource::Body("event_id"),
+            id_signed: true,
+            body_signed_verbatim: true,
+            url_signed: true,
+        },
+    ]
 }
 
 /// The replay-guard conformance suite: the cases `LruGuard` and `RedisGuard`

@@ -867,3 +867,68 @@ fn url_signed_schemes_need_a_public_url_and_asymmetric_ones_a_key() {
     ]);
     assert!(twilio.is_ok());
 }
+
+#[tokio::test]
+async fn issue_12_group_c_schemes_receive_what_the_example_sender_signs() {
+    use tower_webhook::testing::preset;
+    // What `send::signer` signs for URL-signed schemes.
+    const SIGNED_URL: &str = "http://127.0.0.1:3000/webhooks";
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let polar = "polar_whs_e2eSecret0123456789abcdef";
+    let cases: [(&str, &str, &str, &str); 6] = [
+        ("clerk", "clerk", whsec, r#"{"type":"user.created","data":{}}"#),
+        ("resend", "resend", whsec, r#"{"type":"email.sent","data":{}}"#),
+        (
+            "replicate",
+            "replicate",
+            whsec,
+            r#"{"id":"p1","status":"succeeded"}"#,
+        ),
+        ("polar", "polar", polar, r#"{"type":"order.paid","data":{}}"#),
+        (
+            "square",
+            "square",
+            SECRET,
+            r#"{"event_id":"sq-1","type":"payment.updated"}"#,
+        ),
+        (
+            "hubspot",
+            "hubspot-v3",
+            SECRET,
+            r#"[{"eventId":1,"subscriptionType":"contact.creation"}]"#,
+        ),
+    ];
+    tokio::time::timeout(BOUND, async {
+        for (scheme, registry, key, body) in cases {
+            let running = Running::start(&[
+                ("WEBHOOK_SCHEME", scheme),
+                ("WEBHOOK_SECRET", key),
+                ("PUBLIC_URL", SIGNED_URL),
+            ])
+            .await;
+            let sender = Sender::new(scheme, key, 0);
+            let (statuses, _) = sender.deliver(&running.url, "evt-e2e-c", body).await;
+            assert_eq!(statuses, [StatusCode::OK], "{scheme}");
+            assert_eq!(running.processed(), 1, "{scheme}");
+            let forger = Sender::new(scheme, preset(registry).unwrap().forger_key, 0);
+            let (statuses, _) = forger.deliver(&running.url, "evt-e2e-c-2", body).await;
+            assert_eq!(statuses, [StatusCode::UNAUTHORIZED], "{scheme}");
+            assert_eq!(running.processed(), 1, "{scheme}");
+            running.stop().await;
+        }
+    })
+    .await
+    .expect("within the bound");
+
+    // Without PUBLIC_URL the URL-signed ones refuse to start, in one line.
+    for scheme in ["square", "hubspot"] {
+        let vars = [("WEBHOOK_SCHEME", scheme), ("WEBHOOK_SECRET", SECRET)];
+        let error =
+            Config::from_lookup(|name| Ok(vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())))
+                .unwrap_err();
+        assert!(
+            error.contains("PUBLIC_URL") && !error.contains('\n'),
+            "{scheme}: {error}"
+        );
+    }
+}

@@ -33,10 +33,8 @@ use tower_webhook::Rejection;
 /// Schemes in the file that the crate does not implement.
 const UNSUPPORTED: &[&str] = &[
     "linear",
-    "square",
     "hubspot-v1",
     "hubspot-v2",
-    "hubspot-v3",
     "mux",
     "razorpay",
     "coinbase-commerce",
@@ -44,7 +42,7 @@ const UNSUPPORTED: &[&str] = &[
 ];
 
 /// Presets of the registry that the shared files have no vectors for.
-const WITHOUT_VECTORS: &[&str] = &["petstore"];
+const WITHOUT_VECTORS: &[&str] = &["petstore", "clerk", "polar", "replicate", "resend"];
 
 /// Vector scheme names that are another preset's deliveries: the file names
 /// Twilio's JSON deliveries (`bodySHA256`) apart; they are one preset.
@@ -78,10 +76,16 @@ struct Case {
     url: Option<String>,
     /// The URL the request arrived on, when it differs from `url`.
     request_url: Option<String>,
+    /// Square's configured notification URL, the URL it signs.
+    notification_url: Option<String>,
     headers: BTreeMap<String, String>,
     body: String,
     /// Unix seconds; absent for schemes without a timestamp.
     now: Option<u64>,
+    /// The clock in milliseconds (HubSpot), where `now` is absent.
+    now_ms: Option<u64>,
+    /// The HTTP method, where the scheme signs it (default `POST`).
+    method: Option<String>,
     expect: Expect,
 }
 
@@ -130,6 +134,7 @@ impl Case {
             .request_url
             .as_deref()
             .or(self.url.as_deref())
+            .or(self.notification_url.as_deref())
             .unwrap_or("https://example.com/");
         let (base, query) = full.split_once('?').map_or((full, None), |(b, q)| (b, Some(q)));
         let after_scheme = base.find("://").map_or(0, |i| i + 3);
@@ -147,8 +152,14 @@ impl Case {
     fn verify(&self, scheme: &dyn Scheme, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejection> {
         let (_, uri) = self.arrived_on();
         let uri: http::Uri = uri.parse().expect("a request URI");
+        let method: http::Method = self
+            .method
+            .as_deref()
+            .unwrap_or("POST")
+            .parse()
+            .expect("a method");
         let request = RequestParts {
-            method: &http::Method::POST,
+            method: &method,
             uri: &uri,
             headers,
         };
@@ -168,7 +179,8 @@ impl Case {
             .headers
             .get("X-Twilio-Email-Event-Webhook-Timestamp")
             .and_then(|t| t.parse().ok());
-        UNIX_EPOCH + Duration::from_secs(self.now.or(own).unwrap_or(1_700_000_000))
+        let now = self.now.or(self.now_ms.map(|ms| ms / 1000));
+        UNIX_EPOCH + Duration::from_secs(now.or(own).unwrap_or(1_700_000_000))
     }
 }
 

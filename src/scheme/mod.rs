@@ -40,6 +40,9 @@
 //! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
+//! - [`Clerk`], [`Resend`] and [`Replicate`] (the [`StandardWebhooks`] type
+//!   under their names), [`Polar`] (Standard Webhooks keyed with the secret's
+//!   own bytes), [`Square`] and [`HubSpot`] (v3), which sign a public URL;
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //!
@@ -148,17 +151,23 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
+mod clerk;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
+mod hubspot;
 pub(crate) mod json;
 mod paddle;
 mod petstore;
+mod polar;
+mod replicate;
+mod resend;
 #[cfg(feature = "p256")]
 mod sendgrid;
 mod shopify;
 mod slack;
 mod spec;
+mod square;
 mod standard;
 mod stripe;
 mod timestamp;
@@ -174,10 +183,15 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
+pub use self::clerk::Clerk;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::hubspot::HubSpot;
 pub use self::paddle::Paddle;
+pub use self::polar::Polar;
+pub use self::replicate::Replicate;
+pub use self::resend::Resend;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
@@ -185,6 +199,7 @@ pub use self::slack::Slack;
 pub use self::spec::{
     ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, DEFAULT_TOLERANCE,
 };
+pub use self::square::Square;
 pub use self::standard::StandardWebhooks;
 pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;
