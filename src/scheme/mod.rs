@@ -41,6 +41,10 @@
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
+//! - [`Intercom`], [`Bitbucket`], [`Typeform`], [`Vercel`], [`LemonSqueezy`];
+//! - [`Meta`] (with Meta's unsigned GET verification request) and [`GitLab`]
+//!   (its legacy secret token, compared in constant time; its signing token
+//!   is Standard Webhooks), hand-written beside the engine;
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
@@ -148,10 +152,15 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
+mod bitbucket;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
+pub(crate) mod gitlab;
+mod intercom;
 pub(crate) mod json;
+mod lemonsqueezy;
+mod meta;
 mod paddle;
 mod petstore;
 #[cfg(feature = "p256")]
@@ -164,6 +173,8 @@ mod stripe;
 mod timestamp;
 mod twilio;
 mod twitch;
+mod typeform;
+mod vercel;
 mod zoom;
 
 use std::sync::Arc;
@@ -174,9 +185,14 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
+pub use self::bitbucket::Bitbucket;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::gitlab::GitLab;
+pub use self::intercom::Intercom;
+pub use self::lemonsqueezy::LemonSqueezy;
+pub use self::meta::Meta;
 pub use self::paddle::Paddle;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
@@ -190,6 +206,8 @@ pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;
 pub use self::twilio::Twilio;
 pub use self::twitch::Twitch;
+pub use self::typeform::Typeform;
+pub use self::vercel::Vercel;
 pub use self::zoom::Zoom;
 pub use crate::encoding::Encoding;
 use crate::Rejection;
