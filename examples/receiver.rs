@@ -12,8 +12,9 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`) |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token) |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
+//! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
@@ -71,6 +72,7 @@ use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
+use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
 use tower_webhook::scheme::{
     Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
@@ -105,6 +107,9 @@ pub struct Config {
     pub recent_deliveries: usize,
     /// The endpoint's public URL, for URL-signed schemes.
     pub public_url: Option<String>,
+    /// Meta's verify token: when set, `WEBHOOK_SCHEME=meta` answers Meta's
+    /// unsigned `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`.
+    pub meta_verify_token: Option<String>,
 }
 
 impl Config {
@@ -157,6 +162,7 @@ impl Config {
             handler_delay: Duration::from_millis(number(&var, "HANDLER_DELAY_MS", 0)?),
             recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
             public_url: var("PUBLIC_URL")?,
+            meta_verify_token: var("META_VERIFY_TOKEN")?,
         };
         if config.max_concurrent_handlers == 0 {
             return Err("MAX_CONCURRENT_HANDLERS=0 would refuse every delivery".to_owned());
@@ -168,6 +174,9 @@ impl Config {
             config.tolerance,
             config.public_url.as_deref(),
         )?;
+        if let Some(token) = &config.meta_verify_token {
+            meta_with_verify_token(&config.secrets, token)?;
+        }
         Ok(config)
     }
 }
@@ -186,6 +195,10 @@ impl fmt::Debug for Config {
             .field("handler_delay", &self.handler_delay)
             .field("recent_deliveries", &self.recent_deliveries)
             .field("public_url", &self.public_url)
+            .field(
+                "meta_verify_token",
+                &self.meta_verify_token.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -293,7 +306,8 @@ fn generate_secret(scheme: &str) -> String {
 
 /// The schemes `WEBHOOK_SCHEME` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
+intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
@@ -402,10 +416,36 @@ pub fn scheme_at(
                 .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
             Ok(Box::new(scheme.tolerance(tolerance)))
         }
+        "intercom" => Ok(Box::new(Intercom::new(keys(|s| Secret::new(s))?))),
+        "bitbucket" => Ok(Box::new(Bitbucket::new(keys(|s| Secret::new(s))?))),
+        "typeform" => Ok(Box::new(Typeform::new(keys(|s| Secret::new(s))?))),
+        "vercel" => Ok(Box::new(Vercel::new(keys(|s| Secret::new(s))?))),
+        "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
+        "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
+        // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
+        "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => Ok(Box::new(
+            GitLab::signing_token(keys(GitLab::signing_secret)?).with_tolerance(tolerance),
+        )),
+        "gitlab" if secrets.iter().any(|s| s.trim_start().starts_with("whsec_")) => Err(
+            "WEBHOOK_SCHEME=gitlab: either every secret is a signing token (whsec_...) or none is".to_owned(),
+        ),
+        "gitlab" => Ok(Box::new(GitLab::new(keys(|s| Secret::new(s))?))),
         other => Err(format!(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
     }
+}
+
+/// Meta's scheme with its verify token, which enables the answer to Meta's
+/// unsigned GET verification request.
+pub fn meta_with_verify_token(secrets: &[String], token: &str) -> Result<Box<dyn Scheme>, String> {
+    let token = Secret::new(token).map_err(|error| format!("META_VERIFY_TOKEN: {error}"))?;
+    let keys = secrets
+        .iter()
+        .map(|s| Secret::new(s).map_err(|error| format!("WEBHOOK_SECRET: {error}")))
+        .collect::<Result<Vec<_>, String>>()?;
+    let keys = Secrets::try_from_iter(keys).map_err(|error| format!("WEBHOOK_SECRET: {error}"))?;
+    Ok(Box::new(Meta::new(keys).verify_token(token)))
 }
 
 /// The scheme's name as a `&'static str`, for the `scheme` label of the
@@ -431,6 +471,13 @@ pub fn scheme_label(name: &str) -> &'static str {
         "polar" => "polar",
         "square" => "square",
         "hubspot" => "hubspot",
+        "intercom" => "intercom",
+        "bitbucket" => "bitbucket",
+        "typeform" => "typeform",
+        "vercel" => "vercel",
+        "lemonsqueezy" => "lemonsqueezy",
+        "meta" => "meta",
+        "gitlab" => "gitlab",
         _ => "other",
     }
 }
@@ -494,12 +541,15 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let dead_letters = Arc::new(MemoryDeadLetters::default());
     let prometheus = prometheus()?;
     let recent = RecentDeliveries::new(config.recent_deliveries);
-    let layer = WebhookLayer::new(scheme_at(
-        &config.scheme,
-        &config.secrets,
-        config.tolerance,
-        config.public_url.as_deref(),
-    )?)
+    let layer = WebhookLayer::new(match (config.scheme.as_str(), &config.meta_verify_token) {
+        ("meta", Some(token)) => meta_with_verify_token(&config.secrets, token)?,
+        _ => scheme_at(
+            &config.scheme,
+            &config.secrets,
+            config.tolerance,
+            config.public_url.as_deref(),
+        )?,
+    })
     .scheme_name(scheme_label(&config.scheme))
     .observer((Metrics::new(), recent.clone()))
     .guard(Arc::clone(&guard))
@@ -513,6 +563,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         "petstore" => post(petstore),
         // Twilio posts form-encoded parameters, not JSON.
         "twilio" => post(form),
+        // Meta's verification request is a GET, answered by the layer.
+        "meta" => post(raw).get(raw),
         _ => post(raw),
     };
     let router = Router::new()

@@ -266,12 +266,14 @@ impl std::fmt::Debug for Options {
 
 const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
-[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|clerk|resend|replicate|polar|square|hubspot] \
+[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|clerk|resend|replicate|polar|square|hubspot|\
+intercom|bitbucket|typeform|vercel|lemonsqueezy|meta|gitlab] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// The schemes `--scheme` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
+intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {

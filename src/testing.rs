@@ -381,6 +381,7 @@ fn secret(text: &str) -> Result<crate::Secret, crate::scheme::ConfigError> {
 
 /// Every preset of the crate, once.
 pub fn presets() -> &'static [Preset] {
+    use crate::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
     use crate::scheme::{GitHub, Paddle, Shopify, Slack, StandardWebhooks, Stripe, Twilio, Twitch, Zoom};
     macro_rules! hmac {
         ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
@@ -472,6 +473,26 @@ pub fn presets() -> &'static [Preset] {
                 true
             ),
             hmac!("paddle-billing", Paddle, "paddle-signature", None, IdSource::Body("event_id"), true),
+            hmac!("intercom", Intercom, "x-hub-signature", None, IdSource::Body("id"), true),
+            hmac!("bitbucket", Bitbucket, "x-hub-signature", None, IdSource::Header("x-request-uuid"), false),
+            hmac!("typeform", Typeform, "typeform-signature", None, IdSource::Body("event_id"), true),
+            hmac!("vercel", Vercel, "x-vercel-signature", None, IdSource::Body("id"), true),
+            hmac!("lemonsqueezy", LemonSqueezy, "x-signature", None, IdSource::Signature, true),
+            hmac!("meta", Meta, "x-hub-signature-256", None, IdSource::Signature, true),
+            Preset {
+                name: "gitlab",
+                scheme: |key, _| Ok(Box::new(GitLab::new(secret(key)?))),
+                signer: |key, _| Ok(Box::new(crate::scheme::gitlab::GitLabSender(secret(key)?))),
+                test_keys: || ("registry secret".into(), "registry secret".into()),
+                forger_key: "another secret",
+                signature_header: "x-gitlab-token",
+                timestamp_header: None,
+                id: IdSource::Header("idempotency-key"),
+                id_signed: false,
+                // A token, not a signature: the body is not covered at all.
+                body_signed_verbatim: false,
+                url_signed: false,
+            },
             Preset {
                 name: "twilio",
                 scheme: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),

@@ -42,6 +42,10 @@ enum Which {
     Preset(&'static Preset),
 }
 
+/// Presets whose authenticator does not cover the body or the headers: a
+/// token sent verbatim (GitLab's legacy `X-Gitlab-Token`).
+const BODY_UNSIGNED: &[&str] = &["gitlab"];
+
 /// The public URL URL-signed presets are configured with.
 const PUBLIC_URL: &str = "https://hooks.example.com/webhooks";
 
@@ -112,6 +116,12 @@ impl Which {
             Self::Acme => true,
             Self::Preset(p) => p.body_signed_verbatim,
         }
+    }
+
+    /// Whether the body is covered at all: GitLab's legacy token is compared,
+    /// not computed over anything.
+    fn body_authenticated(self) -> bool {
+        !matches!(self, Self::Preset(p) if BODY_UNSIGNED.contains(&p.name))
     }
 
     /// The id a verified delivery of `id` has: the id itself, or for a
@@ -300,6 +310,15 @@ fn mutate(which: Which, headers: &mut HeaderMap, body: &mut Vec<u8>, mutation: M
     let change_body = |body: &mut Vec<u8>, at: usize, mask: u8| match body.len() {
         0 => body.push(mask),
         len => body[at % len] ^= mask,
+    };
+    // Only the token authenticates such a delivery: every change goes to it.
+    let mutation = match mutation {
+        Mutation::Body { at, .. } | Mutation::Timestamp { at, .. } | Mutation::Id { at, .. }
+            if !which.body_authenticated() =>
+        {
+            Mutation::Signature { at, with: at / 7 }
+        }
+        other => other,
     };
     match mutation {
         Mutation::Body { at, mask } if which.body_signed_verbatim() => change_body(body, at, mask),

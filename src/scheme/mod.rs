@@ -44,6 +44,10 @@
 //!   under their names), [`Polar`] (Standard Webhooks keyed with the secret's
 //!   own bytes), [`Square`] and [`HubSpot`] (v3), which sign a public URL;
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
+//! - [`Intercom`], [`Bitbucket`], [`Typeform`], [`Vercel`], [`LemonSqueezy`];
+//! - [`Meta`] (with Meta's unsigned GET verification request) and [`GitLab`]
+//!   (its legacy secret token, compared in constant time; its signing token
+//!   is Standard Webhooks), hand-written beside the engine;
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
@@ -151,12 +155,17 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
+mod bitbucket;
 mod clerk;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
+pub(crate) mod gitlab;
 mod hubspot;
+mod intercom;
 pub(crate) mod json;
+mod lemonsqueezy;
+mod meta;
 mod paddle;
 mod petstore;
 mod polar;
@@ -173,6 +182,8 @@ mod stripe;
 mod timestamp;
 mod twilio;
 mod twitch;
+mod typeform;
+mod vercel;
 mod zoom;
 
 use std::sync::Arc;
@@ -183,11 +194,16 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
+pub use self::bitbucket::Bitbucket;
 pub use self::clerk::Clerk;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::gitlab::GitLab;
 pub use self::hubspot::HubSpot;
+pub use self::intercom::Intercom;
+pub use self::lemonsqueezy::LemonSqueezy;
+pub use self::meta::Meta;
 pub use self::paddle::Paddle;
 pub use self::polar::Polar;
 pub use self::replicate::Replicate;
@@ -205,6 +221,8 @@ pub use self::stripe::Stripe;
 pub use self::timestamp::TimestampFormat;
 pub use self::twilio::Twilio;
 pub use self::twitch::Twitch;
+pub use self::typeform::Typeform;
+pub use self::vercel::Vercel;
 pub use self::zoom::Zoom;
 pub use crate::encoding::Encoding;
 use crate::Rejection;

@@ -121,7 +121,7 @@ impl Twilio {
 
 /// `application/x-www-form-urlencoded` decoding: `+` is a space and `%XX` a
 /// byte; a malformed escape is kept as written, as the SDKs' decoders do.
-fn form_decode(text: &[u8]) -> Vec<u8> {
+pub(super) fn form_decode(text: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     while i < text.len() {
