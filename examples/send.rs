@@ -17,7 +17,8 @@
 //!                  hex of the P-256 scalar for sendgrid
 //! --public-url URL the URL the receiver's PUBLIC_URL names (twilio signs it; default --url)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify |
-//!                  discord | sendgrid | twilio | zoom | twitch | paddle  (default petstore)
+//!                  discord | sendgrid | twilio | zoom | twitch | paddle | calendly |
+//!                  mux | pagerduty | razorpay | coinbase | linear  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
 //!                  provider --scheme and no --type/--data, that provider's
 //!                  documented sample delivery is sent instead)
@@ -266,12 +267,12 @@ impl std::fmt::Debug for Options {
 
 const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
-[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle] \
+[--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|calendly|mux|pagerduty|razorpay|coinbase|linear] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// The schemes `--scheme` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, calendly, mux, pagerduty, razorpay, coinbase, linear";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
@@ -289,6 +290,8 @@ pub fn signer_at(name: &str, key: &str, public_url: &str) -> Result<Box<dyn Sign
         "sendgrid" => "sendgrid-ecdsa",
         "twitch" => "twitch-eventsub",
         "paddle" => "paddle-billing",
+        "pagerduty" => "pagerduty-v3",
+        "coinbase" => "coinbase-commerce",
         other => other,
     };
     let preset = testing::preset(registry_name)

@@ -42,6 +42,8 @@
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
 //! - [`Discord`] (feature `ed25519`) and [`SendGrid`] (feature `p256`);
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
+//! - [`Calendly`], [`Mux`] (`t=..,v1=..`), [`PagerDuty`] (v3), [`Razorpay`], [`CoinbaseCommerce`];
+//! - [`Linear`], whose timestamp is in the (signed) body;
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
@@ -148,12 +150,18 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
+mod calendly;
+mod coinbase;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
 pub(crate) mod json;
+mod linear;
+mod mux;
 mod paddle;
+mod pagerduty;
 mod petstore;
+mod razorpay;
 #[cfg(feature = "p256")]
 mod sendgrid;
 mod shopify;
@@ -174,10 +182,16 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
+pub use self::calendly::Calendly;
+pub use self::coinbase::CoinbaseCommerce;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
+pub use self::linear::Linear;
+pub use self::mux::Mux;
 pub use self::paddle::Paddle;
+pub use self::pagerduty::PagerDuty;
+pub use self::razorpay::Razorpay;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
