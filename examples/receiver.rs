@@ -12,7 +12,7 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `calendly`, `mux`, `pagerduty`, `razorpay`, `coinbase`, `linear` (the body's `webhookTimestamp` is its timestamp, so `send`'s default event, which has none, is refused with `400`) |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `calendly`, `mux`, `pagerduty`, `razorpay`, `coinbase`, `linear` (the body's `webhookTimestamp` is its timestamp, so `send`'s default event, which has none, is refused with `400`), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` cannot sign it) |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`) sign it plus the request's query, and refuse to start without it |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
@@ -71,7 +71,7 @@ use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
-use tower_webhook::scheme::{Calendly, CoinbaseCommerce, Linear, Mux, PagerDuty, Razorpay};
+use tower_webhook::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
 use tower_webhook::scheme::{
     Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
@@ -289,7 +289,7 @@ fn generate_secret(scheme: &str) -> String {
 
 /// The schemes `WEBHOOK_SCHEME` accepts.
 pub const SCHEMES: &str =
-    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, calendly, mux, pagerduty, razorpay, coinbase, linear";
+    "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
@@ -391,6 +391,9 @@ pub fn scheme_at(
         "linear" => Ok(Box::new(
             Linear::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
         )),
+        "mailgun" => Ok(Box::new(
+            Mailgun::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
         other => Err(format!(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
@@ -420,6 +423,7 @@ pub fn scheme_label(name: &str) -> &'static str {
         "razorpay" => "razorpay",
         "coinbase" => "coinbase",
         "linear" => "linear",
+        "mailgun" => "mailgun",
         _ => "other",
     }
 }

@@ -24,7 +24,7 @@ preset! {
     /// - **Handshake**: none.
     ///
     /// Source: developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
-    /// ("HMAC-SHA256(key, \"<t>.\" + raw_body)"). Calendly publishes no test
+    /// (`HMAC-SHA256(key, "<t>." + raw_body)`). Calendly publishes no test
     /// vector; the one below was computed with Python's `hmac`.
     ///
     /// ```

@@ -44,6 +44,7 @@
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
 //! - [`Calendly`], [`Mux`] (`t=..,v1=..`), [`PagerDuty`] (v3), [`Razorpay`], [`CoinbaseCommerce`];
 //! - [`Linear`], whose timestamp is in the (signed) body;
+//! - [`Mailgun`], whose signature is in the body and covers only a timestamp and token, hand-written;
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
@@ -157,6 +158,7 @@ mod discord;
 mod github;
 pub(crate) mod json;
 mod linear;
+mod mailgun;
 mod mux;
 mod paddle;
 mod pagerduty;
@@ -188,6 +190,7 @@ pub use self::coinbase::CoinbaseCommerce;
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
 pub use self::linear::Linear;
+pub use self::mailgun::Mailgun;
 pub use self::mux::Mux;
 pub use self::paddle::Paddle;
 pub use self::pagerduty::PagerDuty;
