@@ -1287,3 +1287,58 @@ mod providers_b {
         }
     }
 }
+
+/// Vectors made with the providers' own npm SDKs
+/// (`tests/fixtures/sdk_vectors_providers_b.json`, its `how` says how).
+mod sdk_vectors_providers_b {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct File {
+        cases: Vec<Case>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        id: String,
+        scheme: String,
+        secret: String,
+        headers: std::collections::BTreeMap<String, String>,
+        body: String,
+        now: Option<i64>,
+        expect_id: String,
+    }
+
+    #[test]
+    fn sdk_signed_deliveries_verify_and_fail_once_changed() {
+        let text = include_str!("fixtures/sdk_vectors_providers_b.json");
+        let file: File = serde_json::from_str(text).unwrap();
+        assert_eq!(file.cases.len(), 3);
+        for case in &file.cases {
+            let preset = testing::preset(&case.scheme).unwrap_or_else(|| panic!("{}: no preset", case.id));
+            let scheme = (preset.scheme)(&case.secret, "https://example.com/").unwrap();
+            let mut headers = HeaderMap::new();
+            for (name, value) in &case.headers {
+                headers.insert(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_str(value).unwrap(),
+                );
+            }
+            let now = at(case.now.unwrap_or(T));
+            let delivery = scheme.verify_headers(&headers, case.body.as_bytes(), now);
+            assert_eq!(
+                delivery.map(|d| d.id().to_owned()),
+                Ok(case.expect_id.clone()),
+                "{}",
+                case.id
+            );
+            let changed = format!("{} ", case.body);
+            assert_eq!(
+                scheme.verify_headers(&headers, changed.as_bytes(), now),
+                Err(Rejection::SignatureMismatch),
+                "{}",
+                case.id
+            );
+        }
+    }
+}
