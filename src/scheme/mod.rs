@@ -111,7 +111,8 @@ macro_rules! preset {
         preset!($(#[$doc])* $name);
 
         impl $name {
-            /// How far the signed timestamp may be from now (default 5 minutes).
+            /// How far the signed timestamp may be from now (the preset's
+            /// default is in its docs: 5 minutes unless they say otherwise).
             #[must_use]
             pub fn tolerance(self, tolerance: std::time::Duration) -> Self {
                 Self {
