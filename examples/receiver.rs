@@ -12,12 +12,12 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token) |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`, which `send`'s default event lacks: `400`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp, so `send`'s default event, which has none, is refused with `400`), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` cannot sign it) |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
-//! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one; 1 to 3600 |
+//! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one (it replaces each preset's own default, `paddle`'s 5 s included); 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows; at least 1 |
@@ -73,6 +73,7 @@ use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
+use tower_webhook::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
 use tower_webhook::scheme::{
     Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
@@ -307,7 +308,8 @@ fn generate_secret(scheme: &str) -> String {
 /// The schemes `WEBHOOK_SCHEME` accepts.
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
-intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab";
+intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
@@ -396,7 +398,22 @@ pub fn scheme_at(
             Zoom::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
         )),
         "twitch" => Ok(Box::new(Twitch::new(keys(|s| Secret::new(s))?))),
-        "paddle" => Ok(Box::new(Paddle::new(keys(|s| Secret::new(s))?))),
+        "paddle" => Ok(Box::new(
+            Paddle::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "calendly" => Ok(Box::new(
+            Calendly::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "mux" => Ok(Box::new(Mux::new(keys(|s| Secret::new(s))?).tolerance(tolerance))),
+        "pagerduty" => Ok(Box::new(PagerDuty::new(keys(|s| Secret::new(s))?))),
+        "razorpay" => Ok(Box::new(Razorpay::new(keys(|s| Secret::new(s))?))),
+        "coinbase" => Ok(Box::new(CoinbaseCommerce::new(keys(|s| Secret::new(s))?))),
+        "linear" => Ok(Box::new(
+            Linear::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
+        "mailgun" => Ok(Box::new(
+            Mailgun::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
+        )),
         "clerk" | "resend" | "replicate" => Ok(Box::new(
             StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
         )),
@@ -478,6 +495,13 @@ pub fn scheme_label(name: &str) -> &'static str {
         "lemonsqueezy" => "lemonsqueezy",
         "meta" => "meta",
         "gitlab" => "gitlab",
+        "calendly" => "calendly",
+        "mux" => "mux",
+        "pagerduty" => "pagerduty",
+        "razorpay" => "razorpay",
+        "coinbase" => "coinbase",
+        "linear" => "linear",
+        "mailgun" => "mailgun",
         _ => "other",
     }
 }

@@ -17,7 +17,8 @@
 //!                  hex of the P-256 scalar for sendgrid
 //! --public-url URL the URL the receiver's PUBLIC_URL names (twilio, square and hubspot sign it; default --url)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify |
-//!                  discord | sendgrid | twilio | zoom | twitch | paddle  (default petstore)
+//!                  discord | sendgrid | twilio | zoom | twitch | paddle | calendly |
+//!                  mux | pagerduty | razorpay | coinbase | linear  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
 //!                  provider --scheme and no --type/--data, that provider's
 //!                  documented sample delivery is sent instead)
@@ -267,13 +268,15 @@ impl std::fmt::Debug for Options {
 const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
 [--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|clerk|resend|replicate|polar|square|hubspot|\
-intercom|bitbucket|typeform|vercel|lemonsqueezy|meta|gitlab] \
+intercom|bitbucket|typeform|vercel|lemonsqueezy|meta|gitlab|\
+calendly|mux|pagerduty|razorpay|coinbase|linear] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// The schemes `--scheme` accepts.
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
-intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab";
+intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
+calendly, mux, pagerduty, razorpay, coinbase, linear";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
@@ -292,6 +295,8 @@ pub fn signer_at(name: &str, key: &str, public_url: &str) -> Result<Box<dyn Sign
         "twitch" => "twitch-eventsub",
         "paddle" => "paddle-billing",
         "hubspot" => "hubspot-v3",
+        "pagerduty" => "pagerduty-v3",
+        "coinbase" => "coinbase-commerce",
         other => other,
     };
     let preset = testing::preset(registry_name)

@@ -79,6 +79,15 @@ pub enum Rejection {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `400 Bad Request`: the signature is valid but a field the scheme reads
+    /// from the body (a body-sourced timestamp, such as Linear's
+    /// `webhookTimestamp`) is missing or cannot be parsed.
+    InvalidBodyField {
+        /// The field's dotted path in the JSON body.
+        path: Box<str>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// `401 Unauthorized`: the signature header is missing.
     MissingSignature {
         /// The header's name.
@@ -157,7 +166,8 @@ impl Rejection {
             | Self::MissingEventId
             | Self::DuplicateJsonKey { .. }
             | Self::InvalidEventId { .. }
-            | Self::MalformedHandshake { .. } => StatusCode::BAD_REQUEST,
+            | Self::MalformedHandshake { .. }
+            | Self::InvalidBodyField { .. } => StatusCode::BAD_REQUEST,
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
             | Self::SignatureMismatch
@@ -201,6 +211,7 @@ impl Rejection {
             Self::MissingEventId | Self::InvalidEventId { .. } => "missing or invalid event id",
             Self::MalformedHandshake { .. } => "malformed handshake",
             Self::DuplicateJsonKey { .. } => "duplicate key in body",
+            Self::InvalidBodyField { .. } => "missing or invalid body field",
             Self::MissingSignature { .. }
             | Self::MalformedSignature { .. }
             | Self::SignatureMismatch
@@ -258,6 +269,7 @@ impl fmt::Display for Rejection {
                 crate::MAX_ID_LEN
             ),
             Self::MalformedHandshake { reason } => write!(f, "handshake is malformed: {reason}"),
+            Self::InvalidBodyField { path, reason } => write!(f, "body field `{path}` is invalid: {reason}"),
             Self::MissingSignature { name } => write!(f, "signature header `{name}` is missing"),
             Self::MalformedSignature { reason } => write!(f, "signature header is malformed: {reason}"),
             Self::SignatureMismatch => f.write_str("no signature matches any configured secret"),

@@ -382,6 +382,7 @@ fn secret(text: &str) -> Result<crate::Secret, crate::scheme::ConfigError> {
 /// Every preset of the crate, once.
 pub fn presets() -> &'static [Preset] {
     use crate::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
+    use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mux, PagerDuty, Razorpay};
     use crate::scheme::{GitHub, Paddle, Shopify, Slack, StandardWebhooks, Stripe, Twilio, Twitch, Zoom};
     macro_rules! hmac {
         ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
@@ -493,6 +494,14 @@ pub fn presets() -> &'static [Preset] {
                 body_signed_verbatim: false,
                 url_signed: false,
             },
+            hmac!("calendly", Calendly, "calendly-webhook-signature", None, IdSource::Signature, true),
+            hmac!("mux", Mux, "mux-signature", None, IdSource::Body("id"), true),
+            hmac!("pagerduty-v3", PagerDuty, "x-pagerduty-signature", None, IdSource::Body("event.id"), true),
+            hmac!("razorpay", Razorpay, "x-razorpay-signature", None, IdSource::Header("x-razorpay-event-id"), false),
+            hmac!("coinbase-commerce", CoinbaseCommerce, "x-cc-webhook-signature", None, IdSource::Body("event.id"), true),
+            // The timestamp is the body's `webhookTimestamp`: a signer signs
+            // the body it is given, so a test's body must carry it.
+            hmac!("linear", Linear, "linear-signature", None, IdSource::Header("linear-delivery"), false),
             Preset {
                 name: "twilio",
                 scheme: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),

@@ -932,3 +932,40 @@ async fn issue_12_group_c_schemes_receive_what_the_example_sender_signs() {
         );
     }
 }
+
+#[test]
+fn tolerance_secs_reaches_the_tight_and_the_body_timestamped_presets() {
+    use tower_webhook::testing::{Sign as _, VerifyHeaders as _};
+    let secret = "paddle receiver secret 0123456789".to_owned();
+    let at = |secs: i64| std::time::UNIX_EPOCH + Duration::from_secs(secs as u64);
+    let body = br#"{"event_id":"evt_1","event_type":"transaction.paid"}"#;
+    let headers = tower_webhook::scheme::Paddle::new(tower_webhook::Secret::new(&secret).unwrap())
+        .sign_headers(body, "", 1_700_000_000);
+    for (tolerance, accepted) in [(5, false), (60, true)] {
+        let scheme = receiver::scheme(
+            "paddle",
+            std::slice::from_ref(&secret),
+            Duration::from_secs(tolerance),
+        )
+        .unwrap();
+        let ten_seconds_late = scheme.verify_headers(&headers, body, at(1_700_000_010));
+        assert_eq!(
+            ten_seconds_late.is_ok(),
+            accepted,
+            "paddle with {tolerance} s: {ten_seconds_late:?}"
+        );
+    }
+    let linear = receiver::scheme("linear", std::slice::from_ref(&secret), Duration::from_secs(120)).unwrap();
+    let body = br#"{"type":"Issue","webhookTimestamp":1700000000000}"#;
+    let mut headers = tower_webhook::scheme::Linear::new(tower_webhook::Secret::new(&secret).unwrap())
+        .sign_headers(body, "d1", 0);
+    headers.insert("linear-delivery", "d1".parse().unwrap());
+    assert!(linear.verify_headers(&headers, body, at(1_700_000_090)).is_ok());
+    for name in ["calendly", "mux", "pagerduty", "razorpay", "coinbase", "mailgun"] {
+        assert!(
+            receiver::scheme(name, std::slice::from_ref(&secret), Duration::from_secs(300)).is_ok(),
+            "{name}"
+        );
+        assert_eq!(receiver::scheme_label(name), name);
+    }
+}

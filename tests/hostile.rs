@@ -140,13 +140,39 @@ impl Which {
     /// keep clear of every handshake trigger.
     fn body(self, id: &str, payload: &[u8]) -> Vec<u8> {
         match self {
+            // Linear's timestamp is in the body, in milliseconds.
+            Self::Preset(Preset { name: "linear", .. }) => serde_json::to_vec(&serde_json::json!({
+                "type": "Issue",
+                "webhookTimestamp": NOW * 1000,
+                "data": String::from_utf8_lossy(payload),
+            }))
+            .unwrap(),
+            Self::Preset(Preset {
+                id: IdSource::Body(field),
+                ..
+            }) if !field.contains('.') => {
+                let data = serde_json::to_string(&String::from_utf8_lossy(payload)).unwrap();
+                format!(r#"{{"{field}":"{id}","type":"order.created","event":"e","data":{data}}}"#)
+                    .into_bytes()
+            }
+            // A dotted path (`event.id`) is nested objects; its first key
+            // takes the place of the plain fields of the same name.
             Self::Preset(Preset {
                 id: IdSource::Body(field),
                 ..
             }) => {
-                let data = serde_json::to_string(&String::from_utf8_lossy(payload)).unwrap();
-                format!(r#"{{"{field}":"{id}","type":"order.created","event":"e","data":{data}}}"#)
-                    .into_bytes()
+                let mut value = serde_json::json!(id);
+                for key in field.rsplit('.') {
+                    value = serde_json::json!({ key: value });
+                }
+                let mut body = serde_json::json!({
+                    "type": "order.created",
+                    "event": "e",
+                    "data": String::from_utf8_lossy(payload),
+                });
+                let (first, nested) = value.as_object().unwrap().iter().next().unwrap();
+                body[first] = nested.clone();
+                serde_json::to_vec(&body).unwrap()
             }
             _ => payload.to_vec(),
         }

@@ -1670,7 +1670,80 @@ fn new_parser_rows() -> Vec<NewRow> {
             },
             status: 400,
         },
+        // Linear: the timestamp is a body field, read once the signature verified.
+        NewRow {
+            preset: "linear",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp 61 s old, re-signed",
+            edit: |h, b| linear_resigned(h, b, &((NOW - 61) * 1000).to_string()),
+            status: 401,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp 61 s ahead, re-signed",
+            edit: |h, b| linear_resigned(h, b, &((NOW + 61) * 1000).to_string()),
+            status: 401,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp not a number, re-signed",
+            edit: |h, b| linear_resigned(h, b, r#""soon""#),
+            status: 400,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp a float, re-signed",
+            edit: |h, b| linear_resigned(h, b, "1700000000000.5"),
+            status: 400,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp absent, re-signed",
+            edit: |h, b| {
+                *b = br#"{"type":"Issue"}"#.to_vec();
+                set(h, "linear-signature", &registry_hmac(b));
+            },
+            status: 400,
+        },
+        NewRow {
+            preset: "linear",
+            what: "webhookTimestamp changed, not re-signed",
+            edit: |_, b| *b = linear_body(&((NOW - 1) * 1000).to_string()),
+            status: 401,
+        },
+        NewRow {
+            preset: "linear",
+            what: "no Linear-Delivery",
+            edit: |h, _| {
+                h.remove("linear-delivery");
+            },
+            status: 400,
+        },
     ]
+}
+
+/// A Linear body with this `webhookTimestamp` (JSON text).
+fn linear_body(timestamp: &str) -> Vec<u8> {
+    format!(r#"{{"type":"Issue","action":"create","webhookTimestamp":{timestamp}}}"#).into_bytes()
+}
+
+/// The hex HMAC-SHA256 of `body` under the registry's test secret.
+fn registry_hmac(body: &[u8]) -> String {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"registry secret").unwrap();
+    mac.update(body);
+    hex_encode(&mac.finalize().into_bytes())
+}
+
+/// Replaces the body by one with this timestamp, signed as Linear would.
+fn linear_resigned(headers: &mut HeaderMap, body: &mut Vec<u8>, timestamp: &str) {
+    *body = linear_body(timestamp);
+    set(headers, "linear-signature", &registry_hmac(body));
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -1705,6 +1778,7 @@ async fn new_parsers_answer_malformed_input_with_their_status_and_never_reach_th
         let body_of = |id: &str| match row.preset {
             "twilio" => b"CallSid=CA1&Caller=%2B14158675309&Digits=1234".to_vec(),
             "sendgrid-ecdsa" => b"[{\"event\":\"delivered\",\"sg_event_id\":\"e1\"}]\r\n".to_vec(),
+            "linear" => linear_body(&(NOW * 1000).to_string()),
             _ => format!(r#"{{"id":"{id}","event_id":"{id}","type":2,"subscription":{{"type":"x"}}}}"#)
                 .into_bytes(),
         };

@@ -1086,3 +1086,321 @@ mod layer {
         assert!(seen.lock().unwrap().is_empty());
     }
 }
+
+/// Paddle, Mux, PagerDuty, Razorpay, Coinbase Commerce, Calendly and Linear:
+/// the providers' official negatives and the rules their vectors alone do
+/// not show (the shared vectors run in `tests/vectors.rs`).
+mod providers_b {
+    use super::*;
+    use tower_webhook::scheme::{Calendly, CoinbaseCommerce, Linear, Mux, Paddle, PagerDuty, Razorpay};
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (name, value) in pairs {
+            set(&mut h, name, value);
+        }
+        h
+    }
+
+    /// paddle-node-sdk's test: valid at its clock, and through +5 s only.
+    #[test]
+    fn paddle_refuses_six_seconds_by_default_and_the_tolerance_is_configurable() {
+        let sig = "ts=1698796800;h1=a300428748dce5c70e4da19bffd60769591ea969c99dea3105d0ec9612cf43f9";
+        let h = headers(&[("paddle-signature", sig)]);
+        let body = br#"{"data": ["1", "2"]}"#;
+        let paddle = Paddle::new(secret("VALID_SECRET"));
+        // Verified; the SDK's body has no `event_id`.
+        assert_eq!(
+            paddle.verify_headers(&h, body, at(1698796805)),
+            Err(Rejection::MissingEventId)
+        );
+        assert_eq!(
+            paddle.verify_headers(&h, body, at(1698796806)),
+            Err(Rejection::TimestampTooOld { age_secs: 6 })
+        );
+        let lenient = Paddle::new(secret("VALID_SECRET")).tolerance(Duration::from_secs(60));
+        assert_eq!(
+            lenient.verify_headers(&h, body, at(1698796806)),
+            Err(Rejection::MissingEventId)
+        );
+        // Past only, as Paddle's SDK: a timestamp ahead of the clock passes.
+        assert_eq!(
+            paddle.verify_headers(&h, body, at(1698796000)),
+            Err(Rejection::MissingEventId)
+        );
+    }
+
+    #[test]
+    fn paddle_accepts_any_h1_and_ignores_h2() {
+        let paddle = Paddle::new(secret("pdl_ntfset_registry"));
+        let body = br#"{"event_id":"evt_1","event_type":"transaction.paid"}"#;
+        let good = paddle.spec().signature_value(body, "", T);
+        let h1 = good.split(';').nth(1).unwrap();
+        let value = format!("ts={T};h2={};h1={};{h1}", "ab".repeat(32), "00".repeat(32));
+        let delivery = paddle
+            .verify_headers(&headers(&[("paddle-signature", &value)]), body, at(T))
+            .unwrap();
+        assert_eq!(delivery.id(), "evt_1");
+        assert_eq!(delivery.event_type(), Some("transaction.paid"));
+    }
+
+    /// go-pagerduty's official negative, and its secret used as ASCII (decoding
+    /// it as base64 would give another key).
+    #[test]
+    fn pagerduty_refuses_the_official_negative_and_a_decoded_secret() {
+        let body =
+            br#"{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.priority_updated"}}"#;
+        let secret_text = "lDQHScfUeXUKaQRNF+8XIiDKZ7XX3itBAYzwU0TARw8lJqRnkKl2iB1anSb0Z+IK";
+        let ours = "v1=2d04311cd37ab8f30b1cea722e0d54d07addb0f55a3f810afaff5f2f62f75e1a";
+        let negative = "v1=7020c8a7ec668a9b7012bc3dd82e483394b038f4230acc6785efbf2a7d8bcaf5";
+        let pagerduty = PagerDuty::new(secret(secret_text));
+        let delivery = pagerduty
+            .verify_headers(&headers(&[("x-pagerduty-signature", ours)]), body, at(T))
+            .unwrap();
+        assert_eq!(delivery.id(), "01BWDWL3NYY7LUFPZCC28QUCMK");
+        assert_eq!(
+            pagerduty.verify_headers(&headers(&[("x-pagerduty-signature", negative)]), body, at(T)),
+            Err(Rejection::SignatureMismatch)
+        );
+        // Entries of another version are ignored, as go-pagerduty does.
+        let v2_only = format!("v2={}", &ours[3..]);
+        assert!(matches!(
+            pagerduty.verify_headers(&headers(&[("x-pagerduty-signature", &v2_only)]), body, at(T)),
+            Err(Rejection::MalformedSignature { .. })
+        ));
+    }
+
+    /// razorpay-node's official negative signature `sdfafds`, and the
+    /// unsigned id header it requires.
+    #[test]
+    fn razorpay_refuses_the_official_negative_and_wants_its_event_id() {
+        let razorpay = Razorpay::new(secret("123456"));
+        let body = br#"{"a":1,"b":2,"c":{"d":3}}"#;
+        let sig = "2fe04e22977002e6c7cb553adab8b460cb9e2a4970d5953cb27a8472752e3bbc";
+        let without_id = razorpay.verify_headers(&headers(&[("x-razorpay-signature", sig)]), body, at(T));
+        assert_eq!(
+            without_id,
+            Err(Rejection::MissingHeader {
+                name: HeaderName::from_static("x-razorpay-event-id")
+            })
+        );
+        let bad = headers(&[
+            ("x-razorpay-signature", "sdfafds"),
+            ("x-razorpay-event-id", "evt_1"),
+        ]);
+        assert!(razorpay.verify_headers(&bad, body, at(T)).is_err());
+        // Rotation: the old secret still verifies retries of older events.
+        let both = Razorpay::new(Secrets::new(secret("new secret")).with(secret("123456")));
+        let ok = headers(&[("x-razorpay-signature", sig), ("x-razorpay-event-id", "evt_1")]);
+        assert_eq!(both.verify_headers(&ok, body, at(T)).unwrap().id(), "evt_1");
+    }
+
+    #[test]
+    fn coinbase_keys_on_the_event_id_not_the_delivery_id() {
+        let coinbase = CoinbaseCommerce::new(secret("coinbase registry secret"));
+        let body = br#"{"id":1,"event":{"id":"evt-uuid","type":"charge:created"}}"#;
+        let h = coinbase.sign_headers(body, "", T);
+        let delivery = coinbase.verify_headers(&h, body, at(T)).unwrap();
+        assert_eq!(delivery.id(), "evt-uuid");
+        assert_eq!(delivery.event_type(), Some("charge:created"));
+    }
+
+    #[test]
+    fn mux_and_calendly_check_their_signed_timestamp() {
+        let mux = Mux::new(secret("SuperSecret123"));
+        let h = headers(&[(
+            "mux-signature",
+            "t=1565125718,v1=854ece4c22acef7c66b57d4e504153bc512595e8e9c772ece2a68150548c19a7",
+        )]);
+        // mux-elixir's own test: refused at real time.
+        assert!(matches!(
+            mux.verify_headers(&h, br#"{"test":"body"}"#, SystemTime::now()),
+            Err(Rejection::TimestampTooOld { .. })
+        ));
+        let calendly = Calendly::new(secret("calendly signing key"));
+        let body = br#"{"event":"invitee.created","payload":{}}"#;
+        let h = calendly.sign_headers(body, "", T);
+        let first = calendly.verify_headers(&h, body, at(T + 300)).unwrap();
+        assert!(first.id().starts_with("sig:"));
+        assert!(matches!(
+            calendly.verify_headers(&h, body, at(T + 301)),
+            Err(Rejection::TimestampTooOld { .. })
+        ));
+        assert!(calendly
+            .clone()
+            .tolerance(Duration::from_secs(600))
+            .verify_headers(&h, body, at(T + 301))
+            .is_ok());
+    }
+
+    fn linear_body(timestamp_ms: &str) -> Vec<u8> {
+        format!(r#"{{"action":"create","type":"Issue","webhookTimestamp":{timestamp_ms}}}"#).into_bytes()
+    }
+
+    #[test]
+    fn linear_checks_the_body_timestamp_sixty_seconds_either_way() {
+        let linear = Linear::new(secret("lin_wh_registry"));
+        let check = |ms: String, now: i64| {
+            let body = linear_body(&ms);
+            let mut h = linear.sign_headers(&body, "delivery-1", T);
+            set(&mut h, "linear-delivery", "delivery-1");
+            linear.verify_headers(&h, &body, at(now))
+        };
+        let ms = (T * 1000 + 999).to_string();
+        assert_eq!(check(ms.clone(), T + 60).unwrap().timestamp(), Some(T));
+        assert_eq!(
+            check(ms.clone(), T + 61),
+            Err(Rejection::TimestampTooOld { age_secs: 61 })
+        );
+        assert_eq!(
+            check(ms, T - 61),
+            Err(Rejection::TimestampTooNew { ahead_secs: 61 })
+        );
+        // A string is read as well as a number.
+        assert!(check(format!("\"{}\"", T * 1000), T).is_ok());
+    }
+
+    #[test]
+    fn linear_refuses_a_verified_body_without_a_readable_timestamp() {
+        let linear = Linear::new(secret("lin_wh_registry"));
+        for body in [
+            &br#"{"type":"Issue"}"#[..],
+            br#"{"type":"Issue","webhookTimestamp":"soon"}"#,
+            br#"{"type":"Issue","webhookTimestamp":1.5}"#,
+            b"not json",
+        ] {
+            let mut h = linear.sign_headers(body, "d", T);
+            set(&mut h, "linear-delivery", "d");
+            let result = linear.verify_headers(&h, body, at(T));
+            assert!(
+                matches!(&result, Err(Rejection::InvalidBodyField { path, .. }) if &**path == "webhookTimestamp"),
+                "{result:?}"
+            );
+            assert_eq!(result.unwrap_err().status(), StatusCode::BAD_REQUEST);
+            // A forged body is refused for its signature first: the body is
+            // not read before it verifies.
+            set(&mut h, "linear-signature", &"00".repeat(32));
+            assert_eq!(
+                linear.verify_headers(&h, body, at(T)),
+                Err(Rejection::SignatureMismatch)
+            );
+        }
+    }
+}
+
+/// Vectors made with the providers' own npm SDKs
+/// (`tests/fixtures/sdk_vectors_providers_b.json`, its `how` says how).
+mod sdk_vectors_providers_b {
+    use super::*;
+
+    #[derive(serde::Deserialize)]
+    struct File {
+        cases: Vec<Case>,
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Case {
+        id: String,
+        scheme: String,
+        secret: String,
+        headers: std::collections::BTreeMap<String, String>,
+        body: String,
+        now: Option<i64>,
+        expect_id: String,
+    }
+
+    #[test]
+    fn sdk_signed_deliveries_verify_and_fail_once_changed() {
+        let text = include_str!("fixtures/sdk_vectors_providers_b.json");
+        let file: File = serde_json::from_str(text).unwrap();
+        assert_eq!(file.cases.len(), 3);
+        for case in &file.cases {
+            let preset = testing::preset(&case.scheme).unwrap_or_else(|| panic!("{}: no preset", case.id));
+            let scheme = (preset.scheme)(&case.secret, "https://example.com/").unwrap();
+            let mut headers = HeaderMap::new();
+            for (name, value) in &case.headers {
+                headers.insert(
+                    HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    HeaderValue::from_str(value).unwrap(),
+                );
+            }
+            let now = at(case.now.unwrap_or(T));
+            let delivery = scheme.verify_headers(&headers, case.body.as_bytes(), now);
+            assert_eq!(
+                delivery.map(|d| d.id().to_owned()),
+                Ok(case.expect_id.clone()),
+                "{}",
+                case.id
+            );
+            let changed = format!("{} ", case.body);
+            assert_eq!(
+                scheme.verify_headers(&headers, changed.as_bytes(), now),
+                Err(Rejection::SignatureMismatch),
+                "{}",
+                case.id
+            );
+        }
+    }
+}
+
+/// Mailgun through the layer: the signed token is the replay key, so a
+/// captured signature carries one delivery, whatever event data rides with it.
+mod mailgun_layer {
+    use super::*;
+    use tower_webhook::scheme::Mailgun;
+
+    const TOKEN: &str = "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0";
+    /// HMAC-SHA256("mailgun signing key", "1700000000" + TOKEN), by Python's `hmac`.
+    const SIG: &str = "e21b5f179752ffbed57af5f6b295f7f2f76999421e0595aaa012e26f7488a057";
+
+    fn body(event: &str, id: &str) -> String {
+        format!(
+            r#"{{"signature":{{"timestamp":"{T}","token":"{TOKEN}","signature":"{SIG}"}},"event-data":{{"event":"{event}","id":"{id}"}}}}"#
+        )
+    }
+
+    #[tokio::test]
+    async fn a_signature_serves_one_delivery_even_with_other_event_data() {
+        let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+        let seen = Arc::clone(&calls);
+        let service = ServiceBuilder::new()
+            .layer(WebhookLayer::new(Mailgun::new(secret("mailgun signing key"))).clock(|| at(T + 10)))
+            .service(service_fn(move |request: Request<Full<Bytes>>| {
+                let seen = Arc::clone(&seen);
+                async move {
+                    let verified = request.extensions().get::<Verified>().cloned().expect("Verified");
+                    seen.lock().unwrap().push(verified.id().to_owned());
+                    Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"handled"))))
+                }
+            }));
+        let post = |body: String| {
+            Request::post("/webhooks")
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(body)))
+                .unwrap()
+        };
+        let first = service
+            .clone()
+            .oneshot(post(body("delivered", "ev-1")))
+            .await
+            .unwrap();
+        assert_eq!(first.status(), StatusCode::OK);
+        // The same token under forged event data: a duplicate, never handled.
+        let forged = service
+            .clone()
+            .oneshot(post(body("failed", "ev-2")))
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::OK);
+        let text = forged.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&text[..], br#"{"duplicate":true}"#);
+        assert_eq!(*calls.lock().unwrap(), vec![TOKEN.to_owned()]);
+        // No signature in the body: 401, before any handler.
+        let unsigned = service
+            .oneshot(post(r#"{"event-data":{"event":"delivered"}}"#.to_owned()))
+            .await
+            .unwrap();
+        assert_eq!(unsigned.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(calls.lock().unwrap().len(), 1);
+    }
+}

@@ -254,6 +254,8 @@ outcomes! {
     MalformedHandshake => "malformed_handshake",
     /// [`Rejection::InvalidEventId`]: `400`.
     InvalidEventId => "invalid_event_id",
+    /// [`Rejection::InvalidBodyField`]: `400`.
+    InvalidBodyField => "invalid_body_field",
     /// [`Rejection::MissingSignature`]: `401`.
     MissingSignature => "missing_signature",
     /// [`Rejection::MalformedSignature`]: `401`.
@@ -306,6 +308,7 @@ impl From<&Rejection> for Outcome {
             Rejection::GuardUnavailable => Outcome::GuardUnavailable,
             Rejection::DuplicateJsonKey { .. } => Outcome::DuplicateJsonKey,
             Rejection::MalformedHandshake { .. } => Outcome::MalformedHandshake,
+            Rejection::InvalidBodyField { .. } => Outcome::InvalidBodyField,
             Rejection::Overloaded { .. } => Outcome::Shed,
             Rejection::ShuttingDown => Outcome::ShuttingDown,
             Rejection::DeadLetterUnavailable => Outcome::DeadLetterUnavailable,

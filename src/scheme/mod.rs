@@ -49,6 +49,9 @@
 //!   (its legacy secret token, compared in constant time; its signing token
 //!   is Standard Webhooks), hand-written beside the engine;
 //! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
+//! - [`Calendly`], [`Mux`] (`t=..,v1=..`), [`PagerDuty`] (v3), [`Razorpay`], [`CoinbaseCommerce`];
+//! - [`Linear`], whose timestamp is in the (signed) body;
+//! - [`Mailgun`], whose signature is in the body and covers only a timestamp and token, hand-written;
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
@@ -115,7 +118,8 @@ macro_rules! preset {
         preset!($(#[$doc])* $name);
 
         impl $name {
-            /// How far the signed timestamp may be from now (default 5 minutes).
+            /// How far the signed timestamp may be from now (the preset's
+            /// default is in its docs: 5 minutes unless they say otherwise).
             #[must_use]
             pub fn tolerance(self, tolerance: std::time::Duration) -> Self {
                 Self {
@@ -156,7 +160,9 @@ const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
 pub(crate) mod algorithm;
 mod bitbucket;
+mod calendly;
 mod clerk;
+mod coinbase;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
@@ -165,10 +171,15 @@ mod hubspot;
 mod intercom;
 pub(crate) mod json;
 mod lemonsqueezy;
+mod linear;
+mod mailgun;
 mod meta;
+mod mux;
 mod paddle;
+mod pagerduty;
 mod petstore;
 mod polar;
+mod razorpay;
 mod replicate;
 mod resend;
 #[cfg(feature = "p256")]
@@ -195,7 +206,9 @@ use http::{Method, Response, StatusCode, Uri};
 
 pub use self::algorithm::Algorithm;
 pub use self::bitbucket::Bitbucket;
+pub use self::calendly::Calendly;
 pub use self::clerk::Clerk;
+pub use self::coinbase::CoinbaseCommerce;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
@@ -203,9 +216,14 @@ pub use self::gitlab::GitLab;
 pub use self::hubspot::HubSpot;
 pub use self::intercom::Intercom;
 pub use self::lemonsqueezy::LemonSqueezy;
+pub use self::linear::Linear;
+pub use self::mailgun::Mailgun;
 pub use self::meta::Meta;
+pub use self::mux::Mux;
 pub use self::paddle::Paddle;
+pub use self::pagerduty::PagerDuty;
 pub use self::polar::Polar;
+pub use self::razorpay::Razorpay;
 pub use self::replicate::Replicate;
 pub use self::resend::Resend;
 #[cfg(feature = "p256")]

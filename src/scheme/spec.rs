@@ -293,12 +293,16 @@ struct HandshakeRule {
 enum TimestampSource {
     Header(String),
     Entry(String),
+    Body(String),
 }
 
 #[derive(Debug, Clone)]
 enum TsRule {
     Header(HeaderName),
     Entry(Box<str>),
+    /// An index into the body paths: read, parsed and checked only after
+    /// the signature verified (the body is signed, so the timestamp is too).
+    Body(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -661,6 +665,7 @@ impl Spec {
                 })?,
                 &self.header,
             ),
+            TsRule::Body(_) => return Ok(None),
         };
         let value = rule
             .format
@@ -760,6 +765,34 @@ impl Spec {
                 Ok(None)
             }
         }
+    }
+
+    /// A timestamp read from the (verified) body, checked against the tolerance.
+    fn body_timestamp(
+        &self,
+        fields: &[Option<std::borrow::Cow<'_, str>>; MAX_BODY_FIELDS],
+        now: SystemTime,
+    ) -> Result<Option<i64>, Rejection> {
+        let Some(
+            rule @ TimestampRule {
+                source: TsRule::Body(i),
+                ..
+            },
+        ) = &self.timestamp
+        else {
+            return Ok(None);
+        };
+        let path = || self.body_paths[*i].join(".").into_boxed_str();
+        let text = fields[*i].as_deref().ok_or_else(|| Rejection::InvalidBodyField {
+            path: path(),
+            reason: "the timestamp is missing",
+        })?;
+        let value = rule
+            .format
+            .parse(text)
+            .map_err(|reason| Rejection::InvalidBodyField { path: path(), reason })?;
+        check_tolerance(value, now, rule.tolerance, rule.two_sided)?;
+        Ok(Some(value))
     }
 
     /// The URL the sender signed: the configured public base plus the
@@ -1082,6 +1115,7 @@ impl Scheme for Spec {
 
         // Verified: only now is the body worth reading.
         let fields = body_fields(body, &self.body_paths)?;
+        let body_timestamp = self.body_timestamp(&fields, now)?;
 
         for rule in self.handshakes.iter() {
             let hit = match &rule.trigger {
@@ -1121,7 +1155,7 @@ impl Scheme for Spec {
         }
         let mut delivery = Delivery::new(id)?
             .with_event_type(event_type)
-            .with_timestamp(timestamp.map(|t| t.1));
+            .with_timestamp(timestamp.map(|t| t.1).or(body_timestamp));
         if self.dedupe_on_signature && !self.id.iter().any(|s| matches!(s, Src::Signature)) {
             delivery = delivery.with_replay_key(signature_key());
         }
@@ -1219,6 +1253,20 @@ impl SpecBuilder {
     /// (Stripe's `t`); needs [`keyed_list`](SpecBuilder::keyed_list).
     pub fn timestamp_entry(mut self, key: &str, format: TimestampFormat) -> Self {
         self.timestamp = Some((TimestampSource::Entry(key.to_owned()), format));
+        self
+    }
+
+    /// Reads the timestamp from the JSON body at a dotted `path` (a string or
+    /// an integer), as Linear's `webhookTimestamp` in unix milliseconds
+    /// (`timestamp_body("webhookTimestamp", TimestampFormat::UnixMillis)`).
+    ///
+    /// The body is signed, so the timestamp is too; it is checked after the
+    /// signature verified, and a verified body without it, or with one that
+    /// does not parse, is refused with [`Rejection::InvalidBodyField`]
+    /// (`400`). `{timestamp}` cannot be named in the template: the body
+    /// already carries it.
+    pub fn timestamp_body(mut self, path: &str, format: TimestampFormat) -> Self {
+        self.timestamp = Some((TimestampSource::Body(path.to_owned()), format));
         self
     }
 
@@ -1415,6 +1463,7 @@ impl SpecBuilder {
                 source: match source {
                     TimestampSource::Header(name) => TsRule::Header(header_name(name)?),
                     TimestampSource::Entry(key) => TsRule::Entry(key.as_str().into()),
+                    TimestampSource::Body(path) => TsRule::Body(body_index(path)?),
                 },
                 format: *format,
                 tolerance: self.tolerance,
@@ -1423,8 +1472,11 @@ impl SpecBuilder {
             None => None,
         };
         let id_is_one_header = id.len() == 1 && matches!(id[0], Src::Header(_));
-        let content = parse_template(&self.template, timestamp.is_some(), id_is_one_header)?;
-        if timestamp.is_some() && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
+        let from_request = timestamp
+            .as_ref()
+            .is_some_and(|t| !matches!(t.source, TsRule::Body(_)));
+        let content = parse_template(&self.template, from_request, id_is_one_header)?;
+        if from_request && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
             return Err(ConfigError::UnsignedTimestamp);
         }
         if let Some(base) = &self.url.base {
@@ -1861,6 +1913,49 @@ mod tests {
         assert_eq!(verify(&spec, &h, ping).unwrap().reply().unwrap().status(), 204);
         h.insert("x-sig", "00".repeat(32).parse().unwrap());
         assert_eq!(verify(&spec, &h, ping), Err(Rejection::SignatureMismatch));
+    }
+
+    #[test]
+    fn reads_a_signed_timestamp_from_the_body_after_the_signature() {
+        let spec = base()
+            .timestamp_body("meta.sent_ms", TimestampFormat::UnixMillis)
+            .tolerance(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let delivery = |body: &[u8], sig: &str| verify(&spec, &headers(&[("x-sig", sig)]), body);
+        let body = format!(r#"{{"id":"e1","meta":{{"sent_ms":{}}}}}"#, NOW * 1000 - 60_000);
+        let ok = delivery(body.as_bytes(), &hmac_hex(&[body.as_bytes()])).unwrap();
+        assert_eq!(ok.event().unwrap().timestamp(), Some(NOW - 60));
+
+        let stale = format!(r#"{{"id":"e1","meta":{{"sent_ms":{}}}}}"#, NOW * 1000 - 61_000);
+        assert_eq!(
+            delivery(stale.as_bytes(), &hmac_hex(&[stale.as_bytes()])),
+            Err(Rejection::TimestampTooOld { age_secs: 61 })
+        );
+        // Unsigned, the body is not read: the signature answers first.
+        assert_eq!(
+            delivery(stale.as_bytes(), &"00".repeat(32)),
+            Err(Rejection::SignatureMismatch)
+        );
+        let missing = br#"{"id":"e1"}"#;
+        assert_eq!(
+            delivery(missing, &hmac_hex(&[missing])),
+            Err(Rejection::InvalidBodyField {
+                path: "meta.sent_ms".into(),
+                reason: "the timestamp is missing",
+            })
+        );
+        // The body carries it: the template cannot sign it a second time.
+        assert_eq!(
+            err(base()
+                .timestamp_body("ts", TimestampFormat::UnixSeconds)
+                .signed_content("{timestamp}.{body}")),
+            ConfigError::Template(TemplateError::NoTimestampHeader)
+        );
+        assert_eq!(
+            err(base().timestamp_body("a..b", TimestampFormat::UnixSeconds)),
+            ConfigError::InvalidField
+        );
     }
 
     #[test]
