@@ -23,7 +23,11 @@
 # Environment: REQUESTS (measured per run, default 20000), WARMUP (default
 # 2000), CONNECTIONS (default 32), RECEIVER_LOG (the receiver's RUST_LOG,
 # default info: its `handled` line per delivery, as a new user runs it; the
-# output goes to /dev/null), BUILD=0 to skip `cargo build`.
+# output goes to /dev/null), BUILD=0 to skip `cargo build`, BIN (the
+# directory of the three binaries, default target/release/examples), and
+# BEFORE=<dir>: another build's binaries (say, of the parent commit) whose
+# receiver runs as a fourth, `receiver@before`, in the same rounds, for a
+# before/after ratio from one run.
 #
 # Only Linux (taskset, /proc). Needs two cores; on a shared machine, read the
 # spread between rounds printed with the medians before trusting a ratio.
@@ -45,7 +49,8 @@ recv_port=$((base_port + 1))
 if [ "${BUILD:-1}" != 0 ]; then
     cargo build --release --example baselines --example receiver --example loadgen >&2
 fi
-bin=target/release/examples
+bin=${BIN:-target/release/examples}
+before=${BEFORE:-}
 
 pids=()
 cleanup() {
@@ -62,6 +67,13 @@ WEBHOOK_SECRET=$secret PORT=$recv_port TOKIO_WORKER_THREADS=1 RUST_LOG=$receiver
 receiver=$!
 pids+=("$receiver")
 
+if [ -n "$before" ]; then
+    WEBHOOK_SECRET=$secret PORT=$((base_port + 2)) TOKIO_WORKER_THREADS=1 RUST_LOG=$receiver_log \
+        REPLAY_CAPACITY=10000 taskset -c 0 "$before/receiver" >/dev/null 2>&1 &
+    receiver_before=$!
+    pids+=("$receiver_before")
+fi
+
 wait_port() {
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
@@ -72,6 +84,7 @@ wait_port() {
 }
 wait_port "$base_port"
 wait_port "$recv_port"
+[ -z "$before" ] || wait_port $((base_port + 2))
 
 results=$(mktemp)
 # One run: prints "name size cpu_per_req rps".
@@ -96,6 +109,9 @@ for size in "${sizes[@]}"; do
         run unverified "http://127.0.0.1:$base_port/unverified" "$baselines" "$size"
         run handrolled "http://127.0.0.1:$base_port/handrolled" "$baselines" "$size"
         run receiver "http://127.0.0.1:$recv_port/webhooks" "$receiver" "$size"
+        if [ -n "$before" ]; then
+            run receiver@before "http://127.0.0.1:$((base_port + 2))/webhooks" "$receiver_before" "$size"
+        fi
     done
 done
 
@@ -103,17 +119,21 @@ python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 sizes = sorted({int(r[1]) for r in rows})
-print(f"{'body':>7} {'receiver':>10} {'median us':>10} {'min-max us':>14} {'req/s':>8}")
+print(f"{'body':>7} {'receiver':>15} {'median us':>10} {'min-max us':>14} {'req/s':>8}")
 for size in sizes:
     med = {}
-    for name in ("unverified", "handrolled", "receiver"):
+    for name in ("unverified", "handrolled", "receiver", "receiver@before"):
         cpu = [float(r[2]) for r in rows if r[0] == name and int(r[1]) == size]
+        if not cpu:
+            continue
         rps = [float(r[3]) for r in rows if r[0] == name and int(r[1]) == size]
         med[name] = statistics.median(cpu)
-        print(f"{size:>7} {name:>10} {med[name]:>10.2f} {min(cpu):>6.2f}-{max(cpu):<7.2f} {statistics.median(rps):>8.0f}")
+        print(f"{size:>7} {name:>15} {med[name]:>10.2f} {min(cpu):>6.2f}-{max(cpu):<7.2f} {statistics.median(rps):>8.0f}")
     u, h, r = med["unverified"], med["handrolled"], med["receiver"]
     print(f"{size:>7} hand-rolled/receiver CPU = {h / r:.2f} (goal >= 1.0, aim 1.1); "
           f"overhead over unverified: receiver {r - u:.2f} us, hand-rolled {h - u:.2f} us, "
           f"ratio {(r - u) / (h - u) if h != u else float('nan'):.2f} (goal <= 0.8)")
+    if "receiver@before" in med:
+        print(f"{size:>7} receiver before/after CPU = {med['receiver@before'] / r:.2f}")
 EOF
 rm -f "$results"
