@@ -27,7 +27,9 @@
 # directory of the three binaries, default target/release/examples), and
 # BEFORE=<dir>: another build's binaries (say, of the parent commit) whose
 # receiver runs as a fourth, `receiver@before`, in the same rounds, for a
-# before/after ratio from one run.
+# before/after ratio from one run. LAYER=1 adds the `/layer` route of
+# examples/baselines.rs (WebhookLayer + LruGuard in front of a trivial
+# handler: no observer, no log line, no typed decode) as `layer-only`.
 #
 # Only Linux (taskset, /proc). Needs two cores; on a shared machine, read the
 # spread between rounds printed with the medians before trusting a ratio.
@@ -109,6 +111,9 @@ for size in "${sizes[@]}"; do
         run unverified "http://127.0.0.1:$base_port/unverified" "$baselines" "$size"
         run handrolled "http://127.0.0.1:$base_port/handrolled" "$baselines" "$size"
         run receiver "http://127.0.0.1:$recv_port/webhooks" "$receiver" "$size"
+        if [ "${LAYER:-0}" = 1 ]; then
+            run layer-only "http://127.0.0.1:$base_port/layer" "$baselines" "$size"
+        fi
         if [ -n "$before" ]; then
             run receiver@before "http://127.0.0.1:$((base_port + 2))/webhooks" "$receiver_before" "$size"
         fi
@@ -122,7 +127,7 @@ sizes = sorted({int(r[1]) for r in rows})
 print(f"{'body':>7} {'receiver':>15} {'median us':>10} {'min-max us':>14} {'req/s':>8}")
 for size in sizes:
     med = {}
-    for name in ("unverified", "handrolled", "receiver", "receiver@before"):
+    for name in ("unverified", "handrolled", "receiver", "layer-only", "receiver@before"):
         cpu = [float(r[2]) for r in rows if r[0] == name and int(r[1]) == size]
         if not cpu:
             continue
