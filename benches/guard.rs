@@ -3,6 +3,12 @@
 //! `RedisGuard` on that server, side by side in one group.
 //!
 //! Run with `cargo bench --features redis --bench guard` (and `REDIS_URL`).
+//!
+//! The `guard_full` group measures the same begin + commit on `LruGuard`s
+//! already full (10 k, 100 k and 1 M remembered ids, so every commit evicts
+//! the oldest), to show the cost stays flat as the guard grows; before it,
+//! the bench prints the resident memory the full 1 M guard took (from
+//! `/proc/self/statm`, Linux only), ids of 20 bytes (`evt_` and 16 digits).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -34,6 +40,38 @@ fn guards(c: &mut Criterion) {
 
     redis(&mut group, &runtime, &ids);
     group.finish();
+
+    let mut group = c.benchmark_group("guard_full");
+    // The largest first, so that its resident memory is not made of pages a
+    // smaller guard freed.
+    for capacity in [1_000_000, 100_000, 10_000] {
+        let rss_before = resident_bytes();
+        let guard = LruGuard::new(capacity);
+        let ids = AtomicU64::new(1_000_000_000_000_000);
+        for _ in 0..capacity {
+            runtime.block_on(begin_commit(&guard, &ids));
+        }
+        // Only the first guard's figure means anything: the later ones
+        // reuse the pages the allocator kept from the one before.
+        if let (Some(before), Some(after), 1_000_000) = (rss_before, resident_bytes(), capacity) {
+            println!(
+                "note: LruGuard::new({capacity}) full ({} ids): {:.1} MB resident",
+                guard.done_len(),
+                after.saturating_sub(before) as f64 / 1e6
+            );
+        }
+        group.bench_function(format!("lru_{capacity}"), |b| {
+            b.to_async(&runtime).iter(|| begin_commit(&guard, &ids));
+        });
+    }
+    group.finish();
+}
+
+/// This process's resident memory, in bytes (Linux).
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
 }
 
 #[cfg(feature = "redis")]

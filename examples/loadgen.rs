@@ -14,10 +14,25 @@
 //! `--duration` seconds, whichever comes first, and prints requests per
 //! second, p50/p99 latency and the count of every status code.
 //!
+//! With `--server-pid`, it also reads the server's CPU time from the kernel's
+//! per-thread accounting (`/proc/<pid>/task/*/schedstat`, first field: time
+//! on a CPU, in nanoseconds, summed over the threads) when the measured part
+//! starts and when it ends, and prints the difference divided by the measured
+//! requests as `server_cpu_per_req`: the figure to trust on a small machine,
+//! where the load generator, not the server, often sets the requests per
+//! second. `scripts/bench-http.sh` runs the three receivers side by side.
+//!
+//! Event ids carry a tag unique to the run (`--run-tag`, by default the clock
+//! in nanoseconds), so a second run against the same server sends new ids,
+//! not duplicates the server remembers. The envelope is a valid Petstore
+//! `order.created` event (`data` has `orderId` and `status`), padded in a
+//! `note` field to the body size.
+//!
 //! Options (defaults in brackets): `--url` [http://127.0.0.1:3001/webhooks],
 //! `--secret` [$WEBHOOK_SECRET], `--connections` [16], `--requests` [100000],
 //! `--warmup` [5000], `--duration` [30], `--body-size` [1024],
-//! `--duplicates` [0.0], `--bad` [0.0].
+//! `--duplicates` [0.0], `--bad` [0.0], `--server-pid` [none], `--run-tag`
+//! [the clock].
 
 use std::collections::BTreeMap;
 use std::error::Error;
@@ -47,6 +62,8 @@ struct Options {
     body_size: usize,
     duplicates: f64,
     bad: f64,
+    server_pid: Option<u32>,
+    run_tag: String,
 }
 
 impl Options {
@@ -61,6 +78,13 @@ impl Options {
             body_size: 1024,
             duplicates: 0.0,
             bad: 0.0,
+            server_pid: None,
+            run_tag: format!(
+                "{:x}",
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos())
+            ),
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -75,6 +99,8 @@ impl Options {
                 "--body-size" => options.body_size = value()?.parse()?,
                 "--duplicates" => options.duplicates = value()?.parse()?,
                 "--bad" => options.bad = value()?.parse()?,
+                "--server-pid" => options.server_pid = Some(value()?.parse()?),
+                "--run-tag" => options.run_tag = value()?,
                 other => {
                     return Err(
                         format!("unknown option {other}; see the docs at the top of loadgen.rs").into(),
@@ -89,8 +115,11 @@ impl Options {
         if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
             return Err("loadgen only sends to 127.0.0.1, localhost or [::1]".into());
         }
-        if options.connections == 0 || options.body_size < 128 {
-            return Err("--connections must be positive and --body-size at least 128".into());
+        if !options.run_tag.bytes().all(|b| b.is_ascii_alphanumeric()) || options.run_tag.len() > 32 {
+            return Err("--run-tag is up to 32 ASCII letters and digits".into());
+        }
+        if options.connections == 0 || options.body_size < 192 {
+            return Err("--connections must be positive and --body-size at least 192".into());
         }
         if !(0.0..=1.0).contains(&(options.duplicates + options.bad))
             || options.duplicates < 0.0
@@ -109,10 +138,12 @@ struct Delivery {
     signature: HeaderValue,
 }
 
-/// A Petstore envelope of exactly `len` bytes for the event `id`.
-fn envelope(id: usize, len: usize) -> Bytes {
-    let head =
-        format!(r#"{{"id":"evt_{id:012}","type":"order.created","created":1700000000,"data":{{"note":""#);
+/// A Petstore `order.created` envelope of exactly `len` bytes for the event
+/// `id` of the run `tag`.
+fn envelope(tag: &str, id: usize, len: usize) -> Bytes {
+    let head = format!(
+        r#"{{"id":"evt_{tag}_{id:012}","type":"order.created","created":1700000000,"data":{{"orderId":"ord_{id:012}","status":"created","note":""#
+    );
     let tail = r#""}}"#;
     let mut body = head.into_bytes();
     body.resize(len - tail.len(), b'x');
@@ -138,7 +169,7 @@ fn deliveries(options: &Options) -> Result<Vec<Delivery>, BoxError> {
             out.push(earlier);
             continue;
         }
-        let body = envelope(i, options.body_size);
+        let body = envelope(&options.run_tag, i, options.body_size);
         let signer = if bad_credit >= 1.0 {
             bad_credit -= 1.0;
             &forger
@@ -171,7 +202,11 @@ async fn main() -> Result<(), BoxError> {
     let path: Uri = options.url.path().parse()?;
 
     let next = Arc::new(AtomicUsize::new(0));
-    let measured_from = Arc::new(std::sync::OnceLock::<Instant>::new());
+    let measured_from = Arc::new(std::sync::OnceLock::<(Instant, Option<u64>)>::new());
+    let server_pid = options.server_pid;
+    if let Some(pid) = server_pid {
+        server_cpu_ns(pid)?;
+    }
     let deadline_after = options.duration;
     let mut tasks = Vec::new();
     for _ in 0..options.connections {
@@ -188,9 +223,13 @@ async fn main() -> Result<(), BoxError> {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(delivery) = deliveries.get(i) else { break };
                 if i == warmup {
-                    let _ = measured_from.set(Instant::now());
+                    let cpu = server_pid.and_then(|pid| server_cpu_ns(pid).ok());
+                    let _ = measured_from.set((Instant::now(), cpu));
                 }
-                if measured_from.get().is_some_and(|t| t.elapsed() >= deadline_after) {
+                if measured_from
+                    .get()
+                    .is_some_and(|(t, _)| t.elapsed() >= deadline_after)
+                {
                     break;
                 }
                 let mut request = Request::post(path.clone()).body(Full::new(delivery.body.clone()))?;
@@ -234,15 +273,33 @@ async fn main() -> Result<(), BoxError> {
         }
         total.errors += tally.errors;
     }
-    let elapsed = measured_from
-        .get()
-        .ok_or("the run ended during the warm-up")?
-        .elapsed();
-    report(&options, &mut total, elapsed);
+    let (started, cpu_before) = measured_from.get().ok_or("the run ended during the warm-up")?;
+    let elapsed = started.elapsed();
+    let server_cpu = match (server_pid, cpu_before) {
+        (Some(pid), Some(before)) => Some(Duration::from_nanos(server_cpu_ns(pid)?.saturating_sub(*before))),
+        _ => None,
+    };
+    report(&options, &mut total, elapsed, server_cpu);
     Ok(())
 }
 
-fn report(options: &Options, total: &mut Tally, elapsed: Duration) {
+/// The CPU time of every thread of the process `pid`, in nanoseconds: the
+/// sum of the first field of `/proc/<pid>/task/*/schedstat`. A thread that
+/// ends during the run takes its time with it; the receivers measured here
+/// keep theirs.
+fn server_cpu_ns(pid: u32) -> Result<u64, BoxError> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task"))? {
+        let Ok(stat) = std::fs::read_to_string(task?.path().join("schedstat")) else {
+            continue; // the thread ended meanwhile
+        };
+        let on_cpu = stat.split_whitespace().next().ok_or("empty schedstat")?;
+        total += on_cpu.parse::<u64>()?;
+    }
+    Ok(total)
+}
+
+fn report(options: &Options, total: &mut Tally, elapsed: Duration, server_cpu: Option<Duration>) {
     total.latencies.sort_unstable();
     let n = total.latencies.len();
     let percentile = |p: f64| {
@@ -250,8 +307,15 @@ fn report(options: &Options, total: &mut Tally, elapsed: Duration) {
         total.latencies.get(at).copied().unwrap_or_default()
     };
     let statuses: Vec<String> = total.statuses.iter().map(|(s, n)| format!("{s}={n}")).collect();
+    let cpu = server_cpu.map_or(String::new(), |cpu| {
+        format!(
+            " server_cpu={:.3}s server_cpu_per_req={:.2}us",
+            cpu.as_secs_f64(),
+            cpu.as_secs_f64() * 1e6 / n.max(1) as f64
+        )
+    });
     println!(
-        "url={} connections={} body={}B requests={} elapsed={:.3}s rps={:.0} p50={:.1}us p99={:.1}us statuses[{}] errors={}",
+        "url={} connections={} body={}B requests={} elapsed={:.3}s rps={:.0} p50={:.1}us p99={:.1}us statuses[{}] errors={}{cpu}",
         options.url,
         options.connections,
         options.body_size,

@@ -766,17 +766,98 @@ struct Order {
 
 /// The Petstore's events. Unknown types are caught, so they are acknowledged
 /// instead of refused and retried.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type")]
+///
+/// The same shape as `#[serde(tag = "type")]` with a `#[serde(other)]`
+/// catch-all, deserialized by hand: serde's internally tagged enums buffer
+/// the whole object (every key and string copied) before they look at the
+/// tag. This reads `type`, then `data` straight into an [`Order`]; only a
+/// body that puts `data` before `type` is buffered, as a `serde_json::Value`.
+#[derive(Debug)]
 enum PetstoreEvent {
-    #[serde(rename = "order.created")]
     OrderCreated { data: Order },
-    #[serde(rename = "order.completed")]
     OrderCompleted { data: Order },
-    #[serde(rename = "order.cancelled")]
     OrderCancelled { data: Order },
+    Unknown,
+}
+
+/// The envelope's fields the receiver reads; any other is skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum EnvelopeField {
+    Type,
+    Data,
+    #[serde(other)]
+    Other,
+}
+
+/// The event types, as `type` names them.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(field_identifier)]
+enum EventKind {
+    #[serde(rename = "order.created")]
+    OrderCreated,
+    #[serde(rename = "order.completed")]
+    OrderCompleted,
+    #[serde(rename = "order.cancelled")]
+    OrderCancelled,
     #[serde(other)]
     Unknown,
+}
+
+impl<'de> Deserialize<'de> for PetstoreEvent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(PetstoreEventVisitor)
+    }
+}
+
+struct PetstoreEventVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
+    type Value = PetstoreEvent;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Petstore event: an object with a `type`")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<PetstoreEvent, A::Error> {
+        use serde::de::{Error, IgnoredAny};
+        let mut kind = None;
+        let mut data: Option<Order> = None;
+        // `data` met before `type`: kept until the type says what it is.
+        let mut early: Option<serde_json::Value> = None;
+        let mut seen_data = false;
+        while let Some(field) = map.next_key::<EnvelopeField>()? {
+            match field {
+                EnvelopeField::Type if kind.is_some() => return Err(Error::duplicate_field("type")),
+                EnvelopeField::Type => kind = Some(map.next_value::<EventKind>()?),
+                EnvelopeField::Data if seen_data => return Err(Error::duplicate_field("data")),
+                EnvelopeField::Data => {
+                    seen_data = true;
+                    match kind {
+                        Some(EventKind::Unknown) => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                        Some(_) => data = Some(map.next_value()?),
+                        None => early = Some(map.next_value()?),
+                    }
+                }
+                EnvelopeField::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        let event: fn(Order) -> PetstoreEvent = match kind.ok_or_else(|| Error::missing_field("type"))? {
+            EventKind::OrderCreated => |data| PetstoreEvent::OrderCreated { data },
+            EventKind::OrderCompleted => |data| PetstoreEvent::OrderCompleted { data },
+            EventKind::OrderCancelled => |data| PetstoreEvent::OrderCancelled { data },
+            EventKind::Unknown => return Ok(PetstoreEvent::Unknown),
+        };
+        match (data, early) {
+            (Some(data), _) => Ok(event(data)),
+            (None, Some(early)) => Order::deserialize(early).map(event).map_err(Error::custom),
+            (None, None) => Err(Error::missing_field("data")),
+        }
+    }
 }
 
 async fn petstore(
@@ -1068,4 +1149,68 @@ async fn shutdown_signal() {
         () = terminate => {}
     }
     tracing::info!("shutting down: no new connections; draining the deliveries in progress");
+}
+
+#[cfg(test)]
+mod petstore_event_tests {
+    use super::{Order, PetstoreEvent};
+
+    fn parse(json: &str) -> Result<PetstoreEvent, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    fn order(event: PetstoreEvent) -> Option<Order> {
+        match event {
+            PetstoreEvent::OrderCreated { data }
+            | PetstoreEvent::OrderCompleted { data }
+            | PetstoreEvent::OrderCancelled { data } => Some(data),
+            PetstoreEvent::Unknown => None,
+        }
+    }
+
+    #[test]
+    fn reads_the_article_shape_in_either_order() {
+        let article = r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#;
+        let event = parse(article).unwrap();
+        assert!(matches!(event, PetstoreEvent::OrderCompleted { .. }));
+        let data = order(event).unwrap();
+        assert_eq!(
+            (data.order_id.as_str(), data.status.as_str()),
+            ("123", "completed")
+        );
+        assert_eq!(data.completed_at.as_deref(), Some("2024-01-01T12:00:00Z"));
+
+        let data_first = r#"{"data":{"orderId":"9","status":"cancelled"},"id":"e","type":"order.cancelled"}"#;
+        let event = parse(data_first).unwrap();
+        assert!(matches!(event, PetstoreEvent::OrderCancelled { .. }));
+        assert_eq!(order(event).unwrap().order_id, "9");
+        let created = parse(r#"{"type":"order.created","data":{"orderId":"1","status":"created"}}"#).unwrap();
+        assert!(matches!(created, PetstoreEvent::OrderCreated { .. }));
+    }
+
+    #[test]
+    fn an_unknown_type_is_caught_whatever_its_data() {
+        for json in [
+            r#"{"id":"e2","type":"pet.adopted","data":{"pet":"Rex"}}"#,
+            r#"{"id":"e2","data":[1,2],"type":"pet.adopted"}"#,
+            r#"{"type":"pet.adopted"}"#,
+        ] {
+            assert!(matches!(parse(json).unwrap(), PetstoreEvent::Unknown), "{json}");
+        }
+    }
+
+    #[test]
+    fn a_known_type_with_the_wrong_data_is_a_data_error() {
+        for json in [
+            r#"{"type":"order.created","data":{"orderId":7,"status":"created"}}"#,
+            r#"{"data":{"status":"created"},"type":"order.created"}"#,
+            r#"{"type":"order.created"}"#,
+            r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#,
+            r#"{"type":"order.created","type":"pet.adopted","data":{"orderId":"1","status":"created"}}"#,
+            r#"["type","order.created"]"#,
+        ] {
+            let error = parse(json).map(order).unwrap_err();
+            assert!(error.is_data(), "{json}: {error}");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 //! envelope, and why a verified payload may not fit the type a handler wants.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -25,42 +26,64 @@ use serde::{Deserialize, Serialize};
 ///     println!("{} {:?} ({} bytes)", verified.id(), verified.event_type(), verified.body().len());
 /// }
 /// ```
-#[derive(Debug, Clone)]
+///
+/// Cloning it is cheap (a reference count): the layer keeps one for a
+/// possible dead letter, and the extractors hand one to the handler, without
+/// copying the id, the type or the bytes.
+#[derive(Clone)]
 pub struct Verified {
+    inner: Arc<Parts>,
+}
+
+/// What a [`Verified`] shares between its clones.
+struct Parts {
     id: String,
     event_type: Option<String>,
     timestamp: Option<i64>,
     body: Bytes,
 }
 
+impl fmt::Debug for Verified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verified")
+            .field("id", &self.inner.id)
+            .field("event_type", &self.inner.event_type)
+            .field("timestamp", &self.inner.timestamp)
+            .field("body", &self.inner.body)
+            .finish()
+    }
+}
+
 impl Verified {
     pub(crate) fn new(id: String, event_type: Option<String>, timestamp: Option<i64>, body: Bytes) -> Self {
         Self {
-            id,
-            event_type,
-            timestamp,
-            body,
+            inner: Arc::new(Parts {
+                id,
+                event_type,
+                timestamp,
+                body,
+            }),
         }
     }
 
     /// The event id, as the scheme read it (a header or the body).
     pub fn id(&self) -> &str {
-        &self.id
+        &self.inner.id
     }
 
     /// The event type, when the scheme knows it.
     pub fn event_type(&self) -> Option<&str> {
-        self.event_type.as_deref()
+        self.inner.event_type.as_deref()
     }
 
     /// The signed timestamp in unix seconds, when the scheme has one.
     pub fn timestamp(&self) -> Option<i64> {
-        self.timestamp
+        self.inner.timestamp
     }
 
     /// The raw body whose signature was verified (shared, not copied).
     pub fn body(&self) -> &Bytes {
-        &self.body
+        &self.inner.body
     }
 
     /// Deserializes the verified body as JSON.
@@ -79,7 +102,7 @@ impl Verified {
     /// [`EventRejection::InvalidData`] (`422`) when it is JSON that does not
     /// fit `T`.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, EventRejection> {
-        serde_json::from_slice(&self.body).map_err(|error| {
+        serde_json::from_slice(&self.inner.body).map_err(|error| {
             if error.is_data() {
                 EventRejection::InvalidData(error)
             } else {
