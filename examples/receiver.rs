@@ -17,7 +17,7 @@
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
-//! | `TOLERANCE_SECS` | `300` | timestamp tolerance, for schemes that sign one (it replaces each preset's own default, `paddle`'s 5 s included); 1 to 3600 |
+//! | `TOLERANCE_SECS` | each preset's own (5 min for most; `paddle` 5 s, `linear` 60 s, `twitch` 10 min) | timestamp tolerance, for schemes that sign one: when set, it replaces every timestamped preset's default; 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows; at least 1 |
@@ -98,8 +98,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// How many processed event ids the replay guard remembers.
     pub replay_capacity: usize,
-    /// Timestamp tolerance.
-    pub tolerance: Duration,
+    /// Timestamp tolerance (`TOLERANCE_SECS`); unset, each preset keeps its own.
+    pub tolerance: Option<Duration>,
     /// Deliveries in progress at once before the layer answers `503`.
     pub max_concurrent_handlers: usize,
     /// How long each handler waits after doing its work.
@@ -148,12 +148,15 @@ impl Config {
                 LruGuard::DEFAULT_CAPACITY,
                 1..=usize::MAX,
             )?,
-            tolerance: Duration::from_secs(in_range(
-                &var,
-                "TOLERANCE_SECS",
-                300,
-                1..=MAX_TOLERANCE.as_secs(),
-            )?),
+            tolerance: match var("TOLERANCE_SECS")? {
+                None => None,
+                Some(_) => Some(Duration::from_secs(in_range(
+                    &var,
+                    "TOLERANCE_SECS",
+                    300,
+                    1..=MAX_TOLERANCE.as_secs(),
+                )?)),
+            },
             max_concurrent_handlers: in_range(
                 &var,
                 "MAX_CONCURRENT_HANDLERS",
@@ -312,18 +315,37 @@ intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
 calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
-pub fn scheme(name: &str, secrets: &[String], tolerance: Duration) -> Result<Box<dyn Scheme>, String> {
+pub fn scheme(
+    name: &str,
+    secrets: &[String],
+    tolerance: impl Into<Option<Duration>>,
+) -> Result<Box<dyn Scheme>, String> {
     scheme_at(name, secrets, tolerance, None)
 }
 
 /// The verification scheme by name, with the endpoint's public URL: the one
 /// place to add a provider preset.
+///
+/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
+/// timestamped preset; without it each keeps its own (5 minutes for most;
+/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
 pub fn scheme_at(
     name: &str,
     secrets: &[String],
-    tolerance: Duration,
+    tolerance: impl Into<Option<Duration>>,
     public_url: Option<&str>,
 ) -> Result<Box<dyn Scheme>, String> {
+    let tolerance: Option<Duration> = tolerance.into();
+    // A timestamped preset with `TOLERANCE_SECS` applied, if it is set.
+    macro_rules! tolerant {
+        ($scheme:expr) => {{
+            let scheme = $scheme;
+            match tolerance {
+                Some(tolerance) => scheme.tolerance(tolerance),
+                None => scheme,
+            }
+        }};
+    }
     let config = |error: tower_webhook::scheme::ConfigError| format!("WEBHOOK_SECRET: {error}");
     let public_keys = |parse: fn(&str) -> Result<PublicKey, tower_webhook::scheme::ConfigError>| {
         secrets
@@ -354,12 +376,8 @@ pub fn scheme_at(
     match name {
         "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
         "github" => Ok(Box::new(GitHub::new(keys(|s| Secret::new(s))?))),
-        "stripe" => Ok(Box::new(
-            Stripe::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "slack" => Ok(Box::new(
-            Slack::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
+        "stripe" => Ok(Box::new(tolerant!(Stripe::new(keys(|s| Secret::new(s))?)))),
+        "slack" => Ok(Box::new(tolerant!(Slack::new(keys(|s| Secret::new(s))?)))),
         "shopify" => Ok(Box::new(Shopify::new(keys(|s| Secret::new(s))?))),
         "standard" | "svix" => {
             // `whsec_` secrets must hold 16 bytes once decoded; `whpk_` keys
@@ -375,18 +393,17 @@ pub fn scheme_at(
                 .collect::<Result<Keys, _>>()
                 .map_err(config)?;
             let scheme = StandardWebhooks::with_keys(keys, Policy::Any).map_err(config)?;
-            Ok(Box::new(scheme.tolerance(tolerance)))
+            Ok(Box::new(tolerant!(scheme)))
         }
-        "discord" => Ok(Box::new(
-            Discord::new(public_keys(Discord::public_key)?, DiscordEndpoint::Interactions)
-                .map_err(config)?
-                .tolerance(tolerance),
-        )),
-        "sendgrid" => Ok(Box::new(
-            SendGrid::new(public_keys(SendGrid::public_key)?)
-                .map_err(config)?
-                .tolerance(tolerance),
-        )),
+        "discord" => Ok(Box::new(tolerant!(Discord::new(
+            public_keys(Discord::public_key)?,
+            DiscordEndpoint::Interactions
+        )
+        .map_err(config)?))),
+        "sendgrid" => Ok(Box::new(tolerant!(SendGrid::new(public_keys(
+            SendGrid::public_key
+        )?)
+        .map_err(config)?))),
         "twilio" => {
             let url = public_url
                 .ok_or("WEBHOOK_SCHEME=twilio signs the public URL: set PUBLIC_URL=https://host/path")?;
@@ -394,30 +411,20 @@ pub fn scheme_at(
                 .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
             Ok(Box::new(scheme))
         }
-        "zoom" => Ok(Box::new(
-            Zoom::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "twitch" => Ok(Box::new(Twitch::new(keys(|s| Secret::new(s))?))),
-        "paddle" => Ok(Box::new(
-            Paddle::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "calendly" => Ok(Box::new(
-            Calendly::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "mux" => Ok(Box::new(Mux::new(keys(|s| Secret::new(s))?).tolerance(tolerance))),
+        "zoom" => Ok(Box::new(tolerant!(Zoom::new(keys(|s| Secret::new(s))?)))),
+        "twitch" => Ok(Box::new(tolerant!(Twitch::new(keys(|s| Secret::new(s))?)))),
+        "paddle" => Ok(Box::new(tolerant!(Paddle::new(keys(|s| Secret::new(s))?)))),
+        "calendly" => Ok(Box::new(tolerant!(Calendly::new(keys(|s| Secret::new(s))?)))),
+        "mux" => Ok(Box::new(tolerant!(Mux::new(keys(|s| Secret::new(s))?)))),
         "pagerduty" => Ok(Box::new(PagerDuty::new(keys(|s| Secret::new(s))?))),
         "razorpay" => Ok(Box::new(Razorpay::new(keys(|s| Secret::new(s))?))),
         "coinbase" => Ok(Box::new(CoinbaseCommerce::new(keys(|s| Secret::new(s))?))),
-        "linear" => Ok(Box::new(
-            Linear::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "mailgun" => Ok(Box::new(
-            Mailgun::new(keys(|s| Secret::new(s))?).tolerance(tolerance),
-        )),
-        "clerk" | "resend" | "replicate" => Ok(Box::new(
-            StandardWebhooks::new(keys(StandardWebhooks::secret)?).tolerance(tolerance),
-        )),
-        "polar" => Ok(Box::new(Polar::new(keys(Polar::secret)?).tolerance(tolerance))),
+        "linear" => Ok(Box::new(tolerant!(Linear::new(keys(|s| Secret::new(s))?)))),
+        "mailgun" => Ok(Box::new(tolerant!(Mailgun::new(keys(|s| Secret::new(s))?)))),
+        "clerk" | "resend" | "replicate" => Ok(Box::new(tolerant!(StandardWebhooks::new(keys(
+            StandardWebhooks::secret
+        )?)))),
+        "polar" => Ok(Box::new(tolerant!(Polar::new(keys(Polar::secret)?)))),
         "square" => {
             let url = public_url.ok_or(
                 "WEBHOOK_SCHEME=square signs the notification URL: set PUBLIC_URL to it exactly as configured at Square",
@@ -431,7 +438,7 @@ pub fn scheme_at(
                 .ok_or("WEBHOOK_SCHEME=hubspot signs the public URL: set PUBLIC_URL=https://host/path")?;
             let scheme = HubSpot::new(keys(|s| Secret::new(s))?, url)
                 .map_err(|e| format!("PUBLIC_URL={url:?}: {e}"))?;
-            Ok(Box::new(scheme.tolerance(tolerance)))
+            Ok(Box::new(tolerant!(scheme)))
         }
         "intercom" => Ok(Box::new(Intercom::new(keys(|s| Secret::new(s))?))),
         "bitbucket" => Ok(Box::new(Bitbucket::new(keys(|s| Secret::new(s))?))),
@@ -440,9 +447,14 @@ pub fn scheme_at(
         "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
         "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
         // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
-        "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => Ok(Box::new(
-            GitLab::signing_token(keys(GitLab::signing_secret)?).with_tolerance(tolerance),
-        )),
+        "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => {
+            Ok(Box::new(match tolerance {
+                Some(tolerance) => {
+                    GitLab::signing_token(keys(GitLab::signing_secret)?).with_tolerance(tolerance)
+                }
+                None => GitLab::signing_token(keys(GitLab::signing_secret)?),
+            }))
+        }
         "gitlab" if secrets.iter().any(|s| s.trim_start().starts_with("whsec_")) => Err(
             "WEBHOOK_SCHEME=gitlab: either every secret is a signing token (whsec_...) or none is".to_owned(),
         ),

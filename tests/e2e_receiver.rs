@@ -389,7 +389,7 @@ fn receiver_takes_each_secret_whole_and_rotation_keys_by_number() {
         ("MAX_BODY_BYTES", "1"),
     ])
     .unwrap();
-    assert_eq!(config.tolerance, Duration::from_secs(3600));
+    assert_eq!(config.tolerance, Some(Duration::from_secs(3600)));
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn receiver_configuration_defaults_and_generated_secret() {
         (config.max_body_bytes, config.replay_capacity),
         (1_048_576, 10_000)
     );
-    assert_eq!(config.tolerance, Duration::from_secs(300));
+    assert_eq!(config.tolerance, None, "each preset keeps its own default");
     assert_eq!(
         (config.max_concurrent_handlers, config.handler_delay),
         (1024, Duration::ZERO)
@@ -968,4 +968,26 @@ fn tolerance_secs_reaches_the_tight_and_the_body_timestamped_presets() {
         );
         assert_eq!(receiver::scheme_label(name), name);
     }
+}
+
+#[test]
+fn without_tolerance_secs_each_preset_keeps_its_own_default() {
+    use tower_webhook::testing::{Sign as _, VerifyHeaders as _};
+    let secret = "paddle receiver secret 0123456789".to_owned();
+    let at = |secs: i64| std::time::UNIX_EPOCH + Duration::from_secs(secs as u64);
+    // Paddle's own 5 s, past only: 4 s late passes, 10 s late does not.
+    let body = br#"{"event_id":"evt_1","event_type":"transaction.paid"}"#;
+    let headers = tower_webhook::scheme::Paddle::new(tower_webhook::Secret::new(&secret).unwrap())
+        .sign_headers(body, "", 1_700_000_000);
+    let paddle = receiver::scheme("paddle", std::slice::from_ref(&secret), None).unwrap();
+    assert!(paddle.verify_headers(&headers, body, at(1_700_000_004)).is_ok());
+    assert!(paddle.verify_headers(&headers, body, at(1_700_000_010)).is_err());
+    // Linear's own 60 s: 90 s late is refused.
+    let body = br#"{"type":"Issue","webhookTimestamp":1700000000000}"#;
+    let mut headers = tower_webhook::scheme::Linear::new(tower_webhook::Secret::new(&secret).unwrap())
+        .sign_headers(body, "d1", 0);
+    headers.insert("linear-delivery", "d1".parse().unwrap());
+    let linear = receiver::scheme("linear", std::slice::from_ref(&secret), None).unwrap();
+    assert!(linear.verify_headers(&headers, body, at(1_700_000_030)).is_ok());
+    assert!(linear.verify_headers(&headers, body, at(1_700_000_090)).is_err());
 }
