@@ -20,20 +20,6 @@ pub(crate) fn path(dotted: &str) -> Path {
     dotted.split('.').map(Box::from).collect()
 }
 
-/// The string (or integer, as text) at each path; `None` where the body is not
-/// JSON, the path is absent, or the value is of another type. Where a key on
-/// one of the paths repeats, every path is `None`: see [`find_unique`], which
-/// says so.
-// The crate's presets call `find_unique`; this keeps the signature that
-// other callers of the walk rely on.
-#[allow(dead_code)]
-pub(crate) fn find<'a, const N: usize>(
-    body: &'a [u8],
-    paths: [Option<&Path>; N],
-) -> [Option<Cow<'a, str>>; N] {
-    find_unique(body, paths).unwrap_or_else(|_| std::array::from_fn(|_| None))
-}
-
 /// A key that appears twice in one object on the way to a field asked for:
 /// the dotted path up to and including it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +31,10 @@ impl From<Duplicate> for crate::Rejection {
     }
 }
 
-/// Like [`find`], but a key repeated on one of the paths (`{"id":"a","id":"b"}`,
-/// or `event` twice on the way to `event.type`) is an error.
+/// The string (or integer, as text) at each path; `None` where the body is not
+/// JSON, the path is absent, or the value is of another type. A key repeated
+/// on one of the paths (`{"id":"a","id":"b"}`, or `event` twice on the way to
+/// `event.type`) is an error.
 ///
 /// JSON parsers disagree on duplicate keys (`serde_json::Value` keeps the
 /// last, this walk would see the first), so a body with one could be
@@ -311,7 +299,8 @@ mod tests {
 
     fn two<'a>(body: &'a str, a: &str, b: &str) -> [Option<Cow<'a, str>>; 2] {
         let (a, b) = (path(a), path(b));
-        find(body.as_bytes(), [Some(&a), Some(&b)])
+        // A duplicate key reads as nothing found, as the callers refuse it.
+        find_unique(body.as_bytes(), [Some(&a), Some(&b)]).unwrap_or_else(|_| [None, None])
     }
 
     #[test]
