@@ -300,7 +300,7 @@ mod tests {
     fn two<'a>(body: &'a str, a: &str, b: &str) -> [Option<Cow<'a, str>>; 2] {
         let (a, b) = (path(a), path(b));
         // A duplicate key reads as nothing found, as the callers refuse it.
-        find_unique(body.as_bytes(), [Some(&a), Some(&b)]).unwrap_or_else(|_| [None, None])
+        find_unique(body.as_bytes(), [Some(&a), Some(&b)]).unwrap_or([None, None])
     }
 
     #[test]
