@@ -252,20 +252,75 @@ where
             return finish.await;
         }
         match tokio::runtime::Handle::try_current() {
-            // Dropping the handle (the client went away) leaves the task
-            // running; it keeps the request's span, so the handler's logs do.
-            Ok(runtime) => match runtime.spawn(finish.instrument(Span::current())).await {
-                Ok(answer) => answer,
-                Err(error) => {
-                    // Only the settling itself can panic here (the handler's
-                    // panics are caught); the unwinding released the event.
-                    tracing::error!(%error, "delivery task failed; event released for the sender's retry");
-                    Ok(internal_error())
-                }
-            },
+            Ok(runtime) => Detach::new(Box::pin(finish), runtime).await,
             Err(_) => finish.await,
         }
     })
+}
+
+/// Steps 5 and 6, run inside the response future while it lives, and moved
+/// onto the runtime as a task of their own if it is dropped first (the client
+/// went away, a timeout above the layer fired): the handler is never cut off
+/// between its side effect and its answer, and a delivery whose client stays
+/// (the usual case) pays for no task, no wake-up across tasks and no join.
+/// The moved task keeps the request's span, so the handler's logs do.
+struct Detach<B: 'static, E: 'static> {
+    /// `None` once it answered (or panicked).
+    finish: Option<BoxFuture<Result<Response<ResponseBody<B>>, E>>>,
+    runtime: tokio::runtime::Handle,
+    span: Span,
+}
+
+impl<B: 'static, E: 'static> Detach<B, E> {
+    fn new(finish: BoxFuture<Result<Response<ResponseBody<B>>, E>>, runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            finish: Some(finish),
+            runtime,
+            span: Span::current(),
+        }
+    }
+}
+
+impl<B: 'static, E: 'static> Future for Detach<B, E> {
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let Some(finish) = this.finish.as_mut() else {
+            return Poll::Ready(Ok(internal_error()));
+        };
+        // The handler's panics are caught inside; only the settling itself
+        // can panic here, and dropping the future releases the event.
+        let polled = catch_unwind(AssertUnwindSafe(|| finish.as_mut().poll(cx)));
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(answer)) => {
+                this.finish = None;
+                Poll::Ready(answer)
+            }
+            Err(_panic) => {
+                this.finish = None;
+                tracing::error!("delivery failed while settling; event released for the sender's retry");
+                Poll::Ready(Ok(internal_error()))
+            }
+        }
+    }
+}
+
+impl<B: 'static, E: 'static> Drop for Detach<B, E> {
+    fn drop(&mut self) {
+        if let Some(finish) = self.finish.take() {
+            let span = std::mem::replace(&mut self.span, Span::none());
+            // A runtime shutting down drops the task, and with it the held
+            // claims, which release themselves.
+            self.runtime.spawn(
+                async move {
+                    let _answer = finish.await;
+                }
+                .instrument(span),
+            );
+        }
+    }
 }
 
 /// The request line and headers of a forwarded delivery, for its dead letter.
