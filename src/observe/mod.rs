@@ -16,7 +16,9 @@
 //! |---|---|
 //! | `scheme` | at once: the scheme's [name](crate::Scheme::name) or [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) |
 //! | `event_id`, `event_type` | once the signature verified, as the scheme reports them (nothing from a request that failed verification) |
-//! | `body_read_us`, `verify_us`, `guard_us`, `handler_us` | when that step ends, in microseconds |
+//! | `body_read_us`, `verify_us` | with `event_id`, or when reading or verifying refused the request; in microseconds |
+//! | `guard_us` | when the replay guard answered, in microseconds |
+//! | `handler_us` | at the end, with `outcome`, in microseconds |
 //! | `outcome` | at the end: [`Outcome::label`] |
 //! | `status` | at the end: the response's status code, when there is one |
 //!
@@ -556,8 +558,9 @@ impl Track {
     pub(crate) fn body_read(&mut self, body: &Bytes) {
         if let Some(active) = &mut self.0 {
             let took = active.lap();
+            // Recorded with the verification's fields, in one call: each
+            // record costs a subscriber round trip.
             active.timings.body_read = Some(took);
-            active.span.record("body_read_us", micros(took));
             if active.observer.as_ref().is_some_and(|o| o.wants_body()) {
                 active.body = Some(body.clone());
             }
@@ -569,11 +572,13 @@ impl Track {
         if let Some(active) = &mut self.0 {
             let took = active.lap();
             active.timings.verify = Some(took);
-            active.span.record("verify_us", micros(took));
-            active.span.record("event_id", delivery.id());
-            if let Some(event_type) = delivery.event_type() {
-                active.span.record("event_type", event_type);
-            }
+            tracing::record_all!(
+                active.span,
+                body_read_us = active.timings.body_read.map(micros),
+                verify_us = micros(took),
+                event_id = delivery.id(),
+                event_type = delivery.event_type(),
+            );
             if active.observer.is_some() {
                 active.event_id = Some(delivery.id().to_owned());
                 active.event_type = delivery.event_type().map(str::to_owned);
@@ -613,7 +618,11 @@ impl Track {
                 active.span.record("body_read_us", micros(took));
             } else if active.timings.verify.is_none() {
                 active.timings.verify = Some(took);
-                active.span.record("verify_us", micros(took));
+                tracing::record_all!(
+                    active.span,
+                    body_read_us = active.timings.body_read.map(micros),
+                    verify_us = micros(took),
+                );
             }
             let rejection = response.extensions().get::<Rejection>();
             let outcome = rejection.map_or(Outcome::HandlerFailed, Outcome::from);
@@ -670,11 +679,10 @@ impl Active {
         took
     }
 
+    /// Notes the handler's time; [`report`](Self::report) records it.
     fn end_handler(&mut self, now: Instant) {
         if let Some(start) = self.handler_start.take() {
-            let took = now.duration_since(start);
-            self.timings.handler = Some(took);
-            self.span.record("handler_us", micros(took));
+            self.timings.handler = Some(now.duration_since(start));
         }
     }
 
@@ -687,10 +695,12 @@ impl Active {
         // A handler cut short (the future dropped) still ran until now.
         self.end_handler(now);
         self.timings.total = now.duration_since(self.start);
-        self.span.record("outcome", outcome.label());
-        if let Some(status) = status {
-            self.span.record("status", status.as_u16());
-        }
+        tracing::record_all!(
+            self.span,
+            handler_us = self.timings.handler.map(micros),
+            outcome = outcome.label(),
+            status = status.map(|status| status.as_u16()),
+        );
         if let Some(observer) = &self.observer {
             observer.delivery(&Report {
                 scheme: self.scheme,
