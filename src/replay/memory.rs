@@ -2,7 +2,7 @@
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::future::{ready, Future};
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hash, Hasher, RandomState};
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,6 +29,12 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// cannot fill it. It dedupes within one process: replicas behind a load
 /// balancer each have their own and need a shared guard instead.
 ///
+/// The guard keeps a 128-bit keyed digest of each id rather than the id
+/// itself: an entry is a fixed 16 bytes whatever the id's length, with no
+/// allocation of its own, so a full guard costs about the same per delivery
+/// at 10 000 ids as at 1 000 000 (about 70 bytes per remembered id). Two
+/// distinct ids share a digest with a probability of about 2⁻¹²⁸.
+///
 /// Each call takes a mutex for a few hash-map operations and never across an
 /// `.await`; the futures it returns are ready at once. So that requests on
 /// different threads seldom wait for each other, a guard of 2 048 ids or more
@@ -37,17 +43,24 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 pub struct LruGuard {
     /// A power-of-two number of shards.
     shards: Box<[Mutex<State>]>,
-    /// Picks a key's shard.
-    shard_hasher: lru::DefaultHasher,
+    /// Digests the keys (SipHash-1-3 under a random key of this guard's).
+    keyer: RandomState,
     in_flight_timeout: Duration,
 }
 
+/// What the guard keeps of a key: 128 bits of SipHash-1-3 under the guard's
+/// random key, as two 64-bit outputs on domain-separated inputs. SipHash is a
+/// keyed pseudorandom function, so without the key nobody can aim for a
+/// collision, and an accidental one among a million ids has a probability of
+/// about 2⁻⁸⁹.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Digest(u64, u64);
+
 struct State {
-    done: LruCache<Box<str>, ()>,
-    /// Hashed like `done` (foldhash, randomly seeded) rather than with SipHash:
-    /// keys come only from verified deliveries, so whoever could flood the
-    /// table holds the secret already.
-    in_flight: HashMap<Box<str>, (Claim, Instant), lru::DefaultHasher>,
+    done: LruCache<Digest, ()>,
+    /// Hashed like `done` (foldhash, randomly seeded): the digests are
+    /// uniformly spread already.
+    in_flight: HashMap<Digest, (Claim, Instant), lru::DefaultHasher>,
     /// The next claim token. A key always lives in the same shard, so tokens
     /// only need to be unique per shard.
     next_token: u64,
@@ -122,7 +135,7 @@ impl LruGuard {
                     })
                 })
                 .collect(),
-            shard_hasher: lru::DefaultHasher::default(),
+            keyer: RandomState::new(),
             in_flight_timeout: Self::DEFAULT_IN_FLIGHT_TIMEOUT,
         }
     }
@@ -149,26 +162,36 @@ impl LruGuard {
 
     /// Whether `key` is remembered as processed.
     pub fn is_done(&self, key: &str) -> bool {
-        self.lock(key).done.contains(key)
+        let digest = self.digest(key);
+        self.lock(digest).done.contains(&digest)
     }
 
-    /// The shard of `key`, locked.
-    fn lock(&self, key: &str) -> MutexGuard<'_, State> {
+    fn digest(&self, key: &str) -> Digest {
+        let half = |domain: u8| {
+            let mut hasher = self.keyer.build_hasher();
+            hasher.write_u8(domain);
+            key.hash(&mut hasher);
+            hasher.finish()
+        };
+        Digest(half(0), half(1))
+    }
+
+    /// The shard of `digest`, locked.
+    fn lock(&self, digest: Digest) -> MutexGuard<'_, State> {
         // The shard count is a power of two; the mask keeps the low bits.
-        let index = self.shard_hasher.hash_one(key) as usize & (self.shards.len() - 1);
+        let index = digest.1 as usize & (self.shards.len() - 1);
         lock(&self.shards[index])
     }
 
     fn begin_now(&self, key: &str, now: Instant) -> Begin {
-        let mut state = self.lock(key);
-        if state.done.get(key).is_some() {
+        let digest = self.digest(key);
+        let mut state = self.lock(digest);
+        if state.done.get(&digest).is_some() {
             return Begin::Done;
         }
-        // One lookup; the key is copied up front, as a fresh id (the usual
-        // case) needs it.
         let claim = Claim::new(state.next_token);
         state.next_token += 1;
-        match state.in_flight.entry(key.into()) {
+        match state.in_flight.entry(digest) {
             Entry::Vacant(entry) => {
                 entry.insert((claim, now));
             }
@@ -194,19 +217,17 @@ impl LruGuard {
     /// even when the claim had expired (the event was processed all the same);
     /// the in-flight entry is removed only if `claim` still holds it.
     fn settle(&self, key: &str, claim: Claim, commit: bool) {
-        let mut state = self.lock(key);
+        let digest = self.digest(key);
+        let mut state = self.lock(digest);
         // One lookup: take the entry out, and put it back in the rare case
         // that another request's claim holds it now.
-        let owned = match state.in_flight.remove_entry(key) {
-            Some((owned, (held_by, _))) if held_by == claim => Some(owned),
-            Some((other_key, other)) => {
-                state.in_flight.insert(other_key, other);
-                None
+        if let Some((held_by, since)) = state.in_flight.remove(&digest) {
+            if held_by != claim {
+                state.in_flight.insert(digest, (held_by, since));
             }
-            None => None,
-        };
+        }
         if commit {
-            state.done.put(owned.unwrap_or_else(|| key.into()), ());
+            state.done.put(digest, ());
         }
     }
 }
