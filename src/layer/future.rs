@@ -153,10 +153,11 @@ pub(crate) const DUPLICATE_BODY: &str = r#"{"duplicate":true}"#;
 /// past that, every request paid for a large-chunk allocation and a bigger
 /// copy.
 ///
-/// Steps 5 and 6 (`finish`) run as a task of their own unless the layer
-/// cancels on disconnect, so that a client going away cannot drop a handler
-/// between its side effect and its answer. The delivery's [`Track`] moves
-/// into that task, so an observer hears how a detached handler ended.
+/// Steps 5 and 6 (`finish`) run inside this future, and move onto the
+/// runtime as a task of their own if it is dropped first ([`Detach`]) unless
+/// the layer cancels on disconnect, so that a client going away cannot drop a
+/// handler between its side effect and its answer. The delivery's [`Track`]
+/// moves with them, so an observer hears how a detached handler ended.
 pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     config: Arc<Config<Sch, G>>,
     mut inner: S,

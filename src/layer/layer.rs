@@ -261,8 +261,10 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// Whether a client's disconnect cancels its handler (default `false`).
     ///
     /// By default, once a verified delivery has claimed its event, its
-    /// handler runs to completion on the tokio runtime even if the client
-    /// goes away (a sender that gives up waiting), bounded by the
+    /// handler runs to completion even if the client goes away (a sender
+    /// that gives up waiting): it runs inside the response future, and moves
+    /// onto the tokio runtime as a task of its own if that future is
+    /// dropped, bounded by the
     /// [deadline](Self::deadline); its outcome commits or releases the event
     /// as usual. The sender's retry then finds the event done (`200`
     /// duplicate) or still in flight (`409` with `Retry-After`), instead of

@@ -26,8 +26,9 @@
 //!    inner service is not called; in flight in another request → `409` with
 //!    `Retry-After`; otherwise the id is now held by this request.
 //! 5. **Forward.** The inner service gets the request with the same bytes as
-//!    its body and a [`Verified`](crate::Verified) extension. It runs as a
-//!    task of its own, to completion even if the client goes away (unless
+//!    its body and a [`Verified`](crate::Verified) extension. It runs inside
+//!    the response future and, should that be dropped first (the client went
+//!    away), on as a task of its own to completion (unless
 //!    [`cancel_on_disconnect`](WebhookLayer::cancel_on_disconnect)), bounded
 //!    by the [deadline](WebhookLayer::deadline) and below the guard's claim.
 //! 6. **Settle.** A `2xx` from the inner service commits the id. A response
@@ -42,8 +43,8 @@
 //!    being dropped.
 //!
 //! The layer needs a tokio runtime with the time driver (any
-//! `#[tokio::main]` has one): handlers are spawned onto it, and bounded with
-//! its timers.
+//! `#[tokio::main]` has one): handlers whose client went away are moved onto
+//! it, and bounded with its timers.
 //!
 //! Every rejection is logged with `tracing` with its reason, and the
 //! [`Rejection`](crate::Rejection) is put in the response's extensions. The
