@@ -28,35 +28,85 @@ use crate::{BoxError, PermanentFailure, Rejection, Verified};
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 /// The response future of [`WebhookService`](super::WebhookService).
-pub struct ResponseFuture<B, E> {
-    inner: BoxFuture<Result<Response<ResponseBody<B>>, E>>,
+///
+/// Dropped before it answers (the client went away, a timeout above the
+/// layer fired), it moves the rest of the delivery onto the tokio runtime as
+/// a task of its own, unless the layer
+/// [cancels on disconnect](crate::WebhookLayer::cancel_on_disconnect): a
+/// handler is never cut off between its side effect and its answer. A
+/// delivery whose client stays (the usual case) pays for no task, no wake-up
+/// across tasks and no join.
+pub struct ResponseFuture<B: 'static, E: 'static> {
+    /// `None` once it answered (or panicked).
+    inner: Option<BoxFuture<Result<Response<ResponseBody<B>>, E>>>,
     // The delivery's span, entered while `inner` is polled. Kept out of the
-    // box so that the box stays in glibc's per-thread cache (see `receive`).
+    // box so that the box stays small (see `receive`).
     span: Span,
+    /// Where the rest of the delivery runs if this future is dropped first.
+    detach: Option<tokio::runtime::Handle>,
 }
 
-impl<B, E> ResponseFuture<B, E> {
+impl<B: 'static, E: 'static> ResponseFuture<B, E> {
     pub(crate) fn new(
         future: observe::Spanned<impl Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static>,
+        cancel_on_disconnect: bool,
     ) -> Self {
         Self {
-            inner: Box::pin(future.future),
+            inner: Some(Box::pin(future.future)),
             span: future.span,
+            // Without a runtime the future can only be run to its end or dropped.
+            detach: if cancel_on_disconnect {
+                None
+            } else {
+                tokio::runtime::Handle::try_current().ok()
+            },
         }
     }
 }
 
-impl<B, E> Future for ResponseFuture<B, E> {
+impl<B: 'static, E: 'static> Future for ResponseFuture<B, E> {
     type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        let Some(inner) = this.inner.as_mut() else {
+            panic!("ResponseFuture polled after it answered");
+        };
         let _entered = this.span.enter();
-        this.inner.as_mut().poll(cx)
+        // The handler's panics are caught inside; only the layer's own steps
+        // (settling the replay guard) could panic here. Dropping the future
+        // then releases what it held.
+        let polled = catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx)));
+        let answer = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(answer)) => answer,
+            Err(_panic) => {
+                tracing::error!("delivery failed while settling; event released for the sender's retry");
+                Ok(internal_error())
+            }
+        };
+        this.inner = None;
+        Poll::Ready(answer)
     }
 }
 
-impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+impl<B: 'static, E: 'static> Drop for ResponseFuture<B, E> {
+    fn drop(&mut self) {
+        if let (Some(inner), Some(runtime)) = (self.inner.take(), self.detach.take()) {
+            let span = std::mem::replace(&mut self.span, Span::none());
+            // A runtime shutting down drops the task, and with it the held
+            // claims, which release themselves.
+            runtime.spawn(
+                async move {
+                    let _answer = inner.await;
+                }
+                .instrument(span),
+            );
+        }
+    }
+}
+
+impl<B: 'static, E: 'static> fmt::Debug for ResponseFuture<B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()
     }
@@ -153,11 +203,12 @@ pub(crate) const DUPLICATE_BODY: &str = r#"{"duplicate":true}"#;
 /// past that, every request paid for a large-chunk allocation and a bigger
 /// copy.
 ///
-/// Steps 5 and 6 (`finish`) run inside this future, and move onto the
-/// runtime as a task of their own if it is dropped first ([`Detach`]) unless
-/// the layer cancels on disconnect, so that a client going away cannot drop a
-/// handler between its side effect and its answer. The delivery's [`Track`]
-/// moves with them, so an observer hears how a detached handler ended.
+/// Steps 5 and 6 (`finish`) run inside this future. Should the response
+/// future be dropped first, [`ResponseFuture`] moves what is left of this one
+/// onto the runtime, unless the layer cancels on disconnect, so that a client
+/// going away cannot drop a handler between its side effect and its answer.
+/// The delivery's [`Track`] moves with it, so an observer hears how a
+/// detached handler ended.
 pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     config: Arc<Config<Sch, G>>,
     mut inner: S,
@@ -248,80 +299,8 @@ where
 
         // 5 and 6: run the handler and settle by its outcome, detached from
         // this future unless the layer cancels on disconnect.
-        let finish = finish(Arc::clone(&config), held, forward, letterhead, slot, track);
-        if config.delivery.cancel_on_disconnect {
-            return finish.await;
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => Detach::new(Box::pin(finish), runtime).await,
-            Err(_) => finish.await,
-        }
+        finish(Arc::clone(&config), held, forward, letterhead, slot, track).await
     })
-}
-
-/// Steps 5 and 6, run inside the response future while it lives, and moved
-/// onto the runtime as a task of their own if it is dropped first (the client
-/// went away, a timeout above the layer fired): the handler is never cut off
-/// between its side effect and its answer, and a delivery whose client stays
-/// (the usual case) pays for no task, no wake-up across tasks and no join.
-/// The moved task keeps the request's span, so the handler's logs do.
-struct Detach<B: 'static, E: 'static> {
-    /// `None` once it answered (or panicked).
-    finish: Option<BoxFuture<Result<Response<ResponseBody<B>>, E>>>,
-    runtime: tokio::runtime::Handle,
-    span: Span,
-}
-
-impl<B: 'static, E: 'static> Detach<B, E> {
-    fn new(finish: BoxFuture<Result<Response<ResponseBody<B>>, E>>, runtime: tokio::runtime::Handle) -> Self {
-        Self {
-            finish: Some(finish),
-            runtime,
-            span: Span::current(),
-        }
-    }
-}
-
-impl<B: 'static, E: 'static> Future for Detach<B, E> {
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let Some(finish) = this.finish.as_mut() else {
-            return Poll::Ready(Ok(internal_error()));
-        };
-        // The handler's panics are caught inside; only the settling itself
-        // can panic here, and dropping the future releases the event.
-        let polled = catch_unwind(AssertUnwindSafe(|| finish.as_mut().poll(cx)));
-        match polled {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(answer)) => {
-                this.finish = None;
-                Poll::Ready(answer)
-            }
-            Err(_panic) => {
-                this.finish = None;
-                tracing::error!("delivery failed while settling; event released for the sender's retry");
-                Poll::Ready(Ok(internal_error()))
-            }
-        }
-    }
-}
-
-impl<B: 'static, E: 'static> Drop for Detach<B, E> {
-    fn drop(&mut self) {
-        if let Some(finish) = self.finish.take() {
-            let span = std::mem::replace(&mut self.span, Span::none());
-            // A runtime shutting down drops the task, and with it the held
-            // claims, which release themselves.
-            self.runtime.spawn(
-                async move {
-                    let _answer = finish.await;
-                }
-                .instrument(span),
-            );
-        }
-    }
 }
 
 /// The request line and headers of a forwarded delivery, for its dead letter.

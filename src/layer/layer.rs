@@ -271,6 +271,9 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// running a handler whose side effect already happened a second time.
     /// A detached handler counts against the
     /// [concurrency limit](Self::concurrency_limit) until it finishes.
+    /// A delivery dropped before its handler started goes on the same way:
+    /// a body that can no longer arrive is refused as unreadable, and a
+    /// complete one is verified and processed.
     ///
     /// `true` restores cancellation: when hyper drops the response future,
     /// the handler is dropped with it and the event released, so a handler

@@ -79,7 +79,11 @@ where
         // stays for the next call.
         let clone = self.inner.clone();
         let inner = std::mem::replace(&mut self.inner, clone);
-        ResponseFuture::new(future::receive(Arc::clone(&self.config), inner, request))
+        let cancel_on_disconnect = self.config.delivery.cancel_on_disconnect;
+        ResponseFuture::new(
+            future::receive(Arc::clone(&self.config), inner, request),
+            cancel_on_disconnect,
+        )
     }
 }
 
