@@ -16,10 +16,13 @@
 //!   trivial handler that reads the `Verified` extension: the hot path of
 //!   `examples/receiver.rs`.
 //!
-//! The server runs on one tokio thread, so a route's requests per second is
-//! its cost per request on one core. No tracing subscriber is installed: none
-//! of the three logs on success, and a rejection's log line would only cost
-//! the layer (the hand-rolled route logs nothing).
+//! The server is served exactly as `examples/receiver.rs` is: the same
+//! multi-threaded tokio runtime (`TOKIO_WORKER_THREADS` sets its worker
+//! count) and the same HTTP/1.1 loop, with its header-read timeout
+//! (`examples/support/serve.rs`), so that the load test's receivers differ
+//! only in how they handle a delivery. No tracing subscriber is installed:
+//! none of the three logs on success, and a rejection's log line would only
+//! cost the layer (the hand-rolled route logs nothing).
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -51,14 +54,23 @@ struct Envelope {
     id: String,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[path = "support/serve.rs"]
+mod serve;
+
+#[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secret = std::env::var("WEBHOOK_SECRET").map_err(|_| "set WEBHOOK_SECRET to the senders' secret")?;
     let port: u16 = std::env::var("PORT").map_or(Ok(3001), |p| p.parse())?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("baselines listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app(&secret)?).await?;
+    serve::serve(
+        listener,
+        app(&secret)?,
+        serve::HEADER_READ_TIMEOUT,
+        std::future::pending(),
+    )
+    .await?;
     Ok(())
 }
 

@@ -61,7 +61,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-WEBHOOK_SECRET=$secret PORT=$base_port taskset -c 0 "$bin/baselines" >/dev/null &
+WEBHOOK_SECRET=$secret PORT=$base_port TOKIO_WORKER_THREADS=1 taskset -c 0 "$bin/baselines" >/dev/null &
 baselines=$!
 pids+=("$baselines")
 WEBHOOK_SECRET=$secret PORT=$recv_port TOKIO_WORKER_THREADS=1 RUST_LOG=$receiver_log \
