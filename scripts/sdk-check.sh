@@ -24,7 +24,8 @@ fi
     squareup==46.0.0.20260916 polar-sdk==1.0.2 >/dev/null 2>&1 \
     || skip "pip could not install the SDKs (no registry?)"
 ( cd "$work" && { [ -f package.json ] || npm init -y >/dev/null; } \
-    && npm install --silent --no-audit --no-fund @octokit/webhooks-methods@6.0.0 stripe@23.1.0 >/dev/null 2>&1 ) \
+    && npm install --silent --no-audit --no-fund @octokit/webhooks-methods@6.0.0 stripe@23.1.0 \
+        @linear/sdk@98.0.0 >/dev/null 2>&1 ) \
     || skip "npm could not install the SDKs (no registry?)"
 cp scripts/sdk_sign.mjs "$work/"
 

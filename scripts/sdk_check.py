@@ -4,8 +4,8 @@ example receiver over 127.0.0.1.
 
 Usage: sdk_check.py RECEIVER_BINARY NODE_DIR
 
-NODE_DIR holds node_modules with @octokit/webhooks-methods and stripe, and a
-copy of sdk_sign.mjs; this Python must have standardwebhooks, svix,
+NODE_DIR holds node_modules with @octokit/webhooks-methods, stripe and
+@linear/sdk, and a copy of sdk_sign.mjs; this Python must have standardwebhooks, svix,
 slack_sdk, twilio, hubspot-api-client, squareup and polar-sdk. scripts/sdk-check.sh sets all of that up. For every provider:
 a valid delivery is answered 200 and handled once, its redelivery is
 acknowledged as a duplicate and not handled again, a tampered body and a
@@ -130,7 +130,7 @@ def providers(node_dir):
         return dict(headers, **{"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature})
 
     def more():
-        return more_providers(standard, StandardWebhook, SvixWebhook, now)
+        return more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now)
 
     return [
         ("standard", "standardwebhooks (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -153,10 +153,11 @@ def inline(body, headers=None):
     return {"body": body, "headers": headers or {}}
 
 
-def more_providers(standard, StandardWebhook, SvixWebhook, now):
+def more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now):
     """Clerk, Resend, Replicate (Svix / Standard Webhooks SDKs), Twilio and
-    HubSpot (their SDKs sign), Polar and Square (their SDKs only verify: the
-    delivery is signed here and must pass the SDK's own check first)."""
+    HubSpot (their SDKs sign), Polar, Square and Linear (their SDKs only
+    verify: the delivery is signed here and must pass the SDK's own check
+    first)."""
     import base64
     import hashlib
     import hmac
@@ -188,6 +189,19 @@ def more_providers(standard, StandardWebhook, SvixWebhook, now):
         params = dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
         sig = RequestValidator(secret).compute_signature(PUBLIC_URLS["twilio"], params)
         return dict(headers, **{"X-Twilio-Signature": sig, "I-Twilio-Idempotency-Token": event_id})
+
+    def linear(secret, body, event_id, headers):
+        # @linear/sdk's LinearWebhookClient.verify accepts it first (sdk_sign.mjs).
+        sig = node_sign(node_dir, "@linear/sdk", secret, body, 0)
+        return dict(headers, **{"Linear-Signature": sig, "Linear-Delivery": event_id})
+
+    def linear_delivery():
+        # Linear's window is 60 s, so the signed webhookTimestamp is taken
+        # when Linear's turn comes, not when this list is built.
+        return inline(json.dumps({"action": "create", "type": "Issue",
+                                  "data": {"id": "2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9", "title": "sdk-check"},
+                                  "webhookTimestamp": int(time.time() * 1000),
+                                  "webhookId": "000042e3-d123-4980-b49f-8e140eef9329"}, separators=(",", ":")))
 
     stamps = {}
 
@@ -225,6 +239,8 @@ def more_providers(standard, StandardWebhook, SvixWebhook, now):
          inline(twilio_body, form), "idem-sdk-check-twilio", twilio),
         ("hubspot", "hubspot-api-client (PyPI)", hubspot_secret, "hubspot-sdk-check-other-secret-01",
          inline(hubspot_body), None, hubspot),
+        ("linear", "@linear/sdk (npm) verifies", "lin_wh_sdk_check_secret_0123456789",
+         "lin_wh_sdk_check_other_secret_01234", linear_delivery, "234d1a4e-sdk-check-linear", linear),
     ]
 
 
@@ -244,6 +260,8 @@ def main():
     for scheme, sdk, secret, other_secret, fixture, event_id, sign in providers(node_dir):
         receiver = Receiver(binary, scheme, secret)
         try:
+            if callable(fixture):
+                fixture = fixture()
             body = fixture["body"]
             headers = {k: v for k, v in fixture["headers"].items() if k.lower() != "content-length"}
             headers.setdefault("Content-Type", "application/json")

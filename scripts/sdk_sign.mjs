@@ -14,6 +14,14 @@ if (sdk === "@octokit/webhooks-methods") {
   const Stripe = require("stripe");
   const stripe = new Stripe("sk_test_unused");
   process.stdout.write(stripe.webhooks.generateTestHeaderString({ payload: body, secret, timestamp }));
+} else if (sdk === "@linear/sdk") {
+  // The SDK only verifies: sign with node's crypto, and let the SDK's own
+  // verify (which throws unless it accepts, at the current time) pass it first.
+  const { createHmac } = await import("node:crypto");
+  const { LinearWebhookClient } = await import("@linear/sdk/webhooks");
+  const signature = createHmac("sha256", secret).update(body).digest("hex");
+  new LinearWebhookClient(secret).verify(Buffer.from(body), signature);
+  process.stdout.write(signature);
 } else {
   throw new Error(`unknown sdk ${sdk}`);
 }

@@ -193,8 +193,8 @@
 //!   replay guard is what drops a redelivery. [`LruGuard`] remembers the last
 //!   N processed ids (default 10 000): size N to cover the sender's retry
 //!   window (the article's sender retries for about 5.5 hours; Stripe for up
-//!   to 3 days) at your event rate, or an old id falls out and its redelivery
-//!   is processed again.
+//!   to 3 days; Meta for 36 hours, WhatsApp for 7 days) at your event rate,
+//!   or an old id falls out and its redelivery is processed again.
 //! - **Replicas.** [`LruGuard`] dedupes within one process. Several replicas
 //!   behind a load balancer each see a different subset of deliveries; they
 //!   need a shared guard such as [`RedisGuard`](replay::RedisGuard)

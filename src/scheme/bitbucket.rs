@@ -9,27 +9,37 @@ preset! {
     /// signs only when the webhook has a secret: a webhook without one sends
     /// no signature, and this preset refuses its deliveries with `401`.
     ///
-    /// - **Id, the replay key**: `X-Request-UUID`, "the UUID of the request"
-    ///   (absent: `400`), not signed. `X-Hook-UUID` is the webhook's own UUID,
-    ///   the same on every delivery of that webhook, so keying on it would
-    ///   drop every event after the first; it is never read.
-    ///   `X-Attempt-Number` counts Bitbucket's attempts and is not read either.
-    ///   **Unconfirmed**: Bitbucket's page does not say whether a retry keeps
-    ///   `X-Request-UUID`; if it does not, a retry of an event already
-    ///   processed is processed again (the guard cannot know), so keep
-    ///   handlers idempotent, or opt in to
+    /// - **Id, the replay key**: `X-Request-UUID`, "The UUID of the request"
+    ///   (absent: `400`), not signed. `X-Hook-UUID` is "The UUID of the
+    ///   webhook that an event triggers", the same on every delivery of that
+    ///   webhook, so keying on it would drop every event after the first; it
+    ///   is never read. `X-Attempt-Number` counts Bitbucket's attempts and is
+    ///   not read either. **Unconfirmed**: whether a retry keeps
+    ///   `X-Request-UUID`; no Atlassian page says (the only hint found is
+    ///   second-hand: simstudioai/sim PR #6934 dedupes on it). If it does
+    ///   not, a retry of an event already processed is processed again (the
+    ///   guard cannot know), so keep handlers idempotent, or opt in to
     ///   `Bitbucket::builder().dedupe_on_signature(true)`, which also drops a
     ///   resend of the same signed body.
+    /// - **Retries**: for a `5xx` answer "Bitbucket automatically resends the
+    ///   request up to two more times"; the webhook's request log also offers
+    ///   a manual "Resend request".
     /// - **Type**: `X-Event-Key` (`repo:push`, `pullrequest:created`, ...), not signed.
     /// - **No timestamp**; the replay guard is the only protection against a
     ///   captured delivery.
     ///
-    /// Source: support.atlassian.com/bitbucket-cloud/docs/event-payloads/
-    /// (the HTTP headers table); bitbucket.org/blog/enhanced-webhook-security
-    /// (the `X-Hub-Signature` secret). **Unconfirmed** from an official page:
-    /// the byte-level rule (hex, `sha256=`, raw body), which matches the
-    /// Bitbucket Data Center docs and every second-hand source. Bitbucket
-    /// publishes no vector: the tests' vectors are computed.
+    /// Sources: <https://support.atlassian.com/bitbucket-cloud/kb/bitbucket-cloud-python-sample-code-to-verify-webhook-signature/>
+    /// (Cloud only: an HMAC "using the SHA-256 hash function ... using a
+    /// secret key and the payload", read from `X-Hub-Signature`);
+    /// <https://bitbucket.org/blog/enhanced-webhook-security> (webhook secrets
+    /// for Cloud); <https://support.atlassian.com/bitbucket-cloud/docs/event-payloads/>
+    /// (the HTTP headers table);
+    /// <https://support.atlassian.com/bitbucket-cloud/docs/troubleshoot-webhooks/>
+    /// (the retries). **Unconfirmed** for Cloud: the byte format `sha256=`
+    /// and hex, which only the Bitbucket Data Center page shows
+    /// (`x-hub-signature: sha256=...`) and every second-hand Cloud source
+    /// agrees with. Bitbucket publishes no vector: the tests' vectors are
+    /// computed.
     ///
     /// ```
     /// use std::time::SystemTime;

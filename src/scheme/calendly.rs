@@ -12,20 +12,28 @@ preset! {
     /// - **Signatures**: every `v1` entry is a candidate; unknown keys are ignored.
     /// - **Timestamp**: `t`, signed; refused further than the
     ///   [tolerance](Calendly::tolerance) from now, in either direction
-    ///   (default 5 minutes). Calendly's docs recommend a replay window; the
-    ///   3 minutes of their sample code is UNCONFIRMED, so the crate's
-    ///   default is kept.
+    ///   (default 5 minutes). **Unconfirmed**: Calendly's own window. Its
+    ///   webhook-signatures page could be read only in part; Hookdeck gives
+    ///   "~3 min", other third parties 5 minutes; the crate's default is kept.
+    /// - **Retries**: Calendly keeps trying "for 24 hours with an exponential
+    ///   back-off ... or until 24 hours after the booking of the event
+    ///   passes". **Unconfirmed**: whether a retry is signed afresh with a
+    ///   new `t`. If it is, a retry is a new delivery to the guard (see the
+    ///   id below); if it is not, any tolerance refuses the later retries.
     /// - **Id, the replay key**: Calendly sends no delivery or event id (the
     ///   body's `payload.uri` names the invitee, shared by its `invitee.created`
     ///   and `invitee.canceled`), so the id is the verified signature: a
     ///   captured delivery replayed within the tolerance is dropped, while a
-    ///   retry (signed afresh, with a new `t`) is a new delivery to the guard.
+    ///   retry signed afresh is processed again; keep handlers idempotent.
     /// - **Type**: the body's `event` (`invitee.created`, ...), signed.
     /// - **Handshake**: none.
     ///
-    /// Source: developer.calendly.com/api-docs/overview/webhooks/webhook-signatures
-    /// (`HMAC-SHA256(key, "<t>." + raw_body)`). Calendly publishes no test
-    /// vector; the one below was computed with Python's `hmac`.
+    /// Sources: <https://developer.calendly.com/docs/webhooks/overview>
+    /// (`Calendly-Webhook-Signature: t=<unix>,v1=<hex>`, "Verify
+    /// `HMAC-SHA256(key, "<t>." + raw_body)`");
+    /// <https://developer.calendly.com/api-docs/overview/webhooks/webhook-errors>
+    /// (the retries). Calendly publishes no test vector and has no SDK of its
+    /// own; the one below was computed with Python's `hmac`.
     ///
     /// ```
     /// use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -33,13 +33,21 @@ const EVENT: HeaderName = HeaderName::from_static("x-gitlab-event");
 ///   matching passes (configure the old and the new one while rotating).
 ///   Absent: `401`; repeated with different values: `400`; wrong: `401`.
 /// - **Id, the replay key**: `Idempotency-Key`, which GitLab added so that
-///   receivers can tell retries of one event apart from new events: a retry
-///   (automatic or manual "Resend request") keeps it
-///   (<https://gitlab.com/gitlab-org/gitlab/-/issues/388692>,
-///   <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/160952>). GitLab
-///   versions before it fall back to `X-Gitlab-Event-UUID`, which
-///   identifies the event for log correlation; whether a retry keeps it is
-///   **unconfirmed**. Neither is signed. Both absent: `400`.
+///   receivers can tell retries of one event apart from new events. It is
+///   "consistent across retries", where the headers before it "are unique to
+///   each webhook request"; a retry reuses the `idempotency_key` of the
+///   `WebHookLog` being retried, so a manual "Resend request" keeps it as an
+///   automatic retry does
+///   (<https://gitlab.com/gitlab-org/gitlab/-/merge_requests/160952>,
+///   <https://gitlab.com/gitlab-org/gitlab/-/issues/388692>). GitLab
+///   versions without it fall back to `X-Gitlab-Event-UUID`, which
+///   **probably changes on every retry**: that MR's wording says so, and
+///   so does the patch in gitlab-org/gitlab#230830, which builds the UUID
+///   with `SecureRandom.uuid` each time the headers are built (no GitLab
+///   docs page says either way). On such a GitLab a retry is a new key to
+///   the guard, and the token does not cover the body, so nothing here can
+///   tell it from a new event: keep handlers idempotent. Neither header is
+///   signed. Both absent: `400`.
 /// - **Type**: `X-Gitlab-Event` (`Push Hook`, `Merge Request Hook`, ...),
 ///   not signed (the body's `object_kind` says the same, under the token only).
 /// - **No timestamp**: the replay guard is the only protection against a
@@ -78,11 +86,19 @@ const EVENT: HeaderName = HeaderName::from_static("x-gitlab-event");
 /// `Idempotency-Key`), `webhook-timestamp` and `webhook-signature: v1,<base64>`,
 /// the Standard Webhooks v1 HMAC-SHA256 of `{webhook-id}.{webhook-timestamp}.{body}`.
 /// [`GitLab::signing_token`] verifies it: the id is `webhook-id` (signed), the
-/// type `X-Gitlab-Event` (unsigned), the tolerance 5 minutes (GitLab's own
-/// window is **unconfirmed**; Standard Webhooks libraries use 5 minutes).
-/// Sources: gitlab-org/gitlab MR !230944 ("Add webhook HMAC signing
-/// token") and MR !231325 (`whsec_` of a 32-byte key), as summarized in
-/// `PROVIDERS.md`; GitLab's 19.0 docs page itself was **not read**.
+/// type `X-Gitlab-Event` (unsigned), the tolerance 5 minutes, the Standard
+/// Webhooks convention. GitLab's own window is **unconfirmed**: it is not in
+/// MR !230944, MR !231325, issue #19367 or the copy of GitLab's webhook docs
+/// that was read.
+/// Sources: <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/230944>
+/// (GitLab "computes an HMAC-SHA256 signature over the concatenated string
+/// `{webhook-id}.{timestamp}.{body}` and sends it in the `webhook-signature`
+/// header (formatted as `v1,<base64>`). A `webhook-id` header (equal to the
+/// `Idempotency-Key` value) and a `webhook-timestamp` header are included"; its
+/// test server verifies with the `standardwebhooks` npm library);
+/// <https://gitlab.com/gitlab-org/gitlab/-/merge_requests/231325> (the token
+/// is "in `whsec_<base64>` format encoding a 32-byte key"). GitLab's docs page
+/// for the signing token was **not read**.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};

@@ -12,16 +12,23 @@ preset! {
     /// [`HubSpot::new`] plus the query exactly as the request carried it,
     /// and `timestamp` is `X-HubSpot-Request-Timestamp` in **milliseconds**,
     /// signed verbatim. A timestamp older than 5 minutes is refused (HubSpot's
-    /// rule and its SDKs'); one more than 5 minutes ahead is refused too,
-    /// which HubSpot's SDKs do not check ([`tolerance`](HubSpot::tolerance)
-    /// changes both).
+    /// rule and its SDKs', which check age only, `300000` ms); one more than
+    /// 5 minutes ahead is refused too, which HubSpot's SDKs do not check
+    /// ([`tolerance`](HubSpot::tolerance) changes both).
     ///
     /// **URL decoding, UNCONFIRMED**: HubSpot's v3 page tells receivers to
-    /// decode a list of percent-escapes in the URI before signing; neither
-    /// official SDK (hubspot-api-python 12.0.0 `hubspot/utils/signature.py`,
-    /// @hubspot/api-client 13.5.0 `lib/src/utils/signature.js`) decodes
-    /// anything, and this preset follows the SDKs: the query is signed as it
-    /// arrived. A query holding such escapes may therefore not verify.
+    /// decode a list of percent-escapes in the URI before signing, and that
+    /// list was not read: only the opening of HubSpot's request-validation
+    /// pages could be reached, and no copy of them was found (searched: the
+    /// phrases "URL-encoded characters", "Decoded character" and `%3A` in
+    /// documentation and public repositories). None of HubSpot's four
+    /// official SDKs decodes anything: hubspot-api-client 12.0.0 (PyPI)
+    /// `hubspot/utils/signature.py`, @hubspot/api-client 13.5.0 (npm)
+    /// `lib/src/utils/signature.js`, HubSpot/hubspot-api-php@0c65061
+    /// `lib/Utils/Signature.php` and HubSpot/hubspot-api-ruby@75a9afa
+    /// `lib/hubspot/helpers/signature.rb` all sign the URI verbatim, and this
+    /// preset follows them: the query is signed as it arrived. A query
+    /// holding such escapes may therefore not verify.
     ///
     /// The body is a JSON array of events, each with its own `eventId`, so a
     /// delivery has no single id: the replay key is the verified signature
@@ -33,7 +40,8 @@ preset! {
     ///
     /// Source: <https://developers.hubspot.com/docs/apps/developer-platform/build-apps/authentication/request-validation>;
     /// HubSpot/hubspot-api-python `hubspot/utils/signature.py` (12.0.0 on PyPI);
-    /// HubSpot/hubspot-api-nodejs `src/utils/signature.ts` (13.5.0 on npm).
+    /// HubSpot/hubspot-api-nodejs `src/utils/signature.ts` (13.5.0 on npm);
+    /// the PHP and Ruby SDKs above.
     ///
     /// ```
     /// use std::time::{Duration, SystemTime};

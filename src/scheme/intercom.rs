@@ -12,6 +12,9 @@ preset! {
     ///   body. Intercom's `ping` notification carries `"id": null`; such a
     ///   delivery falls back to the verified signature (`sig:<hex>`), so a
     ///   resent ping is a duplicate and two pings with different bodies are not.
+    ///   **Unconfirmed**: Intercom's retries, and whether a retry keeps the
+    ///   `id`; no official text on either was found (a second-hand note says
+    ///   Intercom redelivers a notification not answered within five seconds).
     /// - **Type**: the body's `topic` (`conversation.user.created`, `ping`, ...).
     /// - **No timestamp**: the body alone is signed, so a captured delivery
     ///   stays valid; the replay guard is the only protection.
@@ -19,12 +22,17 @@ preset! {
     ///   normal signed notification and reaches your handler (its `topic` is
     ///   `ping`).
     ///
-    /// Source: developers.intercom.com/intercom-api-reference/v1.0/reference/signed-notifications
-    /// (header, `sha1=` hex, body, the subscription's `hub_secret`).
-    /// **Unconfirmed**: that the current Developer Hub signs with the app's
-    /// `client_secret` (second-hand sources; Intercom's current page was not
-    /// read), and Intercom publishes no vector with its secret: the vectors in
-    /// the tests are computed.
+    /// Source: <https://developers.intercom.com/intercom-api-reference/v1.0/reference/signed-notifications>:
+    /// "The signature is the hexadecimal (40-byte) representation of a SHA-1
+    /// signature computed using the HMAC algorithm as defined in RFC2104",
+    /// and "The X-Hub-Signature header value starts with the string sha1=";
+    /// the key there is the subscription's `hub_secret`. **Unconfirmed**: that
+    /// the current Developer Hub signs with the app's `client_secret`; only
+    /// second-hand sources say so (a Nango handler citing Intercom's 2.15
+    /// webhook-models page, trigger.dev, Hookdeck), and Intercom's current
+    /// page was not read. Intercom publishes no vector with its secret (its
+    /// example digest comes without one), and `intercom-client` 7.0.3 has no
+    /// verifier: the vectors in the tests are computed.
     ///
     /// ```
     /// use std::time::SystemTime;

@@ -9,22 +9,32 @@ preset! {
     /// to 40 characters) as written.
     ///
     /// - **Id, the replay key**: Lemon Squeezy documents **no** delivery or
-    ///   event id (the body's `meta.webhook_id` names the webhook, not the
-    ///   event, so keying on it would drop every event after the first). The
-    ///   key is the verified signature itself (`sig:<hex>`): a retry resends
-    ///   the same body, so it is a duplicate; two deliveries with
-    ///   byte-identical bodies would count as one, which Lemon Squeezy's
-    ///   payloads (an object with its own `updated_at`) make unlikely.
+    ///   event id (the body's `meta` holds `event_name` and `custom_data`;
+    ///   `meta.webhook_id` names the webhook, not the event, so keying on it
+    ///   would drop every event after the first). Lemon Squeezy's own
+    ///   Laravel and Next.js code reads only `meta.event_name`. The key is
+    ///   the verified signature itself (`sig:<hex>`): a retry resends the
+    ///   same body, so it is a duplicate; two deliveries with byte-identical
+    ///   bodies would count as one, which Lemon Squeezy's payloads (an object
+    ///   with its own `updated_at`) make unlikely.
+    /// - **Retries**: a failed delivery is "retried up to three more times
+    ///   using an exponential backoff strategy (e.g. 5 secs, 25 secs, 125
+    ///   secs)".
     /// - **Type**: `X-Event-Name` (not signed), falling back to the body's
     ///   `meta.event_name` (signed) when the header is absent.
     /// - **No timestamp**; the replay guard is the only protection against a
     ///   captured delivery.
     ///
-    /// Source: docs.lemonsqueezy.com/help/webhooks/signing-requests ("HMAC hex
-    /// digest" of the body under the signing secret), lemonsqueezy.com/docs/api/webhooks
-    /// (`X-Event-Name`, `meta.event_name`). **Unconfirmed**: SHA-256, which
-    /// the docs' code samples use (not read here; every second-hand
-    /// implementation agrees). No official vector: the tests' vectors are computed.
+    /// Sources: <https://docs.lemonsqueezy.com/help/webhooks/webhook-requests>
+    /// (`X-Event-Name`, `X-Signature`, the retries); SHA-256 from Lemon
+    /// Squeezy's own code: lmsqueezy/laravel@50fcb3f
+    /// `src/Http/Middleware/VerifyWebhookSignature.php`
+    /// (`hash_hmac('sha256', $payload, ...)` against the `x-signature`
+    /// header, with `hash_equals`) and lmsqueezy/nextjs-billing@bc3bd11
+    /// `src/app/api/webhook/route.ts` (`createHmac("sha256",
+    /// secret).update(rawBody).digest("hex")`). No official vector, and
+    /// `@lemonsqueezy/lemonsqueezy.js` 4.0.0 has no verifier: the tests'
+    /// vectors are computed.
     ///
     /// ```
     /// use std::time::SystemTime;

@@ -17,22 +17,30 @@ use crate::{Rejection, Secret, Secrets};
 const MAX_CHALLENGE: usize = 256;
 
 /// Meta's scheme: `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of the
-/// raw body keyed with the app's **App Secret**. Meta signs the
-/// escaped-unicode JSON it sends, so the bytes as received are what count.
-/// The legacy SHA-1 `X-Hub-Signature` is never read.
+/// raw body keyed with the app's **App Secret**. The bytes as received are
+/// what count: Meta's docs have said that it signs an escaped-unicode form
+/// of the payload, so a re-serialized body would not verify (the current
+/// Graph API page no longer carries that paragraph). The legacy SHA-1
+/// `X-Hub-Signature` is never read.
 ///
 /// - **Id, the replay key**: Meta's notifications carry **no** delivery or
 ///   event id (a batch of `entry[]`, each with the object's `id` and a
-///   `time`), and Meta retries a delivery that did not get a `200` ("we
-///   retry delivery ... up to a certain timeout (typically 24 hours ...)",
-///   <https://developers.facebook.com/docs/whatsapp/api/webhooks>; the Graph
-///   API's webhook page tells receivers to deduplicate). The key is the
-///   verified signature itself (`sig:<hex>`): a retry resends the same bytes,
-///   so it is caught. The trade-off: two distinct notifications with
-///   byte-identical bodies would count as one; Meta's carry the change's
-///   `time` and, for WhatsApp, message ids, so that needs the same change
-///   twice in the same second. A message id inside the batch would be a
-///   finer key, but a batch may hold several and the guard takes one.
+///   `time`), and Meta documents no dedup key. The key is the verified
+///   signature itself (`sig:<hex>`), which catches a retry that resends the
+///   same bytes; whether retries do is not stated (UNCONFIRMED). The
+///   trade-off: two distinct notifications with byte-identical bodies would
+///   count as one; Meta's carry the change's `time` and, for WhatsApp,
+///   message ids, so that needs the same change twice in the same second. A
+///   message id inside the batch would be a finer key, but a batch may hold
+///   several and the guard takes one.
+/// - **Retries, and how long the guard must remember**: the Graph API
+///   retries a failed delivery "immediately, then try a few more times with
+///   decreasing frequency over the next 36 hours. Your server should handle
+///   deduplication in these cases"; the WhatsApp Cloud API does the same
+///   "over the next 7 days". A retry is only caught while the replay guard
+///   still holds its key: size [`LruGuard`](crate::LruGuard) to hold 36 hours
+///   (7 days for WhatsApp) of notifications, and set `RedisGuard::retention`
+///   (feature `redis`) to at least that, above its 24-hour default.
 /// - **Type**: the body's `object` (`page`, `whatsapp_business_account`,
 ///   `instagram`, ...); the fields changed are in `entry[].changes[].field`.
 /// - **No timestamp**: the replay guard is the only protection against a
@@ -59,13 +67,15 @@ const MAX_CHALLENGE: usize = 256;
 /// `Transfer-Encoding`) passes it, so that the GET reaches `verify`. Every
 /// other unsigned request is still refused there, unread.
 ///
-/// Sources: developers.facebook.com/docs/graph-api/webhooks/getting-started
-/// (verification requests, event notifications, `X-Hub-Signature-256`);
-/// developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/create-webhook-endpoint.
-/// **Partly unconfirmed**: the payload-signing section of Meta's page was not
-/// read in full here; header, prefix and algorithm agree across every
-/// second-hand source. Meta publishes no vector with its secret: the tests'
-/// vectors are computed.
+/// Sources: <https://developers.facebook.com/docs/graph-api/webhooks/getting-started>
+/// (verification requests; "We sign all Event Notification payloads with a
+/// SHA256 signature and include the signature in the request's
+/// X-Hub-Signature-256 header, preceded with sha256="; the 36-hour retries);
+/// <https://developers.facebook.com/documentation/business-messaging/whatsapp/webhooks/create-webhook-endpoint>
+/// (the HMAC-SHA256 "calculated using the post body payload and your app
+/// secret as the secret key"; the 7-day retries). Both were read as GitHub
+/// mirrors of Meta's pages. Meta publishes no vector with its secret (the
+/// WhatsApp page's digest comes without one): the tests' vectors are computed.
 ///
 /// ```
 /// use std::time::SystemTime;

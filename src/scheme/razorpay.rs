@@ -8,25 +8,32 @@ preset! {
     /// the raw body keyed with the webhook secret set in the Dashboard (not
     /// the API key secret), as written.
     ///
-    /// - **Rotation**: after a secret change, Razorpay's retries of older
-    ///   events stay signed with the **old** secret ("use the old secret for
-    ///   webhook signature validation while retrying older requests",
-    ///   <https://razorpay.com/docs/webhooks/faqs/>): keep both secrets
-    ///   configured for the 24 hours Razorpay retries.
+    /// - **Rotation**: after a secret change, Razorpay's automatic retries
+    ///   of older events stay signed with the **old** secret ("use the old
+    ///   secret for webhook signature validation while retrying older
+    ///   requests", <https://razorpay.com/docs/webhooks/faqs/>), while events
+    ///   replayed from the Dashboard "are signed with your current webhook
+    ///   secret" (<https://razorpay.com/docs/webhooks/replay-events>). Keep
+    ///   both secrets configured during a rotation, at least for the 24 hours
+    ///   Razorpay retries an event after its creation.
     /// - **No timestamp**: the body alone is signed (its `created_at` is not
     ///   checked), so a captured delivery stays valid forever; the replay
     ///   guard is the only defence.
-    /// - **Id, the replay key**: the `x-razorpay-event-id` header, kept
-    ///   across retries (absent: `400`). It is **not signed**; see "Unsigned
-    ///   headers" on [`Spec`]. That Razorpay's docs name it for dedup is
-    ///   UNCONFIRMED from an official page (their best-practices page says
-    ///   to expect duplicates; second-hand sources name this header).
+    /// - **Id, the replay key**: the `x-razorpay-event-id` header (absent:
+    ///   `400`), Razorpay's own dedup key: "You can identify the duplicate
+    ///   webhooks using the `x-razorpay-event-id` header. The value for this
+    ///   header is unique per event"
+    ///   (<https://razorpay.com/docs/webhooks/validate-test>, "Idempotency";
+    ///   the same advice on <https://razorpay.com/docs/webhooks/best-practices>).
+    ///   It is **not signed**; see "Unsigned headers" on [`Spec`].
     /// - **Type**: the body's `event` (`payment.captured`, ...), signed.
     /// - **Handshake**: none.
     ///
     /// Source: razorpay/razorpay-node@9737ef1 `lib/utils/razorpay-utils.js`
-    /// `validateWebhookSignature`; razorpay.com/docs/webhooks/validate-test.
-    /// The example is razorpay-node's test vector.
+    /// `validateWebhookSignature`; razorpay/markdown-docs@ab3bda5, the source
+    /// of Razorpay's webhook pages (`webhooks/validate-test.md`,
+    /// `webhooks/best-practices.md`, `webhooks/faqs.md`). The example is
+    /// razorpay-node's test vector.
     ///
     /// ```
     /// use std::time::SystemTime;

@@ -10,16 +10,23 @@ preset! {
     ///
     /// - **Id, the replay key**: the body's `event_id`, signed with the body;
     ///   Typeform documents it as the "unique ID for the webhook", assigned by
-    ///   Typeform. **Unconfirmed**: that a retry keeps it (Typeform's page
-    ///   does not say; it is the only per-delivery id the payload has).
+    ///   Typeform. **Unconfirmed**: that a retry keeps it (Typeform's pages
+    ///   do not say; it is the only per-delivery id the payload has).
+    /// - **Retries**: a `410` or `404` answer disables the webhook; a `429`,
+    ///   `408`, `503` or `423` is retried "every 2-3 minutes for 10 hours",
+    ///   other failures with a backoff.
     /// - **Type**: the body's `event_type` (`form_response`, ...).
     /// - **No timestamp**; the replay guard is the only protection against a
     ///   captured delivery.
     ///
-    /// Source: typeform.com/developers/webhooks/secure-your-webhooks (header,
-    /// `sha256=`, base64, raw body); the `event_id`/`event_type` envelope from
+    /// Source: <https://www.typeform.com/developers/webhooks/secure-your-webhooks/>
+    /// ("Using the HMAC SHA-256 algorithm, create a hash (using secret as a
+    /// key) of the entire received payload as binary. Encode the binary hash
+    /// in base64 format. Add prefix sha256="); <https://typeform.com/developers/webhooks>
+    /// (the retries); the `event_id`/`event_type` envelope from
     /// typeform.com/developers/webhooks/example-payload. Typeform publishes no
-    /// vector with its secret: the tests' vectors are computed.
+    /// vector with its secret, and `@typeform/api-client` 2.10.4 only sets
+    /// the secret (no verifier): the tests' vectors are computed.
     ///
     /// ```
     /// use std::time::SystemTime;

@@ -5,19 +5,33 @@ use crate::Secrets;
 
 preset! {
     /// Vercel: `x-vercel-signature: <hex>` (no prefix), the HMAC-SHA1 of the
-    /// raw body. The key is the integration's **Client Secret** for
-    /// integration webhooks, or the secret shown once when an account
-    /// webhook is created, as written.
+    /// raw body ("the `sha1` of the request body using your secret key"). The
+    /// key depends on the webhook: an account webhook uses "the secret
+    /// displayed when creating the webhook", an integration webhook "your
+    /// Integration Secret (also called Client Secret)", as written.
     ///
-    /// - **Id, the replay key**: the body's `id`, signed with the body.
+    /// - **Id, the replay key**: the body's `id`, signed with the body,
+    ///   which Vercel calls "The ID of the webhook delivery". **Unconfirmed**:
+    ///   whether a retry keeps it; "delivery" does not say whether it names
+    ///   one attempt or the event. Were it per attempt, a retry of an event
+    ///   already processed would be processed again: keep handlers
+    ///   idempotent.
+    /// - **Retries**: "we attempt to deliver the webhook event up to 24 hours
+    ///   with an exponential backoff", so the replay guard should remember a
+    ///   key for 24 hours: size [`LruGuard`](crate::LruGuard) for a day of
+    ///   events (`RedisGuard`'s default retention is 24 hours).
     /// - **Type**: the body's `type` (`deployment.created`, ...).
     /// - **No timestamp**; the replay guard is the only protection against a
     ///   captured delivery.
     ///
-    /// **Unconfirmed**: vercel.com/docs (the "Securing webhooks" page) was
-    /// not readable here; the rule agrees across trigger.dev's docs and
-    /// several independent implementations, and so do the `id`/`type` fields.
-    /// Vercel publishes no vector: the tests' vectors are computed.
+    /// Sources: <https://vercel.com/docs/webhooks/webhooks-api> ("Securing
+    /// webhooks", "Payload", "Delivery Attempts and Retries") and
+    /// <https://vercel.com/docs/headers/request-headers#x-vercel-signature>,
+    /// read as the copy in superbuilders/superstarter@fcc3e65
+    /// (`docs/vercel/webhooks/webhooks-api.md`,
+    /// `docs/vercel/headers/request-headers.md`). Vercel publishes no vector,
+    /// and `@vercel/sdk` 1.28.35 has no verifier: the tests' vectors are
+    /// computed.
     ///
     /// ```
     /// use std::time::SystemTime;
