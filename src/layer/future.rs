@@ -22,7 +22,7 @@ use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
-use crate::scheme::{Delivery, Scheme, Verdict};
+use crate::scheme::{Scheme, Verdict};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -268,18 +268,17 @@ where
                 }
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
-            track.verified(&delivery);
+            let (verified, replay_key) = delivery.into_verified(bytes.clone());
+            track.verified(&verified);
 
             // 4. Replay guard: every replay key must be fresh.
-            let held = match claim(&config, &delivery).await {
+            let held = match claim(&config, &verified, replay_key).await {
                 Ok(held) => held,
                 Err(response) => return Ok(track.refused(response)),
             };
             track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
-            let (id, event_type, timestamp) = delivery.into_parts();
-            let verified = Verified::new(id, event_type, timestamp, bytes.clone());
             // What a dead letter keeps, should the handler mark the delivery.
             let letterhead = Letterhead {
                 method: parts.method.clone(),
@@ -445,22 +444,25 @@ async fn first_poll<F: Future>(mut future: Pin<&mut F>) -> Option<F::Output> {
     .await
 }
 
-/// Step 4: holds every replay key of `delivery`, or answers for the layer.
+/// Step 4: holds every replay key of the delivery (its id, and the
+/// scheme's `replay_key` if it has one), or answers for the layer.
 async fn claim<Sch, G, B>(
     config: &Config<Sch, G>,
-    delivery: &Delivery,
+    verified: &Verified,
+    replay_key: Option<String>,
 ) -> Result<Held<G>, Response<ResponseBody<B>>>
 where
     G: ReplayGuard,
 {
-    let mut held = Held::new(Arc::clone(&config.guard));
-    for key in delivery.replay_keys() {
+    let mut held = Held::new(Arc::clone(&config.guard), verified.clone(), replay_key);
+    for slot in 0..held.claims.len() {
+        let Some(key) = held.key(slot) else { continue };
         match config.guard.begin(key).await {
-            Ok(Begin::Fresh(claim)) => held.keys.push((key.to_owned(), claim)),
+            Ok(Begin::Fresh(claim)) => held.claims[slot] = Some(claim),
             Ok(Begin::Done) => {
                 held.release().await;
                 tracing::info!(
-                    event_id = delivery.id(),
+                    event_id = verified.id(),
                     "duplicate delivery acknowledged; already processed"
                 );
                 return Err(duplicate());
@@ -472,13 +474,13 @@ where
                     &Rejection::InFlight {
                         retry_after: retry_after.min(MAX_IN_FLIGHT_RETRY_AFTER),
                     },
-                    Some(delivery.id()),
+                    Some(verified.id()),
                 ));
             }
             Err(error) => {
                 held.release().await;
-                tracing::error!(event_id = delivery.id(), error = %error, source = ?std::error::Error::source(&error), "replay guard failed");
-                return Err(reject(config, &Rejection::GuardUnavailable, Some(delivery.id())));
+                tracing::error!(event_id = verified.id(), error = %error, source = ?std::error::Error::source(&error), "replay guard failed");
+                return Err(reject(config, &Rejection::GuardUnavailable, Some(verified.id())));
             }
         }
     }
@@ -686,29 +688,50 @@ impl<F: Future> Future for CatchUnwind<F> {
 /// settled: committed on success, released otherwise, and released by `Drop`
 /// when the future holding them is dropped (the client went away under
 /// [`cancel_on_disconnect`](crate::WebhookLayer::cancel_on_disconnect), a
-/// timeout above us fired, the runtime shut down) or unwinds. This is what guarantees that an event is never left marked
-/// in flight or done without its handler having succeeded.
+/// timeout above us fired, the runtime shut down) or unwinds. This is what
+/// guarantees that an event is never left marked in flight or done without
+/// its handler having succeeded.
+///
+/// The keys are the delivery's id (read from the shared [`Verified`], not
+/// copied) and the scheme's extra replay key, if any; `claims[i]` is the
+/// claim on key `i` while it is held.
 struct Held<G: ReplayGuard> {
     guard: Arc<G>,
-    keys: Vec<(String, Claim)>,
+    verified: Verified,
+    replay_key: Option<String>,
+    claims: [Option<Claim>; 2],
 }
 
 impl<G: ReplayGuard> Held<G> {
-    fn new(guard: Arc<G>) -> Self {
+    fn new(guard: Arc<G>, verified: Verified, replay_key: Option<String>) -> Self {
         Self {
             guard,
-            keys: Vec::new(),
+            verified,
+            replay_key,
+            claims: [None, None],
+        }
+    }
+
+    /// Key `slot`: the id, then the extra replay key.
+    fn key(&self, slot: usize) -> Option<&str> {
+        match slot {
+            0 => Some(self.verified.id()),
+            _ => self.replay_key.as_deref(),
         }
     }
 
     /// Commits every held key (the event was processed) or releases it (so
     /// the sender's retry is processed).
     async fn settle(&mut self, commit: bool, id: Option<&str>) {
-        for (key, claim) in std::mem::take(&mut self.keys) {
+        for slot in 0..self.claims.len() {
+            let Some(claim) = self.claims[slot].take() else {
+                continue;
+            };
+            let key = self.key(slot).unwrap_or_default();
             let settled = if commit {
-                self.guard.commit(&key, claim).await
+                self.guard.commit(key, claim).await
             } else {
-                self.guard.release(&key, claim).await
+                self.guard.release(key, claim).await
             };
             match settled {
                 Ok(()) => {}
@@ -731,14 +754,18 @@ impl<G: ReplayGuard> Held<G> {
 
 impl<G: ReplayGuard> Drop for Held<G> {
     fn drop(&mut self) {
-        if self.keys.is_empty() {
+        if self.claims.iter().all(Option::is_none) {
             return;
         }
         let guard = Arc::clone(&self.guard);
-        let keys = std::mem::take(&mut self.keys);
+        let claims = std::mem::take(&mut self.claims);
+        let (verified, replay_key) = (self.verified.clone(), self.replay_key.take());
         let mut release = Box::pin(async move {
-            for (key, claim) in keys {
-                let _ = guard.release(&key, claim).await;
+            let keys = [Some(verified.id()), replay_key.as_deref()];
+            for (key, claim) in keys.into_iter().zip(claims) {
+                if let (Some(key), Some(claim)) = (key, claim) {
+                    let _ = guard.release(key, claim).await;
+                }
             }
         });
         // The in-memory guard finishes on the first poll. A guard that has to

@@ -169,8 +169,7 @@ use tracing::Span;
 #[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
 pub use self::metrics::Metrics;
 pub use self::recent::{DeliveryRecord, RecentDeliveries};
-use crate::scheme::Delivery;
-use crate::Rejection;
+use crate::{Rejection, Verified};
 
 macro_rules! outcomes {
     ($( $(#[$doc:meta])* $variant:ident => $label:literal, )*) => {
@@ -511,8 +510,8 @@ struct Active {
     handler_start: Option<Instant>,
     timings: Timings,
     outcome: Option<Outcome>,
-    event_id: Option<String>,
-    event_type: Option<String>,
+    /// The verified delivery, for the observer's report (shared, not copied).
+    verified: Option<Verified>,
     body: Option<Bytes>,
     reported: bool,
 }
@@ -546,8 +545,7 @@ impl Track {
             handler_start: None,
             timings: Timings::default(),
             outcome: None,
-            event_id: None,
-            event_type: None,
+            verified: None,
             body: None,
             reported: false,
         };
@@ -568,7 +566,7 @@ impl Track {
     }
 
     /// Step 3 is over: the signature verified.
-    pub(crate) fn verified(&mut self, delivery: &Delivery) {
+    pub(crate) fn verified(&mut self, delivery: &Verified) {
         if let Some(active) = &mut self.0 {
             let took = active.lap();
             active.timings.verify = Some(took);
@@ -580,8 +578,7 @@ impl Track {
                 event_type = delivery.event_type(),
             );
             if active.observer.is_some() {
-                active.event_id = Some(delivery.id().to_owned());
-                active.event_type = delivery.event_type().map(str::to_owned);
+                active.verified = Some(delivery.clone());
             }
         }
     }
@@ -706,8 +703,8 @@ impl Active {
                 scheme: self.scheme,
                 outcome,
                 status,
-                event_id: self.event_id.as_deref(),
-                event_type: self.event_type.as_deref(),
+                event_id: self.verified.as_ref().map(Verified::id),
+                event_type: self.verified.as_ref().and_then(Verified::event_type),
                 rejection,
                 timings: self.timings,
                 body: self.body.as_deref(),

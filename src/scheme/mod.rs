@@ -532,8 +532,11 @@ impl Delivery {
         std::iter::once(self.id.as_str()).chain(self.replay_key.as_deref())
     }
 
-    pub(crate) fn into_parts(self) -> (String, Option<String>, Option<i64>) {
-        (self.id, self.event_type, self.timestamp)
+    /// The [`Verified`](crate::Verified) extension for `body`, and the
+    /// scheme's replay key besides the id, if it has one.
+    pub(crate) fn into_verified(self, body: bytes::Bytes) -> (crate::Verified, Option<String>) {
+        let verified = crate::Verified::new(self.id, self.event_type, self.timestamp, body);
+        (verified, self.replay_key)
     }
 }
 
