@@ -33,7 +33,7 @@ impl Encoding {
                     return None;
                 }
                 let n = text.len() / 2;
-                hex::decode_to_slice(text, &mut out[..n]).ok()?;
+                faster_hex::hex_decode(text.as_bytes(), &mut out[..n]).ok()?;
                 Some(n)
             }
             Self::Base64 => {
@@ -85,6 +85,33 @@ mod tests {
         assert_eq!(decode(Encoding::Hex, &lower[..63]), None);
         assert_eq!(decode(Encoding::Hex, &"ab".repeat(MAX_SIG + 1)), None);
         assert_eq!(decode(Encoding::Hex, &lower.replace('a', "g")), None);
+    }
+
+    #[test]
+    fn hex_decodes_every_byte_in_either_case_and_refuses_a_bad_digit_anywhere() {
+        // The SIMD decoder takes wide blocks and a scalar tail: cover the
+        // lengths of SHA-1, SHA-256 and Ed25519 signatures, and odd sizes.
+        for len in [1, 15, 16, 17, 20, 31, 32, 33, 64] {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let lower = Encoding::Hex.encode(&bytes);
+            let mixed: String = lower
+                .chars()
+                .enumerate()
+                .map(|(i, c)| if i % 3 == 0 { c.to_ascii_uppercase() } else { c })
+                .collect();
+            assert_eq!(
+                decode(Encoding::Hex, &mixed).as_deref(),
+                Some(&bytes[..]),
+                "{mixed}"
+            );
+            for at in 0..lower.len() {
+                for bad in ['g', 'G', ' ', '/', ':', '@', '`'] {
+                    let mut text = lower.clone();
+                    text.replace_range(at..=at, &bad.to_string());
+                    assert_eq!(decode(Encoding::Hex, &text), None, "{text}");
+                }
+            }
+        }
     }
 
     #[test]
