@@ -12,12 +12,38 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-/// A dotted path into a JSON document, such as `id` or `event.type`.
-pub(crate) type Path = Box<[Box<str>]>;
+/// A dotted path into a JSON document, such as `id` or `event.type`: its
+/// keys, and a substring searcher for each, built once rather than per body.
+#[derive(Debug, Clone)]
+pub(crate) struct Path {
+    keys: Box<[Box<str>]>,
+    finders: Box<[memchr::memmem::Finder<'static>]>,
+}
+
+impl std::ops::Deref for Path {
+    type Target = [Box<str>];
+
+    fn deref(&self) -> &[Box<str>] {
+        &self.keys
+    }
+}
+
+impl PartialEq for Path {
+    fn eq(&self, other: &Self) -> bool {
+        self.keys == other.keys
+    }
+}
+
+impl Eq for Path {}
 
 /// Parses `event.type` into a path.
 pub(crate) fn path(dotted: &str) -> Path {
-    dotted.split('.').map(Box::from).collect()
+    let keys: Box<[Box<str>]> = dotted.split('.').map(Box::from).collect();
+    let finders = keys
+        .iter()
+        .map(|key| memchr::memmem::Finder::new(key.as_bytes()).into_owned())
+        .collect();
+    Path { keys, finders }
 }
 
 /// A key that appears twice in one object on the way to a field asked for:
@@ -82,14 +108,15 @@ fn may_repeat<const N: usize>(body: &[u8], paths: &[Option<&Path>; N]) -> bool {
     if memchr::memchr(b'\\', body).is_some() {
         return true;
     }
-    paths.iter().flatten().flat_map(|p| p.iter()).any(|key| {
-        let key = key.as_bytes();
-        let quoted = |&at: &usize| at > 0 && body[at - 1] == b'"' && body.get(at + key.len()) == Some(&b'"');
-        memchr::memmem::find_iter(body, key)
-            .filter(quoted)
-            .nth(1)
-            .is_some()
-    })
+    paths
+        .iter()
+        .flatten()
+        .flat_map(|p| p.finders.iter())
+        .any(|finder| {
+            let len = finder.needle().len();
+            let quoted = |&at: &usize| at > 0 && body[at - 1] == b'"' && body.get(at + len) == Some(&b'"');
+            finder.find_iter(body).filter(quoted).nth(1).is_some()
+        })
 }
 
 struct Walk<'p, 'o, 'a, const N: usize> {
