@@ -38,11 +38,64 @@ use crate::scheme::{Algorithm, Spec};
 /// A scheme that can sign deliveries as its sender does. This is the one
 /// signing shape of the crate: every preset, every [`Spec`] holding a
 /// secret, and a [`Signer`] holding a private key sign the same way.
+///
+/// A delivery is signed in two steps, [`sign_body`](Sign::sign_body) then
+/// [`sign_headers`](Sign::sign_headers) over the body it returned;
+/// [`sign_delivery`](Sign::sign_delivery), [`signed_request`] and the
+/// example sender do both. Most schemes sign the body as they are given it
+/// and only add headers. A scheme that carries part of its signing in the
+/// body writes it there first:
+///
+/// - [`Mailgun`](crate::scheme::Mailgun) sets the body's top-level
+///   `signature` object (`timestamp`, `token` = the event id, `signature`),
+///   replacing the one already there; the rest of the body, `event-data`
+///   included, is kept byte for byte (Mailgun does not sign it);
+/// - a [`Spec`] whose timestamp is a top-level body field
+///   ([`SpecBuilder::timestamp_body`](crate::scheme::SpecBuilder::timestamp_body):
+///   [`Linear`](crate::scheme::Linear)'s `webhookTimestamp`) sets that field
+///   to `timestamp`, so each attempt carries the time it was signed at, as
+///   the sender's own does.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_webhook::scheme::{Mailgun, RequestParts, Scheme};
+/// use tower_webhook::testing::Sign;
+/// use tower_webhook::Secret;
+///
+/// let mailgun = Mailgun::new(Secret::new("mailgun signing key")?);
+/// let event = Bytes::from_static(br#"{"event-data":{"event":"delivered"}}"#);
+/// let (body, headers) = mailgun.sign_delivery(event, "a-token-of-fifty-random-chars", 1_700_000_000);
+/// assert!(body.starts_with(br#"{"signature":{"timestamp":"1700000000","token":"a-token-of-fifty-random-chars","#));
+/// assert!(body.ends_with(br#""event-data":{"event":"delivered"}}"#));
+///
+/// let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+/// let verdict = mailgun.verify(RequestParts::post(&headers), &body, now)?;
+/// assert_eq!(verdict.event().unwrap().id(), "a-token-of-fifty-random-chars");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Sign {
     /// The headers a sender would send with `body`, for the event `id` (used
     /// where the scheme carries the id in a header) at unix time `timestamp`
     /// (used where the scheme has one, written in the scheme's format).
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap;
+
+    /// The body a sender would send for `body`, for the event `id` at unix
+    /// time `timestamp`: `body` itself (the default) unless the scheme
+    /// carries a signature or a signed timestamp inside the body (see the
+    /// trait's docs). A body such a scheme cannot write into (not a JSON
+    /// object) comes back unchanged, and will not verify.
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        let _ = (id, timestamp);
+        body
+    }
+
+    /// What a sender sends for `body`: [`sign_body`](Sign::sign_body), then
+    /// [`sign_headers`](Sign::sign_headers) over the body it returned.
+    fn sign_delivery(&self, body: Bytes, id: &str, timestamp: i64) -> (Bytes, HeaderMap) {
+        let body = self.sign_body(body, id, timestamp);
+        let headers = self.sign_headers(&body, id, timestamp);
+        (body, headers)
+    }
 }
 
 /// What a sender signs, for [`Spec`]s whose content names `{method}` or `{url}` too.
@@ -80,6 +133,12 @@ impl Sign for Spec {
         self.sign_with(&Message::new(body, id, timestamp), &|alg, parts| {
             self.hmac_sign(alg, parts)
         })
+    }
+
+    /// Sets a top-level body timestamp field to `timestamp` (Linear's
+    /// `webhookTimestamp`); any other body is returned as it is.
+    fn sign_body(&self, body: Bytes, _id: &str, timestamp: i64) -> Bytes {
+        self.with_body_timestamp(body, timestamp)
     }
 }
 
@@ -163,9 +222,14 @@ impl Sign for Signer {
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
         self.sign_message(&Message::new(body, id, timestamp))
     }
+
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.spec.sign_body(body, id, timestamp)
+    }
 }
 
-/// A `POST /webhooks` request signed by `scheme` now, with a JSON content type.
+/// A `POST /webhooks` request signed by `scheme` now, with a JSON content
+/// type: `body` as [`Sign::sign_body`] writes it, and the signed headers.
 pub fn signed_request<B: From<Bytes>>(scheme: &impl Sign, body: impl Into<Bytes>, id: &str) -> Request<B> {
     signed_request_at(scheme, body, id, now())
 }
@@ -177,13 +241,13 @@ pub fn signed_request_at<B: From<Bytes>>(
     id: &str,
     timestamp: i64,
 ) -> Request<B> {
-    let body = body.into();
-    let mut request = Request::new(B::from(body.clone()));
+    let (body, signed) = scheme.sign_delivery(body.into(), id, timestamp);
+    let mut request = Request::new(B::from(body));
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = http::Uri::from_static("/webhooks");
     let headers = request.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.extend(scheme.sign_headers(&body, id, timestamp));
+    headers.extend(signed);
     request
 }
 
@@ -364,6 +428,10 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 struct Renamed(BoxSigner, &'static [(&'static str, &'static str)]);
 
 impl Sign for Renamed {
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.0.sign_body(body, id, timestamp)
+    }
+
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
         let mut headers = self.0.sign_headers(body, id, timestamp);
         for (from, to) in self.1 {
@@ -499,8 +567,8 @@ pub fn presets() -> &'static [Preset] {
             hmac!("pagerduty-v3", PagerDuty, "x-pagerduty-signature", None, IdSource::Body("event.id"), true),
             hmac!("razorpay", Razorpay, "x-razorpay-signature", None, IdSource::Header("x-razorpay-event-id"), false),
             hmac!("coinbase-commerce", CoinbaseCommerce, "x-cc-webhook-signature", None, IdSource::Body("event.id"), true),
-            // The timestamp is the body's `webhookTimestamp`: a signer signs
-            // the body it is given, so a test's body must carry it.
+            // The timestamp is the body's `webhookTimestamp`, which
+            // `sign_body` sets (a body that is not a JSON object cannot carry it).
             hmac!("linear", Linear, "linear-signature", None, IdSource::Header("linear-delivery"), false),
             Preset {
                 name: "twilio",
