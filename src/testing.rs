@@ -370,6 +370,17 @@ pub enum IdSource {
     Signature,
 }
 
+/// Where a preset's signature travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureSource {
+    /// A header.
+    Header(&'static str),
+    /// A string field of the JSON body, at this dotted path (Mailgun's
+    /// `signature.signature`), written by [`Sign::sign_body`].
+    Body(&'static str),
+}
+
 /// A signer, boxed.
 pub type BoxSigner = Box<dyn Sign + Send + Sync>;
 
@@ -394,8 +405,8 @@ pub struct Preset {
     pub test_keys: fn() -> (String, String),
     /// A signing key of the same kind that does not match `test_keys`: a forger's.
     pub forger_key: &'static str,
-    /// The header the signature travels in.
-    pub signature_header: &'static str,
+    /// Where the signature travels: a header, or (Mailgun) the body.
+    pub signature: SignatureSource,
     /// The timestamp header, if the timestamp has one of its own.
     pub timestamp_header: Option<&'static str>,
     /// Where the event id comes from.
@@ -403,7 +414,8 @@ pub struct Preset {
     /// Whether the id is covered by the signature.
     pub id_signed: bool,
     /// Whether the raw body bytes are signed as sent (Twilio signs decoded
-    /// form parameters, so `+` and `%20` are the same to it).
+    /// form parameters, so `+` and `%20` are the same to it; Mailgun signs
+    /// only its signature block's timestamp and token, not the event data).
     pub body_signed_verbatim: bool,
     /// Whether the scheme signs the public URL.
     pub url_signed: bool,
@@ -413,7 +425,7 @@ impl std::fmt::Debug for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Preset")
             .field("name", &self.name)
-            .field("signature_header", &self.signature_header)
+            .field("signature", &self.signature)
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
@@ -450,7 +462,7 @@ fn secret(text: &str) -> Result<crate::Secret, crate::scheme::ConfigError> {
 /// Every preset of the crate, once.
 pub fn presets() -> &'static [Preset] {
     use crate::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
-    use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mux, PagerDuty, Razorpay};
+    use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
     use crate::scheme::{GitHub, Paddle, Shopify, Slack, StandardWebhooks, Stripe, Twilio, Twitch, Zoom};
     macro_rules! hmac {
         ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
@@ -460,7 +472,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new($ty::new(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: $sig,
+                signature: SignatureSource::Header($sig),
                 timestamp_header: $ts,
                 id: $id,
                 id_signed: $signed,
@@ -479,7 +491,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new(Spec::petstore(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: "x-petstore-signature",
+                signature: SignatureSource::Header("x-petstore-signature"),
                 timestamp_header: None,
                 id: IdSource::Body("id"),
                 id_signed: true,
@@ -495,7 +507,7 @@ pub fn presets() -> &'static [Preset] {
                     (key.clone(), key)
                 },
                 forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-                signature_header: "webhook-signature",
+                signature: SignatureSource::Header("webhook-signature"),
                 timestamp_header: Some("webhook-timestamp"),
                 id: IdSource::Header("webhook-id"),
                 id_signed: true,
@@ -521,7 +533,7 @@ pub fn presets() -> &'static [Preset] {
                     (key.clone(), key)
                 },
                 forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-                signature_header: "svix-signature",
+                signature: SignatureSource::Header("svix-signature"),
                 timestamp_header: Some("svix-timestamp"),
                 id: IdSource::Header("svix-id"),
                 id_signed: true,
@@ -554,7 +566,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new(crate::scheme::gitlab::GitLabSender(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: "x-gitlab-token",
+                signature: SignatureSource::Header("x-gitlab-token"),
                 timestamp_header: None,
                 id: IdSource::Header("idempotency-key"),
                 id_signed: false,
@@ -570,13 +582,28 @@ pub fn presets() -> &'static [Preset] {
             // The timestamp is the body's `webhookTimestamp`, which
             // `sign_body` sets (a body that is not a JSON object cannot carry it).
             hmac!("linear", Linear, "linear-signature", None, IdSource::Header("linear-delivery"), false),
+            // The signature, its timestamp and the token (the id) are written
+            // into the body by `sign_body`; `event-data` is not signed.
+            Preset {
+                name: "mailgun",
+                scheme: |key, _| Ok(Box::new(Mailgun::new(secret(key)?))),
+                signer: |key, _| Ok(Box::new(Mailgun::new(secret(key)?))),
+                test_keys: || ("registry secret".into(), "registry secret".into()),
+                forger_key: "another secret",
+                signature: SignatureSource::Body("signature.signature"),
+                timestamp_header: None,
+                id: IdSource::Body("signature.token"),
+                id_signed: true,
+                body_signed_verbatim: false,
+                url_signed: false,
+            },
             Preset {
                 name: "twilio",
                 scheme: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
                 signer: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
                 test_keys: || ("12345".into(), "12345".into()),
                 forger_key: "54321",
-                signature_header: "x-twilio-signature",
+                signature: SignatureSource::Header("x-twilio-signature"),
                 timestamp_header: None,
                 id: IdSource::Signature,
                 id_signed: true,
@@ -609,7 +636,7 @@ pub fn presets() -> &'static [Preset] {
                     )
                 },
                 forger_key: "whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
-                signature_header: "webhook-signature",
+                signature: SignatureSource::Header("webhook-signature"),
                 timestamp_header: Some("webhook-timestamp"),
                 id: IdSource::Header("webhook-id"),
                 id_signed: true,
@@ -639,7 +666,7 @@ pub fn presets() -> &'static [Preset] {
                     )
                 },
                 forger_key: "0101010101010101010101010101010101010101010101010101010101010101",
-                signature_header: "x-signature-ed25519",
+                signature: SignatureSource::Header("x-signature-ed25519"),
                 timestamp_header: Some("x-signature-timestamp"),
                 id: IdSource::Body("id"),
                 id_signed: true,
@@ -670,7 +697,7 @@ pub fn presets() -> &'static [Preset] {
                 (crate::scheme::Encoding::Base64.encode(&der), scalar.into())
             },
             forger_key: "0202020202020202020202020202020202020202020202020202020202020202",
-            signature_header: "x-twilio-email-event-webhook-signature",
+            signature: SignatureSource::Header("x-twilio-email-event-webhook-signature"),
             timestamp_header: Some("x-twilio-email-event-webhook-timestamp"),
             id: IdSource::Signature,
             id_signed: true,
@@ -708,7 +735,7 @@ fn providers_c() -> Vec<Preset> {
         signer: |key, _| svix_signer(key),
         test_keys: whsec,
         forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-        signature_header: "svix-signature",
+        signature: SignatureSource::Header("svix-signature"),
         timestamp_header: Some("svix-timestamp"),
         id: IdSource::Header("svix-id"),
         id_signed: true,
@@ -723,7 +750,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
             test_keys: || ("registry secret".into(), "registry secret".into()),
             forger_key: "another secret",
-            signature_header: "x-hubspot-signature-v3",
+            signature: SignatureSource::Header("x-hubspot-signature-v3"),
             timestamp_header: Some("x-hubspot-request-timestamp"),
             id: IdSource::Signature,
             id_signed: true,
@@ -741,7 +768,7 @@ fn providers_c() -> Vec<Preset> {
                 )
             },
             forger_key: "polar_whs_another secret",
-            signature_header: "webhook-signature",
+            signature: SignatureSource::Header("webhook-signature"),
             timestamp_header: Some("webhook-timestamp"),
             id: IdSource::Header("webhook-id"),
             id_signed: true,
@@ -754,7 +781,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, _| Ok(Box::new(Replicate::new(Replicate::secret(key)?))),
             test_keys: whsec,
             forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-            signature_header: "webhook-signature",
+            signature: SignatureSource::Header("webhook-signature"),
             timestamp_header: Some("webhook-timestamp"),
             id: IdSource::Header("webhook-id"),
             id_signed: true,
@@ -768,7 +795,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, url| Ok(Box::new(Square::new(secret(key)?, url)?)),
             test_keys: || ("registry secret".into(), "registry secret".into()),
             forger_key: "another secret",
-            signature_header: "x-square-hmacsha256-signature",
+            signature: SignatureSource::Header("x-square-hmacsha256-signature"),
             timestamp_header: None,
             id: IdSource::Body("event_id"),
             id_signed: true,
