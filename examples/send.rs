@@ -12,8 +12,9 @@
 //! With a provider `--scheme` and no `--type`/`--data`, that provider's
 //! documented sample delivery (`tests/fixtures/samples/`, each file naming
 //! its source) is sent instead, with its documented headers: github, stripe,
-//! slack, shopify, standard and svix. The other schemes send the article's
-//! event.
+//! slack, shopify, standard, svix, typeform, pagerduty, coinbase, linear,
+//! mailgun, paddle, razorpay, discord, sendgrid, clerk, square and hubspot.
+//! The other schemes send the article's event.
 //!
 //! Every attempt is signed with [`Sign::sign_delivery`]: the signature
 //! headers, and for the two schemes that carry signing in the body, the body
@@ -21,7 +22,7 @@
 //! as its token, and the HMAC) is written in, replacing the documented
 //! sample's; for `linear` the body's `webhookTimestamp` is set to the time of
 //! the attempt in milliseconds (Linear's receivers refuse one more than 60 s
-//! off); a body without one gets it.
+//! off), so the sample's stale documented value is never sent.
 //!
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
@@ -128,6 +129,20 @@ impl Sample {
             "shopify" => include_str!("../tests/fixtures/samples/shopify_products_update.json"),
             "standard" => include_str!("../tests/fixtures/samples/standard_webhooks.json"),
             "svix" => include_str!("../tests/fixtures/samples/svix.json"),
+            "typeform" => include_str!("../tests/fixtures/samples/typeform_form_response.json"),
+            "pagerduty" => include_str!("../tests/fixtures/samples/pagerduty_incident_priority_updated.json"),
+            "coinbase" => include_str!("../tests/fixtures/samples/coinbase_charge_created.json"),
+            // `webhookTimestamp` is set to the signing time by `sign_body`.
+            "linear" => include_str!("../tests/fixtures/samples/linear_comment_create.json"),
+            // The signature block is written by `sign_body`.
+            "mailgun" => include_str!("../tests/fixtures/samples/mailgun_delivered.json"),
+            "paddle" => include_str!("../tests/fixtures/samples/paddle_customer_created.json"),
+            "razorpay" => include_str!("../tests/fixtures/samples/razorpay_payment_captured.json"),
+            "discord" => include_str!("../tests/fixtures/samples/discord_slash_command.json"),
+            "sendgrid" => include_str!("../tests/fixtures/samples/sendgrid_dropped.json"),
+            "clerk" => include_str!("../tests/fixtures/samples/clerk_user_created.json"),
+            "square" => include_str!("../tests/fixtures/samples/square_test_notification.json"),
+            "hubspot" => include_str!("../tests/fixtures/samples/hubspot_contact_creation.json"),
             _ => return None,
         };
         let file: serde_json::Value = serde_json::from_str(file).expect("the sample files are JSON");
