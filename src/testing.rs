@@ -1,6 +1,9 @@
 //! Build correctly signed requests for every scheme, to test your own handlers.
 //!
-//! Enabled by the `test-util` feature.
+//! Enabled by the `test-util` feature. Every signer implements [`Sign`]:
+//! the signature headers, and for the schemes that carry signing in the body
+//! (Mailgun's signature block, Linear's `webhookTimestamp`) the body as the
+//! sender would send it; [`signed_request`] does both.
 //!
 //! ```
 //! use http::StatusCode;
