@@ -9,6 +9,21 @@
 //! order; `--id evt_123 --created 1710331200` sends it byte for byte:
 //! `{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}`.
 //!
+//! With a provider `--scheme` and no `--type`/`--data`, that provider's
+//! documented sample delivery (`tests/fixtures/samples/`, each file naming
+//! its source) is sent instead, with its documented headers: github, stripe,
+//! slack, shopify, standard, svix, typeform, pagerduty, coinbase, linear,
+//! mailgun, paddle, razorpay, discord, sendgrid, clerk, square and hubspot.
+//! The other schemes send the article's event.
+//!
+//! Every attempt is signed with [`Sign::sign_delivery`]: the signature
+//! headers, and for the two schemes that carry signing in the body, the body
+//! too. For `mailgun` the body's `signature` block (timestamp, the event id
+//! as its token, and the HMAC) is written in, replacing the documented
+//! sample's; for `linear` the body's `webhookTimestamp` is set to the time of
+//! the attempt in milliseconds (Linear's receivers refuse one more than 60 s
+//! off), so the sample's stale documented value is never sent.
+//!
 //! ```text
 //! --url URL        where to POST        (default http://127.0.0.1:3000/webhooks)
 //! --secret SECRET  signing secret       (default: $WEBHOOK_SECRET, whole)
@@ -17,14 +32,18 @@
 //!                  hex of the P-256 scalar for sendgrid
 //! --public-url URL the URL the receiver's PUBLIC_URL names (twilio, square and hubspot sign it; default --url)
 //! --scheme NAME    petstore | standard | svix | github | stripe | slack | shopify |
-//!                  discord | sendgrid | twilio | zoom | twitch | paddle | calendly |
-//!                  mux | pagerduty | razorpay | coinbase | linear  (default petstore)
+//!                  discord | sendgrid | twilio | zoom | twitch | paddle | clerk |
+//!                  resend | replicate | polar | square | hubspot | intercom |
+//!                  bitbucket | typeform | vercel | lemonsqueezy | meta | gitlab |
+//!                  calendly | mux | pagerduty | razorpay | coinbase | linear |
+//!                  mailgun  (default petstore)
 //! --type TYPE      event type           (default order.completed; with a
 //!                  provider --scheme and no --type/--data, that provider's
-//!                  documented sample delivery is sent instead)
+//!                  documented sample delivery is sent instead, see above)
 //! --data JSON      the event's data     (default the article's
 //!                  {"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"})
-//! --id ID          event id             (default random, evt_...)
+//! --id ID          event id             (default random, evt_...; sent where
+//!                  the scheme carries the id in a header, and as Mailgun's token)
 //! --created UNIX   the event's created  (default now)
 //! --repeat N       send the same event N times, to see duplicates dropped (default 1)
 //! --scale F        multiply every delay and the 10 s timeout by F (default 1)
@@ -110,6 +129,20 @@ impl Sample {
             "shopify" => include_str!("../tests/fixtures/samples/shopify_products_update.json"),
             "standard" => include_str!("../tests/fixtures/samples/standard_webhooks.json"),
             "svix" => include_str!("../tests/fixtures/samples/svix.json"),
+            "typeform" => include_str!("../tests/fixtures/samples/typeform_form_response.json"),
+            "pagerduty" => include_str!("../tests/fixtures/samples/pagerduty_incident_priority_updated.json"),
+            "coinbase" => include_str!("../tests/fixtures/samples/coinbase_charge_created.json"),
+            // `webhookTimestamp` is set to the signing time by `sign_body`.
+            "linear" => include_str!("../tests/fixtures/samples/linear_comment_create.json"),
+            // The signature block is written by `sign_body`.
+            "mailgun" => include_str!("../tests/fixtures/samples/mailgun_delivered.json"),
+            "paddle" => include_str!("../tests/fixtures/samples/paddle_customer_created.json"),
+            "razorpay" => include_str!("../tests/fixtures/samples/razorpay_payment_captured.json"),
+            "discord" => include_str!("../tests/fixtures/samples/discord_slash_command.json"),
+            "sendgrid" => include_str!("../tests/fixtures/samples/sendgrid_dropped.json"),
+            "clerk" => include_str!("../tests/fixtures/samples/clerk_user_created.json"),
+            "square" => include_str!("../tests/fixtures/samples/square_test_notification.json"),
+            "hubspot" => include_str!("../tests/fixtures/samples/hubspot_contact_creation.json"),
             _ => return None,
         };
         let file: serde_json::Value = serde_json::from_str(file).expect("the sample files are JSON");
@@ -128,12 +161,16 @@ impl Sample {
 
 /// A signer that also sends a sample's documented headers (the signature
 /// and id headers the scheme sets win over the sample's).
-struct WithHeaders<'a> {
-    signer: &'a (dyn Sign + Send + Sync),
+struct WithHeaders {
+    signer: Box<dyn Sign + Send + Sync>,
     headers: HeaderMap,
 }
 
-impl Sign for WithHeaders<'_> {
+impl Sign for WithHeaders {
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.signer.sign_body(body, id, timestamp)
+    }
+
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
         let mut headers = self.headers.clone();
         headers.extend(self.signer.sign_headers(body, id, timestamp));
@@ -228,6 +265,21 @@ impl Options {
         })
     }
 
+    /// The signer `main` sends with: [`signer_at`] for `--scheme`, also
+    /// sending the sample's documented headers.
+    pub fn signer(&self) -> Result<Box<dyn Sign + Send + Sync>, String> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.sample.iter().flat_map(|s| &s.headers) {
+            if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
+                headers.insert(name, value);
+            }
+        }
+        Ok(Box::new(WithHeaders {
+            signer: signer_at(&self.scheme, &self.secret, &self.public_url)?,
+            headers,
+        }))
+    }
+
     /// The event body: the provider's sample, or the article's envelope
     /// `{id, type, created, data}`, compact and in the article's field
     /// order, with `data` exactly as given.
@@ -269,14 +321,14 @@ const USAGE: &str =
     "usage: cargo run --example send -- [--url URL] [--secret SECRET | --private-key KEY] [--public-url URL] \
 [--scheme petstore|standard|svix|github|stripe|slack|shopify|discord|sendgrid|twilio|zoom|twitch|paddle|clerk|resend|replicate|polar|square|hubspot|\
 intercom|bitbucket|typeform|vercel|lemonsqueezy|meta|gitlab|\
-calendly|mux|pagerduty|razorpay|coinbase|linear] \
+calendly|mux|pagerduty|razorpay|coinbase|linear|mailgun] \
 [--type TYPE] [--data JSON] [--id ID] [--created UNIX] [--repeat N] [--scale F]";
 
 /// The schemes `--scheme` accepts.
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {
@@ -338,7 +390,9 @@ pub fn client() -> Client<HttpConnector, Full<Bytes>> {
     Client::builder(TokioExecutor::new()).build_http()
 }
 
-/// Sends the event `id` with `body`, signed afresh for every attempt, until
+/// Sends the event `id` with `body`, signed afresh for every attempt (by
+/// [`Sign::sign_delivery`]: the headers, and for Mailgun and Linear the
+/// signature block or `webhookTimestamp` in the body), until
 /// an attempt gets a 2xx or the schedule runs out. `on_attempt` sees each
 /// attempt. Returns the successful status, or the last failure.
 pub async fn deliver(
@@ -376,15 +430,16 @@ async fn attempt(
     body: &Bytes,
     timeout: Duration,
 ) -> Result<(StatusCode, Bytes), String> {
+    // Signed afresh: a scheme that carries its signature or timestamp in the
+    // body (Mailgun, Linear) writes this attempt's into it.
+    let (body, signed) = signer.sign_delivery(body.clone(), id, testing::now());
     let mut request = Request::post(url.clone())
-        .body(Full::new(body.clone()))
+        .body(Full::new(body))
         .map_err(|error| error.to_string())?;
     request
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    request
-        .headers_mut()
-        .extend(signer.sign_headers(body, id, testing::now()));
+    request.headers_mut().extend(signed);
     let exchange = async {
         let response = client.request(request).await.map_err(|error| chain(&error))?;
         let status = response.status();
@@ -422,18 +477,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let signer =
-        signer_at(&options.scheme, &options.secret, &options.public_url).expect("checked by Options::parse");
-    let mut headers = HeaderMap::new();
-    for (name, value) in options.sample.iter().flat_map(|s| &s.headers) {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            headers.insert(name, value);
-        }
-    }
-    let signer = WithHeaders {
-        signer: &*signer,
-        headers,
-    };
+    let signer = options.signer().expect("checked by Options::parse");
     let schedule = Schedule::article(options.scale);
     let client = client();
     let body = options.body();
@@ -451,7 +495,7 @@ async fn main() -> ExitCode {
     for delivery in 1..=options.repeat {
         let result = deliver(
             &client,
-            &signer,
+            &*signer,
             &options.url,
             &options.id,
             &body,

@@ -143,7 +143,7 @@
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
 //! | `metrics` | no | [`observe::Metrics`]: delivery counters, histograms and a gauge through the `metrics` facade |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
-//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers; the provider registry; the replay-guard conformance suite |
+//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers (headers, and the body where a scheme carries its signature or timestamp there: Mailgun, Linear); the provider registry; the replay-guard conformance suite |
 //! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
 //! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
 //!

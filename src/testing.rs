@@ -1,6 +1,9 @@
 //! Build correctly signed requests for every scheme, to test your own handlers.
 //!
-//! Enabled by the `test-util` feature.
+//! Enabled by the `test-util` feature. Every signer implements [`Sign`]:
+//! the signature headers, and for the schemes that carry signing in the body
+//! (Mailgun's signature block, Linear's `webhookTimestamp`) the body as the
+//! sender would send it; [`signed_request`] does both.
 //!
 //! ```
 //! use http::StatusCode;
@@ -38,11 +41,64 @@ use crate::scheme::{Algorithm, Spec};
 /// A scheme that can sign deliveries as its sender does. This is the one
 /// signing shape of the crate: every preset, every [`Spec`] holding a
 /// secret, and a [`Signer`] holding a private key sign the same way.
+///
+/// A delivery is signed in two steps, [`sign_body`](Sign::sign_body) then
+/// [`sign_headers`](Sign::sign_headers) over the body it returned;
+/// [`sign_delivery`](Sign::sign_delivery), [`signed_request`] and the
+/// example sender do both. Most schemes sign the body as they are given it
+/// and only add headers. A scheme that carries part of its signing in the
+/// body writes it there first:
+///
+/// - [`Mailgun`](crate::scheme::Mailgun) sets the body's top-level
+///   `signature` object (`timestamp`, `token` = the event id, `signature`),
+///   replacing the one already there; the rest of the body, `event-data`
+///   included, is kept byte for byte (Mailgun does not sign it);
+/// - a [`Spec`] whose timestamp is a top-level body field
+///   ([`SpecBuilder::timestamp_body`](crate::scheme::SpecBuilder::timestamp_body):
+///   [`Linear`](crate::scheme::Linear)'s `webhookTimestamp`) sets that field
+///   to `timestamp`, so each attempt carries the time it was signed at, as
+///   the sender's own does.
+///
+/// ```
+/// use bytes::Bytes;
+/// use tower_webhook::scheme::{Mailgun, RequestParts, Scheme};
+/// use tower_webhook::testing::Sign;
+/// use tower_webhook::Secret;
+///
+/// let mailgun = Mailgun::new(Secret::new("mailgun signing key")?);
+/// let event = Bytes::from_static(br#"{"event-data":{"event":"delivered"}}"#);
+/// let (body, headers) = mailgun.sign_delivery(event, "a-token-of-fifty-random-chars", 1_700_000_000);
+/// assert!(body.starts_with(br#"{"signature":{"timestamp":"1700000000","token":"a-token-of-fifty-random-chars","#));
+/// assert!(body.ends_with(br#""event-data":{"event":"delivered"}}"#));
+///
+/// let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+/// let verdict = mailgun.verify(RequestParts::post(&headers), &body, now)?;
+/// assert_eq!(verdict.event().unwrap().id(), "a-token-of-fifty-random-chars");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait Sign {
     /// The headers a sender would send with `body`, for the event `id` (used
     /// where the scheme carries the id in a header) at unix time `timestamp`
     /// (used where the scheme has one, written in the scheme's format).
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap;
+
+    /// The body a sender would send for `body`, for the event `id` at unix
+    /// time `timestamp`: `body` itself (the default) unless the scheme
+    /// carries a signature or a signed timestamp inside the body (see the
+    /// trait's docs). A body such a scheme cannot write into (not a JSON
+    /// object) comes back unchanged, and will not verify.
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        let _ = (id, timestamp);
+        body
+    }
+
+    /// What a sender sends for `body`: [`sign_body`](Sign::sign_body), then
+    /// [`sign_headers`](Sign::sign_headers) over the body it returned.
+    fn sign_delivery(&self, body: Bytes, id: &str, timestamp: i64) -> (Bytes, HeaderMap) {
+        let body = self.sign_body(body, id, timestamp);
+        let headers = self.sign_headers(&body, id, timestamp);
+        (body, headers)
+    }
 }
 
 /// What a sender signs, for [`Spec`]s whose content names `{method}` or `{url}` too.
@@ -80,6 +136,12 @@ impl Sign for Spec {
         self.sign_with(&Message::new(body, id, timestamp), &|alg, parts| {
             self.hmac_sign(alg, parts)
         })
+    }
+
+    /// Sets a top-level body timestamp field to `timestamp` (Linear's
+    /// `webhookTimestamp`); any other body is returned as it is.
+    fn sign_body(&self, body: Bytes, _id: &str, timestamp: i64) -> Bytes {
+        self.with_body_timestamp(body, timestamp)
     }
 }
 
@@ -163,9 +225,14 @@ impl Sign for Signer {
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
         self.sign_message(&Message::new(body, id, timestamp))
     }
+
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.spec.sign_body(body, id, timestamp)
+    }
 }
 
-/// A `POST /webhooks` request signed by `scheme` now, with a JSON content type.
+/// A `POST /webhooks` request signed by `scheme` now, with a JSON content
+/// type: `body` as [`Sign::sign_body`] writes it, and the signed headers.
 pub fn signed_request<B: From<Bytes>>(scheme: &impl Sign, body: impl Into<Bytes>, id: &str) -> Request<B> {
     signed_request_at(scheme, body, id, now())
 }
@@ -177,13 +244,13 @@ pub fn signed_request_at<B: From<Bytes>>(
     id: &str,
     timestamp: i64,
 ) -> Request<B> {
-    let body = body.into();
-    let mut request = Request::new(B::from(body.clone()));
+    let (body, signed) = scheme.sign_delivery(body.into(), id, timestamp);
+    let mut request = Request::new(B::from(body));
     *request.method_mut() = http::Method::POST;
     *request.uri_mut() = http::Uri::from_static("/webhooks");
     let headers = request.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.extend(scheme.sign_headers(&body, id, timestamp));
+    headers.extend(signed);
     request
 }
 
@@ -306,6 +373,17 @@ pub enum IdSource {
     Signature,
 }
 
+/// Where a preset's signature travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignatureSource {
+    /// A header.
+    Header(&'static str),
+    /// A string field of the JSON body, at this dotted path (Mailgun's
+    /// `signature.signature`), written by [`Sign::sign_body`].
+    Body(&'static str),
+}
+
 /// A signer, boxed.
 pub type BoxSigner = Box<dyn Sign + Send + Sync>;
 
@@ -330,8 +408,8 @@ pub struct Preset {
     pub test_keys: fn() -> (String, String),
     /// A signing key of the same kind that does not match `test_keys`: a forger's.
     pub forger_key: &'static str,
-    /// The header the signature travels in.
-    pub signature_header: &'static str,
+    /// Where the signature travels: a header, or (Mailgun) the body.
+    pub signature: SignatureSource,
     /// The timestamp header, if the timestamp has one of its own.
     pub timestamp_header: Option<&'static str>,
     /// Where the event id comes from.
@@ -339,7 +417,8 @@ pub struct Preset {
     /// Whether the id is covered by the signature.
     pub id_signed: bool,
     /// Whether the raw body bytes are signed as sent (Twilio signs decoded
-    /// form parameters, so `+` and `%20` are the same to it).
+    /// form parameters, so `+` and `%20` are the same to it; Mailgun signs
+    /// only its signature block's timestamp and token, not the event data).
     pub body_signed_verbatim: bool,
     /// Whether the scheme signs the public URL.
     pub url_signed: bool,
@@ -349,7 +428,7 @@ impl std::fmt::Debug for Preset {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Preset")
             .field("name", &self.name)
-            .field("signature_header", &self.signature_header)
+            .field("signature", &self.signature)
             .field("id", &self.id)
             .finish_non_exhaustive()
     }
@@ -364,6 +443,10 @@ pub fn preset(name: &str) -> Option<&'static Preset> {
 struct Renamed(BoxSigner, &'static [(&'static str, &'static str)]);
 
 impl Sign for Renamed {
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.0.sign_body(body, id, timestamp)
+    }
+
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
         let mut headers = self.0.sign_headers(body, id, timestamp);
         for (from, to) in self.1 {
@@ -382,7 +465,7 @@ fn secret(text: &str) -> Result<crate::Secret, crate::scheme::ConfigError> {
 /// Every preset of the crate, once.
 pub fn presets() -> &'static [Preset] {
     use crate::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
-    use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mux, PagerDuty, Razorpay};
+    use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
     use crate::scheme::{GitHub, Paddle, Shopify, Slack, StandardWebhooks, Stripe, Twilio, Twitch, Zoom};
     macro_rules! hmac {
         ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
@@ -392,7 +475,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new($ty::new(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: $sig,
+                signature: SignatureSource::Header($sig),
                 timestamp_header: $ts,
                 id: $id,
                 id_signed: $signed,
@@ -411,7 +494,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new(Spec::petstore(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: "x-petstore-signature",
+                signature: SignatureSource::Header("x-petstore-signature"),
                 timestamp_header: None,
                 id: IdSource::Body("id"),
                 id_signed: true,
@@ -427,7 +510,7 @@ pub fn presets() -> &'static [Preset] {
                     (key.clone(), key)
                 },
                 forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-                signature_header: "webhook-signature",
+                signature: SignatureSource::Header("webhook-signature"),
                 timestamp_header: Some("webhook-timestamp"),
                 id: IdSource::Header("webhook-id"),
                 id_signed: true,
@@ -453,7 +536,7 @@ pub fn presets() -> &'static [Preset] {
                     (key.clone(), key)
                 },
                 forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-                signature_header: "svix-signature",
+                signature: SignatureSource::Header("svix-signature"),
                 timestamp_header: Some("svix-timestamp"),
                 id: IdSource::Header("svix-id"),
                 id_signed: true,
@@ -486,7 +569,7 @@ pub fn presets() -> &'static [Preset] {
                 signer: |key, _| Ok(Box::new(crate::scheme::gitlab::GitLabSender(secret(key)?))),
                 test_keys: || ("registry secret".into(), "registry secret".into()),
                 forger_key: "another secret",
-                signature_header: "x-gitlab-token",
+                signature: SignatureSource::Header("x-gitlab-token"),
                 timestamp_header: None,
                 id: IdSource::Header("idempotency-key"),
                 id_signed: false,
@@ -499,16 +582,31 @@ pub fn presets() -> &'static [Preset] {
             hmac!("pagerduty-v3", PagerDuty, "x-pagerduty-signature", None, IdSource::Body("event.id"), true),
             hmac!("razorpay", Razorpay, "x-razorpay-signature", None, IdSource::Header("x-razorpay-event-id"), false),
             hmac!("coinbase-commerce", CoinbaseCommerce, "x-cc-webhook-signature", None, IdSource::Body("event.id"), true),
-            // The timestamp is the body's `webhookTimestamp`: a signer signs
-            // the body it is given, so a test's body must carry it.
+            // The timestamp is the body's `webhookTimestamp`, which
+            // `sign_body` sets (a body that is not a JSON object cannot carry it).
             hmac!("linear", Linear, "linear-signature", None, IdSource::Header("linear-delivery"), false),
+            // The signature, its timestamp and the token (the id) are written
+            // into the body by `sign_body`; `event-data` is not signed.
+            Preset {
+                name: "mailgun",
+                scheme: |key, _| Ok(Box::new(Mailgun::new(secret(key)?))),
+                signer: |key, _| Ok(Box::new(Mailgun::new(secret(key)?))),
+                test_keys: || ("registry secret".into(), "registry secret".into()),
+                forger_key: "another secret",
+                signature: SignatureSource::Body("signature.signature"),
+                timestamp_header: None,
+                id: IdSource::Body("signature.token"),
+                id_signed: true,
+                body_signed_verbatim: false,
+                url_signed: false,
+            },
             Preset {
                 name: "twilio",
                 scheme: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
                 signer: |key, url| Ok(Box::new(Twilio::new(secret(key)?, url)?)),
                 test_keys: || ("12345".into(), "12345".into()),
                 forger_key: "54321",
-                signature_header: "x-twilio-signature",
+                signature: SignatureSource::Header("x-twilio-signature"),
                 timestamp_header: None,
                 id: IdSource::Signature,
                 id_signed: true,
@@ -541,7 +639,7 @@ pub fn presets() -> &'static [Preset] {
                     )
                 },
                 forger_key: "whsk_AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==",
-                signature_header: "webhook-signature",
+                signature: SignatureSource::Header("webhook-signature"),
                 timestamp_header: Some("webhook-timestamp"),
                 id: IdSource::Header("webhook-id"),
                 id_signed: true,
@@ -571,7 +669,7 @@ pub fn presets() -> &'static [Preset] {
                     )
                 },
                 forger_key: "0101010101010101010101010101010101010101010101010101010101010101",
-                signature_header: "x-signature-ed25519",
+                signature: SignatureSource::Header("x-signature-ed25519"),
                 timestamp_header: Some("x-signature-timestamp"),
                 id: IdSource::Body("id"),
                 id_signed: true,
@@ -602,7 +700,7 @@ pub fn presets() -> &'static [Preset] {
                 (crate::scheme::Encoding::Base64.encode(&der), scalar.into())
             },
             forger_key: "0202020202020202020202020202020202020202020202020202020202020202",
-            signature_header: "x-twilio-email-event-webhook-signature",
+            signature: SignatureSource::Header("x-twilio-email-event-webhook-signature"),
             timestamp_header: Some("x-twilio-email-event-webhook-timestamp"),
             id: IdSource::Signature,
             id_signed: true,
@@ -640,7 +738,7 @@ fn providers_c() -> Vec<Preset> {
         signer: |key, _| svix_signer(key),
         test_keys: whsec,
         forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-        signature_header: "svix-signature",
+        signature: SignatureSource::Header("svix-signature"),
         timestamp_header: Some("svix-timestamp"),
         id: IdSource::Header("svix-id"),
         id_signed: true,
@@ -655,7 +753,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, url| Ok(Box::new(HubSpot::new(secret(key)?, url)?)),
             test_keys: || ("registry secret".into(), "registry secret".into()),
             forger_key: "another secret",
-            signature_header: "x-hubspot-signature-v3",
+            signature: SignatureSource::Header("x-hubspot-signature-v3"),
             timestamp_header: Some("x-hubspot-request-timestamp"),
             id: IdSource::Signature,
             id_signed: true,
@@ -673,7 +771,7 @@ fn providers_c() -> Vec<Preset> {
                 )
             },
             forger_key: "polar_whs_another secret",
-            signature_header: "webhook-signature",
+            signature: SignatureSource::Header("webhook-signature"),
             timestamp_header: Some("webhook-timestamp"),
             id: IdSource::Header("webhook-id"),
             id_signed: true,
@@ -686,7 +784,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, _| Ok(Box::new(Replicate::new(Replicate::secret(key)?))),
             test_keys: whsec,
             forger_key: "whsec_YW5vdGhlciBzZWNyZXQ=",
-            signature_header: "webhook-signature",
+            signature: SignatureSource::Header("webhook-signature"),
             timestamp_header: Some("webhook-timestamp"),
             id: IdSource::Header("webhook-id"),
             id_signed: true,
@@ -700,7 +798,7 @@ fn providers_c() -> Vec<Preset> {
             signer: |key, url| Ok(Box::new(Square::new(secret(key)?, url)?)),
             test_keys: || ("registry secret".into(), "registry secret".into()),
             forger_key: "another secret",
-            signature_header: "x-square-hmacsha256-signature",
+            signature: SignatureSource::Header("x-square-hmacsha256-signature"),
             timestamp_header: None,
             id: IdSource::Body("event_id"),
             id_signed: true,

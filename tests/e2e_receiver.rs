@@ -991,3 +991,119 @@ fn without_tolerance_secs_each_preset_keeps_its_own_default() {
     assert!(linear.verify_headers(&headers, body, at(1_700_000_030)).is_ok());
     assert!(linear.verify_headers(&headers, body, at(1_700_000_090)).is_err());
 }
+
+/// What the example sender sends by default for each scheme: the public URL
+/// URL-signed schemes sign (the receiver's `PUBLIC_URL`, the sender's
+/// `--public-url`), as behind a tunnel.
+const PUBLIC_URL: &str = "https://hooks.example.com/webhooks";
+
+/// Schemes that key the replay guard on the verified signature over a
+/// timestamp the sender sets at each attempt: a redelivery signed a second
+/// later is a new request, not a duplicate (within the same second it is).
+const KEYED_ON_A_FRESHLY_SIGNED_MAC: &[&str] = &["zoom", "calendly", "hubspot", "sendgrid"];
+
+/// Every scheme the example receiver takes, sent what `cargo run --example
+/// send -- --scheme NAME --secret KEY` sends by default (the provider's
+/// documented sample where `Sample::for_scheme` has one, else the article's
+/// event), over 127.0.0.1: accepted with a 2xx and handled once; the same
+/// delivery sent again is acknowledged as a duplicate and not handled again,
+/// except for schemes keyed on a MAC over the attempt's own timestamp, where
+/// it is one or the other consistently.
+#[tokio::test]
+async fn send_default_delivery_for_every_receiver_scheme_is_handled_once_and_its_redelivery_acknowledged() {
+    use tower_webhook::testing::preset;
+    let keys = |registry: &str| (preset(registry).unwrap().test_keys)();
+    let whsec = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".to_owned();
+    let schemes: Vec<&str> = receiver::SCHEMES.split(", ").collect();
+    assert!(schemes.len() >= 33, "{schemes:?}");
+    assert_eq!(
+        send::SCHEMES,
+        receiver::SCHEMES,
+        "send takes every scheme the receiver does"
+    );
+    let mut failures = Vec::new();
+    tokio::time::timeout(Duration::from_secs(120), async {
+        for scheme in schemes {
+            // The receiver's key, and what `send` is given: the same secret,
+            // or for asymmetric schemes the matching private key.
+            let (receiver_key, sender_key) = match scheme {
+                "standard" | "svix" | "clerk" | "resend" | "replicate" => (whsec.clone(), whsec.clone()),
+                "polar" => keys("polar"),
+                "discord" => keys("discord-ed25519"),
+                "sendgrid" => keys("sendgrid-ecdsa"),
+                _ => (SECRET.to_owned(), SECRET.to_owned()),
+            };
+            let running = Running::start(&[
+                ("WEBHOOK_SCHEME", scheme),
+                ("WEBHOOK_SECRET", &receiver_key),
+                ("PUBLIC_URL", PUBLIC_URL),
+            ])
+            .await;
+            let args = [
+                "--url",
+                &running.url.to_string(),
+                "--scheme",
+                scheme,
+                "--secret",
+                &sender_key,
+                "--public-url",
+                PUBLIC_URL,
+            ];
+            let options = send::Options::parse(args.iter().map(|a| a.to_string()), None).unwrap();
+            let signer = options.signer().unwrap();
+            let body = options.body();
+            let schedule = send::Schedule {
+                retries: Vec::new(),
+                timeout: Duration::from_secs(5),
+            };
+            let client = send::client();
+            let mut answers = Vec::new();
+            for _ in 0..2 {
+                let mut answer = None;
+                let _ = send::deliver(
+                    &client,
+                    &*signer,
+                    &options.url,
+                    &options.id,
+                    &body,
+                    &schedule,
+                    |attempt| answer = Some(attempt.outcome.clone()),
+                )
+                .await;
+                answers.push((answer.expect("one attempt"), running.handled()));
+            }
+            running.stop().await;
+
+            let what = match &options.sample {
+                Some(_) => "its documented sample",
+                None => "the article's event",
+            };
+            let duplicate = &br#"{"duplicate":true}"#[..];
+            let [(first, handled_first), (second, handled_second)] = &answers[..] else {
+                unreachable!("two deliveries")
+            };
+            let ok = match (first, second) {
+                (Ok((s1, _)), Ok((s2, b2))) if s1.is_success() && s2.is_success() && *handled_first == 1 => {
+                    if KEYED_ON_A_FRESHLY_SIGNED_MAC.contains(&scheme) {
+                        (&b2[..] == duplicate) == (*handled_second == 1)
+                    } else {
+                        &b2[..] == duplicate && *handled_second == 1
+                    }
+                }
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{scheme} ({what}): first {first:?}, handled {handled_first}; redelivery {second:?}, handled {handled_second}"
+                ));
+            }
+        }
+    })
+    .await
+    .expect("within the bound");
+    assert!(
+        failures.is_empty(),
+        "send's default delivery is not handled once by the receiver:\n{}",
+        failures.join("\n")
+    );
+}

@@ -19,7 +19,7 @@ use reliability_support::{counting, layer, now, NOW};
 use tower::ServiceExt;
 use tower_webhook::scheme::Scheme;
 use tower_webhook::testing::VerifyHeaders as _;
-use tower_webhook::testing::{self, IdSource, Preset, Sign};
+use tower_webhook::testing::{self, IdSource, Preset, Sign, SignatureSource};
 use tower_webhook::LruGuard;
 
 const LIMIT: usize = 1024;
@@ -45,6 +45,14 @@ enum Which {
 /// Presets whose authenticator does not cover the body or the headers: a
 /// token sent verbatim (GitLab's legacy `X-Gitlab-Token`).
 const BODY_UNSIGNED: &[&str] = &["gitlab"];
+
+/// Presets whose signature covers only these fields of the body, not the
+/// rest of it: Mailgun signs its signature block's `timestamp` and `token`,
+/// never `event-data` (whoever captured a delivery can attach any event data
+/// to its signature; the token, the replay key, makes that serve once). A
+/// body change is made to one of these fields instead; changing them, or the
+/// signature itself, must still be refused.
+const SIGNED_BODY_FIELDS: &[(&str, &[&str])] = &[("mailgun", &["signature.timestamp", "signature.token"])];
 
 /// The public URL URL-signed presets are configured with.
 const PUBLIC_URL: &str = "https://hooks.example.com/webhooks";
@@ -75,19 +83,35 @@ impl Which {
         }
     }
 
-    /// The headers a sender sends; `forger` signs with a key that does not match.
-    fn sign_as(self, forger: bool, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        self.signer(forger).sign_headers(body, id, timestamp)
+    /// The body and headers a sender sends for `body`; `forger` signs with a
+    /// key that does not match.
+    fn sign_as(self, forger: bool, body: &[u8], id: &str, timestamp: i64) -> (Vec<u8>, HeaderMap) {
+        let (body, headers) = self
+            .signer(forger)
+            .sign_delivery(Bytes::copy_from_slice(body), id, timestamp);
+        (body.to_vec(), headers)
     }
 
-    fn sign(self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
+    fn sign(self, body: &[u8], id: &str, timestamp: i64) -> (Vec<u8>, HeaderMap) {
         self.sign_as(false, body, id, timestamp)
     }
 
-    fn signature_header(self) -> &'static str {
+    fn signature(self) -> SignatureSource {
         match self {
-            Self::Acme => "x-acme-signature",
-            Self::Preset(p) => p.signature_header,
+            Self::Acme => SignatureSource::Header("x-acme-signature"),
+            Self::Preset(p) => p.signature,
+        }
+    }
+
+    /// The body fields the signature covers, for a scheme that signs some of
+    /// the body's fields rather than the body.
+    fn signed_body_fields(self) -> Option<&'static [&'static str]> {
+        match self {
+            Self::Preset(p) => SIGNED_BODY_FIELDS
+                .iter()
+                .find(|(name, _)| *name == p.name)
+                .map(|(_, fields)| *fields),
+            Self::Acme => None,
         }
     }
 
@@ -140,6 +164,13 @@ impl Which {
     /// keep clear of every handshake trigger.
     fn body(self, id: &str, payload: &[u8]) -> Vec<u8> {
         match self {
+            // The signature block is `sign_body`'s to write.
+            _ if matches!(self.signature(), SignatureSource::Body(_)) => {
+                serde_json::to_vec(&serde_json::json!({
+                    "event-data": {"event": "e", "data": String::from_utf8_lossy(payload)},
+                }))
+                .unwrap()
+            }
             // Linear's timestamp is in the body, in milliseconds.
             Self::Preset(Preset { name: "linear", .. }) => serde_json::to_vec(&serde_json::json!({
                 "type": "Issue",
@@ -219,7 +250,9 @@ fn header_name() -> impl Strategy<Value = HeaderName> {
         "content-type",
     ];
     for p in testing::presets() {
-        names.push(p.signature_header);
+        if let SignatureSource::Header(name) = p.signature {
+            names.push(name);
+        }
         names.extend(p.timestamp_header);
         if let IdSource::Header(name) = p.id {
             names.push(name);
@@ -279,14 +312,67 @@ fn event_id() -> impl Strategy<Value = String> {
     "[A-Za-z0-9_-]{1,64}"
 }
 
-/// What `which`'s sender sends, with the signature header's values replaced by `signatures`.
-fn forged(which: Which, body: &[u8], id: &str, timestamp: i64, signatures: &[HeaderValue]) -> HeaderMap {
-    let mut headers = which.sign(body, id, timestamp);
-    headers.remove(which.signature_header());
-    for signature in signatures {
-        headers.append(which.signature_header(), signature.clone());
+/// What `which`'s sender sends, with the signature replaced by
+/// `signatures`: the signature header's values, or (a signature in the body)
+/// the body field, set to the first value as text or removed when there is none.
+fn forged(
+    which: Which,
+    body: &[u8],
+    id: &str,
+    timestamp: i64,
+    signatures: &[HeaderValue],
+) -> (Vec<u8>, HeaderMap) {
+    let (mut body, mut headers) = which.sign(body, id, timestamp);
+    match which.signature() {
+        SignatureSource::Header(name) => {
+            headers.remove(name);
+            for signature in signatures {
+                headers.append(name, signature.clone());
+            }
+        }
+        SignatureSource::Body(path) => {
+            let first = signatures
+                .first()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+            edit_body_field(&mut body, path, |value| match first {
+                Some(text) => *value = serde_json::Value::String(text),
+                None => *value = serde_json::Value::Null,
+            });
+        }
+        _ => unreachable!("a new signature source"),
     }
-    headers
+    (body, headers)
+}
+
+/// Edits the JSON value at the dotted `path` of `body`, when `body` is JSON
+/// and has it (the body is re-serialized: the schemes that sign fields of
+/// the body, not its bytes, read values only).
+fn edit_body_field(body: &mut Vec<u8>, path: &str, edit: impl FnOnce(&mut serde_json::Value)) {
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return;
+    };
+    let pointer = format!("/{}", path.replace('.', "/"));
+    if let Some(value) = json.pointer_mut(&pointer) {
+        edit(value);
+        *body = serde_json::to_vec(&json).unwrap();
+    }
+}
+
+/// Replaces the character at `at` (modulo its length) of the string at
+/// `path` of `body` by another one of `alphabet`, chosen by `with`.
+fn replace_body_char(body: &mut Vec<u8>, path: &str, at: usize, with: usize, alphabet: &str) {
+    edit_body_field(body, path, |value| {
+        let text = value.as_str().expect("a signed string field").to_owned();
+        let at = at % text.len();
+        let original = text.as_bytes()[at];
+        let candidates: Vec<u8> = alphabet
+            .bytes()
+            .filter(|c| !c.eq_ignore_ascii_case(&original))
+            .collect();
+        let mut bytes = text.into_bytes();
+        bytes[at] = candidates[with % candidates.len()];
+        *value = serde_json::Value::String(String::from_utf8(bytes).unwrap());
+    });
 }
 
 /// `extra`'s headers added to `headers`, repeats kept.
@@ -346,6 +432,28 @@ fn mutate(which: Which, headers: &mut HeaderMap, body: &mut Vec<u8>, mutation: M
         }
         other => other,
     };
+    // The signature in the body: tampered with there.
+    if let (SignatureSource::Body(path), Mutation::Signature { at, with }) = (which.signature(), &mutation) {
+        replace_body_char(body, path, *at, *with, "0123456789abcdef");
+        return;
+    }
+    // Only some fields of the body are signed: every other change goes to one of them.
+    if let Some(fields) = which.signed_body_fields() {
+        let (at, with) = match mutation {
+            Mutation::Body { at, mask } => (at, usize::from(mask)),
+            Mutation::Timestamp { at, with } | Mutation::Id { at, with } => (at, usize::from(with)),
+            Mutation::Signature { .. } => unreachable!("handled above"),
+        };
+        let field = fields[at % fields.len()];
+        replace_body_char(
+            body,
+            field,
+            at / fields.len(),
+            with,
+            "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        );
+        return;
+    }
     match mutation {
         Mutation::Body { at, mask } if which.body_signed_verbatim() => change_body(body, at, mask),
         Mutation::Body { at, .. } | Mutation::Signature { at, .. } => {
@@ -353,7 +461,9 @@ fn mutate(which: Which, headers: &mut HeaderMap, body: &mut Vec<u8>, mutation: M
                 Mutation::Signature { with, .. } => with,
                 _ => at / 7,
             };
-            let name = which.signature_header();
+            let SignatureSource::Header(name) = which.signature() else {
+                unreachable!("a signature in the body is changed above")
+            };
             let value = headers[name].to_str().unwrap().to_owned();
             let (start, end, alphabet) = tag(&value);
             let at = start + at % (end - start);
@@ -426,8 +536,7 @@ proptest! {
         skew in -5i64..=0,
         extra in headers(),
     ) {
-        let body = which.body(&id, &payload);
-        let forged = which.sign_as(true, &body, &id, NOW + skew);
+        let (body, forged) = which.sign_as(true, &which.body(&id, &payload), &id, NOW + skew);
         prop_assert!(which.scheme().verify_headers(&forged, &body, now()).is_err());
         prop_assert!(which.scheme().verify_headers(&merged(forged, &extra), &body, now()).is_err());
     }
@@ -443,8 +552,7 @@ proptest! {
         skew in -5i64..=0,
         signatures in prop::collection::vec(header_value(), 0..20),
     ) {
-        let body = which.body(&id, &payload);
-        let headers = forged(which, &body, &id, NOW + skew, &signatures);
+        let (body, headers) = forged(which, &which.body(&id, &payload), &id, NOW + skew, &signatures);
         prop_assert!(which.scheme().verify_headers(&headers, &body, now()).is_err());
     }
 
@@ -458,8 +566,7 @@ proptest! {
         skew in -5i64..=0,
         mutation in mutation(),
     ) {
-        let mut body = which.body(&id, &payload);
-        let mut headers = which.sign(&body, &id, NOW + skew);
+        let (mut body, mut headers) = which.sign(&which.body(&id, &payload), &id, NOW + skew);
         let scheme = which.scheme();
         let delivery = scheme.verify_headers(&headers, &body, now()).map(|d| d.id().to_owned());
         match which.expected_id(&id) {
@@ -509,10 +616,16 @@ proptest! {
         headers in headers(),
         body in body(),
     ) {
-        let headers = match framing {
-            Framing::None => headers,
-            Framing::Forged => merged(forged(which, &body, &id, NOW, &signatures), &headers),
-            Framing::Signed => merged(which.sign(&body, &id, NOW), &headers),
+        let (body, headers) = match framing {
+            Framing::None => (body, headers),
+            Framing::Forged => {
+                let (body, forged) = forged(which, &body, &id, NOW, &signatures);
+                (body, merged(forged, &headers))
+            }
+            Framing::Signed => {
+                let (body, signed) = which.sign(&body, &id, NOW);
+                (body, merged(signed, &headers))
+            }
         };
         let mut request = Request::post("/webhooks").body(Full::new(Bytes::from(body))).unwrap();
         *request.headers_mut() = headers;

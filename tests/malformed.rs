@@ -1724,7 +1724,107 @@ fn new_parser_rows() -> Vec<NewRow> {
             },
             status: 400,
         },
+        // Mailgun: the signature, its timestamp and the token are in the body.
+        NewRow {
+            preset: "mailgun",
+            what: "valid (control)",
+            edit: ok,
+            status: 200,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "event-data changed after signing: not signed, so accepted (the token still serves once)",
+            edit: |_, b| replace_once(b, r#""event":"delivered""#, r#""event":"failed""#),
+            status: 200,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "token changed after signing",
+            edit: |_, b| replace_once(b, r#""token":"evt_1""#, r#""token":"evt_2""#),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "timestamp changed after signing",
+            edit: |_, b| replace_once(b, r#""timestamp":"1700000000""#, r#""timestamp":"1700000001""#),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "signature not hex",
+            edit: |_, b| {
+                let text = String::from_utf8(b.clone()).unwrap();
+                let at = text.find(r#""signature":""#).unwrap() + r#""signature":""#.len();
+                b[at] = b'z';
+            },
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "no signature block",
+            edit: |_, b| *b = MAILGUN_EVENT.as_bytes().to_vec(),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "body not JSON",
+            edit: |_, b| *b = b"signature=deadbeef".to_vec(),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "timestamp not a number",
+            edit: |_, b| replace_once(b, r#""timestamp":"1700000000""#, r#""timestamp":"soon""#),
+            status: 400,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "token repeated",
+            edit: |_, b| replace_once(b, r#""token":"evt_1""#, r#""token":"evt_1","token":"evt_2""#),
+            status: 400,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "timestamp 301 s old, re-signed",
+            edit: |_, b| *b = mailgun_signed(NOW - 301),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "timestamp 301 s ahead, re-signed",
+            edit: |_, b| *b = mailgun_signed(NOW + 301),
+            status: 401,
+        },
+        NewRow {
+            preset: "mailgun",
+            what: "re-signed at NOW (control for the two above)",
+            edit: |_, b| *b = mailgun_signed(NOW),
+            status: 200,
+        },
     ]
+}
+
+/// The event data every Mailgun row sends (`sign_body` adds the signature block).
+const MAILGUN_EVENT: &str = r#"{"event-data":{"event":"delivered","id":"CPgfbmQMTCKtHW6uIWtuVe"}}"#;
+
+/// `body` with `from` replaced by `to` once (it must be there).
+fn replace_once(body: &mut Vec<u8>, from: &str, to: &str) {
+    let text = String::from_utf8(body.clone()).unwrap();
+    assert_eq!(text.matches(from).count(), 1, "{from} in {text}");
+    *body = text.replacen(from, to, 1).into_bytes();
+}
+
+/// A Mailgun body signed as of unix time `timestamp` with the registry's
+/// test secret, for token `ID`.
+fn mailgun_signed(timestamp: i64) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"registry secret").unwrap();
+    mac.update(format!("{timestamp}{ID}").as_bytes());
+    let signature = hex_encode(&mac.finalize().into_bytes());
+    format!(
+        r#"{{"signature":{{"timestamp":"{timestamp}","token":"{ID}","signature":"{signature}"}},"event-data":{{"event":"delivered"}}}}"#
+    )
+    .into_bytes()
 }
 
 /// A Linear body with this `webhookTimestamp` (JSON text).
@@ -1779,12 +1879,13 @@ async fn new_parsers_answer_malformed_input_with_their_status_and_never_reach_th
             "twilio" => b"CallSid=CA1&Caller=%2B14158675309&Digits=1234".to_vec(),
             "sendgrid-ecdsa" => b"[{\"event\":\"delivered\",\"sg_event_id\":\"e1\"}]\r\n".to_vec(),
             "linear" => linear_body(&(NOW * 1000).to_string()),
+            "mailgun" => MAILGUN_EVENT.as_bytes().to_vec(),
             _ => format!(r#"{{"id":"{id}","event_id":"{id}","type":2,"subscription":{{"type":"x"}}}}"#)
                 .into_bytes(),
         };
-        let mut body = body_of(ID);
         let signer = (preset.signer)(&signing, URL).unwrap();
-        let mut headers = signer.sign_headers(&body, ID, NOW);
+        let (body, mut headers) = signer.sign_delivery(body_of(ID).into(), ID, NOW);
+        let mut body = body.to_vec();
         (row.edit)(&mut headers, &mut body);
         let calls = Arc::new(AtomicUsize::new(0));
         let guard = Arc::new(LruGuard::new(100));

@@ -1261,6 +1261,34 @@ mod providers_b {
     }
 
     #[test]
+    fn linear_signer_writes_the_time_it_signs_at_into_the_body() {
+        let linear = Linear::new(secret("lin_wh_registry"));
+        // A stale timestamp (a documented sample's) is replaced, the rest kept.
+        let stale = linear_body("1676056940508");
+        let (body, h) = linear.sign_delivery(stale.into(), "delivery-1", T);
+        let expected = format!(
+            r#"{{"action":"create","type":"Issue","webhookTimestamp":{}}}"#,
+            T * 1000
+        );
+        assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+        assert_eq!(h["linear-delivery"], "delivery-1");
+        let delivery = linear.verify_headers(&h, &body, at(T + 30)).unwrap();
+        assert_eq!((delivery.id(), delivery.timestamp()), ("delivery-1", Some(T)));
+        // Signed again a minute later, the body carries the new time.
+        let (later, h) = linear.sign_delivery(body, "delivery-1", T + 60);
+        assert!(linear.verify_headers(&h, &later, at(T + 90)).is_ok());
+        // A body without the field gets it, first; one that is not a JSON
+        // object is left as it is (and refused).
+        let (body, _) = linear.sign_delivery(br#"{"type":"Issue"}"#[..].into(), "d", T);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            format!(r#"{{"webhookTimestamp":{},"type":"Issue"}}"#, T * 1000)
+        );
+        let (body, _) = linear.sign_delivery(b"[]"[..].into(), "d", T);
+        assert_eq!(&body[..], b"[]");
+    }
+
+    #[test]
     fn linear_refuses_a_verified_body_without_a_readable_timestamp() {
         let linear = Linear::new(secret("lin_wh_registry"));
         for body in [

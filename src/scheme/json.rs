@@ -320,6 +320,119 @@ impl<'de> de::Deserialize<'de> for Leaf<'de> {
     }
 }
 
+/// `body`, a JSON object, with its top-level member `key` set to the JSON
+/// text `value`, for a signer that writes what its scheme carries in the body
+/// (Mailgun's `signature` block, Linear's `webhookTimestamp`). The first
+/// member of that name has its value replaced; without one the member is
+/// inserted first. Every other byte is kept as it is. `None` when `body` is
+/// not a JSON object.
+///
+/// Keys are compared as written: a key spelt with escapes is not matched, so
+/// the member is inserted beside it and the verifier refuses the repeat.
+#[cfg(feature = "test-util")]
+pub(crate) fn with_member(body: &[u8], key: &str, value: &str) -> Option<Vec<u8>> {
+    // From here on the scanner may assume well-formed JSON.
+    serde_json::from_slice::<IgnoredAny>(body).ok()?;
+    let open = skip_whitespace(body, 0);
+    if body.get(open) != Some(&b'{') {
+        return None;
+    }
+    let mut at = skip_whitespace(body, open + 1);
+    let mut empty = true;
+    let mut found = None;
+    while body.get(at) == Some(&b'"') {
+        empty = false;
+        let name_end = end_of_string(body, at)?;
+        let name = &body[at + 1..name_end - 1];
+        let value_start = skip_whitespace(body, skip_whitespace(body, name_end) + 1);
+        let value_end = end_of_value(body, value_start)?;
+        if found.is_none() && name == key.as_bytes() {
+            found = Some(value_start..value_end);
+        }
+        at = skip_whitespace(body, value_end);
+        if body.get(at) == Some(&b',') {
+            at = skip_whitespace(body, at + 1);
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() + key.len() + value.len() + 4);
+    match found {
+        Some(range) => {
+            out.extend_from_slice(&body[..range.start]);
+            out.extend_from_slice(value.as_bytes());
+            out.extend_from_slice(&body[range.end..]);
+        }
+        None => {
+            out.extend_from_slice(&body[..=open]);
+            out.extend_from_slice(serde_json::to_string(key).ok()?.as_bytes());
+            out.push(b':');
+            out.extend_from_slice(value.as_bytes());
+            if !empty {
+                out.push(b',');
+            }
+            out.extend_from_slice(&body[open + 1..]);
+        }
+    }
+    Some(out)
+}
+
+#[cfg(feature = "test-util")]
+fn skip_whitespace(body: &[u8], mut at: usize) -> usize {
+    while matches!(body.get(at), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        at += 1;
+    }
+    at
+}
+
+/// Just past the closing quote of the string opening at `at`.
+#[cfg(feature = "test-util")]
+fn end_of_string(body: &[u8], at: usize) -> Option<usize> {
+    let mut i = at + 1;
+    while let Some(&b) = body.get(i) {
+        match b {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Just past the (well-formed) value starting at `at`.
+#[cfg(feature = "test-util")]
+fn end_of_value(body: &[u8], at: usize) -> Option<usize> {
+    match body.get(at)? {
+        b'"' => end_of_string(body, at),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = at;
+            while let Some(&b) = body.get(i) {
+                match b {
+                    b'"' => {
+                        i = end_of_string(body, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let end = (at..body.len())
+                .find(|&i| matches!(body[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
+                .unwrap_or(body.len());
+            Some(end)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,5 +547,36 @@ mod tests {
         // The tail is not JSON; it is never reached.
         let [id, ty] = two(r#"{"id":"a","type":"b", this is not json"#, "id", "type");
         assert_eq!((id.as_deref(), ty.as_deref()), (Some("a"), Some("b")));
+    }
+
+    #[cfg(feature = "test-util")]
+    #[test]
+    fn with_member_replaces_the_first_top_level_member_or_inserts_it_first() {
+        let set = |body: &str| {
+            with_member(body.as_bytes(), "ts", r#"{"v":1}"#).map(|b| String::from_utf8(b).unwrap())
+        };
+        // Replaced in place; nested and string look-alikes are left alone.
+        assert_eq!(
+            set("{ \"a\": {\"ts\": 0}, \"ts\" :  7 ,\n\"b\":\"\\\"ts\\\"\"}").as_deref(),
+            Some("{ \"a\": {\"ts\": 0}, \"ts\" :  {\"v\":1} ,\n\"b\":\"\\\"ts\\\"\"}")
+        );
+        assert_eq!(
+            set(r#"{"ts":[1,{"x":"}"}],"z":null}"#).as_deref(),
+            Some(r#"{"ts":{"v":1},"z":null}"#)
+        );
+        // Inserted first, the rest byte for byte.
+        assert_eq!(
+            set("{\n  \"a\": 1\n}").as_deref(),
+            Some("{\"ts\":{\"v\":1},\n  \"a\": 1\n}")
+        );
+        assert_eq!(set(" {} ").as_deref(), Some(r#" {"ts":{"v":1}} "#));
+        // Only the first of a repeated key.
+        assert_eq!(
+            set(r#"{"ts":1,"ts":2}"#).as_deref(),
+            Some(r#"{"ts":{"v":1},"ts":2}"#)
+        );
+        for not_an_object in ["", "[]", "\"ts\"", "{\"ts\":", "{} x", "not json"] {
+            assert_eq!(set(not_an_object), None, "{not_an_object:?}");
+        }
     }
 }

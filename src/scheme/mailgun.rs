@@ -144,6 +144,32 @@ impl Scheme for Mailgun {
     }
 }
 
+/// Signs as Mailgun does: the signature is written into the body.
+#[cfg(feature = "test-util")]
+impl crate::testing::Sign for Mailgun {
+    /// None: Mailgun sends no signature header.
+    fn sign_headers(&self, _body: &[u8], _id: &str, _timestamp: i64) -> http::HeaderMap {
+        http::HeaderMap::new()
+    }
+
+    /// `body` with its top-level `signature` set to `{"timestamp": "<timestamp>",
+    /// "token": <id>, "signature": <hex HMAC-SHA256 of timestamp and token>}`
+    /// under the first key, replacing any `signature` already there (a
+    /// documented sample's); the event data and every other byte are kept.
+    fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
+        let timestamp = timestamp.to_string();
+        let Some(tag) = self.keys.hmac256(0, &[timestamp.as_bytes(), id.as_bytes()]) else {
+            return body;
+        };
+        let token = serde_json::to_string(id).expect("a string serializes");
+        let block = format!(
+            r#"{{"timestamp":"{timestamp}","token":{token},"signature":"{}"}}"#,
+            Encoding::Hex.encode(&tag)
+        );
+        json::with_member(&body, "signature", &block).map_or(body, bytes::Bytes::from)
+    }
+}
+
 impl fmt::Debug for Mailgun {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mailgun")
@@ -257,6 +283,32 @@ mod tests {
             verify(&mailgun(), &twice, NOW),
             Err(Rejection::DuplicateJsonKey { .. })
         ));
+    }
+
+    #[cfg(feature = "test-util")]
+    #[test]
+    fn signs_into_the_body_replacing_a_documented_signature_block() {
+        use crate::testing::Sign;
+        // The shape of Mailgun's documented payload, with its example block.
+        let documented = "{\n  \"signature\": {\n    \"timestamp\": \"1529006854\",\n    \"token\": \"a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0\",\n    \"signature\": \"d2271d12299f6592d9d44cd9d250f0704e4674c30d79d07c47a66f95ce71cf55\"\n  },\n  \"event-data\": {\n    \"event\": \"opened\"\n  }\n}";
+        let (body, headers) = mailgun().sign_delivery(documented.into(), TOKEN, 1_700_000_000);
+        assert!(headers.is_empty());
+        let expected = format!(
+            "{{\n  \"signature\": {{\"timestamp\":\"1700000000\",\"token\":\"{TOKEN}\",\"signature\":\"{SIG}\"}},\n  \"event-data\": {{\n    \"event\": \"opened\"\n  }}\n}}"
+        );
+        assert_eq!(std::str::from_utf8(&body).unwrap(), expected);
+        assert_eq!(verify(&mailgun(), &expected, NOW).unwrap().id(), TOKEN);
+        // Without a block, it is inserted first.
+        let (body, _) = mailgun().sign_delivery(r#"{"event-data":{}}"#.into(), TOKEN, 1_700_000_000);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            format!(
+                r#"{{"signature":{{"timestamp":"1700000000","token":"{TOKEN}","signature":"{SIG}"}},"event-data":{{}}}}"#
+            )
+        );
+        // A body that cannot carry it is left as it is, and refused.
+        let (body, _) = mailgun().sign_delivery("[1]".into(), TOKEN, 1_700_000_000);
+        assert_eq!(&body[..], b"[1]");
     }
 
     #[test]

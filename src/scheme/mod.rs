@@ -112,6 +112,10 @@ macro_rules! preset {
             fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
                 $crate::testing::Sign::sign_headers(&self.spec, body, id, timestamp)
             }
+
+            fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
+                $crate::testing::Sign::sign_body(&self.spec, body, id, timestamp)
+            }
         }
     };
     ($(#[$doc:meta])* $name:ident, timestamp) => {

@@ -993,6 +993,31 @@ impl Spec {
         headers
     }
 
+    /// `body` with its body timestamp field set to unix time `secs`, in the
+    /// spec's format, for a timestamp at a top-level body key (Linear's
+    /// `webhookTimestamp`); any other spec, a nested path, or a body that is
+    /// not a JSON object: `body` as it is.
+    #[cfg(feature = "test-util")]
+    pub(crate) fn with_body_timestamp(&self, body: bytes::Bytes, secs: i64) -> bytes::Bytes {
+        let Some(TimestampRule {
+            source: TsRule::Body(i),
+            format,
+            ..
+        }) = &self.timestamp
+        else {
+            return body;
+        };
+        let [key] = &self.body_paths[*i][..] else {
+            return body;
+        };
+        let text = format.format(secs);
+        let value = match format {
+            TimestampFormat::UnixSeconds | TimestampFormat::UnixMillis => text,
+            _ => serde_json::to_string(&text).expect("a string serializes"),
+        };
+        json::with_member(&body, key, &value).map_or(body, bytes::Bytes::from)
+    }
+
     /// The raw HMAC of `parts` under the first secret, for `algorithm`.
     #[cfg(feature = "test-util")]
     pub(crate) fn hmac_sign(&self, algorithm: Algorithm, parts: &[&[u8]]) -> Option<Vec<u8>> {
