@@ -579,7 +579,7 @@ pub fn presets() -> &'static [Preset] {
             },
             hmac!("calendly", Calendly, "calendly-webhook-signature", None, IdSource::Signature, true),
             hmac!("mux", Mux, "mux-signature", None, IdSource::Body("id"), true),
-            hmac!("pagerduty-v3", PagerDuty, "x-pagerduty-signature", None, IdSource::Body("event.id"), true),
+            hmac!("pagerduty-v3", PagerDuty, "x-pagerduty-signature", None, IdSource::Header("x-webhook-id"), false),
             hmac!("razorpay", Razorpay, "x-razorpay-signature", None, IdSource::Header("x-razorpay-event-id"), false),
             hmac!("coinbase-commerce", CoinbaseCommerce, "x-cc-webhook-signature", None, IdSource::Body("event.id"), true),
             // The timestamp is the body's `webhookTimestamp`, which
