@@ -42,7 +42,11 @@ use crate::{Keys, Rejection, Secrets};
 ///
 /// A body that is not JSON or lacks one of the three signature fields is
 /// refused with [`Rejection::MalformedSignature`] (`401`); a repeated key on
-/// their paths with [`Rejection::DuplicateJsonKey`] (`400`).
+/// their paths with [`Rejection::DuplicateJsonKey`] (`400`). A body whose
+/// signature verifies but whose JSON breaks off after it (truncated, say) is
+/// refused with [`Rejection::InvalidBodyField`] on `event-data` (`400`): the
+/// signature does not cover the event data, so nothing else would catch it
+/// before the handler.
 ///
 /// Mailgun's docs give no vector with its key; this one was computed with
 /// Python's `hmac`:
@@ -137,6 +141,14 @@ impl Scheme for Mailgun {
                 &sigs,
             )
             .ok_or(Rejection::SignatureMismatch)?;
+        // The walk stops once it has the fields: read the rest, which no
+        // signature vouches for, to the end.
+        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
+            return Err(Rejection::InvalidBodyField {
+                path: "event-data".into(),
+                reason: "the body is not one JSON document",
+            });
+        }
         let delivery = Delivery::new(token.into_owned())?
             .with_event_type(event.map(|e| e.into_owned()))
             .with_timestamp(Some(value));
@@ -222,6 +234,23 @@ mod tests {
         assert_eq!(ok.timestamp(), Some(1_700_000_000));
         // A number is read as well as a string.
         assert!(verify(&mailgun(), &body("1700000000", TOKEN, SIG), NOW).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_body_whose_json_breaks_off_after_the_signature() {
+        let whole = body("\"1700000000\"", TOKEN, SIG);
+        assert!(verify(&mailgun(), &whole, NOW).is_ok());
+        // Truncated inside the event data, and with trailing bytes.
+        for broken in [&whole[..whole.len() - 3], &format!("{whole} {{")] {
+            assert_eq!(
+                verify(&mailgun(), broken, NOW),
+                Err(Rejection::InvalidBodyField {
+                    path: "event-data".into(),
+                    reason: "the body is not one JSON document",
+                }),
+                "{broken}"
+            );
+        }
     }
 
     #[test]
