@@ -28,6 +28,10 @@ pub async fn serve(
     use hyper_util::rt::{TokioIo, TokioTimer};
     use tower::ServiceExt as _;
 
+    // As `axum::serve` does: a route whose handler has not been given its
+    // state (`post(handler).layer(..)` on a `Router<()>`) would otherwise be
+    // built, layers and all, on every request.
+    let router = router.with_state::<()>(());
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
