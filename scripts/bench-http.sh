@@ -9,6 +9,8 @@
 #   receiver    examples/receiver.rs (WebhookLayer + LruGuard + Webhook<T>,
 #               the Petstore scheme, its observer, metrics and dead letters).
 #
+# Both binaries are served the same way (examples/support/serve.rs: the
+# multi-threaded runtime, the HTTP/1.1 loop with its header-read timeout).
 # Each server is pinned to core 0 with one tokio worker thread; the load
 # generator (examples/loadgen.rs) runs on core 1 with 32 keep-alive
 # connections and sends distinct, validly signed Petstore deliveries. The CPU
