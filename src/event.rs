@@ -41,6 +41,18 @@ struct Parts {
     event_type: Option<String>,
     timestamp: Option<i64>,
     body: Bytes,
+    /// What the layer keeps for a dead letter (not shown by `Debug`: the
+    /// headers may carry a sender's token).
+    head: Option<RequestHead>,
+}
+
+/// The request line and headers a verified delivery arrived with, kept in
+/// the same allocation as the rest of [`Verified`] so that a delivery the
+/// handler marks can become a dead letter.
+pub(crate) struct RequestHead {
+    pub(crate) method: http::Method,
+    pub(crate) uri: http::Uri,
+    pub(crate) headers: http::HeaderMap,
 }
 
 impl fmt::Debug for Verified {
@@ -56,14 +68,30 @@ impl fmt::Debug for Verified {
 
 impl Verified {
     pub(crate) fn new(id: String, event_type: Option<String>, timestamp: Option<i64>, body: Bytes) -> Self {
+        Self::with_head(id, event_type, timestamp, body, None)
+    }
+
+    pub(crate) fn with_head(
+        id: String,
+        event_type: Option<String>,
+        timestamp: Option<i64>,
+        body: Bytes,
+        head: Option<RequestHead>,
+    ) -> Self {
         Self {
             inner: Arc::new(Parts {
                 id,
                 event_type,
                 timestamp,
                 body,
+                head,
             }),
         }
+    }
+
+    /// The request line and headers the layer kept, if it did.
+    pub(crate) fn head(&self) -> Option<&RequestHead> {
+        self.inner.head.as_ref()
     }
 
     /// The event id, as the scheme read it (a header or the body).

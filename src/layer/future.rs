@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use pin_project_lite::pin_project;
@@ -20,6 +20,7 @@ use super::layer::Config;
 use super::load::{Refused, Slot};
 use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter};
+use crate::event::RequestHead;
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
 use crate::scheme::{Scheme, Verdict};
@@ -244,7 +245,7 @@ where
         // the rebuilt request) is gone before the handler is awaited, and the
         // future does not keep room for it beside the later steps. No `.await`
         // may follow the rebuilt request inside the block.
-        let (held, forward, letterhead) = {
+        let (held, forward, verified) = {
             // Cheap refusals (a missing signature header) before any byte
             // of the body is read.
             if let Err(rejection) = config.scheme.precheck(&parts.headers) {
@@ -268,7 +269,14 @@ where
                 }
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
-            let (verified, replay_key) = delivery.into_verified(bytes.clone());
+            // What a dead letter keeps, should the handler mark the delivery,
+            // in the `Verified` extension's own allocation.
+            let head = RequestHead {
+                method: parts.method.clone(),
+                uri: parts.uri.clone(),
+                headers: parts.headers.clone(),
+            };
+            let (verified, replay_key) = delivery.into_verified(bytes.clone(), head);
             track.verified(&verified);
 
             // 4. Replay guard: every replay key must be fresh.
@@ -279,35 +287,24 @@ where
             track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
-            // What a dead letter keeps, should the handler mark the delivery.
-            let letterhead = Letterhead {
-                method: parts.method.clone(),
-                uri: parts.uri.clone(),
-                headers: parts.headers.clone(),
-                verified: verified.clone(),
-            };
+            let kept = verified.clone();
             let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes));
             request.extensions_mut().insert(verified);
             let bound = handler_bound(config.deadline, config.guard.claim_lifetime());
-            let forward = match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
+            // Boxed: an `async fn` keeps its argument and the pinned local
+            // it is moved into side by side, which would store the inner
+            // service's future twice in the delivery's (boxed) future.
+            let forward = Box::pin(match catch_unwind(AssertUnwindSafe(|| inner.call(request))) {
                 Ok(call) => Forward::new(bound, call),
                 Err(panic) => Forward::Panicked { panic: Some(panic) },
-            };
-            (held, forward, letterhead)
+            });
+            (held, forward, kept)
         };
 
         // 5 and 6: run the handler and settle by its outcome, detached from
         // this future unless the layer cancels on disconnect.
-        finish(Arc::clone(&config), held, forward, letterhead, slot, track).await
+        finish(Arc::clone(&config), held, forward, verified, slot, track).await
     })
-}
-
-/// The request line and headers of a forwarded delivery, for its dead letter.
-struct Letterhead {
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    verified: Verified,
 }
 
 /// Steps 5 and 6: awaits the handler (or a drain that gives up on it), keeps
@@ -316,8 +313,8 @@ struct Letterhead {
 async fn finish<Sch, G, F, B, E>(
     config: Arc<Config<Sch, G>>,
     mut held: Held<G>,
-    forward: Forward<F>,
-    letterhead: Letterhead,
+    mut forward: Pin<Box<Forward<F>>>,
+    verified: Verified,
     slot: Slot,
     mut track: Track,
 ) -> Result<Response<ResponseBody<B>>, E>
@@ -326,9 +323,8 @@ where
     F: Future<Output = Result<Response<B>, E>>,
 {
     let _slot = slot;
-    let id = letterhead.verified.id();
+    let id = verified.id();
     let outcome = {
-        let mut forward = pin!(forward);
         let mut cancelled = pin!(config.delivery.load.cancelled());
         std::future::poll_fn(|cx| {
             if let Poll::Ready(outcome) = forward.as_mut().poll(cx) {
@@ -342,40 +338,57 @@ where
 
     if let Outcome::Response(response) = &outcome {
         if let Some(reason) = dead_letter::marked(response) {
+            // Boxed: the rare path's state (the letter, the sink's future)
+            // stays out of every delivery's future.
             let status = response.status();
-            let letter = DeadLetter::new(
-                &letterhead.verified,
-                letterhead.method,
-                letterhead.uri,
-                letterhead.headers,
-                reason,
-            );
-            return match config.delivery.dead_letters.store_boxed(letter).await {
-                Ok(()) => {
-                    tracing::error!(
-                        event_id = id,
-                        event_type = letterhead.verified.event_type(),
-                        status = status.as_u16(),
-                        reason,
-                        "dead letter: the delivery can never be processed; stored, recorded as processed and acknowledged"
-                    );
-                    held.settle(true, Some(id)).await;
-                    track.handled(observe::Outcome::DeadLettered);
-                    track.respond(Ok(dead_lettered(&config, reason)))
-                }
-                Err(error) => {
-                    tracing::error!(event_id = id, reason, %error, source = ?std::error::Error::source(&error), "dead letter could not be stored; event released for the sender's retry");
-                    held.settle(false, Some(id)).await;
-                    track.handled(observe::Outcome::DeadLetterUnavailable);
-                    track.respond(Ok(reject(&config, &Rejection::DeadLetterUnavailable, Some(id))))
-                }
-            };
+            return Box::pin(keep_dead_letter(&config, held, &verified, reason, status, track)).await;
         }
     }
 
     // 6. Settle by outcome.
     held.settle(outcome.commits(), Some(id)).await;
     track.respond(respond(&config, id, outcome))
+}
+
+/// Step 6 for a delivery the handler marked as never processable: stores
+/// it as a dead letter, then commits its keys and acknowledges it, or, if the
+/// sink fails, releases them for the sender's retry.
+async fn keep_dead_letter<Sch, G, B, E>(
+    config: &Config<Sch, G>,
+    mut held: Held<G>,
+    verified: &Verified,
+    reason: &str,
+    status: StatusCode,
+    mut track: Track,
+) -> Result<Response<ResponseBody<B>>, E>
+where
+    G: ReplayGuard,
+{
+    let id = verified.id();
+    let (method, uri, headers) = verified.head().map_or_else(Default::default, |head| {
+        (head.method.clone(), head.uri.clone(), head.headers.clone())
+    });
+    let letter = DeadLetter::new(verified, method, uri, headers, reason);
+    match config.delivery.dead_letters.store_boxed(letter).await {
+        Ok(()) => {
+            tracing::error!(
+                event_id = id,
+                event_type = verified.event_type(),
+                status = status.as_u16(),
+                reason,
+                "dead letter: the delivery can never be processed; stored, recorded as processed and acknowledged"
+            );
+            held.settle(true, Some(id)).await;
+            track.handled(observe::Outcome::DeadLettered);
+            track.respond(Ok(dead_lettered(config, reason)))
+        }
+        Err(error) => {
+            tracing::error!(event_id = id, reason, %error, source = ?std::error::Error::source(&error), "dead letter could not be stored; event released for the sender's retry");
+            held.settle(false, Some(id)).await;
+            track.handled(observe::Outcome::DeadLetterUnavailable);
+            track.respond(Ok(reject(config, &Rejection::DeadLetterUnavailable, Some(id))))
+        }
+    }
 }
 
 /// How long a handler may run: the deadline, and below the replay guard's

@@ -536,10 +536,15 @@ impl Delivery {
         std::iter::once(self.id.as_str()).chain(self.replay_key.as_deref())
     }
 
-    /// The [`Verified`](crate::Verified) extension for `body`, and the
+    /// The [`Verified`](crate::Verified) extension for `body` (keeping the
+    /// request's `head` for a dead letter), and the
     /// scheme's replay key besides the id, if it has one.
-    pub(crate) fn into_verified(self, body: bytes::Bytes) -> (crate::Verified, Option<String>) {
-        let verified = crate::Verified::new(self.id, self.event_type, self.timestamp, body);
+    pub(crate) fn into_verified(
+        self,
+        body: bytes::Bytes,
+        head: crate::event::RequestHead,
+    ) -> (crate::Verified, Option<String>) {
+        let verified = crate::Verified::with_head(self.id, self.event_type, self.timestamp, body, Some(head));
         (verified, self.replay_key)
     }
 }
