@@ -132,8 +132,8 @@ impl Observer for RecentDeliveries {
             status: report.status.map(|s| s.as_u16()),
             reason: report.rejection.map(ToString::to_string),
             timings: report.timings,
-            body: body.as_ref().map(|b| b.text.clone()),
-            body_truncated: body.is_some_and(|b| b.truncated),
+            body_truncated: body.as_ref().is_some_and(|b| b.truncated),
+            body: body.map(|b| b.text),
         };
         let mut records = self.lock();
         if records.len() >= self.capacity {
