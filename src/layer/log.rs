@@ -15,8 +15,9 @@ use crate::Rejection;
 /// every 10 seconds.
 pub const DEFAULT_REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
-/// How many kinds are counted apart; kinds past the known ones share the last.
-const KINDS: usize = 16;
+/// How many kinds are counted apart: one per [`Rejection`] variant (the
+/// match in [`kind`] is exhaustive, so a new variant must be given its own).
+const KINDS: usize = 21;
 
 /// Which counter a rejection goes to.
 fn kind(rejection: &Rejection) -> usize {
@@ -37,9 +38,11 @@ fn kind(rejection: &Rejection) -> usize {
         Rejection::InFlight { .. } => 13,
         Rejection::DeadlineExceeded { .. } => 14,
         Rejection::GuardUnavailable => 15,
-        // Kinds added later share the last slot.
-        #[allow(unreachable_patterns)]
-        _ => 15,
+        Rejection::MalformedHandshake { .. } => 16,
+        Rejection::InvalidBodyField { .. } => 17,
+        Rejection::Overloaded { .. } => 18,
+        Rejection::ShuttingDown => 19,
+        Rejection::DeadLetterUnavailable => 20,
     }
 }
 
@@ -159,11 +162,28 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_has_a_slot() {
-        assert!(kind(&Rejection::GuardUnavailable) < KINDS);
+    fn every_kind_has_a_slot_of_its_own() {
         assert_ne!(
             kind(&Rejection::SignatureMismatch),
             kind(&Rejection::TimestampTooOld { age_secs: 1 })
         );
+        // A burst of shed requests must not hold back the line of a guard
+        // outage, nor any other kind's.
+        let kinds = [
+            Rejection::GuardUnavailable,
+            Rejection::MalformedHandshake { reason: "r" },
+            Rejection::InvalidBodyField {
+                path: "p".into(),
+                reason: "r",
+            },
+            Rejection::Overloaded { limit: 1 },
+            Rejection::ShuttingDown,
+            Rejection::DeadLetterUnavailable,
+        ]
+        .map(|rejection| kind(&rejection));
+        for (i, a) in kinds.iter().enumerate() {
+            assert!(*a < KINDS);
+            assert!(kinds[i + 1..].iter().all(|b| b != a), "{kinds:?}");
+        }
     }
 }
