@@ -422,3 +422,69 @@ async fn overlapping_key_prefixes_never_share_a_key() {
         "another receiver's event was taken for this one: {other:?}"
     );
 }
+
+/// Both Redis stores keep their own call timeout (2 s by default) even when
+/// the server is slower than the connection manager's own default response
+/// timeout of 500 ms. On a server of this test's own, `CLIENT PAUSE` holds
+/// every command for 800 ms before the delivery (the guard's claim waits) and
+/// writes for 800 ms again from inside the handler (the sink's write of the
+/// dead letter waits): neither fails.
+#[tokio::test]
+async fn redis_stores_wait_out_a_server_slower_than_half_a_second_within_their_call_timeout() {
+    use tower_webhook::dead_letter::RedisDeadLetters;
+    use tower_webhook::PermanentFailure;
+
+    async fn pause(admin: &mut redis::aio::MultiplexedConnection, mode: &str) {
+        let () = redis::cmd("CLIENT")
+            .arg("PAUSE")
+            .arg(800)
+            .arg(mode)
+            .query_async(admin)
+            .await
+            .expect("CLIENT PAUSE");
+    }
+
+    let server = RedisServer::start().await;
+    let guard = within(RedisGuard::open(&server.url())).await.expect("connect");
+    let sink = within(RedisDeadLetters::open(
+        &server.url(),
+        "tower-webhook-test:slow-letters",
+    ))
+    .await
+    .expect("connect");
+    let client = redis::Client::open(server.url()).expect("url");
+    let mut admin = within(client.get_multiplexed_async_connection())
+        .await
+        .expect("admin");
+    let in_handler = admin.clone();
+    let marks = service_fn(move |_request: Request<Full<Bytes>>| {
+        let mut admin = in_handler.clone();
+        async move {
+            pause(&mut admin, "WRITE").await;
+            let mut response = Response::new(Full::new(Bytes::new()));
+            *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            response
+                .extensions_mut()
+                .insert(PermanentFailure::new("never processable"));
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let service = ServiceBuilder::new()
+        .layer(
+            WebhookLayer::new(scheme())
+                .guard(guard)
+                .dead_letters(sink.clone()),
+        )
+        .service(marks);
+
+    pause(&mut admin, "ALL").await;
+    let id = event_id();
+    let response = within(service.oneshot(delivery(&id))).await.expect("infallible");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "dead-lettered and acknowledged"
+    );
+    let letters = within(sink.letters()).await.expect("letters");
+    assert_eq!(letters.iter().map(|l| l.id()).collect::<Vec<_>>(), [id.as_str()]);
+}

@@ -5,7 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use ::redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use ::redis::aio::ConnectionManager;
 use ::redis::{Client, RedisResult};
 
 use super::{DeadLetter, DeadLetterError, DeadLetterSink};
@@ -53,9 +53,7 @@ impl RedisDeadLetters {
     ///
     /// When the connection fails or times out.
     pub async fn new(client: Client, key: impl Into<String>) -> Result<Self, DeadLetterError> {
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Self::DEFAULT_CALL_TIMEOUT))
-            .set_max_delay(Duration::from_secs(1));
+        let config = crate::replay::redis::manager_config(Self::DEFAULT_CALL_TIMEOUT);
         let connect = ConnectionManager::new_with_config(client, config);
         let manager = bounded(Self::DEFAULT_CALL_TIMEOUT, connect).await?;
         Ok(Self::from_connection_manager(manager, key))

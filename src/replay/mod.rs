@@ -25,7 +25,7 @@
 
 mod memory;
 #[cfg(feature = "redis")]
-mod redis;
+pub(crate) mod redis;
 
 use std::error::Error as StdError;
 use std::fmt;

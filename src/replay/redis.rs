@@ -195,6 +195,17 @@ return 0
     )
 });
 
+/// The connection manager's configuration for this crate's Redis stores
+/// (the replay guard and the dead-letter sink), which bound every call
+/// themselves: the manager's own response timeout (500 ms by default) would
+/// cut each call short of the store's call timeout, so it is off.
+pub(crate) fn manager_config(connect_timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(connect_timeout))
+        .set_response_timeout(None)
+        .set_max_delay(Duration::from_secs(1))
+}
+
 impl RedisGuard {
     /// The default key prefix.
     pub const DEFAULT_KEY_PREFIX: &'static str = "tower-webhook:";
@@ -219,12 +230,7 @@ impl RedisGuard {
     /// (TLS, RESP3, retries), build a [`ConnectionManager`] yourself and use
     /// [`from_connection_manager`](Self::from_connection_manager).
     pub async fn new(client: Client) -> Result<Self, GuardError> {
-        // The manager's own response timeout (500 ms by default) would cut
-        // every call short of the guard's call timeout; the guard bounds calls.
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Self::DEFAULT_CALL_TIMEOUT))
-            .set_response_timeout(None)
-            .set_max_delay(Duration::from_secs(1));
+        let config = manager_config(Self::DEFAULT_CALL_TIMEOUT);
         let connect = ConnectionManager::new_with_config(client, config);
         let manager = bounded(Self::DEFAULT_CALL_TIMEOUT, "connect", connect).await?;
         Ok(Self::from_connection_manager(manager))
