@@ -235,7 +235,7 @@ pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
 pub use self::slack::Slack;
 pub use self::spec::{
-    ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, DEFAULT_TOLERANCE,
+    ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, DEFAULT_TOLERANCE, MAX_VERSIONS,
 };
 pub use self::square::Square;
 pub use self::standard::StandardWebhooks;

@@ -321,6 +321,10 @@ struct UrlRule {
     trust_forwarded: bool,
 }
 
+/// The most signature versions one [`Spec`] declares (their matches are
+/// tracked in a 32-bit set).
+pub const MAX_VERSIONS: usize = 32;
+
 /// Why a [`Spec`] (or a key) could not be built. Each variant names one
 /// mistake; nothing here panics, and no setter depends on the order of calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -346,6 +350,8 @@ pub enum ConfigError {
         /// The label.
         label: String,
     },
+    /// More than [`MAX_VERSIONS`] signature versions were configured.
+    TooManyVersions,
     /// The signed-content template was refused.
     Template(TemplateError),
     /// A timestamp is read and checked but the template does not sign it, so
@@ -394,6 +400,7 @@ impl fmt::Display for ConfigError {
                 write!(f, "signature label {label:?} contains the list separator")
             }
             Self::DuplicateVersion { label } => write!(f, "signature label {label:?} configured twice"),
+            Self::TooManyVersions => write!(f, "more than {MAX_VERSIONS} signature versions configured"),
             Self::Template(e) => write!(f, "signed-content template: {e}"),
             Self::UnsignedTimestamp => f.write_str("the timestamp is checked but not signed"),
             Self::InvalidField => f.write_str("an id or type field has no usable source"),
@@ -730,11 +737,15 @@ impl Spec {
                     if item.is_empty() {
                         return Ok(());
                     }
+                    // The longest label that prefixes the entry: with "" and
+                    // "sha256=" both declared, "sha256=<hex>" is the latter's,
+                    // whatever order they were declared in.
                     if let Some((index, text)) = self
                         .versions
                         .iter()
                         .enumerate()
-                        .find_map(|(i, v)| item.strip_prefix(&*v.label).map(|t| (i, t)))
+                        .filter_map(|(i, v)| item.strip_prefix(&*v.label).map(|t| (i, t)))
+                        .min_by_key(|(_, text)| text.len())
                     {
                         decode(out, index, text)?;
                     }
@@ -890,7 +901,7 @@ impl Spec {
                 .iter()
                 .position(|v| *v.label == **label)
                 .is_some_and(|i| verified & (1 << i) != 0),
-            Policy::All => verified == (1u32 << self.versions.len()) - 1,
+            Policy::All => verified.count_ones() as usize == self.versions.len(),
         };
         match first {
             Some(m) if satisfied => Ok(m),
@@ -1398,6 +1409,9 @@ impl SpecBuilder {
             Layout::Keyed { entry, kv } => vec![*entry, *kv],
             Layout::Versioned { entry, sep } => vec![*entry, *sep],
         };
+        if self.versions.len() > MAX_VERSIONS {
+            return Err(ConfigError::TooManyVersions);
+        }
         for (i, v) in self.versions.iter().enumerate() {
             if v.label.contains(&separators[..]) {
                 return Err(ConfigError::LabelContainsSeparator {
@@ -1657,7 +1671,37 @@ mod tests {
     }
 
     #[test]
+    fn a_label_that_prefixes_another_does_not_take_its_entries_whatever_the_order() {
+        // An id in the body, so that nothing but the signature matters.
+        let body = br#"{"id":"evt_1"}"#;
+        let tag = hmac_hex(&[body]);
+        let builders = [
+            Spec::builder()
+                .signature_header("x-sig")
+                .version("", Algorithm::HmacSha256, Encoding::Hex)
+                .version("sha256=", Algorithm::HmacSha256, Encoding::Hex),
+            Spec::builder()
+                .signature_header("x-sig")
+                .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
+                .version("", Algorithm::HmacSha256, Encoding::Hex),
+        ];
+        for builder in builders {
+            let spec = builder.id(Field::body("id")).keys(secret()).build().unwrap();
+            for value in [format!("sha256={tag}"), tag.clone()] {
+                assert!(
+                    verify(&spec, &headers(&[("x-sig", &value)]), body).is_ok(),
+                    "{value} under {spec:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_config_error_is_reachable() {
+        let many = (0..=MAX_VERSIONS).fold(base(), |b, i| {
+            b.version(&format!("v{i}="), Algorithm::HmacSha256, Encoding::Hex)
+        });
+        assert_eq!(err(many), ConfigError::TooManyVersions);
         assert_eq!(
             err(base().signature_header("bad header")),
             ConfigError::InvalidHeaderName {
