@@ -9,7 +9,8 @@
 /// ([`tolerance`](super::StandardWebhooks::tolerance) changes it). The
 /// replay key is `svix-id`, signed, and the same on every retry of a
 /// message (<https://docs.svix.com/receiving/verifying-payloads/how>). Clerk
-/// puts the event type in the body's `type`; no handshake.
+/// puts the event type in the body's `type`, which the layer does not read
+/// (`Verified::event_type` is `None`: read it in the handler); no handshake.
 ///
 /// Source: <https://clerk.com/docs/reference/backend/verify-webhook>
 /// (`verifyWebhook` maps `svix-*` to `webhook-*` and calls `standardwebhooks`).

@@ -18,8 +18,10 @@ use crate::{Rejection, Secret, SecretError, Secrets};
 ///
 /// The timestamp is checked within 5 minutes either way, as in Polar's SDK
 /// ([`tolerance`](Polar::tolerance) changes it). The replay key is
-/// `webhook-id`, signed (Standard Webhooks' idempotency key); the event type
-/// is the body's `type` (`order.paid`, ...); no handshake.
+/// `webhook-id`, signed (Standard Webhooks' idempotency key). Polar puts the
+/// event type in the body's `type` (`order.paid`, ...), which the layer does
+/// not read (`Verified::event_type` is `None`: read it in the handler); no
+/// handshake.
 ///
 /// Source: polar-sdk 1.0.2 on PyPI, `polar/webhooks.py` (`_verify_signature`,
 /// `_signing_keys`); polarsource/polar-js `src/webhooks.ts` (which does
@@ -42,6 +44,8 @@ use crate::{Rejection, Secret, SecretError, Secrets};
 ///
 /// let delivery = polar.verify(RequestParts::post(&headers), body, now)?;
 /// assert_eq!(delivery.event().unwrap().id(), "msg_polar_1");
+/// // The body's `type` is for the handler to read.
+/// assert_eq!(delivery.event().unwrap().event_type(), None);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]

@@ -7,7 +7,9 @@
 /// `svix-*` names when no `webhook-*` header is present. The timestamp is
 /// checked within 5 minutes either way. The replay key is `svix-id`, signed,
 /// the same on every retry (<https://docs.svix.com/receiving/verifying-payloads/how>);
-/// the event type is the body's `type`; no handshake.
+/// Resend puts the event type in the body's `type`, which the layer does not
+/// read (`Verified::event_type` is `None`: read it in the handler, from the
+/// typed body); no handshake.
 ///
 /// Source: <https://resend.com/docs/webhooks/verify-webhooks-requests>
 /// (verification with the `svix` library over the three `svix-*` headers).
