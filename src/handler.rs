@@ -36,15 +36,17 @@
 //! |---|---|---|
 //! | handler returns `Ok(())` | `200` | committed |
 //! | handler returns a retryable error | `500` | released: the sender retries |
-//! | handler returns a permanent error | `200` (or its own status) | committed: the sender stops |
+//! | handler returns a permanent error | the layer's dead-letter status (default `200`) | a dead letter, committed: the sender stops |
 //! | no handler for the type | `200` (see [`unknown_status`](Dispatcher::unknown_status)), logged | committed |
-//! | payload not JSON | `400` | released |
-//! | payload JSON but not the handler's type | `422` | released |
+//! | payload not JSON | the dead-letter status (the `Dispatcher`'s own answer is `400`) | a dead letter, committed |
+//! | payload JSON but not the handler's type | the dead-letter status (the `Dispatcher`'s own answer is `422`) | a dead letter, committed |
 //! | no `Verified` extension (not behind the layer) | `500` naming `WebhookLayer` | handler never called |
 //!
-//! Behind the layer, a permanent error and a payload that is not JSON or does
-//! not fit the handler's type are [dead letters](crate::dead_letter): stored,
-//! committed, and answered with the layer's dead-letter status (default `200`).
+//! The table is behind the layer: a permanent error and a payload that is
+//! not JSON or does not fit the handler's type are
+//! [dead letters](crate::dead_letter), stored, committed, and answered with
+//! the layer's dead-letter status (default `200`). The `Dispatcher`'s own
+//! answers, which the layer replaces, carry `PermanentFailure`.
 //!
 //! The handler is chosen by the type the scheme read ([`Verified::event_type`]:
 //! GitHub's `X-GitHub-Event`, Shopify's `X-Shopify-Topic`, the body's `type`

@@ -578,6 +578,54 @@ async fn releases_id_when_handler_panics_and_answers_500() {
     assert_eq!(inner.calls(), 2);
 }
 
+/// A service whose `call` itself panics, before it returns a future (the
+/// handler's own panics are caught inside the future; this one is caught
+/// around `call`).
+#[derive(Clone)]
+struct PanicsInCall {
+    calls: Arc<AtomicUsize>,
+}
+
+impl Service<Request<Full<Bytes>>> for PanicsInCall {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: Request<Full<Bytes>>) -> Self::Future {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("call exploded before returning a future");
+        }
+        std::future::ready(Ok(Response::new(Full::new(Bytes::from_static(b"ok")))))
+    }
+}
+
+#[tokio::test]
+async fn releases_id_when_the_inner_call_itself_panics_and_answers_500() {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let guard = Arc::new(LruGuard::default());
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).guard(Arc::clone(&guard)))
+        .service(PanicsInCall {
+            calls: Arc::clone(&calls),
+        });
+    let (status, _) = send(svc.clone(), signed("evt_call_panic")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(guard.in_flight_len(), 0);
+    assert!(!guard.is_done("evt_call_panic"));
+    // The sender's retry is processed, once.
+    assert_eq!(
+        send(svc.clone(), signed("evt_call_panic")).await.0,
+        StatusCode::OK
+    );
+    assert!(guard.is_done("evt_call_panic"));
+    assert_eq!(send(svc, signed("evt_call_panic")).await.0, StatusCode::OK);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
 #[tokio::test]
 async fn releases_id_when_the_response_future_is_dropped_under_cancel_on_disconnect() {
     let inner = Inner::default().then(&[Act::Sleep(Duration::from_secs(3600))]);

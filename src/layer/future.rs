@@ -346,7 +346,7 @@ where
     }
 
     // 6. Settle by outcome.
-    held.settle(outcome.commits(), Some(id)).await;
+    held.settle(outcome.commits()).await;
     track.respond(respond(&config, id, outcome))
 }
 
@@ -378,13 +378,13 @@ where
                 reason,
                 "dead letter: the delivery can never be processed; stored, recorded as processed and acknowledged"
             );
-            held.settle(true, Some(id)).await;
+            held.settle(true).await;
             track.handled(observe::Outcome::DeadLettered);
             track.respond(Ok(dead_lettered(config, reason)))
         }
         Err(error) => {
             tracing::error!(event_id = id, reason, %error, source = ?std::error::Error::source(&error), "dead letter could not be stored; event released for the sender's retry");
-            held.settle(false, Some(id)).await;
+            held.settle(false).await;
             track.handled(observe::Outcome::DeadLetterUnavailable);
             track.respond(Ok(reject(config, &Rejection::DeadLetterUnavailable, Some(id))))
         }
@@ -571,10 +571,6 @@ impl<R, E> Outcome<Response<R>, E> {
     /// The outcome an observer is told.
     fn observed(&self) -> observe::Outcome {
         match self {
-            // Settled as a dead letter (or, if the sink fails, released).
-            Outcome::Response(response) if response.extensions().get::<PermanentFailure>().is_some() => {
-                observe::Outcome::DeadLettered
-            }
             Outcome::Response(response) if response.status().is_success() => observe::Outcome::Processed,
             Outcome::Response(_) | Outcome::Error(_) => observe::Outcome::HandlerFailed,
             Outcome::Panicked(_) => observe::Outcome::HandlerPanicked,
@@ -735,7 +731,8 @@ impl<G: ReplayGuard> Held<G> {
 
     /// Commits every held key (the event was processed) or releases it (so
     /// the sender's retry is processed).
-    async fn settle(&mut self, commit: bool, id: Option<&str>) {
+    async fn settle(&mut self, commit: bool) {
+        let id = self.verified.id();
         for slot in 0..self.claims.len() {
             let Some(claim) = self.claims[slot].take() else {
                 continue;
@@ -754,14 +751,14 @@ impl<G: ReplayGuard> Held<G> {
                     tracing::error!(event_id = id, %error, source = ?std::error::Error::source(&error), "could not record the event as processed");
                 }
                 Err(error) => {
-                    tracing::error!(event_id = id, %error, "could not release the event; it stays in flight until the guard's timeout");
+                    tracing::error!(event_id = id, %error, source = ?std::error::Error::source(&error), "could not release the event; it stays in flight until the guard's timeout");
                 }
             }
         }
     }
 
     async fn release(&mut self) {
-        self.settle(false, None).await;
+        self.settle(false).await;
     }
 }
 

@@ -213,7 +213,7 @@ impl fmt::Debug for DeliveryRecord {
 
 impl Serialize for DeliveryRecord {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let micros = |d: Option<Duration>| d.map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        let micros = |d: Option<Duration>| d.map(super::micros);
         let received_at_ms = self
             .received_at
             .duration_since(UNIX_EPOCH)
