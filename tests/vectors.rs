@@ -1,5 +1,6 @@
-//! Every case of the shared signature vectors (`../shared/vectors/signatures.json`
-//! and `providers.json`) whose scheme the crate supports, verified with the
+//! Every case of the shared signature vectors (`signatures.json` and
+//! `providers.json` of the workplace's `shared/vectors/`, committed under
+//! `tests/fixtures/shared_vectors/`) whose scheme the crate supports, verified with the
 //! vector's own clock. A verified handshake (Discord's PING) counts as valid.
 //!
 //! # The id rule
@@ -96,21 +97,40 @@ enum Expect {
     Invalid,
 }
 
-/// `../shared/vectors/signatures.json` beside the repository, as CI lays it
-/// out; from a nested checkout (a git worktree), the nearest `shared/` above.
+/// The shared vectors, as committed under `tests/fixtures/shared_vectors/`
+/// (copied byte for byte from the workplace's `shared/vectors/`, so that
+/// `cargo test` needs nothing beside the repository;
+/// [`the_copy_of_the_shared_vectors_is_current`] compares them when that
+/// directory is there).
 fn vectors_path() -> PathBuf {
-    let beside = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/vectors/signatures.json"
-    ));
-    if beside.exists() {
-        return beside.to_path_buf();
-    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/shared_vectors/signatures.json")
+}
+
+/// `shared/vectors/` beside the repository, as CI lays it out, or from a
+/// nested checkout (a git worktree) the nearest one above.
+fn shared_vectors_dir() -> Option<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
-        .map(|dir| dir.join("shared/vectors/signatures.json"))
-        .find(|path| path.exists())
-        .unwrap_or_else(|| panic!("signature vectors not found at {}", beside.display()))
+        .skip(1)
+        .map(|dir| dir.join("shared/vectors"))
+        .find(|dir| dir.join("signatures.json").exists())
+}
+
+#[test]
+fn the_copy_of_the_shared_vectors_is_current() {
+    let Some(shared) = shared_vectors_dir() else {
+        println!("note: no shared/vectors beside the repository; the committed copy is used as is");
+        return;
+    };
+    for name in ["signatures.json", "providers.json"] {
+        let copy = std::fs::read(vectors_path().with_file_name(name)).expect("the committed copy");
+        let original = std::fs::read(shared.join(name)).expect("the shared file");
+        assert!(
+            copy == original,
+            "tests/fixtures/shared_vectors/{name} differs from {}: copy it again",
+            shared.join(name).display()
+        );
+    }
 }
 
 fn load() -> Vec<Case> {
