@@ -41,7 +41,6 @@ cd "$(dirname "$0")/.."
 rounds=${1:-5}
 shift || true
 sizes=("${@:-1024}")
-[ ${#sizes[@]} -eq 0 ] && sizes=(1024)
 requests=${REQUESTS:-20000}
 warmup=${WARMUP:-2000}
 connections=${CONNECTIONS:-32}

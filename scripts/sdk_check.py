@@ -158,7 +158,6 @@ def more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now):
     HubSpot (their SDKs sign), Polar, Square and Linear (their SDKs only
     verify: the delivery is signed here and must pass the SDK's own check
     first)."""
-    import base64
     import hashlib
     import hmac
     import urllib.parse

@@ -173,7 +173,8 @@ async fn receiver_handles_once_acknowledges_duplicates_and_survives_an_outage() 
         let completed = event(
             "evt_2",
             "order.completed",
-            r#"{"orderId":"ord_1","status":"created"}"#,
+            // The article's `order.completed` data, verbatim.
+            r#"{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}"#,
         );
         let (statuses, _) = sender.deliver(url, "evt_2", &completed).await;
         assert_eq!(statuses, [StatusCode::INTERNAL_SERVER_ERROR, OK]);
@@ -722,7 +723,8 @@ async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_an
         let late = event(
             "evt_drained",
             "order.completed",
-            r#"{"orderId":"ord_1","status":"created"}"#,
+            // The article's `order.completed` data, verbatim.
+            r#"{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}"#,
         );
         let in_progress = tokio::spawn(post("evt_drained", late));
         tokio::time::timeout(Duration::from_secs(10), async {
