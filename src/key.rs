@@ -326,3 +326,45 @@ mod tests {
         assert!(!shown.contains(&hex::encode(raw)), "{shown}");
     }
 }
+
+/// Tokens a sender sends as they are (GitLab's `X-Gitlab-Token`, Meta's
+/// `hub.verify_token`), kept only as SHA-256 digests and compared in
+/// constant time.
+#[derive(Clone, Default)]
+pub(crate) struct TokenDigests(Vec<[u8; 32]>);
+
+impl TokenDigests {
+    pub(crate) fn push(&mut self, token: &Secret) {
+        self.0.push(Sha256::digest(token.expose()).into());
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `token` is one of them. Every digest is compared, matching or
+    /// not, so the time taken does not say which one matched.
+    pub(crate) fn matches(&self, token: &[u8]) -> bool {
+        let got: [u8; 32] = Sha256::digest(token).into();
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |any, digest| {
+                any | subtle::ConstantTimeEq::ct_eq(&digest[..], &got[..])
+            })
+            .into()
+    }
+}
+
+impl<'a> FromIterator<&'a Secret> for TokenDigests {
+    fn from_iter<I: IntoIterator<Item = &'a Secret>>(tokens: I) -> Self {
+        let mut digests = Self::default();
+        for token in tokens {
+            digests.push(token);
+        }
+        digests
+    }
+}

@@ -5,9 +5,8 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::key::TokenDigests;
 use http::header::{HeaderMap, HeaderName};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::{single_header, Delivery, Field, RequestParts, Scheme, Spec, StandardWebhooks, Verdict, PRESET};
 use crate::{Rejection, Secret, SecretError, Secrets};
@@ -122,17 +121,13 @@ const EVENT: HeaderName = HeaderName::from_static("x-gitlab-event");
 #[derive(Clone)]
 pub struct GitLab {
     /// SHA-256 of each configured token: what is compared, and all that is kept.
-    digests: Vec<[u8; 32]>,
+    digests: TokenDigests,
 }
 
 impl GitLab {
     /// GitLab's legacy secret-token scheme, accepting any of `tokens`.
     pub fn new(tokens: impl Into<Secrets>) -> Self {
-        let digests = tokens
-            .into()
-            .iter()
-            .map(|token| Sha256::digest(token.expose()).into())
-            .collect();
+        let digests = tokens.into().iter().collect();
         Self { digests }
     }
 
@@ -156,16 +151,6 @@ impl GitLab {
     pub fn signing_secret(text: &str) -> Result<Secret, SecretError> {
         StandardWebhooks::secret(text)
     }
-
-    fn token_matches(&self, token: &[u8]) -> bool {
-        let got: [u8; 32] = Sha256::digest(token).into();
-        // Every configured token is compared, matching or not, so the time
-        // taken does not say which one matched.
-        self.digests
-            .iter()
-            .fold(subtle::Choice::from(0), |any, digest| any | digest.ct_eq(&got))
-            .into()
-    }
 }
 
 impl Scheme for GitLab {
@@ -183,7 +168,7 @@ impl Scheme for GitLab {
                 name: IDEMPOTENCY_KEY,
             })?,
         };
-        if !self.token_matches(token.as_bytes()) {
+        if !self.digests.matches(token.as_bytes()) {
             return Err(Rejection::SignatureMismatch);
         }
         let event_type = single_header(headers, &EVENT).ok().flatten().map(str::to_owned);

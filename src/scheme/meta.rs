@@ -4,10 +4,9 @@
 use std::fmt;
 use std::time::SystemTime;
 
+use crate::key::TokenDigests;
 use http::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, StatusCode};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use super::twilio::form_decode;
 use super::{Algorithm, Encoding, Field, Reply, RequestParts, Scheme, Spec, SpecBuilder, Verdict, PRESET};
@@ -109,7 +108,7 @@ const MAX_CHALLENGE: usize = 256;
 pub struct Meta {
     spec: Spec,
     /// SHA-256 of each verify token: what is compared, and all that is kept.
-    verify_tokens: Vec<[u8; 32]>,
+    verify_tokens: TokenDigests,
 }
 
 impl Meta {
@@ -122,7 +121,7 @@ impl Meta {
             .expect(PRESET);
         Self {
             spec,
-            verify_tokens: Vec::new(),
+            verify_tokens: TokenDigests::default(),
         }
     }
 
@@ -130,7 +129,7 @@ impl Meta {
     /// is `token` (call again to accept several, while changing it).
     #[must_use]
     pub fn verify_token(mut self, token: Secret) -> Self {
-        self.verify_tokens.push(Sha256::digest(token.expose()).into());
+        self.verify_tokens.push(&token);
         self
     }
 
@@ -152,15 +151,6 @@ impl Meta {
             .event_type(Field::body("object"))
     }
 
-    fn token_matches(&self, token: &[u8]) -> bool {
-        let got: [u8; 32] = Sha256::digest(token).into();
-        // Every token is compared, so the time taken does not say which matched.
-        self.verify_tokens
-            .iter()
-            .fold(subtle::Choice::from(0), |any, digest| any | digest.ct_eq(&got))
-            .into()
-    }
-
     /// The answer to a GET verification request.
     fn verification(&self, query: &str) -> Reply {
         let (mut mode, mut token, mut challenge) = (None, None, None);
@@ -178,7 +168,7 @@ impl Meta {
                 return Reply::new(StatusCode::BAD_REQUEST, Some("text/plain"), "bad request");
             }
         }
-        let token_ok = token.as_deref().is_some_and(|t| self.token_matches(t));
+        let token_ok = token.as_deref().is_some_and(|t| self.verify_tokens.matches(t));
         if mode.as_deref() != Some(b"subscribe".as_slice()) || !token_ok {
             tracing::warn!(
                 reason = "hub.mode is not subscribe or hub.verify_token matches no verify token",
