@@ -321,6 +321,65 @@ struct UrlRule {
     trust_forwarded: bool,
 }
 
+/// A configured public URL, `http(s)://host[:port][/path]` without a query
+/// or fragment: the URL a sender signs, split into its parts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PublicUrl<'a> {
+    /// `https://` or `http://`.
+    pub(crate) scheme: &'static str,
+    /// The host as written (an IPv6 address keeps its brackets).
+    pub(crate) host: &'a str,
+    pub(crate) port: Option<u16>,
+    /// From the first `/` on; empty when the URL has no path.
+    pub(crate) path: &'a str,
+}
+
+impl<'a> PublicUrl<'a> {
+    /// # Errors
+    ///
+    /// [`ConfigError::InvalidPublicUrl`] for anything else.
+    pub(crate) fn parse(url: &'a str) -> Result<Self, ConfigError> {
+        let (scheme, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            ("https://", rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            ("http://", rest)
+        } else {
+            return Err(ConfigError::InvalidPublicUrl);
+        };
+        if rest.contains(['?', '#', ' ']) {
+            return Err(ConfigError::InvalidPublicUrl);
+        }
+        http::Uri::try_from(url).map_err(|_| ConfigError::InvalidPublicUrl)?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        // An IPv6 host keeps its brackets, and its colons are not the port's.
+        let host_end = match authority.strip_prefix('[') {
+            Some(inner) => inner
+                .find(']')
+                .map(|i| i + 2)
+                .ok_or(ConfigError::InvalidPublicUrl)?,
+            None => authority.find(':').unwrap_or(authority.len()),
+        };
+        let (host, port) = authority.split_at(host_end);
+        let port = match port {
+            "" => None,
+            port => Some(
+                port.strip_prefix(':')
+                    .and_then(|p| p.parse().ok())
+                    .ok_or(ConfigError::InvalidPublicUrl)?,
+            ),
+        };
+        if host.is_empty() {
+            return Err(ConfigError::InvalidPublicUrl);
+        }
+        Ok(Self {
+            scheme,
+            host,
+            port,
+            path,
+        })
+    }
+}
+
 /// The most signature versions one [`Spec`] declares (their matches are
 /// tracked in a 32-bit set).
 pub const MAX_VERSIONS: usize = 32;
@@ -1519,14 +1578,7 @@ impl SpecBuilder {
             return Err(ConfigError::UnsignedTimestamp);
         }
         if let Some(base) = &self.url.base {
-            let rest = base
-                .strip_prefix("https://")
-                .or_else(|| base.strip_prefix("http://"))
-                .ok_or(ConfigError::InvalidPublicUrl)?;
-            let host = rest.split('/').next().unwrap_or("");
-            if host.is_empty() || base.contains(['?', '#', ' ']) || http::Uri::try_from(&**base).is_err() {
-                return Err(ConfigError::InvalidPublicUrl);
-            }
+            PublicUrl::parse(base)?;
         } else if content.contains(&Part::Url) && !self.url.trust_forwarded {
             return Err(ConfigError::NoPublicUrl);
         }
@@ -1668,6 +1720,36 @@ mod tests {
 
     fn verify(spec: &Spec, h: &HeaderMap, body: &[u8]) -> Result<Verdict, Rejection> {
         spec.verify(RequestParts::post(h), body, now())
+    }
+
+    #[test]
+    fn public_urls_split_into_scheme_host_port_and_path() {
+        let parse = |url| PublicUrl::parse(url).map(|u| (u.scheme, u.host, u.port, u.path));
+        assert_eq!(
+            parse("https://example.com"),
+            Ok(("https://", "example.com", None, ""))
+        );
+        assert_eq!(
+            parse("http://example.com:8080/hooks/in"),
+            Ok(("http://", "example.com", Some(8080), "/hooks/in"))
+        );
+        assert_eq!(parse("https://[::1]"), Ok(("https://", "[::1]", None, "")));
+        assert_eq!(
+            parse("https://[::1]:8443/hooks"),
+            Ok(("https://", "[::1]", Some(8443), "/hooks"))
+        );
+        for bad in [
+            "example.com/hooks",
+            "ftp://example.com/",
+            "https://",
+            "https:///hooks",
+            "https://example.com/hooks?x=1",
+            "https://example.com/#top",
+            "https://exa mple.com/",
+            "https://example.com:port/",
+        ] {
+            assert_eq!(parse(bad), Err(ConfigError::InvalidPublicUrl), "{bad}");
+        }
     }
 
     #[test]

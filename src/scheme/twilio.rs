@@ -74,34 +74,14 @@ impl Twilio {
     /// [`ConfigError::InvalidPublicUrl`] when `public_url` is not
     /// `http(s)://host[:port][/path]` without a query.
     pub fn new(secrets: impl Into<Secrets>, public_url: &str) -> Result<Self, ConfigError> {
-        let (scheme, rest) = if let Some(rest) = public_url.strip_prefix("https://") {
-            ("https://", rest)
-        } else if let Some(rest) = public_url.strip_prefix("http://") {
-            ("http://", rest)
-        } else {
-            return Err(ConfigError::InvalidPublicUrl);
-        };
-        if rest.contains(['?', '#', ' ']) || http::Uri::try_from(public_url).is_err() {
-            return Err(ConfigError::InvalidPublicUrl);
-        }
-        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) if !host.ends_with(']') || authority.starts_with('[') => (
-                host,
-                Some(port.parse().map_err(|_| ConfigError::InvalidPublicUrl)?),
-            ),
-            _ => (authority, None),
-        };
-        if host.is_empty() {
-            return Err(ConfigError::InvalidPublicUrl);
-        }
+        let url = super::spec::PublicUrl::parse(public_url)?;
         let keys = Keys::from(secrets.into());
         Ok(Self {
             keys: KeyRing::new(&keys, [Algorithm::HmacSha1].into_iter()),
-            scheme,
-            host: host.into(),
-            port,
-            path: path.into(),
+            scheme: url.scheme,
+            host: url.host.into(),
+            port: url.port,
+            path: url.path.into(),
         })
     }
 
