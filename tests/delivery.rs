@@ -653,6 +653,40 @@ async fn a_sink_that_fails_releases_the_event_with_503_and_the_retry_keeps_it() 
     assert_eq!(sink.kept.letters()[0].body(), body.as_bytes());
 }
 
+/// A sink that never answers.
+struct Hangs;
+
+impl DeadLetterSink for Hangs {
+    async fn store(&self, _letter: DeadLetter) -> Result<(), DeadLetterError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sink_that_hangs_is_given_up_within_the_handlers_bound_and_the_event_released() {
+    let guard = Arc::new(LruGuard::default());
+    let app = Router::new()
+        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
+        .layer(
+            WebhookLayer::new(petstore())
+                .guard(Arc::clone(&guard))
+                .deadline(Duration::from_secs(5))
+                .dead_letters(Hangs),
+        );
+    let body = envelope("evt_stuck", r#"{"orderId":7}"#);
+    let request = signed("evt_stuck", body, axum::body::Body::from);
+    // (Paused time: a minute passes at once when nothing else can run.)
+    let response = tokio::time::timeout(Duration::from_secs(60), app.oneshot(request))
+        .await
+        .expect("the layer answers instead of waiting on the sink")
+        .unwrap();
+    let (status, _, rejection, _) = answer(response).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(rejection, Some(Rejection::DeadLetterUnavailable));
+    assert!(!guard.is_done("evt_stuck"));
+    assert_eq!(guard.in_flight_len(), 0);
+}
+
 #[tokio::test]
 async fn file_sink_appends_json_lines_that_read_back_and_rerun() {
     let path = std::env::temp_dir().join(format!(

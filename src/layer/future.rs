@@ -19,7 +19,7 @@ use tracing::{Instrument, Span};
 use super::layer::Config;
 use super::load::{Refused, Slot};
 use super::service::BufferBody;
-use crate::dead_letter::{self, DeadLetter};
+use crate::dead_letter::{self, DeadLetter, DeadLetterError};
 use crate::event::RequestHead;
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
@@ -341,7 +341,11 @@ where
             // Boxed: the rare path's state (the letter, the sink's future)
             // stays out of every delivery's future.
             let status = response.status();
-            return Box::pin(keep_dead_letter(&config, held, &verified, reason, status, track)).await;
+            let until = forward.until();
+            return Box::pin(keep_dead_letter(
+                &config, held, &verified, reason, status, until, track,
+            ))
+            .await;
         }
     }
 
@@ -359,6 +363,7 @@ async fn keep_dead_letter<Sch, G, B, E>(
     verified: &Verified,
     reason: &str,
     status: StatusCode,
+    until: Option<tokio::time::Instant>,
     mut track: Track,
 ) -> Result<Response<ResponseBody<B>>, E>
 where
@@ -369,7 +374,21 @@ where
         (head.method.clone(), head.uri.clone(), head.headers.clone())
     });
     let letter = DeadLetter::new(verified, method, uri, headers, reason);
-    match config.delivery.dead_letters.store_boxed(letter).await {
+    // Within what is left of the handler's bound: a sink that hangs must
+    // neither hold the delivery (and a drain) forever nor outlast the claim,
+    // after which a retry would take the event over and store the letter twice.
+    let store = config.delivery.dead_letters.store_boxed(letter);
+    let stored = match until {
+        Some(until) => tokio::time::timeout_at(until, store)
+            .await
+            .unwrap_or_else(|_elapsed| {
+                Err(DeadLetterError::new(
+                    "the sink did not answer within the handler's bound",
+                ))
+            }),
+        None => store.await,
+    };
+    match stored {
         Ok(()) => {
             tracing::error!(
                 event_id = id,
@@ -518,7 +537,7 @@ pin_project! {
     #[project = ForwardProj]
     enum Forward<F> {
         Plain { #[pin] call: CatchUnwind<F> },
-        Timed { #[pin] call: tokio::time::Timeout<CatchUnwind<F>>, deadline: Duration },
+        Timed { #[pin] call: tokio::time::Timeout<CatchUnwind<F>>, deadline: Duration, until: tokio::time::Instant },
         // `inner.call` itself panicked.
         Panicked { panic: Option<Box<dyn Any + Send>> },
     }
@@ -528,11 +547,23 @@ impl<F: Future> Forward<F> {
     fn new(deadline: Option<Duration>, call: F) -> Self {
         let call = CatchUnwind { inner: call };
         match deadline {
-            Some(deadline) => Forward::Timed {
-                call: tokio::time::timeout(deadline, call),
-                deadline,
-            },
+            Some(deadline) => {
+                let until = tokio::time::Instant::now() + deadline;
+                Forward::Timed {
+                    call: tokio::time::timeout_at(until, call),
+                    deadline,
+                    until,
+                }
+            }
             None => Forward::Plain { call },
+        }
+    }
+
+    /// When the handler's bound ends, if it has one.
+    fn until(&self) -> Option<tokio::time::Instant> {
+        match self {
+            Forward::Timed { until, .. } => Some(*until),
+            Forward::Plain { .. } | Forward::Panicked { .. } => None,
         }
     }
 }
@@ -546,7 +577,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let caught = match self.project() {
             ForwardProj::Plain { call } => ready!(call.poll(cx)),
-            ForwardProj::Timed { call, deadline } => match ready!(call.poll(cx)) {
+            ForwardProj::Timed { call, deadline, .. } => match ready!(call.poll(cx)) {
                 Ok(caught) => caught,
                 Err(_elapsed) => return Poll::Ready(Outcome::Deadline(*deadline)),
             },
