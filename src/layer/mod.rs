@@ -35,7 +35,8 @@
 //!    carrying [`PermanentFailure`](crate::PermanentFailure) is stored as a
 //!    [dead letter](crate::dead_letter), committed, and acknowledged with the
 //!    [dead-letter status](WebhookLayer::dead_letter_status) (default `200`;
-//!    `503` and a release if the sink fails). Anything else releases the id,
+//!    `503` and a release if the sink fails or does not answer within what is
+//!    left of the handler's bound). Anything else releases the id,
 //!    so the sender's retry is processed: a non-2xx response (passed
 //!    through), an error (passed through), a panic (answered `500`), the
 //!    handler's bound passing (`503` with `Retry-After`), a drain cancelling
