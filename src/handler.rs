@@ -510,14 +510,16 @@ where
             Ok(verified) => verified.clone(),
             Err(rejection) => return DispatchFuture::ready(rejection.to_response()),
         };
-        let event_type = match verified.event_type() {
-            Some(event_type) => event_type.to_owned(),
+        // The type the scheme read, else the envelope's (only then copied).
+        let from_body = match verified.event_type() {
+            Some(_) => None,
             None => match event::decode::<EnvelopeType>(&verified) {
-                Ok(envelope) => envelope.event_type,
+                Ok(envelope) => Some(envelope.event_type),
                 Err(rejection) => return DispatchFuture::ready(rejection.to_response()),
             },
         };
-        let Some(route) = self.routes.get(&event_type) else {
+        let event_type = from_body.as_deref().or(verified.event_type()).unwrap_or_default();
+        let Some(route) = self.routes.get(event_type) else {
             tracing::info!(
                 event_id = verified.id(),
                 event_type,
@@ -536,6 +538,7 @@ where
             inner: Box::pin(async move {
                 match handling.await {
                     Ok(()) => {
+                        let event_type = from_body.as_deref().or(verified.event_type());
                         tracing::info!(event_id = verified.id(), event_type, "event handled");
                         Ok(Response::new(Full::new(Bytes::new())))
                     }

@@ -101,12 +101,15 @@ impl fmt::Debug for Delivery {
 
 impl<Sch, G> Config<Sch, G> {
     pub(crate) fn rejection_response(&self, rejection: &Rejection) -> Response<Full<Bytes>> {
-        let mut response = match &self.on_rejection {
-            Some(custom) => custom(rejection),
+        match &self.on_rejection {
+            Some(custom) => {
+                // `to_response` puts the rejection in the extensions itself.
+                let mut response = custom(rejection);
+                response.extensions_mut().insert(rejection.clone());
+                response
+            }
             None => rejection.to_response(),
-        };
-        response.extensions_mut().insert(rejection.clone());
-        response
+        }
     }
 }
 
