@@ -1043,6 +1043,17 @@ async fn no_body_timeout_waits_for_a_stalled_body_as_long_as_it_takes() {
 }
 
 #[test]
+fn a_zero_deadline_is_taken_as_none() {
+    let shown = format!("{:?}", WebhookLayer::new(petstore()).deadline(Duration::ZERO));
+    assert!(shown.contains("deadline: None"), "{shown}");
+    let set = format!(
+        "{:?}",
+        WebhookLayer::new(petstore()).deadline(Duration::from_secs(3))
+    );
+    assert!(set.contains("deadline: Some(3s)"), "{set}");
+}
+
+#[test]
 fn a_zero_body_timeout_is_taken_as_the_default() {
     let layer = WebhookLayer::new(petstore()).body_timeout(Duration::ZERO);
     let shown = format!("{layer:?}");

@@ -239,8 +239,15 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// handler can still be running when its claim lapses and a retry takes
     /// the event over: an event never runs twice at once. A handler that
     /// needs longer needs a longer in-flight timeout on the guard.
+    ///
+    /// A zero deadline would answer `503` to every handler that waits on
+    /// anything; it is taken as no deadline, and logged at `warn`.
     #[must_use]
     pub fn deadline(self, deadline: Duration) -> Self {
+        if deadline.is_zero() {
+            tracing::warn!("a deadline of zero would fail every handler that waits; no deadline set");
+            return self.map(|c| c.deadline = None);
+        }
         self.map(|c| c.deadline = Some(deadline))
     }
 
