@@ -231,7 +231,8 @@ impl KeyRing {
                 if self.ed25519.is_empty() {
                     return None;
                 }
-                // Pure Ed25519 hashes the message twice, so it needs it whole.
+                // ed25519-dalek takes the message as one slice (pure Ed25519
+                // cannot be fed in pieces): the signed parts are joined.
                 let message = parts.concat();
                 for sig in sigs {
                     let Ok(bytes) = <[u8; 64]>::try_from(sig.bytes()) else {
