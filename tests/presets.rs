@@ -1296,6 +1296,24 @@ mod providers_b {
         );
         let (body, _) = linear.sign_delivery(b"[]"[..].into(), "d", T);
         assert_eq!(&body[..], b"[]");
+
+        // Linear's documented `Comment` delivery, pretty-printed as Linear
+        // shows it: only the timestamp's digits change, every other byte stays.
+        let sample: serde_json::Value =
+            serde_json::from_str(include_str!("fixtures/samples/linear_comment_create.json")).unwrap();
+        let documented = sample["body"].as_str().unwrap();
+        let documented_ts =
+            serde_json::from_str::<serde_json::Value>(documented).unwrap()["webhookTimestamp"].to_string();
+        let (body, h) = linear.sign_delivery(documented.to_owned().into(), "234d1a4e", T);
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            documented.replacen(&documented_ts, &(T * 1000).to_string(), 1)
+        );
+        let delivery = linear.verify_headers(&h, &body, at(T + 30)).unwrap();
+        assert_eq!(
+            (delivery.id(), delivery.event_type()),
+            ("234d1a4e", Some("Comment"))
+        );
     }
 
     #[test]
