@@ -195,12 +195,13 @@ def more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now):
         return dict(headers, **{"Linear-Signature": sig, "Linear-Delivery": event_id})
 
     def linear_delivery():
-        # Linear's window is 60 s, so the signed webhookTimestamp is taken
-        # when Linear's turn comes, not when this list is built.
-        return inline(json.dumps({"action": "create", "type": "Issue",
-                                  "data": {"id": "2174add1-f7c8-44e3-bbf3-2d60b5ea8bc9", "title": "sdk-check"},
-                                  "webhookTimestamp": int(time.time() * 1000),
-                                  "webhookId": "000042e3-d123-4980-b49f-8e140eef9329"}, separators=(",", ":")))
+        # Linear's documented Comment delivery, byte for byte but for its
+        # webhookTimestamp: Linear's window is 60 s, so the signed time is
+        # taken when Linear's turn comes, not when this list is built.
+        documented = sample("linear_comment_create")
+        stale = json.loads(documented["body"])["webhookTimestamp"]
+        body = documented["body"].replace(str(stale), str(int(time.time() * 1000)), 1)
+        return inline(body, {"Content-Type": documented["headers"]["Content-Type"]})
 
     stamps = {}
 
@@ -211,20 +212,15 @@ def more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now):
         return dict(headers, **{"X-HubSpot-Signature-v3": sig, "X-HubSpot-Request-Timestamp": ts})
 
     other = "whsec_c2RrLWNoZWNrLW90aGVyLWtleS0wMTIzNDU2Nzg5"
-    clerk_body = '{"data":{"id":"user_29w83sxmDNGwOuEthce5gg56FcC"},"object":"event","type":"user.created"}'
     resend_body = '{"type":"email.delivered","created_at":"2025-12-01T08:00:00.000Z","data":{"email_id":"4ef9a417"}}'
     replicate_body = '{"id":"ufawqhfynnddngldkgtslldrkq","status":"succeeded","output":["hello"]}'
     polar_body = '{"type":"order.paid","timestamp":"2025-12-01T08:00:00Z","data":{"id":"ord_01"}}'
-    square_body = ('{"merchant_id":"MLEFBHHSJGVHD","type":"payment.updated","event_id":'
-                   '"6a8f5f28-54a1-4eb0-a98a-3111513fd4fc","data":{"type":"payment","id":"KkAkhdMs"}}')
     twilio_body = ("AccountSid=ACXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX&ApiVersion=2010-04-01&CallSid=CA1234567890ABCDE"
                    "&CallStatus=ringing&From=%2B14158675310&To=%2B18005551212")
-    hubspot_body = ('[{"eventId":1,"subscriptionId":12345,"portalId":62515,"occurredAt":1764576000000,'
-                    '"subscriptionType":"contact.creation","attemptNumber":0,"objectId":123,"appId":54321}]')
     hubspot_secret = "hubspot-sdk-check-client-secret-0"
     form = {"Content-Type": "application/x-www-form-urlencoded"}
     return [
-        ("clerk", "svix (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other, inline(clerk_body),
+        ("clerk", "svix (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other, sample("clerk_user_created"),
          "msg_sdk_check_clerk", standard(SvixWebhook, "svix")),
         ("resend", "svix (PyPI)", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", other, inline(resend_body),
          "msg_sdk_check_resend", standard(SvixWebhook, "svix")),
@@ -233,11 +229,11 @@ def more_providers(node_dir, standard, StandardWebhook, SvixWebhook, now):
         ("polar", "polar-sdk (PyPI) verifies", "polar_whs_sdkCheckSecret0123456789abcdefABCDEF",
          "polar_whs_sdkCheckOtherSecret0123456789abcdef", inline(polar_body), "msg_sdk_check_polar", polar),
         ("square", "squareup (PyPI) verifies", "square-sdk-check-signature-key-01", "square-sdk-check-other-key-0123",
-         inline(square_body), "6a8f5f28-54a1-4eb0-a98a-3111513fd4fc", square),
+         sample("square_test_notification"), "ac3ac95b-f97d-458c-a6e6-18981597e05f", square),
         ("twilio", "twilio (PyPI)", "twilio-sdk-check-auth-token-0123", "twilio-sdk-check-other-token-01",
          inline(twilio_body, form), "idem-sdk-check-twilio", twilio),
         ("hubspot", "hubspot-api-client (PyPI)", hubspot_secret, "hubspot-sdk-check-other-secret-01",
-         inline(hubspot_body), None, hubspot),
+         sample("hubspot_contact_creation"), None, hubspot),
         ("linear", "@linear/sdk (npm) verifies", "lin_wh_sdk_check_secret_0123456789",
          "lin_wh_sdk_check_other_secret_01234", linear_delivery, "234d1a4e-sdk-check-linear", linear),
     ]
