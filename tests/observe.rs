@@ -230,6 +230,49 @@ fn counts_a_processed_delivery_with_its_timings() {
 }
 
 #[test]
+fn one_metrics_shared_by_two_layers_counts_each_under_its_own_scheme() {
+    let recorded = recorded(|| async {
+        let metrics = Metrics::new();
+        let service = |name: &'static str| {
+            ServiceBuilder::new()
+                .layer(
+                    WebhookLayer::new(petstore())
+                        .scheme_name(name)
+                        .observer(metrics.clone()),
+                )
+                .service(handler(answers_ok))
+        };
+        let (first, second) = (service("first_scheme"), service("second_scheme"));
+        assert_eq!(status(first.clone(), signed("evt_1")).await, StatusCode::OK);
+        assert_eq!(status(second.clone(), signed("evt_2")).await, StatusCode::OK);
+        assert_eq!(status(second, signed("evt_3")).await, StatusCode::OK);
+        assert_eq!(status(first, signed("evt_1")).await, StatusCode::OK);
+    });
+    let count = |scheme: &str, outcome: &str| {
+        recorded
+            .series
+            .iter()
+            .find_map(|(_, name, labels, value)| {
+                let wanted = [("scheme", scheme), ("outcome", outcome)];
+                let matches = name == Metrics::DELIVERIES_TOTAL
+                    && wanted
+                        .iter()
+                        .all(|(k, v)| labels.iter().any(|(lk, lv)| lk == k && lv == v));
+                match value {
+                    DebugValue::Counter(n) if matches => Some(*n),
+                    _ => None,
+                }
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(count("first_scheme", "processed"), 1);
+    assert_eq!(count("first_scheme", "duplicate"), 1);
+    assert_eq!(count("second_scheme", "processed"), 2);
+    assert_eq!(count("second_scheme", "duplicate"), 0);
+    assert_eq!(recorded.gauge(Metrics::HANDLERS_RUNNING), Some(0.0));
+}
+
+#[test]
 fn counts_a_duplicate() {
     let recorded = recorded(|| async {
         let service = stack(WebhookLayer::new(petstore()), handler(answers_ok));

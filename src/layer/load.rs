@@ -77,7 +77,10 @@ impl Load {
     async fn idle(&self) {
         loop {
             let notified = self.idle.notified();
-            if self.active() == 0 {
+            // `SeqCst`, with the store of `closed` in `drain` and the two
+            // operations in `Slot::drop`: either this load sees the last
+            // slot gone, or that slot sees `closed` and wakes this.
+            if self.active.load(Ordering::SeqCst) == 0 {
                 return;
             }
             notified.await;
@@ -103,7 +106,10 @@ pub(crate) struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if self.load.active.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // Only a drain waits for idle, and it closes the layer first: a
+        // delivery that ends while the layer is open wakes nobody (the
+        // wake-up takes the `Notify`'s lock).
+        if self.load.active.fetch_sub(1, Ordering::SeqCst) == 1 && self.load.closed.load(Ordering::SeqCst) {
             self.load.idle.notify_waiters();
         }
     }
@@ -191,7 +197,7 @@ impl Shutdown {
     /// `with_graceful_shutdown`), and before the runtime goes away. Calling
     /// it again waits again.
     pub async fn drain(&self, timeout: Duration) -> Drained {
-        self.load.closed.store(true, Ordering::Release);
+        self.load.closed.store(true, Ordering::SeqCst);
         let at_start = self.load.active();
         let finished = tokio::time::timeout(timeout, self.load.idle()).await.is_ok();
         let mut cancelled = 0;

@@ -43,7 +43,16 @@ use super::{Observer, Outcome, Report};
 /// ```
 #[derive(Clone, Default)]
 pub struct Metrics {
-    schemes: Arc<RwLock<Vec<Arc<Handles>>>>,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The first scheme's handles, read without a lock: a `Metrics` usually
+    /// serves one layer, so this is every delivery's path.
+    first: OnceLock<Handles>,
+    /// The handles of every other scheme.
+    others: RwLock<Vec<Arc<Handles>>>,
 }
 
 /// One scheme's series, registered on first use.
@@ -92,18 +101,25 @@ impl Metrics {
         Self::default()
     }
 
-    fn handles(&self, scheme: &'static str) -> Arc<Handles> {
-        let find = |schemes: &[Arc<Handles>]| schemes.iter().find(|h| h.scheme == scheme).cloned();
-        if let Some(handles) = find(&self.schemes.read().unwrap_or_else(PoisonError::into_inner)) {
-            return handles;
+    /// Runs `use_them` with the handles of `scheme`, made on first use.
+    fn with_handles<R>(&self, scheme: &'static str, use_them: impl FnOnce(&Handles) -> R) -> R {
+        let first = self.shared.first.get_or_init(|| Handles::new(scheme));
+        if first.scheme == scheme {
+            return use_them(first);
         }
-        let mut schemes = self.schemes.write().unwrap_or_else(PoisonError::into_inner);
+        let find = |schemes: &[Arc<Handles>]| schemes.iter().find(|h| h.scheme == scheme).cloned();
+        let others = &self.shared.others;
         // The scheme names are `&'static str`s fixed at build time: a short list.
-        find(&schemes).unwrap_or_else(|| {
-            let handles = Arc::new(Handles::new(scheme));
-            schemes.push(Arc::clone(&handles));
-            handles
-        })
+        let found = find(&others.read().unwrap_or_else(PoisonError::into_inner));
+        let handles = found.unwrap_or_else(|| {
+            let mut schemes = others.write().unwrap_or_else(PoisonError::into_inner);
+            find(&schemes).unwrap_or_else(|| {
+                let handles = Arc::new(Handles::new(scheme));
+                schemes.push(Arc::clone(&handles));
+                handles
+            })
+        });
+        use_them(&handles)
     }
 
     /// Describes the four metrics (help text and unit) to the installed
@@ -135,36 +151,41 @@ impl Metrics {
 
 impl Observer for Metrics {
     fn handler_started(&self, scheme: &'static str) {
-        self.handles(scheme).running().increment(1.0);
+        self.with_handles(scheme, |handles| handles.running().increment(1.0));
     }
 
     fn delivery(&self, report: &Report<'_>) {
-        let handles = self.handles(report.scheme);
-        let (scheme, outcome) = (report.scheme, report.outcome.label());
-        handles.deliveries[slot(report.outcome)]
-            .get_or_init(|| counter!(Self::DELIVERIES_TOTAL, "scheme" => scheme, "outcome" => outcome))
-            .increment(1);
-        if let Some(verify) = report.timings.verify {
-            handles
-                .verify
-                .get_or_init(|| histogram!(Self::VERIFY_DURATION_SECONDS, "scheme" => scheme))
-                .record(verify.as_secs_f64());
-        }
-        if let Some(handler) = report.timings.handler {
-            handles.handler[slot(report.outcome)]
-                .get_or_init(
-                    || histogram!(Self::HANDLER_DURATION_SECONDS, "scheme" => scheme, "outcome" => outcome),
-                )
-                .record(handler.as_secs_f64());
-            handles.running().decrement(1.0);
-        }
+        self.with_handles(report.scheme, |handles| record(handles, report));
+    }
+}
+
+/// One delivery's counter, histograms and gauge change.
+fn record(handles: &Handles, report: &Report<'_>) {
+    let (scheme, outcome) = (report.scheme, report.outcome.label());
+    handles.deliveries[slot(report.outcome)]
+        .get_or_init(|| counter!(Metrics::DELIVERIES_TOTAL, "scheme" => scheme, "outcome" => outcome))
+        .increment(1);
+    if let Some(verify) = report.timings.verify {
+        handles
+            .verify
+            .get_or_init(|| histogram!(Metrics::VERIFY_DURATION_SECONDS, "scheme" => scheme))
+            .record(verify.as_secs_f64());
+    }
+    if let Some(handler) = report.timings.handler {
+        handles.handler[slot(report.outcome)]
+            .get_or_init(
+                || histogram!(Metrics::HANDLER_DURATION_SECONDS, "scheme" => scheme, "outcome" => outcome),
+            )
+            .record(handler.as_secs_f64());
+        handles.running().decrement(1.0);
     }
 }
 
 impl fmt::Debug for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let schemes = self.schemes.read().unwrap_or_else(PoisonError::into_inner);
-        let names: Vec<&str> = schemes.iter().map(|h| h.scheme).collect();
+        let others = self.shared.others.read().unwrap_or_else(PoisonError::into_inner);
+        let first = self.shared.first.get().map(|h| h.scheme);
+        let names: Vec<&str> = first.into_iter().chain(others.iter().map(|h| h.scheme)).collect();
         f.debug_struct("Metrics").field("schemes", &names).finish()
     }
 }
@@ -172,6 +193,20 @@ impl fmt::Debug for Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handles_are_per_scheme_and_debug_lists_each_scheme_once() {
+        let metrics = Metrics::new();
+        let mut seen = Vec::new();
+        for scheme in ["first", "second", "first", "third", "second"] {
+            metrics.with_handles(scheme, |handles| seen.push(handles.scheme));
+        }
+        assert_eq!(seen, ["first", "second", "first", "third", "second"]);
+        assert_eq!(
+            format!("{metrics:?}"),
+            r#"Metrics { schemes: ["first", "second", "third"] }"#
+        );
+    }
 
     #[test]
     fn every_outcome_has_its_own_slot() {

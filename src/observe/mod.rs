@@ -15,9 +15,9 @@
 //! | field | when it is set |
 //! |---|---|
 //! | `scheme` | at once: the scheme's [name](crate::Scheme::name) or [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) |
-//! | `event_id`, `event_type` | once the signature verified, as the scheme reports them (nothing from a request that failed verification) |
+//! | `event_id`, `event_type` | once the signature verified and the replay guard answered, as the scheme reports them (nothing from a request that failed verification) |
 //! | `body_read_us`, `verify_us` | with `event_id`, or when reading or verifying refused the request; in microseconds |
-//! | `guard_us` | when the replay guard answered, in microseconds |
+//! | `guard_us` | with `event_id`: the replay guard's answer, in microseconds |
 //! | `handler_us` | at the end, with `outcome`, in microseconds |
 //! | `outcome` | at the end: [`Outcome::label`] |
 //! | `status` | at the end: the response's status code, when there is one |
@@ -510,7 +510,8 @@ struct Active {
     handler_start: Option<Instant>,
     timings: Timings,
     outcome: Option<Outcome>,
-    /// The verified delivery, for the observer's report (shared, not copied).
+    /// The verified delivery, for the span and the observer's report
+    /// (shared, not copied).
     verified: Option<Verified>,
     body: Option<Bytes>,
     reported: bool,
@@ -556,8 +557,8 @@ impl Track {
     pub(crate) fn body_read(&mut self, body: &Bytes) {
         if let Some(active) = &mut self.0 {
             let took = active.lap();
-            // Recorded with the verification's fields, in one call: each
-            // record costs a subscriber round trip.
+            // Recorded with the guard's answer, in one call: each record
+            // costs a subscriber round trip.
             active.timings.body_read = Some(took);
             if active.observer.as_ref().is_some_and(|o| o.wants_body()) {
                 active.body = Some(body.clone());
@@ -568,27 +569,17 @@ impl Track {
     /// Step 3 is over: the signature verified.
     pub(crate) fn verified(&mut self, delivery: &Verified) {
         if let Some(active) = &mut self.0 {
-            let took = active.lap();
-            active.timings.verify = Some(took);
-            tracing::record_all!(
-                active.span,
-                body_read_us = active.timings.body_read.map(micros),
-                verify_us = micros(took),
-                event_id = delivery.id(),
-                event_type = delivery.event_type(),
-            );
-            if active.observer.is_some() {
-                active.verified = Some(delivery.clone());
-            }
+            active.timings.verify = Some(active.lap());
+            // Recorded with the guard's time, once it answers: each record
+            // costs a subscriber round trip (with `fmt`, formatting).
+            active.verified = Some(delivery.clone());
         }
     }
 
     /// Step 4 is over: the event is held, and the handler is called next.
     pub(crate) fn claimed(&mut self) {
         if let Some(active) = &mut self.0 {
-            let took = active.lap();
-            active.timings.guard = Some(took);
-            active.span.record("guard_us", micros(took));
+            active.record_verified_and_guard();
             active.handler_start = Some(active.last);
             if let Some(observer) = &active.observer {
                 observer.handler_started(active.scheme);
@@ -632,9 +623,7 @@ impl Track {
     /// unavailable) or, without one, the duplicate's acknowledgement.
     pub(crate) fn refused<B>(&mut self, response: Response<B>) -> Response<B> {
         if let Some(active) = &mut self.0 {
-            let took = active.lap();
-            active.timings.guard = Some(took);
-            active.span.record("guard_us", micros(took));
+            active.record_verified_and_guard();
             let rejection = response.extensions().get::<Rejection>();
             let outcome = rejection.map_or(Outcome::Duplicate, Outcome::from);
             active.report(outcome, Some(response.status()), rejection);
@@ -674,6 +663,22 @@ impl Active {
         let took = now.duration_since(self.last);
         self.last = now;
         took
+    }
+
+    /// Ends the guard's step and records it in the span with the verified
+    /// delivery's fields and the earlier steps' times, in one call.
+    fn record_verified_and_guard(&mut self) {
+        let took = self.lap();
+        self.timings.guard = Some(took);
+        let verified = self.verified.as_ref();
+        tracing::record_all!(
+            self.span,
+            body_read_us = self.timings.body_read.map(micros),
+            verify_us = self.timings.verify.map(micros),
+            guard_us = micros(took),
+            event_id = verified.map(Verified::id),
+            event_type = verified.and_then(Verified::event_type),
+        );
     }
 
     /// Notes the handler's time; [`report`](Self::report) records it.
