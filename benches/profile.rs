@@ -27,65 +27,18 @@
 // Both examples include `examples/support/serve.rs`, their shared server loop.
 #![allow(clippy::duplicate_mod)]
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::Router;
-use bytes::Bytes;
-use http::{Request, StatusCode};
-use tower::ServiceExt;
-use tower_webhook::scheme::Hmac;
-use tower_webhook::{testing, Secret};
+use in_process::{deliveries, drive};
 
-const SECRET: &str = "petstore bench secret";
-const BODY_LEN: usize = 1024;
 /// Deliveries built, then driven, at a time: few enough that their requests
 /// are still in the cache when driven, as a request fresh off the socket is.
 const BATCH: usize = 256;
 
-#[path = "../examples/baselines.rs"]
-#[allow(dead_code)]
-mod baselines;
-
-#[path = "../examples/receiver.rs"]
-#[allow(dead_code)]
-mod receiver;
-
-/// A Petstore envelope of exactly `BODY_LEN` bytes for the event `id`.
-fn envelope(id: u64) -> Bytes {
-    let head = format!(
-        r#"{{"id":"evt_{id:012}","type":"order.created","created":1700000000,"data":{{"orderId":"{id}","status":"created","pad":""#
-    );
-    let tail = r#""}}"#;
-    let mut body = head.into_bytes();
-    body.resize(BODY_LEN - tail.len(), b'x');
-    body.extend_from_slice(tail.as_bytes());
-    body.into()
-}
-
-/// `count` signed deliveries to `path`, each with a fresh id.
-fn deliveries(path: &str, count: usize, ids: &AtomicU64) -> Vec<Request<Body>> {
-    let scheme = Hmac::petstore(Secret::new(SECRET).expect("secret"));
-    (0..count)
-        .map(|_| {
-            let id = ids.fetch_add(1, Ordering::Relaxed);
-            let mut request = testing::signed_request::<Body>(&scheme, envelope(id), "");
-            *request.uri_mut() = path.parse().expect("path");
-            request
-        })
-        .collect()
-}
-
-/// Drives `requests` through `app`; every answer must be `200`.
-async fn drive(app: &Router, requests: Vec<Request<Body>>) {
-    for request in requests {
-        let response = app.clone().oneshot(request).await.expect("infallible");
-        assert_eq!(response.status(), StatusCode::OK);
-    }
-}
+#[path = "support/in_process.rs"]
+mod in_process;
 
 /// Tells `perf` (through its control fifo) to record or to stop.
 struct PerfControl(Option<std::fs::File>);
@@ -121,22 +74,8 @@ fn main() {
         .build()
         .expect("runtime");
     let (app, path) = match route.as_str() {
-        "unverified" | "handrolled" | "layer" => (
-            baselines::app(SECRET).expect("baselines").with_state::<()>(()),
-            format!("/{route}"),
-        ),
-        "receiver" | "receiver+fmt" => {
-            let vars: HashMap<&str, String> = [
-                ("WEBHOOK_SECRET", SECRET.to_owned()),
-                ("REPLAY_CAPACITY", "10000".to_owned()),
-            ]
-            .into();
-            let config = receiver::Config::from_lookup(|name| Ok(vars.get(name).cloned())).expect("config");
-            let receiver = runtime
-                .block_on(async { receiver::receiver(&config) })
-                .expect("receiver");
-            (receiver.router, "/webhooks".to_owned())
-        }
+        "unverified" | "handrolled" | "layer" => (in_process::baselines(), format!("/{route}")),
+        "receiver" | "receiver+fmt" => (in_process::receiver(&runtime), "/webhooks".to_owned()),
         other => panic!("unknown route {other:?}: unverified, handrolled, layer, receiver or receiver+fmt"),
     };
     if route == "receiver+fmt" {
