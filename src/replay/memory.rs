@@ -22,8 +22,9 @@ mod clock;
 ///   again. An id that is redelivered (a duplicate) is kept for another
 ///   round, as in an LRU: the guard uses the CLOCK approximation of LRU,
 ///   which gives a seen-again id one more pass of the clock hand instead of
-///   moving it to the front. Size the capacity to cover the sender's retry window: at 100
-///   events a minute and a retry window of a few hours, 10 000 is too small.
+///   moving it to the front. Size the capacity to cover the sender's retry
+///   window: at 100 events a minute and a retry window of a few hours,
+///   10 000 is too small.
 /// - In-flight ids: held until the request settles, or until the in-flight
 ///   timeout (default 60 s) passes, so that a stuck request cannot pin an id
 ///   forever. The guard reports this timeout
