@@ -209,6 +209,78 @@ mod tests {
         assert_eq!(clock.len(), 2);
     }
 
+    /// The same algorithm written plainly: a list of slots and a linear search.
+    struct Model {
+        slots: Vec<(Digest, bool)>,
+        hand: usize,
+        capacity: usize,
+    }
+
+    impl Model {
+        fn find(&self, digest: Digest) -> Option<usize> {
+            self.slots.iter().position(|(held, _)| *held == digest)
+        }
+
+        fn check(&mut self, digest: Digest) -> bool {
+            let found = self.find(digest);
+            if let Some(at) = found {
+                self.slots[at].1 = true;
+            }
+            found.is_some()
+        }
+
+        fn insert(&mut self, digest: Digest) {
+            if self.check(digest) {
+                return;
+            }
+            if self.slots.len() < self.capacity {
+                self.slots.push((digest, false));
+                return;
+            }
+            loop {
+                let at = self.hand;
+                self.hand = (self.hand + 1) % self.capacity;
+                if std::mem::take(&mut self.slots[at].1) {
+                    continue;
+                }
+                self.slots[at] = (digest, false);
+                return;
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts, sightings and lookups, over few enough
+        /// ids that they repeat and collide in their first half, leaves the
+        /// clock holding exactly what the plain model holds.
+        #[test]
+        fn agrees_with_a_plain_model(
+            capacity in 1usize..9,
+            ops in proptest::collection::vec((0u8..3, 0u64..24), 0..300),
+        ) {
+            let mut clock = Clock::new(capacity);
+            let mut model = Model { slots: Vec::new(), hand: 0, capacity };
+            // First halves repeat every 6 ids: equal halves, distinct digests.
+            let digest = |n: u64| Digest(n % 6, n);
+            for (op, n) in ops {
+                let digest = digest(n);
+                match op {
+                    0 => {
+                        clock.insert(digest);
+                        model.insert(digest);
+                    }
+                    1 => proptest::prop_assert_eq!(clock.check(digest), model.check(digest)),
+                    _ => proptest::prop_assert_eq!(clock.contains(digest), model.find(digest).is_some()),
+                }
+                proptest::prop_assert_eq!(clock.len(), model.slots.len());
+                proptest::prop_assert_eq!(clock.index.len(), model.slots.len());
+            }
+            for n in 0..24 {
+                proptest::prop_assert_eq!(clock.contains(digest(n)), model.find(digest(n)).is_some(), "id {}", n);
+            }
+        }
+    }
+
     #[test]
     fn many_rounds_keep_the_index_and_the_slots_in_step() {
         let capacity = 1_000;
