@@ -1,6 +1,6 @@
 //! The processed ids of one [`LruGuard`](super::LruGuard) shard: a fixed
 //! number of digests, forgotten in approximately least-recently-used order
-//! (the CLOCK algorithm), in two flat arrays.
+//! (the CLOCK algorithm), in flat arrays.
 //!
 //! `lru::LruCache` keeps each entry in a node of its own, linked to its
 //! neighbours, and indexes the nodes by pointer: on a full cache, every
@@ -15,13 +15,22 @@
 //! least an exactly sized cache can do (the new id's place, and the evicted
 //! one's). A million ids take about 30 MB.
 //!
-//! CLOCK: each slot has a "seen again" bit, set when a lookup finds its id
-//! (a duplicate). To make room, the hand sweeps forward: a slot with the bit
-//! set is cleared and passed over (its id gets a second round), the first
-//! slot without it is reused. So an id is forgotten after about
-//! `capacity` newer ones, and one that keeps being redelivered is kept, as in
-//! an LRU; unlike an exact LRU, an id seen again is kept for one more round
-//! of the hand rather than moved to the front.
+//! CLOCK: each slot has a "used" bit, set when its id goes in and when a
+//! lookup finds it again (a duplicate). To make room, the hand sweeps
+//! forward: a slot with the bit set is cleared and passed over, and the first
+//! slot without it is reused. An id therefore stays until the hand has
+//! passed it twice, once to clear its bit and once to take its slot, without
+//! a lookup finding it in between; and between two passes over a slot, every
+//! other slot is passed once, each pass either taking a slot (one insertion)
+//! or clearing one that was used. So an id is forgotten only after at least
+//! `capacity - 1` other ids were inserted or found again since it went in or
+//! was last found, as in an LRU of `capacity` ids. Unlike an exact LRU, which
+//! of several such ids goes first is approximate. With no duplicates at all
+//! the order is exactly first in, first out.
+//!
+//! The hand reads the bits 64 at a time: a lap over a shard whose every bit
+//! is set (it happens once per lap when nothing is found again) clears them a
+//! word at a time.
 
 use hashbrown::HashTable;
 
@@ -32,8 +41,8 @@ pub(super) struct Clock {
     /// The digests, in the order the hand reaches them; grows to `capacity`,
     /// then each slot is reused in turn.
     slots: Vec<Digest>,
-    /// One "seen again" bit per slot.
-    seen: Vec<u64>,
+    /// One "used" bit per slot, 64 to a word (grows with `slots`).
+    used: Vec<u64>,
     /// Positions in `slots`, hashed by `Digest::0`.
     index: HashTable<u32>,
     /// The slot the hand looks at next, once `slots` is full.
@@ -42,12 +51,13 @@ pub(super) struct Clock {
 }
 
 impl Clock {
-    /// Room for `capacity` digests (at least 1, at most `u32::MAX`).
+    /// Room for `capacity` digests (at least 1; past `u32::MAX`, taken as
+    /// `u32::MAX`). Nothing is allocated until digests go in.
     pub(super) fn new(capacity: usize) -> Self {
         let capacity = capacity.clamp(1, u32::MAX as usize);
         Self {
             slots: Vec::new(),
-            seen: vec![0; capacity.div_ceil(64)],
+            used: Vec::new(),
             index: HashTable::new(),
             hand: 0,
             capacity,
@@ -72,16 +82,19 @@ impl Clock {
         self.position(digest).is_some()
     }
 
-    /// Whether it holds `digest`; if it does, `digest` is kept for another
-    /// round of the hand.
+    /// Whether it holds `digest`; if it does, `digest` counts as used.
     pub(super) fn check(&mut self, digest: Digest) -> bool {
         match self.position(digest) {
             Some(at) => {
-                self.seen[at / 64] |= 1 << (at % 64);
+                self.mark(at);
                 true
             }
             None => false,
         }
+    }
+
+    fn mark(&mut self, at: usize) {
+        self.used[at / 64] |= 1 << (at % 64);
     }
 
     /// Remembers `digest`, forgetting one older digest if it is full.
@@ -90,6 +103,9 @@ impl Clock {
             return;
         }
         let at = if self.slots.len() < self.capacity {
+            if self.slots.len().is_multiple_of(64) {
+                self.used.push(0);
+            }
             self.slots.push(digest);
             self.slots.len() - 1
         } else {
@@ -101,6 +117,7 @@ impl Clock {
             }
             at
         };
+        self.mark(at);
         let slots = &self.slots;
         // `at` < `capacity` <= `u32::MAX`.
         let position = u32::try_from(at).unwrap_or(u32::MAX);
@@ -108,23 +125,35 @@ impl Clock {
             .insert_unique(digest.0, position, |&p| slots[p as usize].0);
     }
 
-    /// Moves the hand to the first slot not seen again (clearing the bits of
-    /// those it passes) and returns it; the hand then points past it.
+    /// Moves the hand to the first slot not used since it last passed
+    /// (clearing the bits of the used ones it passes) and returns it; the
+    /// hand then points past it. Called on a full shard only.
     fn sweep(&mut self) -> usize {
         loop {
-            let at = self.hand;
-            self.hand = (self.hand + 1) % self.capacity;
-            let (word, bit) = (at / 64, 1u64 << (at % 64));
-            if self.seen[word] & bit == 0 {
+            let (word, bit) = (self.hand / 64, self.hand % 64);
+            // The bits of this word from the hand on, within the capacity.
+            let valid = (self.capacity - word * 64).min(64);
+            let below_end = if valid == 64 { u64::MAX } else { (1 << valid) - 1 };
+            let ahead = below_end & !((1 << bit) - 1);
+            let unused = !self.used[word] & ahead;
+            if unused != 0 {
+                let found = unused.trailing_zeros() as usize;
+                // Clear the used bits passed on the way to it.
+                self.used[word] &= !(ahead & ((1 << found) - 1));
+                let at = word * 64 + found;
+                self.hand = (at + 1) % self.capacity;
                 return at;
             }
-            self.seen[word] &= !bit;
+            self.used[word] &= !ahead;
+            self.hand = (word * 64 + valid) % self.capacity;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::strategy::Strategy as _;
+
     use super::*;
 
     fn d(n: u64) -> Digest {
@@ -151,29 +180,45 @@ mod tests {
     #[test]
     fn an_id_seen_again_gets_another_round() {
         let mut clock = Clock::new(3);
-        for n in 0..3 {
+        for n in 0..4 {
             clock.insert(d(n));
         }
-        assert!(clock.check(d(0)), "a duplicate of the oldest");
-        clock.insert(d(3));
-        assert!(clock.contains(d(0)), "kept: it was seen again");
-        assert!(!clock.contains(d(1)), "the oldest not seen again goes instead");
+        // 0 went (the oldest); the hand has cleared 1 and 2 on its way.
+        assert!(clock.check(d(1)), "a duplicate of 1");
+        clock.insert(d(4));
+        assert!(clock.contains(d(1)), "kept: it was seen again");
+        assert!(!clock.contains(d(2)), "2 goes instead, though it came later");
         // Its bit was cleared by the pass: without another duplicate, it goes
         // when the hand comes round.
-        clock.insert(d(4));
         clock.insert(d(5));
-        assert!(!clock.contains(d(0)));
+        assert!(!clock.contains(d(1)));
         assert!(clock.contains(d(3)) && clock.contains(d(4)) && clock.contains(d(5)));
     }
 
     #[test]
     fn contains_does_not_count_as_seen_again() {
-        let mut clock = Clock::new(2);
-        clock.insert(d(0));
-        clock.insert(d(1));
-        assert!(clock.contains(d(0)));
-        clock.insert(d(2));
-        assert!(!clock.contains(d(0)));
+        let mut clock = Clock::new(3);
+        for n in 0..4 {
+            clock.insert(d(n));
+        }
+        assert!(clock.contains(d(1)));
+        clock.insert(d(4));
+        assert!(!clock.contains(d(1)), "a `check` would have kept it");
+    }
+
+    #[test]
+    fn a_new_id_outlives_the_ids_found_again_before_it_came() {
+        // Every other slot used just before it goes in: the hand's next lap
+        // clears them, and the new id still has its own bit.
+        let mut clock = Clock::new(3);
+        for n in 0..3 {
+            clock.insert(d(n));
+        }
+        assert!(clock.check(d(1)) && clock.check(d(2)));
+        clock.insert(d(3));
+        clock.insert(d(4));
+        assert!(clock.contains(d(3)), "forgotten after one newer id");
+        assert!(clock.contains(d(4)));
     }
 
     #[test]
@@ -194,7 +239,8 @@ mod tests {
         clock.insert(d(4));
         assert_eq!(clock.len(), 4);
         assert!(clock.contains(d(4)));
-        assert_eq!((0..4).filter(|&n| clock.contains(d(n))).count(), 3);
+        assert!(!clock.contains(d(0)), "after a full lap, the oldest goes");
+        assert!((1..4).all(|n| clock.contains(d(n))));
     }
 
     #[test]
@@ -209,7 +255,8 @@ mod tests {
         assert_eq!(clock.len(), 2);
     }
 
-    /// The same algorithm written plainly: a list of slots and a linear search.
+    /// The same algorithm written plainly: a list of slots, a linear search,
+    /// and a hand that moves one slot at a time.
     struct Model {
         slots: Vec<(Digest, bool)>,
         hand: usize,
@@ -234,7 +281,7 @@ mod tests {
                 return;
             }
             if self.slots.len() < self.capacity {
-                self.slots.push((digest, false));
+                self.slots.push((digest, true));
                 return;
             }
             loop {
@@ -243,7 +290,7 @@ mod tests {
                 if std::mem::take(&mut self.slots[at].1) {
                     continue;
                 }
-                self.slots[at] = (digest, false);
+                self.slots[at] = (digest, true);
                 return;
             }
         }
@@ -253,10 +300,57 @@ mod tests {
         /// Any sequence of inserts, sightings and lookups, over few enough
         /// ids that they repeat and collide in their first half, leaves the
         /// clock holding exactly what the plain model holds.
+        /// However the bits stand, an id that goes in stays for the next
+        /// `capacity - 1` new ids (nothing found again in between).
+        #[test]
+        fn a_new_id_stays_for_capacity_minus_one_more(
+            capacity in 1usize..70,
+            before in proptest::collection::vec((proptest::bool::ANY, 0u64..200), 0..400),
+        ) {
+            let mut clock = Clock::new(capacity);
+            for (found_again, n) in before {
+                if found_again {
+                    clock.check(d(n));
+                } else {
+                    clock.insert(d(n));
+                }
+            }
+            let newcomer = d(1_000);
+            clock.insert(newcomer);
+            for n in 0..capacity as u64 - 1 {
+                clock.insert(d(2_000 + n));
+                proptest::prop_assert!(clock.contains(newcomer), "gone after {} newer ids", n + 1);
+            }
+        }
+
+        /// With no id found again, the clock forgets exactly what an LRU of
+        /// the same capacity forgets.
+        #[test]
+        fn without_duplicates_it_forgets_what_an_lru_forgets(
+            capacity in 1usize..70,
+            count in 0u64..400,
+        ) {
+            let mut clock = Clock::new(capacity);
+            let mut lru = lru::LruCache::new(std::num::NonZeroUsize::new(capacity).unwrap());
+            for n in 0..count {
+                clock.insert(d(n));
+                lru.put(n, ());
+                proptest::prop_assert_eq!(clock.len(), lru.len());
+            }
+            for n in 0..count {
+                proptest::prop_assert_eq!(clock.contains(d(n)), lru.contains(&n), "id {}", n);
+            }
+        }
+
         #[test]
         fn agrees_with_a_plain_model(
-            capacity in 1usize..9,
-            ops in proptest::collection::vec((0u8..3, 0u64..24), 0..300),
+            (capacity, ops) in proptest::prop_oneof![1usize..9, 60usize..140].prop_flat_map(|capacity| {
+                // Ids from three times as many as fit: they repeat, and the
+                // shard fills and turns over; past 64 slots, the hand crosses
+                // words of bits.
+                let ids = 0..capacity as u64 * 3;
+                (proptest::strategy::Just(capacity), proptest::collection::vec((0u8..3, ids), 0..600))
+            }),
         ) {
             let mut clock = Clock::new(capacity);
             let mut model = Model { slots: Vec::new(), hand: 0, capacity };
@@ -275,7 +369,7 @@ mod tests {
                 proptest::prop_assert_eq!(clock.len(), model.slots.len());
                 proptest::prop_assert_eq!(clock.index.len(), model.slots.len());
             }
-            for n in 0..24 {
+            for n in 0..capacity as u64 * 3 {
                 proptest::prop_assert_eq!(clock.contains(digest(n)), model.find(digest(n)).is_some(), "id {}", n);
             }
         }
