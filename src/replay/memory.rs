@@ -19,14 +19,13 @@ mod clock;
 ///
 /// - Processed ids: the `capacity` (default 10 000) most recently committed;
 ///   an older one is forgotten, and a redelivery of it would be processed
-///   again. As in an LRU, a redelivery (a duplicate) counts as a use: the
-///   guard runs the CLOCK approximation of LRU, in which an id is forgotten
-///   only after at least `capacity - 1` other ids were committed or
-///   redelivered since it was committed or last redelivered (per shard: see
-///   [`LruGuard::new`]); which of several such ids goes first is
-///   approximate. Size the capacity to cover the sender's retry window: at
-///   100 events a minute and a retry window of a few hours, 10 000 is too
-///   small.
+///   again. The guard runs the CLOCK approximation of LRU: an id is
+///   forgotten only after at least `capacity - 1` other ids were committed
+///   or redelivered since it was committed (per shard: see
+///   [`LruGuard::new`]). A redelivery of it may keep it longer, as in an LRU,
+///   but does not always restart that count. Size the capacity to cover the
+///   sender's retry window from the first delivery: at 100 events a minute
+///   and a retry window of a few hours, 10 000 is too small.
 /// - In-flight ids: held until the request settles, or until the in-flight
 ///   timeout (default 60 s) passes, so that a stuck request cannot pin an id
 ///   forever. The guard reports this timeout
@@ -348,6 +347,8 @@ mod tests {
         guard.settle(key, claim, true);
     }
 
+    /// A redelivery after the clock hand has passed the id (here: the
+    /// commit of `d` swept past `b`) keeps it for another round.
     #[test]
     fn a_redelivered_id_is_kept_past_a_newer_one_nobody_resent() {
         let guard = LruGuard::new(3);
