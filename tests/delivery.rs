@@ -40,6 +40,15 @@ fn petstore() -> Hmac {
     Hmac::petstore(Secret::new(SECRET).unwrap())
 }
 
+/// `POST /webhooks` behind `layer`, with a handler that decodes an
+/// `Event<Order>` and does nothing else: a body whose `data` is not an
+/// `Order` is a poison event, which the layer dead-letters.
+fn orders<G: tower_webhook::ReplayGuard>(layer: WebhookLayer<Hmac, G>) -> Router {
+    Router::new()
+        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
+        .layer(layer)
+}
+
 fn envelope(id: &str, data: &str) -> String {
     format!(r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{data}}}"#)
 }
@@ -630,13 +639,11 @@ async fn a_sink_that_fails_releases_the_event_with_503_and_the_retry_keeps_it() 
         kept: MemoryDeadLetters::default(),
     });
     let guard = Arc::new(LruGuard::default());
-    let app = Router::new()
-        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
-        .layer(
-            WebhookLayer::new(petstore())
-                .guard(Arc::clone(&guard))
-                .dead_letters(Arc::clone(&sink)),
-        );
+    let app = orders(
+        WebhookLayer::new(petstore())
+            .guard(Arc::clone(&guard))
+            .dead_letters(Arc::clone(&sink)),
+    );
     let body = envelope("evt_poison", r#"{"orderId":7}"#);
     let request = || signed("evt_poison", body.clone(), axum::body::Body::from);
 
@@ -665,14 +672,12 @@ impl DeadLetterSink for Hangs {
 #[tokio::test(start_paused = true)]
 async fn a_sink_that_hangs_is_given_up_within_the_handlers_bound_and_the_event_released() {
     let guard = Arc::new(LruGuard::default());
-    let app = Router::new()
-        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
-        .layer(
-            WebhookLayer::new(petstore())
-                .guard(Arc::clone(&guard))
-                .deadline(Duration::from_secs(5))
-                .dead_letters(Hangs),
-        );
+    let app = orders(
+        WebhookLayer::new(petstore())
+            .guard(Arc::clone(&guard))
+            .deadline(Duration::from_secs(5))
+            .dead_letters(Hangs),
+    );
     let body = envelope("evt_stuck", r#"{"orderId":7}"#);
     let request = signed("evt_stuck", body, axum::body::Body::from);
     // (Paused time: a minute passes at once when nothing else can run.)
@@ -695,9 +700,7 @@ async fn file_sink_appends_json_lines_that_read_back_and_rerun() {
         rand::random::<u64>()
     ));
     let sink = FileDeadLetters::open(&path).unwrap();
-    let app = Router::new()
-        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
-        .layer(WebhookLayer::new(petstore()).dead_letters(sink));
+    let app = orders(WebhookLayer::new(petstore()).dead_letters(sink));
     let bodies: Vec<_> = (0..2)
         .map(|n| envelope(&format!("evt_{n}"), r#"{"orderId":["not","a","string"]}"#))
         .collect();
@@ -829,9 +832,7 @@ async fn redis_sink_keeps_the_newest_letters_for_every_replica() {
     // Two replicas, one list.
     let replicas = [open().await, open().await];
     for (n, sink) in [0, 1, 0].into_iter().map(|r| &replicas[r]).enumerate() {
-        let app = Router::new()
-            .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
-            .layer(WebhookLayer::new(petstore()).dead_letters(sink.clone()));
+        let app = orders(WebhookLayer::new(petstore()).dead_letters(sink.clone()));
         let id = format!("evt_{n}");
         let request = signed(&id, envelope(&id, r#"{"orderId":false}"#), axum::body::Body::from);
         assert_eq!(
@@ -878,9 +879,7 @@ async fn a_detached_handler_logs_in_the_requests_span_and_a_dead_letter_is_logge
         "{lines:?}"
     );
 
-    let app = Router::new()
-        .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
-        .layer(WebhookLayer::new(petstore()));
+    let app = orders(WebhookLayer::new(petstore()));
     let request = signed(
         "evt_logged",
         envelope("evt_logged", r#"{"orderId":7}"#),

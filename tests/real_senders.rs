@@ -94,6 +94,34 @@ async fn the_articles_event_is_handled_once_and_its_redelivery_acknowledged() {
     assert!(receiver.guard.is_done("evt_123"));
 }
 
+/// The article's delivery, as axum hands it over, reaches the handler and
+/// `Verified::body` as the same bytes in the same memory: the layer does not
+/// copy a body that arrives in one piece.
+#[tokio::test]
+async fn the_articles_body_reaches_the_handler_without_a_copy() {
+    use tower_webhook::scheme::Hmac;
+    use tower_webhook::{Secret, Verified, WebhookLayer};
+
+    let sent = Bytes::from_static(ARTICLE_EVENT.as_bytes());
+    let request = article_request(ARTICLE_SIGNATURE).map(|_| Body::from(sent.clone()));
+    let app = axum::Router::new().route(
+        "/webhooks",
+        axum::routing::post(
+            |axum::Extension(verified): axum::Extension<Verified>, body: Bytes| async move {
+                format!("{:p} {:p}", body.as_ptr(), verified.body().as_ptr())
+            },
+        )
+        .layer(WebhookLayer::new(Hmac::petstore(
+            Secret::new(ARTICLE_SECRET).unwrap(),
+        ))),
+    );
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer = response.into_body().collect().await.unwrap().to_bytes();
+    let at = format!("{:p}", sent.as_ptr());
+    assert_eq!(answer, format!("{at} {at}").as_bytes());
+}
+
 #[tokio::test]
 async fn the_articles_event_with_a_wrong_signature_is_refused() {
     let receiver = receiver(&[("WEBHOOK_SECRET", ARTICLE_SECRET)]);

@@ -63,7 +63,7 @@ pub struct LruGuard {
 /// keyed pseudorandom function, so without the key nobody can aim for a
 /// collision, and an accidental one among a million ids has a probability of
 /// about 2⁻⁸⁹.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Digest(u64, u64);
 
 struct State {
