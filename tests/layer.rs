@@ -248,6 +248,72 @@ async fn accepts_a_chunked_body_within_the_limit_as_the_same_bytes() {
     assert_eq!(inner.seen.lock().unwrap()[0].1, event("evt_chunks_ok").as_bytes());
 }
 
+/// A body in the frames given. With `declares_end` it says it has ended as
+/// soon as its last frame is out, as hyper's does once `Content-Length`
+/// bytes came; without, only once polled past it, as a chunked body does.
+struct Frames {
+    frames: VecDeque<Frame<Bytes>>,
+    declares_end: bool,
+}
+
+impl Body for Frames {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Poll::Ready(self.frames.pop_front().map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.declares_end && self.frames.is_empty()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// However the body is cut into frames (empty ones between, trailers
+    /// after, the end declared or not), the handler gets the signed bytes.
+    #[test]
+    fn a_body_in_any_frames_reaches_the_handler_as_the_same_bytes(
+        cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..6),
+        empties in prop::collection::vec(any::<bool>(), 0..8),
+        trailers in any::<bool>(),
+        declares_end in any::<bool>(),
+    ) {
+        let (parts, _) = signed("evt_frames").into_parts();
+        let body = Bytes::from(event("evt_frames"));
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        at.push(0);
+        at.push(body.len());
+        at.sort_unstable();
+        let mut frames = VecDeque::new();
+        for (n, pair) in at.windows(2).enumerate() {
+            if empties.get(n).copied().unwrap_or(false) {
+                frames.push_back(Frame::data(Bytes::new()));
+            }
+            frames.push_back(Frame::data(body.slice(pair[0]..pair[1])));
+        }
+        if trailers {
+            frames.push_back(Frame::trailers(http::HeaderMap::new()));
+        }
+        let request = Request::from_parts(parts, Frames { frames, declares_end }.boxed_unsync());
+        let inner = Inner::default();
+        let svc = ServiceBuilder::new()
+            .layer(WebhookLayer::new(petstore()))
+            .service(inner.service());
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let response = runtime.block_on(svc.oneshot(request)).unwrap();
+        prop_assert_eq!(response.status(), StatusCode::OK);
+        let seen = inner.seen.lock().unwrap();
+        prop_assert_eq!(&seen[0].1, &body);
+        prop_assert_eq!(seen[0].0.as_ref().map(|v| v.body().clone()), Some(body.clone()));
+    }
+}
+
 #[tokio::test]
 async fn rejects_missing_or_forged_signatures_with_401_without_calling_inner() {
     let inner = Inner::default();

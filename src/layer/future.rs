@@ -445,7 +445,7 @@ where
         return Err(Rejection::BodyTooLarge { limit });
     }
     // A single-frame body is not copied.
-    let mut collect = std::pin::pin!(Limited::new(body, limit).collect());
+    let mut collect = std::pin::pin!(collect(Limited::new(body, limit)));
     let collected = match timeout {
         // A body complete on the first poll (in memory, or already received)
         // needs no timer.
@@ -458,13 +458,50 @@ where
         None => collect.await,
     };
     match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
+        Ok(bytes) => Ok(bytes),
         Err(error) if error.is::<LengthLimitError>() => Err(Rejection::BodyTooLarge { limit }),
         Err(error) => {
             tracing::debug!(%error, "reading the request body failed");
             Err(Rejection::BodyUnreadable)
         }
     }
+}
+
+/// The body's data: its one frame as it came (no copy, no allocation), or
+/// its frames joined. Trailers are dropped. Unlike `BodyExt::collect`, which
+/// queues every frame and polls once more for the end, a body that says it
+/// has ended after its first frame (hyper's, once `Content-Length` bytes
+/// came; `Full`) is taken at once.
+async fn collect<B>(body: B) -> Result<Bytes, B::Error>
+where
+    B: Body<Data = Bytes>,
+{
+    let mut body = pin!(body);
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<bytes::BytesMut> = None;
+    while !body.is_end_stream() {
+        let Some(frame) = body.frame().await else { break };
+        let Ok(data) = frame?.into_data() else { continue };
+        if data.is_empty() {
+            continue;
+        }
+        match (&mut joined, first.take()) {
+            (Some(joined), _) => joined.extend_from_slice(&data),
+            (None, None) => first = Some(data),
+            (None, Some(earlier)) => {
+                // Grown as the data comes, not sized by the declared length:
+                // a sender that declares much and sends little holds little.
+                let mut buf = bytes::BytesMut::with_capacity(2 * (earlier.len() + data.len()));
+                buf.extend_from_slice(&earlier);
+                buf.extend_from_slice(&data);
+                joined = Some(buf);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(joined) => joined.freeze(),
+        None => first.unwrap_or_default(),
+    })
 }
 
 /// Polls `future` once: its output if it is ready at once.
