@@ -35,10 +35,80 @@ pub struct Verified {
     inner: Arc<Parts>,
 }
 
+/// An event id and, when there is one, its type, in one allocation (a
+/// delivery's id and type are read together and dropped together).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct IdAndType {
+    /// The id, then the type.
+    text: String,
+    id_len: usize,
+    has_type: bool,
+}
+
+impl IdAndType {
+    /// `id` alone, in its own allocation.
+    pub(crate) fn new(id: String) -> Self {
+        Self {
+            id_len: id.len(),
+            text: id,
+            has_type: false,
+        }
+    }
+
+    /// `id` and `event_type`, copied into one allocation.
+    pub(crate) fn of(id: &str, event_type: Option<&str>) -> Self {
+        let mut text = String::with_capacity(id.len() + event_type.map_or(0, str::len));
+        text.push_str(id);
+        text.push_str(event_type.unwrap_or_default());
+        Self {
+            text,
+            id_len: id.len(),
+            has_type: event_type.is_some(),
+        }
+    }
+
+    /// Replaces the id and the type, in this allocation while they fit.
+    pub(crate) fn refill(&mut self, id: &str, event_type: Option<&str>) {
+        self.text.clear();
+        self.text.push_str(id);
+        self.id_len = id.len();
+        self.set_type(event_type);
+    }
+
+    /// Replaces the type.
+    pub(crate) fn set_type(&mut self, event_type: Option<&str>) {
+        self.text.truncate(self.id_len);
+        self.text.push_str(event_type.unwrap_or_default());
+        self.has_type = event_type.is_some();
+    }
+
+    pub(crate) fn id(&self) -> &str {
+        // `id_len` is where the id ends: a character boundary.
+        self.text.get(..self.id_len).unwrap_or_default()
+    }
+
+    pub(crate) fn event_type(&self) -> Option<&str> {
+        if self.has_type {
+            self.text.get(self.id_len..)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Debug for IdAndType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IdAndType")
+            .field("id", &self.id())
+            .field("event_type", &self.event_type())
+            .finish()
+    }
+}
+
 /// What a [`Verified`] shares between its clones.
 struct Parts {
-    id: String,
-    event_type: Option<String>,
+    /// The event id and type.
+    id: IdAndType,
     timestamp: Option<i64>,
     body: Bytes,
     /// What the layer keeps for a dead letter (not shown by `Debug`: the
@@ -58,8 +128,8 @@ pub(crate) struct RequestHead {
 impl fmt::Debug for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")
-            .field("id", &self.inner.id)
-            .field("event_type", &self.inner.event_type)
+            .field("id", &self.id())
+            .field("event_type", &self.event_type())
             .field("timestamp", &self.inner.timestamp)
             .field("body", &self.inner.body)
             .finish()
@@ -67,13 +137,12 @@ impl fmt::Debug for Verified {
 }
 
 impl Verified {
-    pub(crate) fn new(id: String, event_type: Option<String>, timestamp: Option<i64>, body: Bytes) -> Self {
-        Self::with_head(id, event_type, timestamp, body, None)
+    pub(crate) fn new(id: &str, event_type: Option<&str>, timestamp: Option<i64>, body: Bytes) -> Self {
+        Self::with_head(IdAndType::of(id, event_type), timestamp, body, None)
     }
 
     pub(crate) fn with_head(
-        id: String,
-        event_type: Option<String>,
+        id: IdAndType,
         timestamp: Option<i64>,
         body: Bytes,
         head: Option<RequestHead>,
@@ -81,7 +150,6 @@ impl Verified {
         Self {
             inner: Arc::new(Parts {
                 id,
-                event_type,
                 timestamp,
                 body,
                 head,
@@ -96,12 +164,12 @@ impl Verified {
 
     /// The event id, as the scheme read it (a header or the body).
     pub fn id(&self) -> &str {
-        &self.inner.id
+        self.inner.id.id()
     }
 
     /// The event type, when the scheme knows it.
     pub fn event_type(&self) -> Option<&str> {
-        self.inner.event_type.as_deref()
+        self.inner.id.event_type()
     }
 
     /// The signed timestamp in unix seconds, when the scheme has one.
@@ -373,5 +441,39 @@ impl PermanentFailure {
     /// Why the event can never succeed.
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IdAndType;
+
+    #[test]
+    fn id_and_type_read_back_apart() {
+        let both = IdAndType::of("evt_é1", Some("order.créé"));
+        assert_eq!((both.id(), both.event_type()), ("evt_é1", Some("order.créé")));
+        let alone = IdAndType::of("evt_2", None);
+        assert_eq!((alone.id(), alone.event_type()), ("evt_2", None));
+        // An empty type is a type, not its absence.
+        let empty = IdAndType::of("evt_3", Some(""));
+        assert_eq!(empty.event_type(), Some(""));
+        assert_ne!(empty, alone);
+    }
+
+    #[test]
+    fn setting_the_type_replaces_it() {
+        let mut id = IdAndType::new("evt_1".to_owned());
+        assert_eq!(id.event_type(), None);
+        id.set_type(Some("a.long.type"));
+        assert_eq!((id.id(), id.event_type()), ("evt_1", Some("a.long.type")));
+        id.set_type(Some("b"));
+        assert_eq!((id.id(), id.event_type()), ("evt_1", Some("b")));
+        id.set_type(None);
+        assert_eq!((id.id(), id.event_type()), ("evt_1", None));
+        assert_eq!(id, IdAndType::of("evt_1", None));
+        id.refill("evt_longer_than_before", Some("t"));
+        assert_eq!(id, IdAndType::of("evt_longer_than_before", Some("t")));
+        id.refill("e", None);
+        assert_eq!(id, IdAndType::of("e", None));
     }
 }

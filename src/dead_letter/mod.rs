@@ -197,8 +197,8 @@ impl DeadLetter {
         *request.uri_mut() = self.uri.clone();
         *request.headers_mut() = self.headers.clone();
         request.extensions_mut().insert(Verified::new(
-            self.id.clone(),
-            self.event_type.clone(),
+            &self.id,
+            self.event_type.as_deref(),
             self.timestamp,
             self.body.clone(),
         ));
@@ -576,8 +576,8 @@ mod tests {
         headers.insert("x-odd", HeaderValue::from_bytes(b"caf\xe9").unwrap());
         headers.insert(AUTHORIZATION, HeaderValue::from_static("Bearer token"));
         let verified = Verified::new(
-            "evt_1".into(),
-            Some("order.created".into()),
+            "evt_1",
+            Some("order.created"),
             Some(1_700_000_000),
             Bytes::from_static(b"{\"a\":\xff}"),
         );

@@ -9,6 +9,7 @@ use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
 
 use super::{Observer, Outcome, Report, Timings};
+use crate::event::IdAndType;
 
 /// An [`Observer`] that keeps the last `capacity` deliveries in memory, newest
 /// first, for a page that shows what arrived (`examples/receiver.rs` serves
@@ -56,7 +57,7 @@ use super::{Observer, Outcome, Report, Timings};
 /// ```
 #[derive(Clone)]
 pub struct RecentDeliveries {
-    records: Arc<Mutex<VecDeque<DeliveryRecord>>>,
+    records: Arc<Mutex<VecDeque<Kept>>>,
     capacity: usize,
     body_limit: Option<usize>,
 }
@@ -88,7 +89,7 @@ impl RecentDeliveries {
 
     /// The deliveries kept, newest first.
     pub fn snapshot(&self) -> Vec<DeliveryRecord> {
-        self.lock().iter().rev().cloned().collect()
+        self.lock().iter().rev().map(Kept::record).collect()
     }
 
     /// How many deliveries are kept now.
@@ -101,7 +102,7 @@ impl RecentDeliveries {
         self.lock().is_empty()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<DeliveryRecord>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Kept>> {
         // A panic while holding the lock leaves whole records behind: keep going.
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -123,27 +124,70 @@ impl Observer for RecentDeliveries {
             }
             _ => None,
         };
-        let record = DeliveryRecord {
+        let reason = report.rejection.map(ToString::to_string);
+        let mut records = self.lock();
+        // Once full, the oldest record's id buffer takes the new id and type:
+        // no allocation for them, as ids of one sender are alike in length.
+        let oldest = if records.len() >= self.capacity {
+            records.pop_front().and_then(|kept| kept.id)
+        } else {
+            None
+        };
+        let id = report.event_id.map(|id| match oldest {
+            Some(mut kept) => {
+                kept.refill(id, report.event_type);
+                kept
+            }
+            None => IdAndType::of(id, report.event_type),
+        });
+        records.push_back(Kept {
             received_at: now.checked_sub(report.timings.total).unwrap_or(now),
             scheme: report.scheme,
-            event_id: report.event_id.map(str::to_owned),
-            event_type: report.event_type.map(str::to_owned),
+            id,
             outcome: report.outcome,
             status: report.status.map(|s| s.as_u16()),
-            reason: report.rejection.map(ToString::to_string),
+            reason,
             timings: report.timings,
-            body_truncated: body.as_ref().is_some_and(|b| b.truncated),
-            body: body.map(|b| b.text),
-        };
-        let mut records = self.lock();
-        if records.len() >= self.capacity {
-            records.pop_front();
-        }
-        records.push_back(record);
+            body,
+        });
     }
 
     fn wants_body(&self) -> bool {
         self.body_limit.is_some()
+    }
+}
+
+/// A record as kept: what [`DeliveryRecord`] shows, with the event id and
+/// type in one allocation.
+struct Kept {
+    received_at: SystemTime,
+    scheme: &'static str,
+    id: Option<IdAndType>,
+    outcome: Outcome,
+    status: Option<u16>,
+    reason: Option<String>,
+    timings: Timings,
+    body: Option<Body>,
+}
+
+impl Kept {
+    fn record(&self) -> DeliveryRecord {
+        DeliveryRecord {
+            received_at: self.received_at,
+            scheme: self.scheme,
+            event_id: self.id.as_ref().map(|id| id.id().to_owned()),
+            event_type: self
+                .id
+                .as_ref()
+                .and_then(IdAndType::event_type)
+                .map(str::to_owned),
+            outcome: self.outcome,
+            status: self.status,
+            reason: self.reason.clone(),
+            timings: self.timings,
+            body: self.body.as_ref().map(|b| b.text.clone()),
+            body_truncated: self.body.as_ref().is_some_and(|b| b.truncated),
+        }
     }
 }
 
@@ -265,6 +309,39 @@ mod tests {
         }
         let outcomes: Vec<_> = recent.snapshot().iter().map(|r| r.outcome).collect();
         assert_eq!(outcomes, [Outcome::InFlight, Outcome::Duplicate]);
+    }
+
+    #[test]
+    fn a_full_ring_keeps_each_new_id_and_type_whole() {
+        let recent = RecentDeliveries::new(2);
+        let deliveries = [
+            (Some("evt_a_rather_long_id"), Some("order.created")),
+            (Some("e"), None),
+            (None, None),
+            (Some("evt_b"), Some("a.type.longer.than.any.before")),
+            (Some("evt_c_even_longer_than_the_first_one"), Some("")),
+        ];
+        for (n, (event_id, event_type)) in deliveries.into_iter().enumerate() {
+            recent.delivery(&Report {
+                event_id,
+                event_type,
+                ..report(Outcome::Processed, None)
+            });
+            let shown: Vec<_> = recent
+                .snapshot()
+                .into_iter()
+                .map(|r| (r.event_id, r.event_type))
+                .collect();
+            let owned =
+                |(id, ty): (Option<&str>, Option<&str>)| (id.map(str::to_owned), ty.map(str::to_owned));
+            let expected: Vec<_> = deliveries[n.saturating_sub(1)..=n]
+                .iter()
+                .rev()
+                .copied()
+                .map(owned)
+                .collect();
+            assert_eq!(shown, expected, "after delivery {n}");
+        }
     }
 
     #[test]

@@ -201,6 +201,7 @@ mod typeform;
 mod vercel;
 mod zoom;
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -463,12 +464,22 @@ impl Reply {
 
 /// What a verified delivery is: its event id (the replay key), and the event
 /// type and timestamp where the scheme has them.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
-    id: String,
-    event_type: Option<String>,
+    id: crate::event::IdAndType,
     timestamp: Option<i64>,
     replay_key: Option<String>,
+}
+
+impl fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Delivery")
+            .field("id", &self.id())
+            .field("event_type", &self.event_type())
+            .field("timestamp", &self.timestamp)
+            .field("replay_key", &self.replay_key)
+            .finish()
+    }
 }
 
 impl Delivery {
@@ -480,21 +491,29 @@ impl Delivery {
     /// [`MAX_ID_LEN`] bytes.
     pub fn new(id: impl Into<String>) -> Result<Self, Rejection> {
         let id = id.into();
-        if id.is_empty() || id.len() > MAX_ID_LEN {
-            return Err(Rejection::InvalidEventId { len: id.len() });
-        }
-        Ok(Self {
+        check_id(&id)?;
+        Ok(Self::of(crate::event::IdAndType::new(id)))
+    }
+
+    /// A delivery of the event `id` of type `event_type`, both copied into
+    /// one allocation.
+    pub(crate) fn with_id_and_type(id: &str, event_type: Option<&str>) -> Result<Self, Rejection> {
+        check_id(id)?;
+        Ok(Self::of(crate::event::IdAndType::of(id, event_type)))
+    }
+
+    fn of(id: crate::event::IdAndType) -> Self {
+        Self {
             id,
-            event_type: None,
             timestamp: None,
             replay_key: None,
-        })
+        }
     }
 
     /// Sets the event type.
     #[must_use]
     pub fn with_event_type(mut self, event_type: Option<String>) -> Self {
-        self.event_type = event_type;
+        self.id.set_type(event_type.as_deref());
         self
     }
 
@@ -518,12 +537,12 @@ impl Delivery {
 
     /// The event id.
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.id()
     }
 
     /// The event type, when the scheme knows it.
     pub fn event_type(&self) -> Option<&str> {
-        self.event_type.as_deref()
+        self.id.event_type()
     }
 
     /// The signed timestamp in unix seconds, when the scheme has one.
@@ -533,7 +552,7 @@ impl Delivery {
 
     /// The keys the replay guard is asked about: the id, then the extra key if any.
     pub fn replay_keys(&self) -> impl Iterator<Item = &str> {
-        std::iter::once(self.id.as_str()).chain(self.replay_key.as_deref())
+        std::iter::once(self.id()).chain(self.replay_key.as_deref())
     }
 
     /// The [`Verified`](crate::Verified) extension for `body` (keeping the
@@ -544,9 +563,17 @@ impl Delivery {
         body: bytes::Bytes,
         head: crate::event::RequestHead,
     ) -> (crate::Verified, Option<String>) {
-        let verified = crate::Verified::with_head(self.id, self.event_type, self.timestamp, body, Some(head));
+        let verified = crate::Verified::with_head(self.id, self.timestamp, body, Some(head));
         (verified, self.replay_key)
     }
+}
+
+/// An event id must be 1 to [`MAX_ID_LEN`] bytes long.
+fn check_id(id: &str) -> Result<(), Rejection> {
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return Err(Rejection::InvalidEventId { len: id.len() });
+    }
+    Ok(())
 }
 
 /// The one value of a header that must not repeat.

@@ -1,6 +1,7 @@
 //! The signature engine: one [`Spec`] describes a provider as data, and one
 //! verification loop serves them all.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -1225,12 +1226,12 @@ impl Scheme for Spec {
         }
 
         let signature_key = || format!("sig:{}", hex::encode(matched.canonical()));
-        let mut id = None;
+        let mut id: Option<Cow<'_, str>> = None;
         for src in self.id.iter() {
             id = match src {
-                Src::Header(_) => id_header.map(|(v, _)| v.to_owned()),
-                Src::Body(i) => fields[*i].as_deref().map(str::to_owned),
-                Src::Signature => Some(signature_key()),
+                Src::Header(_) => id_header.map(|(v, _)| Cow::Borrowed(v)),
+                Src::Body(i) => fields[*i].as_deref().map(Cow::Borrowed),
+                Src::Signature => Some(Cow::Owned(signature_key())),
             };
             if id.is_some() {
                 break;
@@ -1240,16 +1241,15 @@ impl Scheme for Spec {
         let mut event_type = None;
         for src in self.event_type.iter() {
             event_type = match src {
-                Src::Header(name) => single_header(headers, name).ok().flatten().map(str::to_owned),
-                Src::Body(i) => fields[*i].as_deref().map(str::to_owned),
+                Src::Header(name) => single_header(headers, name).ok().flatten(),
+                Src::Body(i) => fields[*i].as_deref(),
                 Src::Signature => None,
             };
             if event_type.is_some() {
                 break;
             }
         }
-        let mut delivery = Delivery::new(id)?
-            .with_event_type(event_type)
+        let mut delivery = Delivery::with_id_and_type(&id, event_type)?
             .with_timestamp(timestamp.map(|t| t.1).or(body_timestamp));
         if self.dedupe_on_signature && !self.id.iter().any(|s| matches!(s, Src::Signature)) {
             delivery = delivery.with_replay_key(signature_key());
