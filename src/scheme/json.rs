@@ -13,7 +13,8 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// A dotted path into a JSON document, such as `id` or `event.type`: its
-/// keys, and a substring searcher for each, built once rather than per body.
+/// keys, and a searcher for each key in quotes (`"id"`), built once rather
+/// than per body.
 #[derive(Debug, Clone)]
 pub(crate) struct Path {
     keys: Box<[Box<str>]>,
@@ -41,7 +42,7 @@ pub(crate) fn path(dotted: &str) -> Path {
     let keys: Box<[Box<str>]> = dotted.split('.').map(Box::from).collect();
     let finders = keys
         .iter()
-        .map(|key| memchr::memmem::Finder::new(key.as_bytes()).into_owned())
+        .map(|key| memchr::memmem::Finder::new(format!("\"{key}\"").as_bytes()).into_owned())
         .collect();
     Path { keys, finders }
 }
@@ -112,10 +113,12 @@ fn may_repeat<const N: usize>(body: &[u8], paths: &[Option<&Path>; N]) -> bool {
         .iter()
         .flatten()
         .flat_map(|p| p.finders.iter())
-        .any(|finder| {
-            let len = finder.needle().len();
-            let quoted = |&at: &usize| at > 0 && body[at - 1] == b'"' && body.get(at + len) == Some(&b'"');
-            finder.find_iter(body).filter(quoted).nth(1).is_some()
+        .any(|quoted| {
+            // Overlapping matches count: in `"k"k"` the middle quote ends
+            // one `"k"` and begins the other.
+            quoted
+                .find(body)
+                .is_some_and(|first| quoted.find(&body[first + 1..]).is_some())
         })
 }
 
@@ -522,6 +525,23 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn only_a_key_twice_in_quotes_or_a_backslash_makes_the_walk_read_on() {
+        let (id, ty) = (path("id"), path("type"));
+        let repeats = |body: &str| may_repeat(body.as_bytes(), &[Some(&id), Some(&ty)]);
+        assert!(!repeats(
+            r#"{"id":"a","type":"t","data":{"orderId":"x","paid":"idle","types":1}}"#
+        ));
+        // A value spelt like a key counts too: the walk then reads on.
+        assert!(repeats(r#"{"id":"a","note":"id"}"#));
+        assert!(repeats(r#"{"id":"a","type":"t","data":{"id":"b"}}"#));
+        assert!(repeats(r#"{"type":"t","id":"a","type":"u"}"#));
+        assert!(repeats(r#"{"id":"a","x":"\u0041"}"#));
+        // One quote closing a `"id"` and opening the next.
+        assert!(repeats(r#"{"x":"id"id"}"#));
+        assert!(!repeats(r#"{"x":"id"}"#));
     }
 
     #[test]
