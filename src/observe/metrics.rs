@@ -104,7 +104,8 @@ impl Metrics {
     /// Runs `use_them` with the handles of `scheme`, made on first use.
     fn with_handles<R>(&self, scheme: &'static str, use_them: impl FnOnce(&Handles) -> R) -> R {
         let first = self.shared.first.get_or_init(|| Handles::new(scheme));
-        if first.scheme == scheme {
+        // The same `&'static str` every time, as a rule: its address settles it.
+        if std::ptr::eq(first.scheme, scheme) || first.scheme == scheme {
             return use_them(first);
         }
         let find = |schemes: &[Arc<Handles>]| schemes.iter().find(|h| h.scheme == scheme).cloned();
