@@ -17,7 +17,7 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
-use reliability_support::Chunked;
+use reliability_support::Frames;
 use tower::{service_fn, BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_webhook::scheme::{Hmac, StandardWebhooks};
 use tower_webhook::testing::VerifyHeaders as _;
@@ -208,8 +208,8 @@ fn chunked(
 ) -> Request<http_body_util::combinators::UnsyncBoxBody<Bytes, Infallible>> {
     let (parts, body) = request.into_parts();
     let bytes = full_bytes(body);
-    let chunks = bytes.chunks(chunk).map(Bytes::copy_from_slice).collect();
-    Request::from_parts(parts, Chunked(chunks).boxed_unsync())
+    let chunks = bytes.chunks(chunk).map(Bytes::copy_from_slice);
+    Request::from_parts(parts, Frames::chunked(chunks).boxed_unsync())
 }
 
 fn full_bytes(body: Full<Bytes>) -> Bytes {
@@ -246,30 +246,6 @@ async fn accepts_a_chunked_body_within_the_limit_as_the_same_bytes() {
     let response = svc.oneshot(chunked(signed("evt_chunks_ok"), 7)).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(inner.seen.lock().unwrap()[0].1, event("evt_chunks_ok").as_bytes());
-}
-
-/// A body in the frames given. With `declares_end` it says it has ended as
-/// soon as its last frame is out, as hyper's does once `Content-Length`
-/// bytes came; without, only once polled past it, as a chunked body does.
-struct Frames {
-    frames: VecDeque<Frame<Bytes>>,
-    declares_end: bool,
-}
-
-impl Body for Frames {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.frames.pop_front().map(Ok))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.declares_end && self.frames.is_empty()
-    }
 }
 
 proptest! {

@@ -19,7 +19,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
-use reliability_support::{Chunked, NOW};
+use reliability_support::{Frames, NOW};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
@@ -365,9 +365,13 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
     // Content-Length: refused while reading.
     let body = format!(r#"{{"id":"{ID}","pad":"{}"}}"#, "x".repeat(LIMIT)).into_bytes();
     let headers = (p.sign)(&body, ID, NOW);
-    let chunks = body.chunks(1000).map(Bytes::copy_from_slice).collect();
+    let chunks = body.chunks(1000).map(Bytes::copy_from_slice);
     let mut chunked = Request::post("/webhooks")
-        .body(Chunked(chunks).map_err(|never| match never {}).boxed_unsync())
+        .body(
+            Frames::chunked(chunks)
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
         .unwrap();
     *chunked.headers_mut() = headers;
     rows.push(Row {

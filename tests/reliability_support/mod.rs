@@ -77,11 +77,26 @@ where
         }))
 }
 
-/// A body that arrives in several frames and declares no length, as a
-/// chunked request does.
-pub struct Chunked(pub VecDeque<Bytes>);
+/// A body that yields the frames given. With `declares_end` it says it has
+/// ended as soon as its last frame is out, as hyper's does once
+/// `Content-Length` bytes came; without, only once polled past it, as a
+/// chunked body does.
+pub struct Frames {
+    pub frames: VecDeque<Frame<Bytes>>,
+    pub declares_end: bool,
+}
 
-impl http_body::Body for Chunked {
+impl Frames {
+    /// `chunks` as data frames with no declared length, as a chunked request sends them.
+    pub fn chunked(chunks: impl IntoIterator<Item = Bytes>) -> Self {
+        Self {
+            frames: chunks.into_iter().map(Frame::data).collect(),
+            declares_end: false,
+        }
+    }
+}
+
+impl http_body::Body for Frames {
     type Data = Bytes;
     type Error = Infallible;
 
@@ -89,6 +104,10 @@ impl http_body::Body for Chunked {
         mut self: Pin<&mut Self>,
         _: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.0.pop_front().map(|chunk| Ok(Frame::data(chunk))))
+        Poll::Ready(self.frames.pop_front().map(Ok))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.declares_end && self.frames.is_empty()
     }
 }
