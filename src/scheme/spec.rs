@@ -1153,11 +1153,11 @@ fn signature_values<'h>(
 /// `item` without the version label in front, if it starts with it.
 ///
 /// An empty label (Petstore's bare hex) matches without a comparison:
-/// `str::strip_prefix("")` calls `memcmp` with a length of zero on the
-/// empty string's dangling pointer, and glibc's AVX-512 `memcmp` then issues
-/// a masked load at that address, which this CPU (AMD EPYC) completes
-/// through a slow fault-suppression assist: about 2% of a delivery in
-/// `benches/profile.rs`.
+/// `str::strip_prefix("")` calls `memcmp` for zero bytes at the empty
+/// string's dangling address (`0x1`), and glibc's AVX-512 `memcmp` still
+/// issues a masked load there. On an AMD EPYC that took 77 ns a call
+/// against 1.2 ns from a mapped address (most likely a fault-suppression
+/// assist), about 2% of a delivery in `benches/profile.rs`.
 fn strip_label<'i>(item: &'i str, label: &str) -> Option<&'i str> {
     if label.is_empty() {
         Some(item)
