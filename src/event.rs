@@ -67,6 +67,11 @@ impl IdAndType {
         }
     }
 
+    /// How many bytes the id and type may take without a new allocation.
+    pub(crate) fn capacity(&self) -> usize {
+        self.text.capacity()
+    }
+
     /// Replaces the id and the type, in this allocation while they fit.
     pub(crate) fn refill(&mut self, id: &str, event_type: Option<&str>) {
         self.text.clear();
@@ -457,7 +462,8 @@ mod tests {
         // An empty type is a type, not its absence.
         let empty = IdAndType::of("evt_3", Some(""));
         assert_eq!(empty.event_type(), Some(""));
-        assert_ne!(empty, alone);
+        assert_ne!(empty, IdAndType::of("evt_3", None));
+        assert_ne!(alone, IdAndType::of("evt_", Some("2")));
     }
 
     #[test]

@@ -248,6 +248,52 @@ async fn accepts_a_chunked_body_within_the_limit_as_the_same_bytes() {
     assert_eq!(inner.seen.lock().unwrap()[0].1, event("evt_chunks_ok").as_bytes());
 }
 
+#[tokio::test]
+async fn a_body_that_ends_before_any_frame_is_answered_as_an_empty_one() {
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()))
+        .service(Inner::default().service());
+    let (parts, _) = signed("evt_none").into_parts();
+    let empty = Request::from_parts(parts.clone(), Full::new(Bytes::new()).boxed_unsync());
+    let ended = Frames {
+        frames: VecDeque::new(),
+        declares_end: true,
+    };
+    let ended = Request::from_parts(parts, ended.boxed_unsync());
+    let (empty, ended) = (
+        svc.clone().oneshot(empty).await.unwrap(),
+        svc.oneshot(ended).await.unwrap(),
+    );
+    assert_eq!(ended.status(), empty.status());
+    assert_eq!(
+        ended.extensions().get::<Rejection>(),
+        empty.extensions().get::<Rejection>()
+    );
+    assert_eq!(
+        ended.extensions().get::<Rejection>(),
+        Some(&Rejection::SignatureMismatch)
+    );
+}
+
+#[tokio::test]
+async fn a_one_frame_body_over_the_limit_that_declares_its_end_is_refused_413() {
+    let inner = Inner::default();
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).body_limit(40))
+        .service(inner.service());
+    let (parts, _) = signed("evt_one_frame_too_big").into_parts();
+    let body = Frames {
+        frames: [Frame::data(Bytes::from(event("evt_one_frame_too_big")))].into(),
+        declares_end: true,
+    };
+    let response = svc
+        .oneshot(Request::from_parts(parts, body.boxed_unsync()))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(inner.calls(), 0);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

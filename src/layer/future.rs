@@ -468,40 +468,42 @@ where
 }
 
 /// The body's data: its one frame as it came (no copy, no allocation), or
-/// its frames joined. Trailers are dropped. Unlike `BodyExt::collect`, which
-/// queues every frame and polls once more for the end, a body that says it
-/// has ended after its first frame (hyper's, once `Content-Length` bytes
-/// came; `Full`) is taken at once.
+/// its frames joined into one buffer of exactly their length. Trailers are
+/// dropped. Unlike `BodyExt::collect`, which queues every frame and polls
+/// once more for the end, a body that says it has ended after its first
+/// frame (hyper's, once `Content-Length` bytes came; `Full`) is taken at once.
 async fn collect<B>(body: B) -> Result<Bytes, B::Error>
 where
     B: Body<Data = Bytes>,
 {
     let mut body = pin!(body);
     let mut first: Option<Bytes> = None;
-    let mut joined: Option<bytes::BytesMut> = None;
+    // Only a body of several frames allocates this.
+    let mut rest: Vec<Bytes> = Vec::new();
     while !body.is_end_stream() {
         let Some(frame) = body.frame().await else { break };
         let Ok(data) = frame?.into_data() else { continue };
         if data.is_empty() {
             continue;
         }
-        match (&mut joined, first.take()) {
-            (Some(joined), _) => joined.extend_from_slice(&data),
-            (None, None) => first = Some(data),
-            (None, Some(earlier)) => {
-                // Grown as the data comes, not sized by the declared length:
-                // a sender that declares much and sends little holds little.
-                let mut buf = bytes::BytesMut::with_capacity(2 * (earlier.len() + data.len()));
-                buf.extend_from_slice(&earlier);
-                buf.extend_from_slice(&data);
-                joined = Some(buf);
-            }
+        if first.is_none() {
+            first = Some(data);
+        } else {
+            rest.push(data);
         }
     }
-    Ok(match joined {
-        Some(joined) => joined.freeze(),
-        None => first.unwrap_or_default(),
-    })
+    let Some(first) = first else {
+        return Ok(Bytes::new());
+    };
+    if rest.is_empty() {
+        return Ok(first);
+    }
+    let len = first.len() + rest.iter().map(Bytes::len).sum::<usize>();
+    let mut joined = bytes::BytesMut::with_capacity(len);
+    for data in std::iter::once(&first).chain(&rest) {
+        joined.extend_from_slice(data);
+    }
+    Ok(joined.freeze())
 }
 
 /// Polls `future` once: its output if it is ready at once.

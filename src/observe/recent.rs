@@ -133,16 +133,23 @@ impl Observer for RecentDeliveries {
         } else {
             None
         };
-        let id = report.event_id.map(|id| match oldest {
-            Some(mut kept) => {
-                kept.refill(id, report.event_type);
-                kept
+        let id = (report.event_id.is_some() || report.event_type.is_some()).then(|| {
+            let (id, event_type) = (report.event_id.unwrap_or_default(), report.event_type);
+            let needed = id.len() + event_type.map_or(0, str::len);
+            match oldest {
+                // Not a buffer much larger than needed: one long type must
+                // not keep its memory in the ring once its record is gone.
+                Some(mut kept) if kept.capacity() <= 2 * needed + 64 => {
+                    kept.refill(id, event_type);
+                    kept
+                }
+                _ => IdAndType::of(id, event_type),
             }
-            None => IdAndType::of(id, report.event_type),
         });
         records.push_back(Kept {
             received_at: now.checked_sub(report.timings.total).unwrap_or(now),
             scheme: report.scheme,
+            has_id: report.event_id.is_some(),
             id,
             outcome: report.outcome,
             status: report.status.map(|s| s.as_u16()),
@@ -162,7 +169,9 @@ impl Observer for RecentDeliveries {
 struct Kept {
     received_at: SystemTime,
     scheme: &'static str,
+    /// The event id (empty when `has_id` is not set) and type.
     id: Option<IdAndType>,
+    has_id: bool,
     outcome: Outcome,
     status: Option<u16>,
     reason: Option<String>,
@@ -175,7 +184,11 @@ impl Kept {
         DeliveryRecord {
             received_at: self.received_at,
             scheme: self.scheme,
-            event_id: self.id.as_ref().map(|id| id.id().to_owned()),
+            event_id: self
+                .id
+                .as_ref()
+                .filter(|_| self.has_id)
+                .map(|id| id.id().to_owned()),
             event_type: self
                 .id
                 .as_ref()
@@ -320,6 +333,9 @@ mod tests {
             (None, None),
             (Some("evt_b"), Some("a.type.longer.than.any.before")),
             (Some("evt_c_even_longer_than_the_first_one"), Some("")),
+            (None, Some("a type without an id")),
+            (Some("evt_d"), Some(&*"t".repeat(10_000))),
+            (Some("evt_e"), Some("short")),
         ];
         for (n, (event_id, event_type)) in deliveries.into_iter().enumerate() {
             recent.delivery(&Report {
@@ -342,6 +358,24 @@ mod tests {
                 .collect();
             assert_eq!(shown, expected, "after delivery {n}");
         }
+    }
+
+    #[test]
+    fn a_long_type_leaves_no_large_buffer_behind() {
+        let recent = RecentDeliveries::new(2);
+        let long = "t".repeat(100_000);
+        for event_type in [&*long, "a", "b", "c"] {
+            recent.delivery(&Report {
+                event_type: Some(event_type),
+                ..report(Outcome::Processed, None)
+            });
+        }
+        let largest = recent
+            .lock()
+            .iter()
+            .filter_map(|kept| kept.id.as_ref().map(IdAndType::capacity))
+            .max();
+        assert!(largest.is_some_and(|bytes| bytes < 1_000), "{largest:?}");
     }
 
     #[test]

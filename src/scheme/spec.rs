@@ -1693,6 +1693,7 @@ mod tests {
     use http::{Method, Uri};
 
     use super::*;
+    use crate::Secret;
 
     #[test]
     fn strip_label_is_strip_prefix() {
@@ -1710,7 +1711,6 @@ mod tests {
             );
         }
     }
-    use crate::Secret;
 
     const NOW: i64 = 1_700_000_000;
 
