@@ -57,14 +57,9 @@ impl IdAndType {
 
     /// `id` and `event_type`, copied into one allocation.
     pub(crate) fn of(id: &str, event_type: Option<&str>) -> Self {
-        let mut text = String::with_capacity(id.len() + event_type.map_or(0, str::len));
-        text.push_str(id);
-        text.push_str(event_type.unwrap_or_default());
-        Self {
-            text,
-            id_len: id.len(),
-            has_type: event_type.is_some(),
-        }
+        let mut this = Self::new(String::with_capacity(id.len() + event_type.map_or(0, str::len)));
+        this.refill(id, event_type);
+        this
     }
 
     /// How many bytes the id and type may take without a new allocation.

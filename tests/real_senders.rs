@@ -11,6 +11,7 @@ mod receiver;
 mod send;
 
 mod log_capture;
+mod reliability_support;
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -120,6 +121,60 @@ async fn the_articles_body_reaches_the_handler_without_a_copy() {
     let answer = response.into_body().collect().await.unwrap().to_bytes();
     let at = format!("{:p}", sent.as_ptr());
     assert_eq!(answer, format!("{at} {at}").as_bytes());
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 64, ..Default::default() })]
+
+    /// However the article's delivery is cut into frames (empty ones
+    /// between, trailers after, the end declared or not, as hyper declares
+    /// it once `Content-Length` bytes came), the layer verifies the Node
+    /// signature and the handler gets the article's bytes.
+    #[test]
+    fn the_articles_body_in_any_frames_reaches_the_handler_as_sent(
+        cuts in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..6),
+        empties in proptest::collection::vec(proptest::prelude::any::<bool>(), 0..8),
+        trailers in proptest::prelude::any::<bool>(),
+        declares_end in proptest::prelude::any::<bool>(),
+    ) {
+        use http_body::Frame;
+        use reliability_support::Frames;
+        use tower_webhook::scheme::Hmac;
+        use tower_webhook::{Secret, Verified, WebhookLayer};
+
+        let body = Bytes::from_static(ARTICLE_EVENT.as_bytes());
+        let mut at: Vec<usize> = cuts.iter().map(|i| i.index(body.len() + 1)).collect();
+        at.extend([0, body.len()]);
+        at.sort_unstable();
+        let mut frames = std::collections::VecDeque::new();
+        for (n, pair) in at.windows(2).enumerate() {
+            if empties.get(n).copied().unwrap_or(false) {
+                frames.push_back(Frame::data(Bytes::new()));
+            }
+            frames.push_back(Frame::data(body.slice(pair[0]..pair[1])));
+        }
+        if trailers {
+            frames.push_back(Frame::trailers(http::HeaderMap::new()));
+        }
+        let request = article_request(ARTICLE_SIGNATURE).map(|_| Body::new(Frames { frames, declares_end }));
+        let app = axum::Router::new().route(
+            "/webhooks",
+            axum::routing::post(
+                |axum::Extension(verified): axum::Extension<Verified>, received: Bytes| async move {
+                    assert_eq!(verified.body(), &received, "the handler's body is the verified one");
+                    received
+                },
+            )
+            .layer(WebhookLayer::new(Hmac::petstore(Secret::new(ARTICLE_SECRET).unwrap()))),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let (status, answer) = runtime.block_on(async {
+            let response = app.oneshot(request).await.unwrap();
+            (response.status(), response.into_body().collect().await.unwrap().to_bytes())
+        });
+        proptest::prop_assert_eq!(status, StatusCode::OK);
+        proptest::prop_assert_eq!(answer, body);
+    }
 }
 
 #[tokio::test]

@@ -245,7 +245,7 @@ where
         // the rebuilt request) is gone before the handler is awaited, and the
         // future does not keep room for it beside the later steps. No `.await`
         // may follow the rebuilt request inside the block.
-        let (held, forward, verified) = {
+        let (held, forward) = {
             // Cheap refusals (a missing signature header) before any byte
             // of the body is read.
             if let Err(rejection) = config.scheme.precheck(&parts.headers) {
@@ -287,7 +287,6 @@ where
             track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
-            let kept = verified.clone();
             let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes));
             request.extensions_mut().insert(verified);
             let bound = handler_bound(config.deadline, config.guard.claim_lifetime());
@@ -298,12 +297,12 @@ where
                 Ok(call) => Forward::new(bound, call),
                 Err(panic) => Forward::Panicked { panic: Some(panic) },
             });
-            (held, forward, kept)
+            (held, forward)
         };
 
         // 5 and 6: run the handler and settle by its outcome, detached from
         // this future unless the layer cancels on disconnect.
-        finish(Arc::clone(&config), held, forward, verified, slot, track).await
+        finish(Arc::clone(&config), held, forward, slot, track).await
     })
 }
 
@@ -314,7 +313,6 @@ async fn finish<Sch, G, F, B, E>(
     config: Arc<Config<Sch, G>>,
     mut held: Held<G>,
     mut forward: Pin<Box<Forward<F>>>,
-    verified: Verified,
     slot: Slot,
     mut track: Track,
 ) -> Result<Response<ResponseBody<B>>, E>
@@ -323,7 +321,6 @@ where
     F: Future<Output = Result<Response<B>, E>>,
 {
     let _slot = slot;
-    let id = verified.id();
     let outcome = {
         let mut cancelled = pin!(config.delivery.load.cancelled());
         std::future::poll_fn(|cx| {
@@ -342,16 +339,13 @@ where
             // stays out of every delivery's future.
             let status = response.status();
             let until = forward.until();
-            return Box::pin(keep_dead_letter(
-                &config, held, &verified, reason, status, until, track,
-            ))
-            .await;
+            return Box::pin(keep_dead_letter(&config, held, reason, status, until, track)).await;
         }
     }
 
     // 6. Settle by outcome.
     held.settle(outcome.commits()).await;
-    track.respond(respond(&config, id, outcome))
+    track.respond(respond(&config, held.verified.id(), outcome))
 }
 
 /// Step 6 for a delivery the handler marked as never processable: stores
@@ -360,7 +354,6 @@ where
 async fn keep_dead_letter<Sch, G, B, E>(
     config: &Config<Sch, G>,
     mut held: Held<G>,
-    verified: &Verified,
     reason: &str,
     status: StatusCode,
     until: Option<tokio::time::Instant>,
@@ -369,11 +362,12 @@ async fn keep_dead_letter<Sch, G, B, E>(
 where
     G: ReplayGuard,
 {
+    let verified = held.verified.clone();
     let id = verified.id();
     let (method, uri, headers) = verified.head().map_or_else(Default::default, |head| {
         (head.method.clone(), head.uri.clone(), head.headers.clone())
     });
-    let letter = DeadLetter::new(verified, method, uri, headers, reason);
+    let letter = DeadLetter::new(&verified, method, uri, headers, reason);
     // Within what is left of the handler's bound: a sink that hangs must
     // neither hold the delivery (and a drain) forever nor outlast the claim,
     // after which a retry would take the event over and store the letter twice.

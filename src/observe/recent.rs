@@ -149,7 +149,6 @@ impl Observer for RecentDeliveries {
         records.push_back(Kept {
             received_at: now.checked_sub(report.timings.total).unwrap_or(now),
             scheme: report.scheme,
-            has_id: report.event_id.is_some(),
             id,
             outcome: report.outcome,
             status: report.status.map(|s| s.as_u16()),
@@ -169,9 +168,9 @@ impl Observer for RecentDeliveries {
 struct Kept {
     received_at: SystemTime,
     scheme: &'static str,
-    /// The event id (empty when `has_id` is not set) and type.
+    /// The event id and type; an empty id stands for none (an event id is
+    /// never empty: see [`Delivery::new`](crate::Delivery::new)).
     id: Option<IdAndType>,
-    has_id: bool,
     outcome: Outcome,
     status: Option<u16>,
     reason: Option<String>,
@@ -187,8 +186,9 @@ impl Kept {
             event_id: self
                 .id
                 .as_ref()
-                .filter(|_| self.has_id)
-                .map(|id| id.id().to_owned()),
+                .map(IdAndType::id)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned),
             event_type: self
                 .id
                 .as_ref()
