@@ -1,8 +1,9 @@
 //! The verified delivery handed to the inner service, the typed event
 //! envelope, and why a verified payload may not fit the type a handler wants.
 
+use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, CONTENT_TYPE};
@@ -114,6 +115,10 @@ struct Parts {
     /// What the layer keeps for a dead letter (not shown by `Debug`: the
     /// headers may carry a sender's token).
     head: Option<RequestHead>,
+    /// The payload, when the layer decoded it for the extractor
+    /// ([`WebhookLayer::decode_as`](crate::WebhookLayer::decode_as)); the
+    /// first extractor of its type takes it.
+    decoded: Mutex<Option<Box<dyn Any + Send>>>,
 }
 
 /// The request line and headers a verified delivery arrived with, kept in
@@ -138,7 +143,7 @@ impl fmt::Debug for Verified {
 
 impl Verified {
     pub(crate) fn new(id: &str, event_type: Option<&str>, timestamp: Option<i64>, body: Bytes) -> Self {
-        Self::with_head(IdAndType::of(id, event_type), timestamp, body, None)
+        Self::with_head(IdAndType::of(id, event_type), timestamp, body, None, None)
     }
 
     pub(crate) fn with_head(
@@ -146,6 +151,7 @@ impl Verified {
         timestamp: Option<i64>,
         body: Bytes,
         head: Option<RequestHead>,
+        decoded: Option<Box<dyn Any + Send>>,
     ) -> Self {
         Self {
             inner: Arc::new(Parts {
@@ -153,8 +159,19 @@ impl Verified {
                 timestamp,
                 body,
                 head,
+                decoded: Mutex::new(decoded),
             }),
         }
+    }
+
+    /// The payload the layer decoded, if it is a `T` and no extractor took
+    /// it yet.
+    fn take_decoded<T: 'static>(&self) -> Option<T> {
+        let mut slot = self.inner.decoded.lock().unwrap_or_else(PoisonError::into_inner);
+        if !slot.as_ref().is_some_and(|value| value.is::<T>()) {
+            return None;
+        }
+        slot.take()?.downcast::<T>().ok().map(|value| *value)
     }
 
     /// The request line and headers the layer kept, if it did.
@@ -319,7 +336,16 @@ pub(crate) fn verified(extensions: &Extensions) -> Result<&Verified, EventReject
 
 /// The verified payload as a `T`, or the rejection (logged). The one decoding
 /// path of the extractor and the dispatcher, so both answer alike.
-pub(crate) fn decode<T: DeserializeOwned>(verified: &Verified) -> Result<T, EventRejection> {
+///
+/// A `T` the layer already decoded ([`WebhookLayer::decode_as`]) is taken
+/// instead of parsing the body again: it is what `serde_json::from_slice`
+/// gives for the same bytes.
+///
+/// [`WebhookLayer::decode_as`]: crate::WebhookLayer::decode_as
+pub(crate) fn decode<T: DeserializeOwned + 'static>(verified: &Verified) -> Result<T, EventRejection> {
+    if let Some(event) = verified.take_decoded::<T>() {
+        return Ok(event);
+    }
     verified
         .json()
         .inspect_err(|rejection| rejection.log(Some(verified)))

@@ -19,6 +19,11 @@
 //! A handler returns `Result<(), HandlerError>` to say whether a failure is
 //! [retryable or permanent](crate::handler).
 //!
+//! With [`WebhookLayer::decode_as::<T>()`](crate::WebhookLayer::decode_as),
+//! the layer parses the payload into the `T` as it reads the event id and
+//! type, and the extractor takes that value: the body is parsed once. The
+//! answers are the same with or without it.
+//!
 //! # Example
 //!
 //! An enum of the event types you handle, with a catch-all variant so that
@@ -137,7 +142,7 @@ impl<T> Webhook<T> {
 
 impl<T, S> FromRequestParts<S> for Webhook<T>
 where
-    T: DeserializeOwned + Send,
+    T: DeserializeOwned + Send + 'static,
     S: Send + Sync,
 {
     type Rejection = EventRejection;

@@ -385,7 +385,7 @@ impl<F, Fut, T, E> Handler<(T,), E> for F
 where
     F: Fn(T) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
-    T: DeserializeOwned,
+    T: DeserializeOwned + 'static,
 {
     fn call(&self, verified: &Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection> {
         let event = event::decode::<T>(verified)?;
@@ -397,7 +397,7 @@ impl<F, Fut, T, E> Handler<(T, Verified), E> for F
 where
     F: Fn(T, Verified) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
-    T: DeserializeOwned,
+    T: DeserializeOwned + 'static,
 {
     fn call(&self, verified: &Verified) -> Result<BoxFuture<Result<(), E>>, EventRejection> {
         let event = event::decode::<T>(verified)?;

@@ -23,6 +23,7 @@ use crate::dead_letter::{self, DeadLetter, DeadLetterError};
 use crate::event::RequestHead;
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
+use crate::scheme::decode::Decoding;
 use crate::scheme::{Scheme, Verdict};
 use crate::{BoxError, PermanentFailure, Rejection, Verified};
 
@@ -260,7 +261,12 @@ where
             track.body_read(&bytes);
 
             // 3. Verify.
-            let delivery = match config.scheme.verify((&parts).into(), &bytes, (config.clock)()) {
+            let mut decoding = config.decode.as_deref().map(Decoding::new);
+            let verdict =
+                config
+                    .scheme
+                    .verify_in_layer((&parts).into(), &bytes, &*config.clock, decoding.as_mut());
+            let delivery = match verdict {
                 Ok(Verdict::Event(delivery)) => delivery,
                 Ok(Verdict::Reply(reply)) => {
                     tracing::info!(status = %reply.status(), "handshake answered by the layer");
@@ -276,7 +282,8 @@ where
                 uri: parts.uri.clone(),
                 headers: parts.headers.clone(),
             };
-            let (verified, replay_key) = delivery.into_verified(bytes.clone(), head);
+            let decoded = decoding.and_then(Decoding::into_value);
+            let (verified, replay_key) = delivery.into_verified(bytes.clone(), head, decoded);
             track.verified(&verified);
 
             // 4. Replay guard: every replay key must be fresh.

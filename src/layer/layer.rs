@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
+use serde::de::DeserializeOwned;
 use tower_layer::Layer;
 
 use super::load::{Load, Shutdown};
@@ -13,6 +14,7 @@ use super::WebhookService;
 use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
 use crate::observe::{self, Observer};
 use crate::replay::{LruGuard, ReplayGuard};
+use crate::scheme::decode::{As, Decode};
 use crate::scheme::Scheme;
 use crate::Rejection;
 
@@ -63,6 +65,8 @@ pub(crate) struct Config<Sch, G> {
     pub(crate) on_rejection: Option<RejectionResponse>,
     pub(crate) observe: observe::Settings,
     pub(crate) rejection_log: Arc<RejectionLog>,
+    /// The payload type the layer decodes for the extractor, if set.
+    pub(crate) decode: Option<Arc<dyn Decode>>,
     /// Run to completion, load shedding, dead letters, shutdown.
     pub(crate) delivery: Delivery,
 }
@@ -132,6 +136,7 @@ impl<Sch: Scheme> WebhookLayer<Sch, LruGuard> {
                 clock: Arc::new(SystemTime::now),
                 on_rejection: None,
                 rejection_log: Arc::new(RejectionLog::new(DEFAULT_REJECTION_LOG_INTERVAL)),
+                decode: None,
                 delivery: Delivery::default(),
                 observe: observe::Settings {
                     scheme: scheme_name,
@@ -165,6 +170,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
                 clock: config.clock,
                 on_rejection: config.on_rejection,
                 rejection_log: config.rejection_log,
+                decode: config.decode,
                 delivery: config.delivery,
                 observe: config.observe,
             },
@@ -390,6 +396,49 @@ impl<Sch, G> WebhookLayer<Sch, G> {
         self.map(|c| c.observe.scheme = name)
     }
 
+    /// Decodes every verified payload as a `T` in the layer, for the
+    /// [`Webhook<T>`](crate::extract::Webhook) extractor (or a
+    /// [`Dispatcher`](crate::handler::Dispatcher) handler) of the same `T`,
+    /// so that the body is parsed once instead of twice.
+    ///
+    /// Without it, the layer reads the event id and type out of the body by
+    /// a walk of its own, and the extractor then parses the body again. With
+    /// it, the layer parses the body into a `T` right after the signature is
+    /// verified, reads the id and type as that parse goes by them, and hands
+    /// the `T` to the first extractor that asks for one. What the handler
+    /// gets, and every answer the layer gives, are the same either way:
+    ///
+    /// - the `T` is what `serde_json::from_slice::<T>` makes of the bytes;
+    /// - when the body does not decode as a `T`, the layer walks the body as
+    ///   without this setting, and the extractor parses it again and refuses
+    ///   it as usual (`400` or `422`, then a [dead letter](crate::dead_letter));
+    /// - the id and type are taken from the parse only when they are certain
+    ///   to be what the walk would read; otherwise (a repeated key, an id
+    ///   that is not a string or an integer, a field below the top level of
+    ///   the body) the layer walks the body for them too, and refuses what
+    ///   the walk refuses (a repeated `id` is still `400`).
+    ///
+    /// Set it only when the route's handler takes a `Webhook<T>` (or
+    /// `Verified::json::<T>` is not what it uses): a handler that asks for
+    /// another type gets it parsed from the bytes, and the layer's parse
+    /// was wasted. The schemes of this crate read the body this way;
+    /// a [`Scheme`] of your own ignores the setting (the extractor decodes).
+    ///
+    /// ```
+    /// use tower_webhook::{scheme::Hmac, Event, Secret, WebhookLayer};
+    ///
+    /// type OrderEvent = Event<serde_json::Value>;
+    ///
+    /// // async fn webhook(Webhook { event, .. }: Webhook<OrderEvent>) -> ... { ... }
+    /// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?))
+    ///     .decode_as::<OrderEvent>();
+    /// # Ok::<(), tower_webhook::SecretError>(())
+    /// ```
+    #[must_use]
+    pub fn decode_as<T: DeserializeOwned + Send + 'static>(self) -> Self {
+        self.map(|c| c.decode = Some(Arc::new(As::<T>::new())))
+    }
+
     /// The replay guard, shared by every service this layer makes.
     pub fn replay_guard(&self) -> &Arc<G> {
         &self.config.guard
@@ -415,6 +464,7 @@ impl<Sch, G> Clone for Config<Sch, G> {
             clock: Arc::clone(&self.clock),
             on_rejection: self.on_rejection.clone(),
             rejection_log: Arc::clone(&self.rejection_log),
+            decode: self.decode.clone(),
             delivery: self.delivery.clone(),
             observe: self.observe.clone(),
         }
@@ -449,6 +499,10 @@ impl<Sch: fmt::Debug, G: fmt::Debug> fmt::Debug for Config<Sch, G> {
             .field("on_rejection", &self.on_rejection.as_ref().map(|_| ".."))
             .field("rejection_log_interval", &self.rejection_log.interval())
             .field("delivery", &self.delivery)
+            .field(
+                "decode_as",
+                &self.decode.as_ref().map(|decode| decode.type_name()),
+            )
             .field("observe", &self.observe)
             .finish_non_exhaustive()
     }

@@ -167,6 +167,7 @@ mod bitbucket;
 mod calendly;
 mod clerk;
 mod coinbase;
+pub(crate) mod decode;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
@@ -356,11 +357,44 @@ pub trait Scheme: Send + Sync + 'static {
     fn name(&self) -> &'static str {
         crate::observe::type_label(std::any::type_name::<Self>())
     }
+
+    /// [`verify`](Scheme::verify) as the layer calls it: `clock` is read
+    /// only if the scheme checks a timestamp, and with `decoding` the
+    /// verified body is decoded as the type
+    /// [`WebhookLayer::decode_as`](crate::WebhookLayer::decode_as) names, the
+    /// event id and type read on the way, instead of walking the body for
+    /// them and leaving the decode to the extractor.
+    ///
+    /// Not for implementations outside this crate: `Decoding` cannot be
+    /// named there. The default reads the clock, calls `verify` and decodes
+    /// nothing, so the [`Webhook<T>`](crate::extract::Webhook) extractor
+    /// decodes as usual.
+    #[doc(hidden)]
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        let _ = decoding;
+        self.verify(request, body, clock())
+    }
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
         (**self).verify(request, body, now)
+    }
+
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        (**self).verify_in_layer(request, body, clock, decoding)
     }
 
     fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
@@ -375,6 +409,16 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
         (**self).verify(request, body, now)
+    }
+
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        (**self).verify_in_layer(request, body, clock, decoding)
     }
 
     fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
@@ -556,14 +600,16 @@ impl Delivery {
     }
 
     /// The [`Verified`](crate::Verified) extension for `body` (keeping the
-    /// request's `head` for a dead letter), and the
+    /// request's `head` for a dead letter, and the payload if the layer
+    /// decoded it), and the
     /// scheme's replay key besides the id, if it has one.
     pub(crate) fn into_verified(
         self,
         body: bytes::Bytes,
         head: crate::event::RequestHead,
+        decoded: Option<Box<dyn std::any::Any + Send>>,
     ) -> (crate::Verified, Option<String>) {
-        let verified = crate::Verified::with_head(self.id, self.timestamp, body, Some(head));
+        let verified = crate::Verified::with_head(self.id, self.timestamp, body, Some(head), decoded);
         (verified, self.replay_key)
     }
 }

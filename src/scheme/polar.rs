@@ -107,6 +107,16 @@ impl Scheme for Polar {
         self.inner.verify(request, body, now)
     }
 
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut super::decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        self.inner.verify_in_layer(request, body, clock, decoding)
+    }
+
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         self.inner.precheck(headers)
     }

@@ -9,6 +9,7 @@ use http::header::{HeaderMap, HeaderName};
 use http::StatusCode;
 
 use super::algorithm::{Algorithm, Candidates, KeyRing, Matched, Sig, MAX_SIGNATURES};
+use super::decode::Decoding;
 use super::json::{self, Path};
 use super::timestamp::{check_tolerance, TimestampFormat};
 use super::{required_header, single_header, Delivery, Encoding, Reply, RequestParts, Scheme, Verdict};
@@ -21,7 +22,7 @@ pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
 const MAX_PARTS: usize = 8;
 
 /// The most distinct JSON body paths (id, type, handshake fields) a spec may read.
-const MAX_BODY_FIELDS: usize = 8;
+pub(crate) const MAX_BODY_FIELDS: usize = 8;
 
 /// One piece of the signed content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1168,6 +1169,47 @@ fn strip_label<'i>(item: &'i str, label: &str) -> Option<&'i str> {
 
 impl Scheme for Spec {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
+        self.verify_with(request, body, now, None)
+    }
+
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        // Only a timestamp is checked against the clock.
+        let now = if self.timestamp.is_some() {
+            clock()
+        } else {
+            SystemTime::UNIX_EPOCH
+        };
+        self.verify_with(request, body, now, decoding)
+    }
+
+    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
+        if headers.contains_key(&self.header) {
+            Ok(())
+        } else {
+            Err(Rejection::MissingSignature {
+                name: self.header.clone(),
+            })
+        }
+    }
+}
+
+impl Spec {
+    /// [`Scheme::verify`], with the body's fields read while `decoding`
+    /// decodes it, when it can, instead of by a walk of their own. `now`
+    /// is only read where a timestamp is checked.
+    fn verify_with(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        now: SystemTime,
+        decoding: Option<&mut Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
         let headers = request.headers;
         // The order of checks is the old presets': a keyed list holds the
         // timestamp, so it is read first; otherwise the timestamp and id
@@ -1226,7 +1268,10 @@ impl Scheme for Spec {
         let matched = self.check(sigs, &parts[..n])?;
 
         // Verified: only now is the body worth reading.
-        let fields = body_fields(body, &self.body_paths)?;
+        let fields = match decoding.and_then(|decoding| decoding.fields(body, &self.body_paths)) {
+            Some(fields) => fields,
+            None => body_fields(body, &self.body_paths)?,
+        };
         let body_timestamp = self.body_timestamp(&fields, now)?;
 
         for rule in self.handshakes.iter() {
@@ -1271,16 +1316,6 @@ impl Scheme for Spec {
             delivery = delivery.with_replay_key(signature_key());
         }
         Ok(Verdict::Event(delivery))
-    }
-
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        if headers.contains_key(&self.header) {
-            Ok(())
-        } else {
-            Err(Rejection::MissingSignature {
-                name: self.header.clone(),
-            })
-        }
     }
 }
 

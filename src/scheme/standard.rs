@@ -195,6 +195,17 @@ impl Scheme for StandardWebhooks {
         self.pick(request.headers).verify(request, body, now)
     }
 
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut super::decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        self.pick(request.headers)
+            .verify_in_layer(request, body, clock, decoding)
+    }
+
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         self.pick(headers).precheck(headers)
     }

@@ -1,0 +1,297 @@
+//! `WebhookLayer::decode_as`: the layer parses the payload once, for the
+//! `Webhook<T>` extractor, and answers every delivery as it does without it.
+//!
+//! Deliveries are signed here as the source article's Node code signs them
+//! (`X-Petstore-Signature`: the hex HMAC-SHA256 of the raw body), so the
+//! bytes are exactly the ones written in each test.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::routing::post;
+use axum::Router;
+use bytes::Bytes;
+use hmac::{Hmac as HmacImpl, Mac};
+use http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use serde::{Deserialize, Deserializer};
+use tower::ServiceExt;
+use tower_webhook::extract::Webhook;
+use tower_webhook::scheme::Hmac;
+use tower_webhook::{Event, Secret, Verified, WebhookLayer};
+
+const ARTICLE_EVENT: &str = r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#;
+const SECRET: &str = "petstore-article-secret-0123456789";
+
+/// The article's request for `body`, signed over its raw bytes.
+fn request(body: &str) -> Request<Body> {
+    let mut mac = HmacImpl::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    Request::post("/webhooks")
+        .header("content-type", "application/json")
+        .header("x-petstore-event", "order.completed")
+        .header("x-petstore-signature", hex::encode(mac.finalize().into_bytes()))
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn layer() -> WebhookLayer<Hmac> {
+    WebhookLayer::new(Hmac::petstore(Secret::new(SECRET).unwrap()))
+}
+
+async fn send(app: &Router, body: &str) -> (StatusCode, Bytes) {
+    let response = app.clone().oneshot(request(body)).await.unwrap();
+    let status = response.status();
+    (status, response.into_body().collect().await.unwrap().to_bytes())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Order {
+    order_id: String,
+    status: String,
+    completed_at: Option<String>,
+}
+
+/// Payloads of this type parsed so far, in any test of this file that uses it.
+static PARSED: AtomicUsize = AtomicUsize::new(0);
+
+/// The article's envelope, counting every parse.
+#[derive(Debug)]
+struct Counted(Event<Order>);
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        PARSED.fetch_add(1, Ordering::SeqCst);
+        Event::deserialize(deserializer).map(Counted)
+    }
+}
+
+#[tokio::test]
+async fn the_articles_event_is_parsed_once_in_the_layer_and_handed_to_the_extractor() {
+    // Parses counted when the handler is called, and when it has its event.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let handler = {
+        let seen = Arc::clone(&seen);
+        move |Webhook { event, verified }: Webhook<Counted>| async move {
+            let Counted(event) = event;
+            seen.lock().unwrap().push((
+                PARSED.load(Ordering::SeqCst),
+                verified.id().to_owned(),
+                verified.event_type().map(str::to_owned),
+                event.data.order_id,
+                event.data.status,
+                event.data.completed_at,
+            ));
+            StatusCode::OK
+        }
+    };
+    let before_handler = Arc::new(Mutex::new(Vec::new()));
+    let note = {
+        let before_handler = Arc::clone(&before_handler);
+        move |request: Request<Body>, next: axum::middleware::Next| {
+            before_handler.lock().unwrap().push(PARSED.load(Ordering::SeqCst));
+            next.run(request)
+        }
+    };
+    let app = Router::new().route(
+        "/webhooks",
+        post(handler).layer(
+            tower::ServiceBuilder::new()
+                .layer(layer().decode_as::<Counted>())
+                .layer(axum::middleware::from_fn(note)),
+        ),
+    );
+
+    let start = PARSED.load(Ordering::SeqCst);
+    let (status, _) = send(&app, ARTICLE_EVENT).await;
+    assert_eq!(status, StatusCode::OK);
+    // Parsed by the layer before the handler was called, and not again by
+    // the extractor.
+    assert_eq!(*before_handler.lock().unwrap(), [start + 1]);
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        [(
+            start + 1,
+            "evt_123".to_owned(),
+            Some("order.completed".to_owned()),
+            "123".to_owned(),
+            "completed".to_owned(),
+            Some("2024-01-01T12:00:00Z".to_owned()),
+        )]
+    );
+
+    // The redelivery is acknowledged by the guard: the layer parses it (it
+    // reads the id while parsing), and no handler runs.
+    let (status, body) = send(&app, ARTICLE_EVENT).await;
+    assert_eq!(
+        (status, &body[..]),
+        (StatusCode::OK, &br#"{"duplicate":true}"#[..])
+    );
+    assert_eq!(PARSED.load(Ordering::SeqCst), start + 2);
+    assert_eq!(before_handler.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_handler_of_another_type_gets_it_parsed_from_the_bytes() {
+    let app = Router::new().route(
+        "/webhooks",
+        post(
+            |Webhook { event, .. }: Webhook<Event<serde_json::Value>>| async move {
+                event.data["orderId"].as_str().unwrap_or_default().to_owned()
+            },
+        )
+        .layer(layer().decode_as::<Event<Order>>()),
+    );
+    let (status, body) = send(&app, ARTICLE_EVENT).await;
+    assert_eq!((status, &body[..]), (StatusCode::OK, &b"123"[..]));
+}
+
+#[tokio::test]
+async fn a_repeated_id_is_refused_as_without_it() {
+    let app = Router::new().route(
+        "/webhooks",
+        post(|_: Webhook<serde_json::Value>| async { StatusCode::OK })
+            .layer(layer().decode_as::<serde_json::Value>()),
+    );
+    // `serde_json::Value` keeps the last `id`; the walk refuses the repeat.
+    let (status, _) = send(
+        &app,
+        r#"{"id":"evt_1","type":"order.completed","id":"evt_2","data":{}}"#,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+/// What a route answered, and what its handler was given.
+#[derive(Debug, Clone, PartialEq)]
+struct Answer {
+    status: StatusCode,
+    body: Bytes,
+    handled: Vec<String>,
+}
+
+/// A route that records what its `Webhook<T>` handler was given.
+fn recording<T>(decode: bool) -> (Router, Arc<Mutex<Vec<String>>>)
+where
+    T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let handled = Arc::new(Mutex::new(Vec::new()));
+    let record = {
+        let handled = Arc::clone(&handled);
+        move |Webhook { event, verified }: Webhook<T>| async move {
+            let seen = format!("{:?} {:?} {event:?}", verified.id(), verified.event_type());
+            handled.lock().unwrap().push(seen);
+            StatusCode::OK
+        }
+    };
+    let layer = if decode { layer().decode_as::<T>() } else { layer() };
+    (
+        Router::new().route("/webhooks", post(record).layer(layer)),
+        handled,
+    )
+}
+
+async fn answers<T>(decode: bool, bodies: &[String]) -> Vec<Answer>
+where
+    T: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let (app, handled) = recording::<T>(decode);
+    let mut answers = Vec::new();
+    for body in bodies {
+        let (status, response) = send(&app, body).await;
+        let handled = std::mem::take(&mut *handled.lock().unwrap());
+        answers.push(Answer {
+            status,
+            body: response,
+            handled,
+        });
+    }
+    answers
+}
+
+/// Envelope-like bodies: keys from a small set (so that `id` and `type`
+/// repeat, go missing, or are spelt with escapes), values that are mostly
+/// strings and integers, sometimes objects or other JSON, and now and then
+/// a body that is cut short or has text after it.
+fn body() -> impl Strategy<Value = String> {
+    let key = prop_oneof![
+        Just("id"),
+        Just("type"),
+        Just("data"),
+        Just("created"),
+        Just("other")
+    ];
+    let value = prop_oneof![
+        3 => "[a-z_0-9]{1,6}".prop_map(|s| format!("\"{s}\"")),
+        1 => Just(r#""e\u0031""#.to_owned()),
+        1 => any::<u32>().prop_map(|n| n.to_string()),
+        1 => Just(r#"{"orderId":"1","status":"created"}"#.to_owned()),
+        1 => Just(r#"{"orderId":7}"#.to_owned()),
+        1 => Just("null".to_owned()),
+        1 => Just("[1,2]".to_owned()),
+    ];
+    let entry = (key, any::<bool>(), value);
+    let ending = prop_oneof![8 => Just(""), 1 => Just(" x"), 1 => Just("cut")];
+    (prop::collection::vec(entry, 0..6), ending).prop_map(|(entries, ending)| {
+        let members: Vec<String> = entries
+            .into_iter()
+            .map(|(key, escaped, value)| {
+                let key = if escaped {
+                    key.chars().map(|c| format!("\\u{:04x}", c as u32)).collect()
+                } else {
+                    key.to_owned()
+                };
+                format!("\"{key}\":{value}")
+            })
+            .collect();
+        let body = format!("{{{}}}", members.join(","));
+        match ending {
+            "cut" => body[..body.len() - 1].to_owned(),
+            ending => body + ending,
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// Every body gets the same answer, and its handler the same id, type
+    /// and event, with `decode_as` as without it: for a type that reads the
+    /// id and type, one that skips them, and `serde_json::Value`.
+    #[test]
+    fn every_delivery_is_answered_as_without_decode_as(bodies in prop::collection::vec(body(), 1..6)) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            prop_assert_eq!(answers::<Event<serde_json::Value>>(true, &bodies).await, answers::<Event<serde_json::Value>>(false, &bodies).await);
+            prop_assert_eq!(answers::<DataOnly>(true, &bodies).await, answers::<DataOnly>(false, &bodies).await);
+            prop_assert_eq!(answers::<serde_json::Value>(true, &bodies).await, answers::<serde_json::Value>(false, &bodies).await);
+            Ok(())
+        })?;
+    }
+}
+
+/// Reads `data` only: `id` and `type` are skipped as unknown fields.
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct DataOnly {
+    data: serde_json::Value,
+}
+
+#[tokio::test]
+async fn the_verified_extension_is_unchanged() {
+    let app = Router::new().route(
+        "/webhooks",
+        post(|axum::Extension(verified): axum::Extension<Verified>| async move { format!("{:?}", verified) })
+            .layer(layer().decode_as::<serde_json::Value>()),
+    );
+    let plain = Router::new().route(
+        "/webhooks",
+        post(|axum::Extension(verified): axum::Extension<Verified>| async move { format!("{:?}", verified) })
+            .layer(layer()),
+    );
+    assert_eq!(send(&app, ARTICLE_EVENT).await, send(&plain, ARTICLE_EVENT).await);
+}
