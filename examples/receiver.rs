@@ -559,6 +559,14 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     .body_timeout(Duration::from_secs(10))
     .concurrency_limit(config.max_concurrent_handlers)
     .dead_letters(Arc::clone(&dead_letters));
+    // The Petstore handler takes a `Webhook<PetstoreEvent>`: the layer parses
+    // each payload into one as it reads the id and type, and the extractor
+    // takes it, so the body is parsed once.
+    let layer = if config.scheme == "petstore" {
+        layer.decode_as::<PetstoreEvent>()
+    } else {
+        layer
+    };
     let shutdown = layer.shutdown_handle();
     let handler = match config.scheme.as_str() {
         "petstore" => post(petstore),
