@@ -5,7 +5,6 @@
 //! (`X-Petstore-Signature`: the hex HMAC-SHA256 of the raw body), so the
 //! bytes are exactly the ones written in each test.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -17,6 +16,7 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use proptest::prelude::*;
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use tower::ServiceExt;
 use tower_webhook::extract::Webhook;
 use tower_webhook::scheme::Hmac;
@@ -55,73 +55,78 @@ struct Order {
     completed_at: Option<String>,
 }
 
-/// Payloads of this type parsed so far, in any test of this file that uses it.
-static PARSED: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// `Counted` payloads parsed so far on this thread (each test runs on a
+    /// current-thread runtime of its own thread).
+    static PARSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
-/// The article's envelope, counting every parse.
+fn parsed() -> usize {
+    PARSED.with(std::cell::Cell::get)
+}
+
+/// A payload that counts every parse.
 #[derive(Debug)]
-struct Counted(Event<Order>);
+struct Counted<T>(T);
 
-impl<'de> Deserialize<'de> for Counted {
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Counted<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        PARSED.fetch_add(1, Ordering::SeqCst);
-        Event::deserialize(deserializer).map(Counted)
+        PARSED.with(|n| n.set(n.get() + 1));
+        T::deserialize(deserializer).map(Counted)
     }
 }
 
-#[tokio::test]
-async fn the_articles_event_is_parsed_once_in_the_layer_and_handed_to_the_extractor() {
-    // Parses counted when the handler is called, and when it has its event.
+/// For each delivery a handler got: the parses counted when its route was
+/// called, the parses counted when it had its event, and the event id.
+type Seen = Arc<Mutex<Vec<(usize, usize, String)>>>;
+
+/// A route whose handler takes a `Webhook<Counted<T>>` behind `layer`, and
+/// what it saw.
+fn counting<T>(layer: WebhookLayer<impl tower_webhook::Scheme>) -> (Router, Seen)
+where
+    T: serde::de::DeserializeOwned + Send + 'static,
+{
     let seen = Arc::new(Mutex::new(Vec::new()));
     let handler = {
         let seen = Arc::clone(&seen);
-        move |Webhook { event, verified }: Webhook<Counted>| async move {
-            let Counted(event) = event;
-            seen.lock().unwrap().push((
-                PARSED.load(Ordering::SeqCst),
-                verified.id().to_owned(),
-                verified.event_type().map(str::to_owned),
-                event.data.order_id,
-                event.data.status,
-                event.data.completed_at,
-            ));
+        move |Webhook { verified, .. }: Webhook<Counted<T>>,
+              axum::Extension(Before(before)): axum::Extension<Before>| async move {
+            seen.lock()
+                .unwrap()
+                .push((before, parsed(), verified.id().to_owned()));
             StatusCode::OK
         }
     };
-    let before_handler = Arc::new(Mutex::new(Vec::new()));
-    let note = {
-        let before_handler = Arc::clone(&before_handler);
-        move |request: Request<Body>, next: axum::middleware::Next| {
-            before_handler.lock().unwrap().push(PARSED.load(Ordering::SeqCst));
-            next.run(request)
-        }
+    let note = |mut request: Request<Body>, next: axum::middleware::Next| {
+        request.extensions_mut().insert(Before(parsed()));
+        next.run(request)
     };
     let app = Router::new().route(
         "/webhooks",
         post(handler).layer(
             tower::ServiceBuilder::new()
-                .layer(layer().decode_as::<Counted>())
+                .layer(layer.decode_as::<Counted<T>>())
                 .layer(axum::middleware::from_fn(note)),
         ),
     );
+    (app, seen)
+}
 
-    let start = PARSED.load(Ordering::SeqCst);
+/// The parses counted when the request reached the handler's route.
+#[derive(Clone, Copy)]
+struct Before(usize);
+
+#[tokio::test]
+async fn the_articles_event_is_parsed_once_in_the_layer_and_handed_to_the_extractor() {
+    let (app, seen) = counting::<Event<Order>>(layer());
+    let start = parsed();
     let (status, _) = send(&app, ARTICLE_EVENT).await;
     assert_eq!(status, StatusCode::OK);
-    // Parsed by the layer before the handler was called, and not again by
-    // the extractor.
-    assert_eq!(*before_handler.lock().unwrap(), [start + 1]);
-    let seen = seen.lock().unwrap().clone();
+    // Parsed by the layer before the handler's route was called, and not
+    // again by the extractor.
     assert_eq!(
-        seen,
-        [(
-            start + 1,
-            "evt_123".to_owned(),
-            Some("order.completed".to_owned()),
-            "123".to_owned(),
-            "completed".to_owned(),
-            Some("2024-01-01T12:00:00Z".to_owned()),
-        )]
+        *seen.lock().unwrap(),
+        [(start + 1, start + 1, "evt_123".to_owned())]
     );
 
     // The redelivery is acknowledged by the guard: the layer parses it (it
@@ -131,8 +136,127 @@ async fn the_articles_event_is_parsed_once_in_the_layer_and_handed_to_the_extrac
         (status, &body[..]),
         (StatusCode::OK, &br#"{"duplicate":true}"#[..])
     );
-    assert_eq!(PARSED.load(Ordering::SeqCst), start + 2);
-    assert_eq!(before_handler.lock().unwrap().len(), 1);
+    assert_eq!(parsed(), start + 2);
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_handler_gets_the_articles_event_as_sent() {
+    let app = Router::new().route(
+        "/webhooks",
+        post(|Webhook { event, verified }: Webhook<Event<Order>>| async move {
+            format!(
+                "{} {:?} {} {} {} {:?}",
+                verified.id(),
+                verified.event_type(),
+                event.created,
+                event.data.order_id,
+                event.data.status,
+                event.data.completed_at
+            )
+        })
+        .layer(layer().decode_as::<Event<Order>>()),
+    );
+    let (status, body) = send(&app, ARTICLE_EVENT).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body,
+        r#"evt_123 Some("order.completed") 1710331200 123 completed Some("2024-01-01T12:00:00Z")"#
+    );
+}
+
+/// The presets decode in the layer too: GitHub reads the id from a header,
+/// Stripe from the body.
+#[tokio::test]
+async fn presets_parse_once_in_the_layer() {
+    use tower_webhook::scheme::{GitHub, Stripe};
+    use tower_webhook::testing::signed_request;
+
+    let github = GitHub::new(Secret::new("github secret").unwrap());
+    let (app, seen) = counting::<serde_json::Value>(WebhookLayer::new(github.clone()));
+    let start = parsed();
+    let response = app
+        .oneshot(signed_request::<Body>(
+            &github,
+            r#"{"action":"opened","number":1}"#,
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(
+            start + 1,
+            start + 1,
+            "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned()
+        )]
+    );
+
+    let stripe = Stripe::new(Secret::new("whsec_stripe secret").unwrap());
+    let (app, seen) = counting::<serde_json::Value>(WebhookLayer::new(stripe.clone()));
+    let start = parsed();
+    let body = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"payment_intent.succeeded","data":{"object":{}}}"#;
+    let response = app
+        .oneshot(signed_request::<Body>(
+            &stripe,
+            body,
+            "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [(start + 1, start + 1, "evt_1NG8Du2eZvKYlo2CUI79vXWy".to_owned())]
+    );
+}
+
+/// A payload type whose `Deserialize` panics.
+#[derive(Debug)]
+struct Panics;
+
+impl<'de> Deserialize<'de> for Panics {
+    fn deserialize<D: Deserializer<'de>>(_: D) -> Result<Self, D::Error> {
+        panic!("a Deserialize that panics")
+    }
+}
+
+/// The outcome of every delivery, as an observer hears it.
+#[derive(Clone, Default)]
+struct Outcomes(Arc<Mutex<Vec<&'static str>>>);
+
+impl tower_webhook::observe::Observer for Outcomes {
+    fn delivery(&self, report: &tower_webhook::observe::Report<'_>) {
+        self.0.lock().unwrap().push(report.outcome.label());
+    }
+}
+
+#[tokio::test]
+async fn a_deserialize_that_panics_is_a_handler_panic_as_without_it() {
+    for decode in [false, true] {
+        let outcomes = Outcomes::default();
+        let layer = layer().observer(outcomes.clone());
+        let layer = if decode {
+            layer.decode_as::<Panics>()
+        } else {
+            layer
+        };
+        let app = Router::new().route(
+            "/webhooks",
+            post(|_: Webhook<Panics>| async { StatusCode::OK }).layer(layer),
+        );
+        // Released for the retry, which is tried again (and panics again).
+        for _ in 0..2 {
+            let (status, _) = send(&app, ARTICLE_EVENT).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "decode_as: {decode}");
+        }
+        assert_eq!(
+            *outcomes.0.lock().unwrap(),
+            ["handler_panicked", "handler_panicked"],
+            "decode_as: {decode}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -152,18 +276,25 @@ async fn a_handler_of_another_type_gets_it_parsed_from_the_bytes() {
 
 #[tokio::test]
 async fn a_repeated_id_is_refused_as_without_it() {
-    let app = Router::new().route(
-        "/webhooks",
-        post(|_: Webhook<serde_json::Value>| async { StatusCode::OK })
-            .layer(layer().decode_as::<serde_json::Value>()),
-    );
-    // `serde_json::Value` keeps the last `id`; the walk refuses the repeat.
-    let (status, _) = send(
-        &app,
-        r#"{"id":"evt_1","type":"order.completed","id":"evt_2","data":{}}"#,
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    for decode in [false, true] {
+        let layer = if decode {
+            layer().decode_as::<serde_json::Value>()
+        } else {
+            layer()
+        };
+        let app = Router::new().route(
+            "/webhooks",
+            post(|_: Webhook<serde_json::Value>| async { StatusCode::OK }).layer(layer),
+        );
+        // `serde_json::Value` keeps the last `id`; the walk refuses the repeat.
+        let (status, body) = send(
+            &app,
+            r#"{"id":"evt_1","type":"order.completed","id":"evt_2","data":{}}"#,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "decode_as: {decode}");
+        assert_eq!(body, "duplicate key in body", "decode_as: {decode}");
+    }
 }
 
 /// What a route answered, and what its handler was given.
@@ -261,7 +392,8 @@ proptest! {
 
     /// Every body gets the same answer, and its handler the same id, type
     /// and event, with `decode_as` as without it: for a type that reads the
-    /// id and type, one that skips them, and `serde_json::Value`.
+    /// id and type, one that skips them, `serde_json::Value`, and a
+    /// `RawValue` (for which `serde_json` shows a made-up map, not the body's).
     #[test]
     fn every_delivery_is_answered_as_without_decode_as(bodies in prop::collection::vec(body(), 1..6)) {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -269,6 +401,7 @@ proptest! {
             prop_assert_eq!(answers::<Event<serde_json::Value>>(true, &bodies).await, answers::<Event<serde_json::Value>>(false, &bodies).await);
             prop_assert_eq!(answers::<DataOnly>(true, &bodies).await, answers::<DataOnly>(false, &bodies).await);
             prop_assert_eq!(answers::<serde_json::Value>(true, &bodies).await, answers::<serde_json::Value>(false, &bodies).await);
+            prop_assert_eq!(answers::<Box<RawValue>>(true, &bodies).await, answers::<Box<RawValue>>(false, &bodies).await);
             Ok(())
         })?;
     }

@@ -418,11 +418,20 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     ///   the body) the layer walks the body for them too, and refuses what
     ///   the walk refuses (a repeated `id` is still `400`).
     ///
-    /// Set it only when the route's handler takes a `Webhook<T>` (or
-    /// `Verified::json::<T>` is not what it uses): a handler that asks for
-    /// another type gets it parsed from the bytes, and the layer's parse
-    /// was wasted. The schemes of this crate read the body this way;
-    /// a [`Scheme`] of your own ignores the setting (the extractor decodes).
+    /// Set it when the route's handler takes a `Webhook<T>`. A handler that
+    /// asks for another type (or reads [`Verified`](crate::Verified) and
+    /// parses the bytes itself) still gets what it asks for, but the layer's
+    /// parse was wasted. Every verified delivery is parsed before the replay
+    /// guard looks at it, redeliveries and handshakes included, where the
+    /// walk would have stopped at the id. A `Deserialize` that panics counts
+    /// as a body that does not decode: it panics again in the extractor,
+    /// where it is a handler panic as without this setting.
+    ///
+    /// Every scheme of this crate built on a [`Spec`](crate::scheme::Spec)
+    /// (every preset but `Twilio`, `Mailgun` and `GitLab`, whose signed
+    /// content or id is not in a JSON body the walk reads) decodes this way;
+    /// for those three and for a [`Scheme`] of your own the setting does
+    /// nothing, and the extractor decodes as usual.
     ///
     /// ```
     /// use tower_webhook::{scheme::Hmac, Event, Secret, WebhookLayer};

@@ -30,6 +30,7 @@ use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::panic::AssertUnwindSafe;
 
 use serde::de::{
     self, DeserializeOwned, DeserializeSeed, Deserializer, EnumAccess, IgnoredAny, MapAccess, SeqAccess,
@@ -94,7 +95,7 @@ impl<T: DeserializeOwned + Send + 'static> Decode for As<T> {
     }
 }
 
-/// The layer's side of [`Scheme::verify_decoding`](super::Scheme::verify_decoding):
+/// The layer's side of [`Scheme::verify_in_layer`](super::Scheme::verify_in_layer):
 /// the decoder to use, and what it decoded.
 ///
 /// Not part of the public API: its name cannot be reached from outside the
@@ -111,8 +112,13 @@ impl<'d> Decoding<'d> {
 
     /// Decodes `body`, keeping the value; the fields at `paths` when they
     /// are certain (else the caller walks the body for them).
+    ///
+    /// A `Deserialize` that panics counts as a body that does not decode:
+    /// the extractor then decodes it again, in the handler, where the panic
+    /// is a handler panic as it is without `decode_as`.
     pub(crate) fn fields<'b>(&mut self, body: &'b [u8], paths: &[Path]) -> Option<Fields<'b>> {
-        let (value, fields) = self.decoder.decode(body, paths)?;
+        let decoded = std::panic::catch_unwind(AssertUnwindSafe(|| self.decoder.decode(body, paths)));
+        let (value, fields) = decoded.ok()??;
         self.value = Some(value);
         fields
     }
@@ -177,6 +183,10 @@ impl<'p> State<'p, '_> {
 
     fn key(&mut self, key: &str) {
         self.noted = true;
+        if key.starts_with(SERDE_JSON_PRIVATE) {
+            // One of `serde_json`'s made-up maps, not the body's object.
+            self.unsure = true;
+        }
         let mut paths = 0u32;
         for (i, wanted) in self.keys[..self.n].iter().enumerate() {
             if *wanted == key {
@@ -270,7 +280,6 @@ impl<'b, D: Deserializer<'b>> Deserializer<'b> for Tap<'_, '_, 'b, D> {
         deserialize_option();
         deserialize_unit();
         deserialize_unit_struct(name: &'static str);
-        deserialize_newtype_struct(name: &'static str);
         deserialize_seq();
         deserialize_tuple(len: usize);
         deserialize_tuple_struct(name: &'static str, len: usize);
@@ -299,10 +308,29 @@ impl<'b, D: Deserializer<'b>> Deserializer<'b> for Tap<'_, '_, 'b, D> {
         }
     }
 
+    fn deserialize_newtype_struct<V: Visitor<'b>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        if name.starts_with(SERDE_JSON_PRIVATE) {
+            // `serde_json`'s own tokens (`RawValue`): it skips the value and
+            // shows `T` a made-up map instead, whose keys are not the body's.
+            self.state.unsure = true;
+        }
+        self.de
+            .deserialize_newtype_struct(name, Self::spy(self.state, self.kind, visitor))
+    }
+
     fn is_human_readable(&self) -> bool {
         self.de.is_human_readable()
     }
 }
+
+/// The prefix of the names `serde_json` gives its private tokens (a
+/// `RawValue`, an arbitrary-precision `Number`), which it hands to visitors
+/// as one-entry maps.
+const SERDE_JSON_PRIVATE: &str = "$serde_json::private::";
 
 impl<'s, 'p, 'b, V> Spy<'s, 'p, 'b, V> {
     /// Shown something that is not how the walk reads a key or a field.
@@ -699,6 +727,36 @@ mod tests {
         assert_eq!(read::<serde_json::Value>(r#"["id","type"]"#, &dotted), Some(None));
         // The whole document skipped.
         assert_eq!(read::<IgnoredAny>(ARTICLE, &dotted), Some(None));
+    }
+
+    #[test]
+    fn leaves_a_raw_value_to_the_walk() {
+        use serde_json::value::RawValue;
+        let dotted = ["id", "type"];
+        // `serde_json` shows `T` a made-up map for a `RawValue`, without the
+        // body's keys.
+        assert_eq!(read::<Box<RawValue>>(ARTICLE, &dotted), Some(None));
+        assert_eq!(read::<Option<Box<RawValue>>>(ARTICLE, &dotted), Some(None));
+        let paths = paths(&dotted);
+        let (value, _) = As::<Box<RawValue>>::new()
+            .decode(ARTICLE.as_bytes(), &paths)
+            .unwrap();
+        assert_eq!(value.downcast::<Box<RawValue>>().unwrap().get(), ARTICLE);
+        // As a field's value, it is a value the walk reads otherwise.
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct RawId {
+            id: Box<RawValue>,
+        }
+        assert_eq!(read::<RawId>(r#"{"id":"evt_1","type":"t"}"#, &dotted), Some(None));
+        // A key of the body spelt like one of `serde_json`'s tokens.
+        assert_eq!(
+            read::<std::collections::HashMap<String, String>>(
+                r#"{"$serde_json::private::RawValue":"x","id":"a"}"#,
+                &dotted
+            ),
+            Some(None)
+        );
     }
 
     #[test]

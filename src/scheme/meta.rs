@@ -202,6 +202,16 @@ fn announces_body(headers: &HeaderMap) -> bool {
 
 impl Scheme for Meta {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
+        self.verify_in_layer(request, body, &|| now, None)
+    }
+
+    fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut super::decode::Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
         if request.method == Method::GET
             && !self.verify_tokens.is_empty()
             && !request.headers.contains_key(self.spec.signature_header())
@@ -209,7 +219,7 @@ impl Scheme for Meta {
             let query = request.uri.query().unwrap_or("");
             return Ok(Verdict::Reply(self.verification(query)));
         }
-        self.spec.verify(request, body, now)
+        self.spec.verify_in_layer(request, body, clock, decoding)
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {

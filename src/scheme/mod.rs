@@ -90,6 +90,16 @@ macro_rules! preset {
                 self.spec.verify(request, body, now)
             }
 
+            fn verify_in_layer(
+                &self,
+                request: $crate::scheme::RequestParts<'_>,
+                body: &[u8],
+                clock: &dyn Fn() -> std::time::SystemTime,
+                decoding: Option<&mut $crate::scheme::decode::Decoding<'_>>,
+            ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
+                $crate::scheme::Scheme::verify_in_layer(&self.spec, request, body, clock, decoding)
+            }
+
             fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::Rejection> {
                 self.spec.precheck(headers)
             }
