@@ -670,6 +670,11 @@ impl Active {
     fn record_verified_and_guard(&mut self) {
         let took = self.lap();
         self.timings.guard = Some(took);
+        // A disabled span (no subscriber wants it) records nothing; the
+        // fields' value set would still be built, a lookup by name per field.
+        if self.span.is_disabled() {
+            return;
+        }
         let verified = self.verified.as_ref();
         tracing::record_all!(
             self.span,
@@ -697,12 +702,14 @@ impl Active {
         // A handler cut short (the future dropped) still ran until now.
         self.end_handler(now);
         self.timings.total = now.duration_since(self.start);
-        tracing::record_all!(
-            self.span,
-            handler_us = self.timings.handler.map(micros),
-            outcome = outcome.label(),
-            status = status.map(|status| status.as_u16()),
-        );
+        if !self.span.is_disabled() {
+            tracing::record_all!(
+                self.span,
+                handler_us = self.timings.handler.map(micros),
+                outcome = outcome.label(),
+                status = status.map(|status| status.as_u16()),
+            );
+        }
         if let Some(observer) = &self.observer {
             observer.delivery(&Report {
                 scheme: self.scheme,
