@@ -17,7 +17,8 @@
 # time comes from /proc/<pid>/task/*/schedstat (first field, summed over the
 # server's threads over the timed part of the run), divided by the requests.
 # The three receivers run interleaved, round after round; the summary gives
-# each one's median and the ratios of the medians.
+# each one's median and the ratios of the medians, and the medians of the
+# ratios taken within each round.
 #
 # Usage: scripts/bench-http.sh [ROUNDS] [SIZES...]
 #   ROUNDS   rounds per body size (default 5)
@@ -103,7 +104,7 @@ run() {
     local cpu rps
     cpu=$(sed -n 's/.*server_cpu_per_req=\([0-9.]*\)us.*/\1/p' <<<"$line")
     rps=$(sed -n 's/.* rps=\([0-9]*\) .*/\1/p' <<<"$line")
-    echo "$name $size $cpu $rps" | tee -a "$results" >&2
+    echo "$name $size $cpu $rps $round" | tee -a "$results" >&2
 }
 
 for size in "${sizes[@]}"; do
@@ -141,5 +142,18 @@ for size in sizes:
           f"ratio {(r - u) / (h - u) if h != u else float('nan'):.2f} (goal <= 0.8)")
     if "receiver@before" in med:
         print(f"{size:>7} receiver before/after CPU = {med['receiver@before'] / r:.2f}")
+    # The same ratios taken within each round (the receivers ran one after
+    # the other), then their median: steadier than the ratio of medians
+    # when the host's load drifts between rounds.
+    def paired(num, den):
+        per = {}
+        for row in rows:
+            if int(row[1]) == size and row[0] in (num, den):
+                per.setdefault(row[4], {})[row[0]] = float(row[2])
+        ratios = [p[num] / p[den] for p in per.values() if num in p and den in p]
+        return statistics.median(ratios) if ratios else float("nan")
+    pairs = [("handrolled", "receiver"), ("handrolled", "layer-only"), ("receiver@before", "receiver")]
+    shown = [f"{n}/{d} {paired(n, d):.2f}" for n, d in pairs if n in med and d in med]
+    print(f"{size:>7} per-round medians: " + ", ".join(shown))
 EOF
 rm -f "$results"
