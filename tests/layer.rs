@@ -1124,3 +1124,55 @@ fn a_zero_body_timeout_is_taken_as_the_default() {
     let off = format!("{:?}", WebhookLayer::new(petstore()).no_body_timeout());
     assert!(off.contains("body_timeout: None"), "{off}");
 }
+
+/// The layer reads its clock only for a scheme that checks a timestamp, in
+/// a header (Standard Webhooks) or in the body (Linear's
+/// `webhookTimestamp`), and still refuses a stale one there.
+#[tokio::test]
+async fn the_clock_is_read_only_where_a_timestamp_is_checked() {
+    use tower_webhook::scheme::Linear;
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let clock = {
+        let reads = Arc::clone(&reads);
+        move || {
+            reads.fetch_add(1, Ordering::SeqCst);
+            at(T0)
+        }
+    };
+    let inner = Inner::default();
+
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(petstore()).clock(clock.clone()))
+        .service(inner.service());
+    let (status, _) = send(svc, signed_request(&petstore(), event("evt_clock"), "evt_clock")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reads.load(Ordering::SeqCst), 0, "Petstore signs no timestamp");
+
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(standard()).clock(clock.clone()))
+        .service(inner.service());
+    let (status, _) = send(svc.clone(), signed_request_at(&standard(), "{}", "msg_now", T0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+    let (status, _) = send(svc, signed_request_at(&standard(), "{}", "msg_old", T0 - 301)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reads.load(Ordering::SeqCst), 2);
+
+    let linear = Linear::new(Secret::new("linear secret").unwrap());
+    let svc = ServiceBuilder::new()
+        .layer(WebhookLayer::new(linear.clone()).clock(clock))
+        .service(inner.service());
+    let body = |secs: i64| format!(r#"{{"type":"Issue","webhookTimestamp":{}}}"#, secs * 1000);
+    let (status, _) = send(svc.clone(), signed_request_at(&linear, body(T0), "lin_now", T0)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reads.load(Ordering::SeqCst), 3);
+    let (status, _) = send(
+        svc,
+        signed_request_at(&linear, body(T0 - 120), "lin_old", T0 - 120),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reads.load(Ordering::SeqCst), 4);
+    assert_eq!(inner.calls(), 3);
+}

@@ -843,7 +843,7 @@ impl Spec {
     fn body_timestamp(
         &self,
         fields: &[Option<std::borrow::Cow<'_, str>>; MAX_BODY_FIELDS],
-        now: SystemTime,
+        clock: &dyn Fn() -> SystemTime,
     ) -> Result<Option<i64>, Rejection> {
         let Some(
             rule @ TimestampRule {
@@ -863,7 +863,7 @@ impl Spec {
             .format
             .parse(text)
             .map_err(|reason| Rejection::InvalidBodyField { path: path(), reason })?;
-        check_tolerance(value, now, rule.tolerance, rule.two_sided)?;
+        check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
         Ok(Some(value))
     }
 
@@ -1169,7 +1169,7 @@ fn strip_label<'i>(item: &'i str, label: &str) -> Option<&'i str> {
 
 impl Scheme for Spec {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        self.verify_with(request, body, now, None)
+        self.verify_in_layer(request, body, &|| now, None)
     }
 
     fn verify_in_layer(
@@ -1179,13 +1179,7 @@ impl Scheme for Spec {
         clock: &dyn Fn() -> SystemTime,
         decoding: Option<&mut Decoding<'_>>,
     ) -> Result<Verdict, Rejection> {
-        // Only a timestamp is checked against the clock.
-        let now = if self.timestamp.is_some() {
-            clock()
-        } else {
-            SystemTime::UNIX_EPOCH
-        };
-        self.verify_with(request, body, now, decoding)
+        self.verify_with(request, body, clock, decoding)
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
@@ -1201,13 +1195,13 @@ impl Scheme for Spec {
 
 impl Spec {
     /// [`Scheme::verify`], with the body's fields read while `decoding`
-    /// decodes it, when it can, instead of by a walk of their own. `now`
-    /// is only read where a timestamp is checked.
+    /// decodes it, when it can, instead of by a walk of their own. `clock`
+    /// is read only where a timestamp is checked against it.
     fn verify_with(
         &self,
         request: RequestParts<'_>,
         body: &[u8],
-        now: SystemTime,
+        clock: &dyn Fn() -> SystemTime,
         decoding: Option<&mut Decoding<'_>>,
     ) -> Result<Verdict, Rejection> {
         let headers = request.headers;
@@ -1223,7 +1217,7 @@ impl Spec {
         };
         let timestamp = self.timestamp_text(headers, entry)?;
         if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
-            check_tolerance(value, now, rule.tolerance, rule.two_sided)?;
+            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
         }
 
         // An id from headers only: its absence is a `400` before any crypto.
@@ -1272,7 +1266,7 @@ impl Spec {
             Some(fields) => fields,
             None => body_fields(body, &self.body_paths)?,
         };
-        let body_timestamp = self.body_timestamp(&fields, now)?;
+        let body_timestamp = self.body_timestamp(&fields, clock)?;
 
         for rule in self.handshakes.iter() {
             let hit = match &rule.trigger {
