@@ -165,51 +165,71 @@ async fn the_handler_gets_the_articles_event_as_sent() {
     );
 }
 
-/// The presets decode in the layer too: GitHub reads the id from a header,
-/// Stripe from the body.
+/// A delivery signed by `scheme` (with `id`, where the scheme sends one)
+/// through a `counting` route behind it: the layer parses it once, before
+/// the route is called, and the extractor takes that parse. The event id
+/// the handler saw is returned.
+async fn parses_once_behind<S>(scheme: S, body: &str, id: &str) -> String
+where
+    S: tower_webhook::Scheme + tower_webhook::testing::Sign + Clone,
+{
+    let name = std::any::type_name::<S>();
+    let (app, seen) = counting::<serde_json::Value>(WebhookLayer::new(scheme.clone()));
+    let start = parsed();
+    let request = tower_webhook::testing::signed_request::<Body>(&scheme, body.to_owned(), id);
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{name}");
+    let seen = seen.lock().unwrap().clone();
+    let [(before, after, id)] = &seen[..] else {
+        panic!("{name}: one delivery handled, got {seen:?}");
+    };
+    assert_eq!((*before, *after), (start + 1, start + 1), "{name}");
+    id.clone()
+}
+
+/// The presets decode in the layer too: GitHub, Standard Webhooks and Polar
+/// read the id from a header, Stripe from the body, and Meta's
+/// notifications derive it from the signature. Each scheme that wraps a
+/// `Spec` passes the decoding on.
 #[tokio::test]
 async fn presets_parse_once_in_the_layer() {
-    use tower_webhook::scheme::{GitHub, Stripe};
-    use tower_webhook::testing::signed_request;
+    use tower_webhook::scheme::{GitHub, Meta, Polar, StandardWebhooks, Stripe};
 
-    let github = GitHub::new(Secret::new("github secret").unwrap());
-    let (app, seen) = counting::<serde_json::Value>(WebhookLayer::new(github.clone()));
-    let start = parsed();
-    let response = app
-        .oneshot(signed_request::<Body>(
-            &github,
-            r#"{"action":"opened","number":1}"#,
-            "72d3162e-cc78-11e3-81ab-4c9367dc0958",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        *seen.lock().unwrap(),
-        [(
-            start + 1,
-            start + 1,
-            "72d3162e-cc78-11e3-81ab-4c9367dc0958".to_owned()
-        )]
-    );
-
-    let stripe = Stripe::new(Secret::new("whsec_stripe secret").unwrap());
-    let (app, seen) = counting::<serde_json::Value>(WebhookLayer::new(stripe.clone()));
-    let start = parsed();
-    let body = r#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"payment_intent.succeeded","data":{"object":{}}}"#;
-    let response = app
-        .oneshot(signed_request::<Body>(
-            &stripe,
-            body,
-            "evt_1NG8Du2eZvKYlo2CUI79vXWy",
-        ))
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(
-        *seen.lock().unwrap(),
-        [(start + 1, start + 1, "evt_1NG8Du2eZvKYlo2CUI79vXWy".to_owned())]
-    );
+    let id = parses_once_behind(
+        GitHub::new(Secret::new("github secret").unwrap()),
+        r#"{"action":"opened","number":1}"#,
+        "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    )
+    .await;
+    assert_eq!(id, "72d3162e-cc78-11e3-81ab-4c9367dc0958");
+    let id = parses_once_behind(
+        Stripe::new(Secret::new("whsec_stripe secret").unwrap()),
+        r#"{"id":"evt_1NG8Du2eZvKYlo2CUI79vXWy","object":"event","type":"payment_intent.succeeded","data":{"object":{}}}"#,
+        "evt_1NG8Du2eZvKYlo2CUI79vXWy",
+    )
+    .await;
+    assert_eq!(id, "evt_1NG8Du2eZvKYlo2CUI79vXWy");
+    let id = parses_once_behind(
+        StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap()),
+        r#"{"type":"user.created","data":{"id":"u_1"}}"#,
+        "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W",
+    )
+    .await;
+    assert_eq!(id, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+    let id = parses_once_behind(
+        Polar::new(Polar::secret("polar_whs_test secret").unwrap()),
+        r#"{"type":"order.created","data":{"id":"o_1"}}"#,
+        "msg_polar_1",
+    )
+    .await;
+    assert_eq!(id, "msg_polar_1");
+    let id = parses_once_behind(
+        Meta::new(Secret::new("meta app secret").unwrap()),
+        r#"{"object":"page","entry":[{"id":"1","time":1700000000,"changes":[]}]}"#,
+        "meta_1",
+    )
+    .await;
+    assert!(id.starts_with("sig:"), "{id}");
 }
 
 /// A payload type whose `Deserialize` panics.

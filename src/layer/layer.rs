@@ -425,7 +425,10 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// guard looks at it, redeliveries and handshakes included, where the
     /// walk would have stopped at the id. A `Deserialize` that panics counts
     /// as a body that does not decode: it panics again in the extractor,
-    /// where it is a handler panic as without this setting.
+    /// where it is a handler panic as without this setting (the status and
+    /// the outcome are the same; the panic hook runs twice, and for a
+    /// redelivery or a handshake once where it did not run before; with
+    /// `panic = "abort"` the process aborts in the layer).
     ///
     /// Every scheme of this crate built on a [`Spec`](crate::scheme::Spec)
     /// (every preset but `Twilio`, `Mailgun` and `GitLab`, whose signed

@@ -601,16 +601,21 @@ impl Track {
         if let Some(active) = &mut self.0 {
             // The step that refused it: reading the body, or verifying it.
             let took = active.lap();
+            let records = active.records();
             if active.timings.body_read.is_none() {
                 active.timings.body_read = Some(took);
-                active.span.record("body_read_us", micros(took));
+                if records {
+                    active.span.record("body_read_us", micros(took));
+                }
             } else if active.timings.verify.is_none() {
                 active.timings.verify = Some(took);
-                tracing::record_all!(
-                    active.span,
-                    body_read_us = active.timings.body_read.map(micros),
-                    verify_us = micros(took),
-                );
+                if records {
+                    tracing::record_all!(
+                        active.span,
+                        body_read_us = active.timings.body_read.map(micros),
+                        verify_us = micros(took),
+                    );
+                }
             }
             let rejection = response.extensions().get::<Rejection>();
             let outcome = rejection.map_or(Outcome::HandlerFailed, Outcome::from);
@@ -657,6 +662,15 @@ impl Track {
 }
 
 impl Active {
+    /// Whether recording into the span can reach anyone. A disabled span
+    /// under a subscriber that does not want it records nothing, but its
+    /// fields' value set would still be built, a lookup by name per field.
+    /// With no subscriber set at all, tracing hands records to the `log`
+    /// crate, so they are kept.
+    fn records(&self) -> bool {
+        !self.span.is_disabled() || !tracing::dispatcher::has_been_set()
+    }
+
     /// The time since the last step ended.
     fn lap(&mut self) -> Duration {
         let now = Instant::now();
@@ -670,9 +684,7 @@ impl Active {
     fn record_verified_and_guard(&mut self) {
         let took = self.lap();
         self.timings.guard = Some(took);
-        // A disabled span (no subscriber wants it) records nothing; the
-        // fields' value set would still be built, a lookup by name per field.
-        if self.span.is_disabled() {
+        if !self.records() {
             return;
         }
         let verified = self.verified.as_ref();
@@ -702,7 +714,7 @@ impl Active {
         // A handler cut short (the future dropped) still ran until now.
         self.end_handler(now);
         self.timings.total = now.duration_since(self.start);
-        if !self.span.is_disabled() {
+        if self.records() {
             tracing::record_all!(
                 self.span,
                 handler_us = self.timings.handler.map(micros),

@@ -368,17 +368,17 @@ pub trait Scheme: Send + Sync + 'static {
         crate::observe::type_label(std::any::type_name::<Self>())
     }
 
-    /// [`verify`](Scheme::verify) as the layer calls it: `clock` is read
-    /// only if the scheme checks a timestamp, and with `decoding` the
+    /// [`verify`](Scheme::verify) as the layer calls it: a [`Spec`] reads
+    /// `clock` only if it checks a timestamp, and with `decoding` the
     /// verified body is decoded as the type
     /// [`WebhookLayer::decode_as`](crate::WebhookLayer::decode_as) names, the
     /// event id and type read on the way, instead of walking the body for
     /// them and leaving the decode to the extractor.
     ///
     /// Not for implementations outside this crate: `Decoding` cannot be
-    /// named there. The default reads the clock, calls `verify` and decodes
-    /// nothing, so the [`Webhook<T>`](crate::extract::Webhook) extractor
-    /// decodes as usual.
+    /// named there. The default reads the clock once, calls `verify` and
+    /// decodes nothing, so the [`Webhook<T>`](crate::extract::Webhook)
+    /// extractor decodes as usual.
     #[doc(hidden)]
     fn verify_in_layer(
         &self,
