@@ -1172,16 +1172,6 @@ impl Scheme for Spec {
         self.verify_in_layer(request, body, &|| now, None)
     }
 
-    fn verify_in_layer(
-        &self,
-        request: RequestParts<'_>,
-        body: &[u8],
-        clock: &dyn Fn() -> SystemTime,
-        decoding: Option<&mut Decoding<'_>>,
-    ) -> Result<Verdict, Rejection> {
-        self.verify_with(request, body, clock, decoding)
-    }
-
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         if headers.contains_key(&self.header) {
             Ok(())
@@ -1191,13 +1181,11 @@ impl Scheme for Spec {
             })
         }
     }
-}
 
-impl Spec {
-    /// [`Scheme::verify`], with the body's fields read while `decoding`
-    /// decodes it, when it can, instead of by a walk of their own. `clock`
-    /// is read only where a timestamp is checked against it.
-    fn verify_with(
+    /// The body's fields are read while `decoding` decodes it, when it can,
+    /// instead of by a walk of their own; `clock` is read only where a
+    /// timestamp is checked against it.
+    fn verify_in_layer(
         &self,
         request: RequestParts<'_>,
         body: &[u8],
