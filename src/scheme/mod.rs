@@ -55,6 +55,41 @@
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 
+/// The verifying methods of a [`Scheme`] that verifies as another one:
+/// `verify`, `verify_in_layer` and `precheck`, each passed on to the scheme
+/// `$inner` names, an expression of `$this` (the scheme) and `$headers` (the
+/// request's headers). Written once, so that no wrapper forgets one (a
+/// missing `verify_in_layer` silently turns `decode_as` off).
+macro_rules! verify_as {
+    (|$this:ident, $headers:ident| $inner:expr) => {
+        fn verify(
+            &self,
+            request: $crate::scheme::RequestParts<'_>,
+            body: &[u8],
+            now: std::time::SystemTime,
+        ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
+            let ($this, $headers) = (self, request.headers);
+            $crate::scheme::Scheme::verify($inner, request, body, now)
+        }
+
+        fn verify_in_layer(
+            &self,
+            request: $crate::scheme::RequestParts<'_>,
+            body: &[u8],
+            clock: &dyn Fn() -> std::time::SystemTime,
+            decoding: Option<&mut $crate::scheme::decode::Decoding<'_>>,
+        ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
+            let ($this, $headers) = (self, request.headers);
+            $crate::scheme::Scheme::verify_in_layer($inner, request, body, clock, decoding)
+        }
+
+        fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::Rejection> {
+            let ($this, $headers) = (self, headers);
+            $crate::scheme::Scheme::precheck($inner, $headers)
+        }
+    };
+}
+
 /// Declares a named preset: a type over a [`Spec`], with its docs, `Scheme`,
 /// `Debug` (which never shows keys), `builder()` and, with `timestamp`, a
 /// `tolerance` setter. The preset's file writes `fn declaration()` and `new`.
@@ -81,28 +116,7 @@ macro_rules! preset {
         }
 
         impl $crate::scheme::Scheme for $name {
-            fn verify(
-                &self,
-                request: $crate::scheme::RequestParts<'_>,
-                body: &[u8],
-                now: std::time::SystemTime,
-            ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
-                self.spec.verify(request, body, now)
-            }
-
-            fn verify_in_layer(
-                &self,
-                request: $crate::scheme::RequestParts<'_>,
-                body: &[u8],
-                clock: &dyn Fn() -> std::time::SystemTime,
-                decoding: Option<&mut $crate::scheme::decode::Decoding<'_>>,
-            ) -> Result<$crate::scheme::Verdict, $crate::Rejection> {
-                $crate::scheme::Scheme::verify_in_layer(&self.spec, request, body, clock, decoding)
-            }
-
-            fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::Rejection> {
-                self.spec.precheck(headers)
-            }
+            verify_as!(|this, _headers| &this.spec);
         }
 
         impl std::fmt::Debug for $name {
@@ -393,23 +407,7 @@ pub trait Scheme: Send + Sync + 'static {
 }
 
 impl<T: Scheme + ?Sized> Scheme for Box<T> {
-    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        (**self).verify(request, body, now)
-    }
-
-    fn verify_in_layer(
-        &self,
-        request: RequestParts<'_>,
-        body: &[u8],
-        clock: &dyn Fn() -> SystemTime,
-        decoding: Option<&mut decode::Decoding<'_>>,
-    ) -> Result<Verdict, Rejection> {
-        (**self).verify_in_layer(request, body, clock, decoding)
-    }
-
-    fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
-        (**self).precheck(headers)
-    }
+    verify_as!(|this, _headers| &**this);
 
     fn name(&self) -> &'static str {
         (**self).name()
@@ -417,23 +415,7 @@ impl<T: Scheme + ?Sized> Scheme for Box<T> {
 }
 
 impl<T: Scheme + ?Sized> Scheme for Arc<T> {
-    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        (**self).verify(request, body, now)
-    }
-
-    fn verify_in_layer(
-        &self,
-        request: RequestParts<'_>,
-        body: &[u8],
-        clock: &dyn Fn() -> SystemTime,
-        decoding: Option<&mut decode::Decoding<'_>>,
-    ) -> Result<Verdict, Rejection> {
-        (**self).verify_in_layer(request, body, clock, decoding)
-    }
-
-    fn precheck(&self, headers: &http::HeaderMap) -> Result<(), Rejection> {
-        (**self).precheck(headers)
-    }
+    verify_as!(|this, _headers| &**this);
 
     fn name(&self) -> &'static str {
         (**self).name()

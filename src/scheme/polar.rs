@@ -1,12 +1,12 @@
 //! Polar's webhooks: Standard Webhooks, keyed with the secret's own bytes.
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::HeaderMap;
 
-use super::{RequestParts, Scheme, StandardWebhooks, Verdict, PRESET};
-use crate::{Rejection, Secret, SecretError, Secrets};
+use super::{Scheme, StandardWebhooks, PRESET};
+use crate::{Secret, SecretError, Secrets};
 
 /// Polar: Standard Webhooks (`webhook-id`, `webhook-timestamp`,
 /// `webhook-signature: v1,<base64>`, the HMAC-SHA256 of `{id}.{timestamp}.{body}`),
@@ -103,23 +103,7 @@ fn decoded(secret: &[u8]) -> Option<Secret> {
 }
 
 impl Scheme for Polar {
-    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        self.inner.verify(request, body, now)
-    }
-
-    fn verify_in_layer(
-        &self,
-        request: RequestParts<'_>,
-        body: &[u8],
-        clock: &dyn Fn() -> SystemTime,
-        decoding: Option<&mut super::decode::Decoding<'_>>,
-    ) -> Result<Verdict, Rejection> {
-        self.inner.verify_in_layer(request, body, clock, decoding)
-    }
-
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        self.inner.precheck(headers)
-    }
+    verify_as!(|this, _headers| &this.inner);
 }
 
 #[cfg(feature = "test-util")]

@@ -1,15 +1,14 @@
 //! Standard Webhooks (and Svix, which uses the same scheme under `svix-*` headers).
 
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use http::header::{HeaderMap, HeaderName};
 
 use super::{
-    Algorithm, ConfigError, Encoding, Field, Policy, RequestParts, Scheme, Spec, SpecBuilder,
-    TimestampFormat, Verdict, PRESET,
+    Algorithm, ConfigError, Encoding, Field, Policy, Scheme, Spec, SpecBuilder, TimestampFormat, PRESET,
 };
-use crate::{Keys, PublicKey, Rejection, Secret, SecretError, Secrets};
+use crate::{Keys, PublicKey, Secret, SecretError, Secrets};
 
 /// One family of header names.
 struct Names {
@@ -191,24 +190,7 @@ impl StandardWebhooks {
 }
 
 impl Scheme for StandardWebhooks {
-    fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        self.pick(request.headers).verify(request, body, now)
-    }
-
-    fn verify_in_layer(
-        &self,
-        request: RequestParts<'_>,
-        body: &[u8],
-        clock: &dyn Fn() -> SystemTime,
-        decoding: Option<&mut super::decode::Decoding<'_>>,
-    ) -> Result<Verdict, Rejection> {
-        self.pick(request.headers)
-            .verify_in_layer(request, body, clock, decoding)
-    }
-
-    fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        self.pick(headers).precheck(headers)
-    }
+    verify_as!(|this, headers| this.pick(headers));
 }
 
 #[cfg(feature = "test-util")]
