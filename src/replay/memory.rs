@@ -1,13 +1,14 @@
 //! The in-memory replay guard.
 
 use std::future::{ready, Future};
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, RandomState};
 use std::num::NonZeroUsize;
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
+use siphasher::sip128::SipHasher13;
 
 use super::{Begin, Claim, GuardError, ReplayGuard};
 
@@ -53,17 +54,18 @@ mod clock;
 pub struct LruGuard {
     /// A power-of-two number of shards.
     shards: Box<[Mutex<State>]>,
-    /// Digests the keys (SipHash-1-3 under a random key of this guard's).
-    keyer: RandomState,
+    /// Digests the keys: SipHash-1-3 with its 128-bit output, under a
+    /// random key of this guard's.
+    keyer: SipHasher13,
     in_flight_timeout: Duration,
 }
 
-/// What the guard keeps of a key: 128 bits of SipHash-1-3 under the guard's
-/// random key, as two 64-bit outputs on domain-separated inputs. SipHash is a
-/// keyed pseudorandom function, so without the key nobody can aim for a
-/// collision, and an accidental one among a million ids has a probability of
-/// about 2⁻⁸⁹.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the guard keeps of a key: the 128-bit output of SipHash-1-3 under the
+/// guard's random key, in one pass over the key. SipHash is a keyed
+/// pseudorandom function, so without the key nobody can aim for a collision,
+/// and an accidental one among a million ids has a probability of about
+/// 2⁻⁸⁹.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Digest(u64, u64);
 
 struct State {
@@ -100,6 +102,14 @@ impl std::fmt::Debug for LruGuard {
             .field("in_flight_timeout", &self.in_flight_timeout)
             .finish()
     }
+}
+
+/// A SipHash key drawn from the standard library's per-process randomness
+/// (`RandomState`, seeded by the operating system): two of its outputs, which
+/// are as unpredictable as its own key.
+fn random_keyer() -> SipHasher13 {
+    let random = RandomState::new();
+    SipHasher13::new_with_keys(random.hash_one(0u8), random.hash_one(1u8))
 }
 
 /// The most shards a guard is split into.
@@ -158,7 +168,7 @@ impl LruGuard {
                     })
                 })
                 .collect(),
-            keyer: RandomState::new(),
+            keyer: random_keyer(),
             in_flight_timeout: Self::DEFAULT_IN_FLIGHT_TIMEOUT,
         }
     }
@@ -190,13 +200,8 @@ impl LruGuard {
     }
 
     fn digest(&self, key: &str) -> Digest {
-        let half = |domain: u8| {
-            let mut hasher = self.keyer.build_hasher();
-            hasher.write_u8(domain);
-            key.hash(&mut hasher);
-            hasher.finish()
-        };
-        Digest(half(0), half(1))
+        let hash = self.keyer.hash(key.as_bytes());
+        Digest(hash.h1, hash.h2)
     }
 
     /// The shard of `digest`, locked.
@@ -440,5 +445,39 @@ mod tests {
         let shown = format!("{guard:?}");
         assert!(shown.contains("done: 1"), "{shown}");
         assert!(!shown.contains("evt_private_1"), "{shown}");
+    }
+
+    #[test]
+    fn digests_are_keyed_per_guard_and_spread_over_both_halves() {
+        let (a, b) = (LruGuard::new(10), LruGuard::new(10));
+        assert_eq!(
+            a.digest("evt_1"),
+            a.digest("evt_1"),
+            "a guard digests a key the same way each time"
+        );
+        assert_ne!(
+            a.digest("evt_1"),
+            b.digest("evt_1"),
+            "each guard has a key of its own"
+        );
+        let digests: std::collections::HashSet<Digest> =
+            (0..1_000).map(|n| a.digest(&format!("evt_{n}"))).collect();
+        assert_eq!(digests.len(), 1_000);
+        // Both halves are used (one indexes the table, the other picks the
+        // shard), so neither may be constant or equal to the other.
+        let halves = |pick: fn(&Digest) -> u64| {
+            digests
+                .iter()
+                .map(pick)
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+        };
+        assert_eq!(halves(|d| d.0), 1_000);
+        assert_eq!(halves(|d| d.1), 1_000);
+        assert!(digests.iter().all(|d| d.0 != d.1));
+        // The shard index (the low bits of the second half) takes every
+        // value of a 16-shard guard.
+        let shards: std::collections::HashSet<u64> = digests.iter().map(|d| d.1 & 15).collect();
+        assert_eq!(shards.len(), 16);
     }
 }
