@@ -12,8 +12,8 @@
 //!
 //! The receivers:
 //!
-//! - `unverified`, `handrolled`, `layer`: the three routes of
-//!   `examples/baselines.rs` (the HTTP load test's baselines);
+//! - `unverified`, `handrolled`, `handrolled-typed`, `layer`: the four routes
+//!   of `examples/baselines.rs` (the HTTP load test's baselines);
 //! - `receiver`: the router of `examples/receiver.rs`, as `cargo run
 //!   --example receiver` builds it (Petstore scheme, metrics and
 //!   recent-deliveries observers, dead letters, the typed `Webhook<T>`
@@ -67,9 +67,9 @@ fn main() {
     let baselines = in_process::baselines();
     let receiver = in_process::receiver(&runtime);
 
-    println!("{:>14} {:>12} {:>14}", "receiver", "allocations", "bytes");
-    let row = |name: &str, (allocs, bytes): (f64, f64)| println!("{name:>14} {allocs:>12.1} {bytes:>14.0}");
-    for route in ["unverified", "handrolled", "layer"] {
+    println!("{:>16} {:>12} {:>14}", "receiver", "allocations", "bytes");
+    let row = |name: &str, (allocs, bytes): (f64, f64)| println!("{name:>16} {allocs:>12.1} {bytes:>14.0}");
+    for route in ["unverified", "handrolled", "handrolled-typed", "layer"] {
         row(route, count(&runtime, &baselines, &format!("/{route}"), &ids));
     }
     row("receiver", count(&runtime, &receiver, "/webhooks", &ids));

@@ -217,7 +217,7 @@ fn router(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("router/1KiB");
     group.throughput(Throughput::Elements(1));
-    for route in ["unverified", "handrolled", "layer"] {
+    for route in ["unverified", "handrolled", "handrolled-typed", "layer"] {
         let fresh_request = || {
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             let mut request = testing::signed_request::<axum::body::Body>(&scheme, envelope(id), "");

@@ -1,7 +1,7 @@
 //! The three receivers in a loop, in process, for `perf` (issue 15):
 //! `cargo bench --bench profile -- [ROUTE] [DELIVERIES]`.
 //!
-//! `ROUTE` is `unverified`, `handrolled` or `layer` (the routes of
+//! `ROUTE` is `unverified`, `handrolled`, `handrolled-typed` or `layer` (the routes of
 //! `examples/baselines.rs`), `receiver` (the router of
 //! `examples/receiver.rs`, no `tracing` subscriber, as at `RUST_LOG=warn`),
 //! or `receiver+fmt` (the same with a `tracing_subscriber::fmt` subscriber
@@ -74,9 +74,9 @@ fn main() {
         .build()
         .expect("runtime");
     let (app, path) = match route.as_str() {
-        "unverified" | "handrolled" | "layer" => (in_process::baselines(), format!("/{route}")),
+        "unverified" | "handrolled" | "handrolled-typed" | "layer" => (in_process::baselines(), format!("/{route}")),
         "receiver" | "receiver+fmt" => (in_process::receiver(&runtime), "/webhooks".to_owned()),
-        other => panic!("unknown route {other:?}: unverified, handrolled, layer, receiver or receiver+fmt"),
+        other => panic!("unknown route {other:?}: unverified, handrolled, handrolled-typed, layer, receiver or receiver+fmt"),
     };
     if route == "receiver+fmt" {
         let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -33,6 +33,9 @@
 # before/after ratio from one run. LAYER=1 adds the `/layer` route of
 # examples/baselines.rs (WebhookLayer + LruGuard in front of a trivial
 # handler: no observer, no log line, no typed decode) as `layer-only`.
+# TYPED=1 adds the `/handrolled-typed` route of examples/baselines.rs (the
+# hand-rolled handler, parsing the whole event into a typed struct, as the
+# receiver's `Webhook<PetstoreEvent>` does) as `handrolled-typed`.
 #
 # Only Linux (taskset, /proc). Needs two cores; on a shared machine, read the
 # spread between rounds printed with the medians before trusting a ratio.
@@ -113,6 +116,9 @@ for size in "${sizes[@]}"; do
         run unverified "http://127.0.0.1:$base_port/unverified" "$baselines" "$size"
         run handrolled "http://127.0.0.1:$base_port/handrolled" "$baselines" "$size"
         run receiver "http://127.0.0.1:$recv_port/webhooks" "$receiver" "$size"
+        if [ "${TYPED:-0}" = 1 ]; then
+            run handrolled-typed "http://127.0.0.1:$base_port/handrolled-typed" "$baselines" "$size"
+        fi
         if [ "${LAYER:-0}" = 1 ]; then
             run layer-only "http://127.0.0.1:$base_port/layer" "$baselines" "$size"
         fi
@@ -126,20 +132,24 @@ python3 - "$results" <<'EOF'
 import statistics, sys
 rows = [line.split() for line in open(sys.argv[1])]
 sizes = sorted({int(r[1]) for r in rows})
-print(f"{'body':>7} {'receiver':>15} {'median us':>10} {'min-max us':>14} {'req/s':>8}")
+print(f"{'body':>7} {'receiver':>16} {'median us':>10} {'min-max us':>14} {'req/s':>8}")
 for size in sizes:
     med = {}
-    for name in ("unverified", "handrolled", "receiver", "layer-only", "receiver@before"):
+    for name in ("unverified", "handrolled", "handrolled-typed", "receiver", "layer-only", "receiver@before"):
         cpu = [float(r[2]) for r in rows if r[0] == name and int(r[1]) == size]
         if not cpu:
             continue
         rps = [float(r[3]) for r in rows if r[0] == name and int(r[1]) == size]
         med[name] = statistics.median(cpu)
-        print(f"{size:>7} {name:>15} {med[name]:>10.2f} {min(cpu):>6.2f}-{max(cpu):<7.2f} {statistics.median(rps):>8.0f}")
+        print(f"{size:>7} {name:>16} {med[name]:>10.2f} {min(cpu):>6.2f}-{max(cpu):<7.2f} {statistics.median(rps):>8.0f}")
     u, h, r = med["unverified"], med["handrolled"], med["receiver"]
     print(f"{size:>7} hand-rolled/receiver CPU = {h / r:.2f} (goal >= 1.0, aim 1.1); "
           f"overhead over unverified: receiver {r - u:.2f} us, hand-rolled {h - u:.2f} us, "
           f"ratio {(r - u) / (h - u) if h != u else float('nan'):.2f} (goal <= 0.8)")
+    if "handrolled-typed" in med:
+        t = med["handrolled-typed"]
+        print(f"{size:>7} like for like: handrolled-typed/receiver CPU = {t / r:.2f}; "
+              f"overhead ratio {(r - u) / (t - u) if t != u else float('nan'):.2f}")
     if "receiver@before" in med:
         print(f"{size:>7} receiver before/after CPU = {med['receiver@before'] / r:.2f}")
     # The same ratios taken within each round (the receivers ran one after
@@ -152,7 +162,8 @@ for size in sizes:
                 per.setdefault(row[4], {})[row[0]] = float(row[2])
         ratios = [p[num] / p[den] for p in per.values() if num in p and den in p]
         return statistics.median(ratios) if ratios else float("nan")
-    pairs = [("handrolled", "receiver"), ("handrolled", "layer-only"), ("receiver@before", "receiver")]
+    pairs = [("handrolled", "receiver"), ("handrolled-typed", "receiver"), ("handrolled", "layer-only"),
+             ("receiver@before", "receiver")]
     shown = [f"{n}/{d} {paired(n, d):.2f}" for n, d in pairs if n in med and d in med]
     print(f"{size:>7} per-round medians: " + ", ".join(shown))
 EOF

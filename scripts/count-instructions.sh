@@ -26,8 +26,8 @@
 # warn), SIZE (body bytes, default 1024), CONNECTIONS (default 1: a request
 # per wake-up, so repeated runs agree within about 0.3%; with the 32 of
 # bench-http.sh, how many requests one wake-up serves varies, and so do the
-# counts, by about 1%), ROUTES (default "unverified handrolled layer
-# receiver"), KEEP=<dir> to keep the callgrind files there (for
+# counts, by about 1%), ROUTES (default "unverified handrolled
+# handrolled-typed layer receiver"), KEEP=<dir> to keep the callgrind files there (for
 # callgrind_annotate).
 #
 # Needs valgrind (`apt-get install -y valgrind`); takes about a minute per
@@ -38,7 +38,7 @@ cd "$(dirname "$0")/.."
 small=${1:-1000}
 large=${2:-5000}
 size=${SIZE:-1024}
-routes=${ROUTES:-unverified handrolled layer receiver}
+routes=${ROUTES:-unverified handrolled handrolled-typed layer receiver}
 secret=bench-secret-0123456789
 bin=${BIN:-target/release/examples}
 work=${KEEP:-$(mktemp -d)}
@@ -131,9 +131,9 @@ for route, a, b in rows:
     (ta, sa), (tb, sb) = counts(a), counts(b)
     n = large - small
     per[route] = ((tb - ta) / n, ((tb - sb) - (ta - sa)) / n)
-print(f"{'route':>11} {'instr/req':>10} {'w/o SHA-256':>12}")
+print(f"{'route':>16} {'instr/req':>10} {'w/o SHA-256':>12}")
 for route, (total, rest) in per.items():
-    print(f"{route:>11} {total:>10.0f} {rest:>12.0f}")
+    print(f"{route:>16} {total:>10.0f} {rest:>12.0f}")
 if {"unverified", "handrolled", "receiver"} <= per.keys():
     u, h, r = per["unverified"][1], per["handrolled"][1], per["receiver"][1]
     print(f"without SHA-256: handrolled/receiver = {h / r:.2f}; over unverified, "
@@ -141,4 +141,8 @@ if {"unverified", "handrolled", "receiver"} <= per.keys():
     if "layer" in per:
         l = per["layer"][1]
         print(f"without SHA-256: handrolled/layer = {h / l:.2f}; layer +{l - u:.0f} over unverified")
+    if "handrolled-typed" in per:
+        t = per["handrolled-typed"][1]
+        print(f"without SHA-256: handrolled-typed/receiver = {t / r:.2f}; handrolled-typed +{t - u:.0f} "
+              f"over unverified (receiver's overhead ratio against it {(r - u) / (t - u):.2f})")
 EOF

@@ -23,7 +23,8 @@ mod baselines;
 #[allow(dead_code)]
 mod receiver;
 
-/// The routes of `examples/baselines.rs`: `/unverified`, `/handrolled`, `/layer`.
+/// The routes of `examples/baselines.rs`: `/unverified`, `/handrolled`,
+/// `/handrolled-typed`, `/layer`.
 pub fn baselines() -> Router {
     baselines::app(SECRET).expect("baselines").with_state::<()>(())
 }
