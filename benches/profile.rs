@@ -1,11 +1,14 @@
-//! The three receivers in a loop, in process, for `perf` (issue 15):
+//! The receivers in a loop, in process, for `perf` (issue 15):
 //! `cargo bench --bench profile -- [ROUTE] [DELIVERIES]`.
 //!
 //! `ROUTE` is `unverified`, `handrolled`, `handrolled-typed` or `layer` (the routes of
 //! `examples/baselines.rs`), `receiver` (the router of
-//! `examples/receiver.rs`, no `tracing` subscriber, as at `RUST_LOG=warn`),
-//! or `receiver+fmt` (the same with a `tracing_subscriber::fmt` subscriber
-//! writing to a sink, filtered by `RUST_LOG`, default `info`). `DELIVERIES`
+//! `examples/receiver.rs` with no `tracing` subscriber: its span's records
+//! then go on to the `log` crate, about 700 instructions a delivery more
+//! than under a subscriber that does not want them), or `receiver+fmt` (the
+//! same with a `tracing_subscriber::fmt` subscriber writing to a sink,
+//! filtered by `RUST_LOG`, default `info`; with `RUST_LOG=warn` this is the
+//! example as it runs at `warn`). `DELIVERIES`
 //! defaults to 200,000. It prints the mean wall time per delivery; the HTTP
 //! load test (`scripts/bench-http.sh`) is the measure to quote, this is the
 //! one to profile without the kernel's share. The deliveries are those of
