@@ -559,23 +559,18 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     .body_timeout(Duration::from_secs(10))
     .concurrency_limit(config.max_concurrent_handlers)
     .dead_letters(Arc::clone(&dead_letters));
-    // The Petstore handler takes a `Webhook<PetstoreEvent>`: the layer parses
-    // each payload into one as it reads the id and type, and the extractor
-    // takes it, so the body is parsed once.
-    let layer = if config.scheme == "petstore" {
-        layer.decode_as::<PetstoreEvent>()
-    } else {
-        layer
+    let (layer, handler) = match config.scheme.as_str() {
+        // The Petstore handler takes a `Webhook<PetstoreEvent>`: the layer
+        // parses each payload into one as it reads the id and type, and the
+        // extractor takes it, so the body is parsed once.
+        "petstore" => (layer.decode_as::<PetstoreEvent>(), post(petstore)),
+        // Twilio posts form-encoded parameters, not JSON.
+        "twilio" => (layer, post(form)),
+        // Meta's verification request is a GET, answered by the layer.
+        "meta" => (layer, post(raw).get(raw)),
+        _ => (layer, post(raw)),
     };
     let shutdown = layer.shutdown_handle();
-    let handler = match config.scheme.as_str() {
-        "petstore" => post(petstore),
-        // Twilio posts form-encoded parameters, not JSON.
-        "twilio" => post(form),
-        // Meta's verification request is a GET, answered by the layer.
-        "meta" => post(raw).get(raw),
-        _ => post(raw),
-    };
     let router = Router::new()
         .route("/webhooks", handler)
         .route_layer(layer)

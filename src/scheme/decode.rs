@@ -296,15 +296,16 @@ impl<'b, D: Deserializer<'b>> Deserializer<'b> for Tap<'_, '_, 'b, D> {
             Kind::Value(_) => self
                 .de
                 .deserialize_any(Self::spy(self.state, self.kind, Skip(visitor))),
-            // A key is read as a string whatever is asked; `T` skipping the
-            // whole document leaves the fields to the walk.
-            Kind::Key | Kind::Top => {
-                if matches!(self.kind, Kind::Top) {
-                    self.state.unsure = true;
-                }
+            // `T` skipping the whole document leaves the fields to the walk.
+            Kind::Top => {
+                self.state.unsure = true;
                 self.de
                     .deserialize_ignored_any(Self::spy(self.state, self.kind, visitor))
             }
+            // A key is read as a string whatever is asked.
+            Kind::Key => self
+                .de
+                .deserialize_ignored_any(Self::spy(self.state, self.kind, visitor)),
         }
     }
 
