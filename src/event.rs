@@ -130,6 +130,17 @@ pub(crate) struct RequestHead {
     pub(crate) headers: http::HeaderMap,
 }
 
+/// Removes what must never be stored or handed on again from the headers a
+/// delivery was verified with: the request's own credentials
+/// (`Authorization`, `Proxy-Authorization`, `Cookie`). Every store of
+/// deliveries (dead letters, the inbox) goes through this one function.
+pub(crate) fn strip_credentials(headers: &mut http::HeaderMap) {
+    use http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+    for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE] {
+        headers.remove(name);
+    }
+}
+
 impl fmt::Debug for Verified {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Verified")

@@ -250,6 +250,7 @@ mod event;
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod extract;
 pub mod handler;
+pub mod inbox;
 mod key;
 pub mod layer;
 pub mod observe;

@@ -152,6 +152,11 @@ pub enum Rejection {
     /// it. The event was released, so the sender's retry tries again and the
     /// delivery is not lost.
     DeadLetterUnavailable,
+    /// `503 Service Unavailable` with `Retry-After`: in
+    /// [inbox mode](crate::inbox), the verified delivery could not be stored
+    /// durably (the [inbox store](crate::inbox::InboxStore) failed). Nothing
+    /// was acknowledged; the sender retries and nothing is lost.
+    InboxUnavailable,
 }
 
 impl Rejection {
@@ -178,7 +183,8 @@ impl Rejection {
             | Self::GuardUnavailable
             | Self::Overloaded { .. }
             | Self::ShuttingDown
-            | Self::DeadLetterUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::DeadLetterUnavailable
+            | Self::InboxUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -190,7 +196,8 @@ impl Rejection {
             | Self::GuardUnavailable
             | Self::Overloaded { .. }
             | Self::ShuttingDown
-            | Self::DeadLetterUnavailable => Some(Duration::from_secs(1)),
+            | Self::DeadLetterUnavailable
+            | Self::InboxUnavailable => Some(Duration::from_secs(1)),
             _ => None,
         }
     }
@@ -219,7 +226,9 @@ impl Rejection {
             | Self::TimestampTooNew { .. } => "invalid signature",
             Self::InFlight { .. } => "event is being processed",
             Self::DeadlineExceeded { .. } => "handler timed out",
-            Self::GuardUnavailable | Self::DeadLetterUnavailable => "temporarily unavailable",
+            Self::GuardUnavailable | Self::DeadLetterUnavailable | Self::InboxUnavailable => {
+                "temporarily unavailable"
+            }
             Self::Overloaded { .. } => "too many deliveries in progress",
             Self::ShuttingDown => "shutting down",
         }
@@ -294,6 +303,7 @@ impl fmt::Display for Rejection {
             Self::DeadLetterUnavailable => {
                 f.write_str("the dead-letter sink could not keep a delivery that cannot be processed")
             }
+            Self::InboxUnavailable => f.write_str("the inbox store could not keep the delivery"),
         }
     }
 }

@@ -808,6 +808,10 @@ fn providers_c() -> Vec<Preset> {
     ]
 }
 
+/// The inbox-store conformance suite, for your own
+/// [`InboxStore`](crate::inbox::InboxStore): see the module.
+pub mod inbox;
+
 /// The replay-guard conformance suite: the cases `LruGuard` and `RedisGuard`
 /// pass, for your own [`ReplayGuard`](crate::ReplayGuard) (over Postgres, DynamoDB, ...) to run.
 ///

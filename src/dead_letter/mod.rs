@@ -85,7 +85,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Request, Uri};
 use serde::{Deserialize, Serialize};
 use tower_service::Service;
@@ -127,9 +127,7 @@ impl DeadLetter {
         mut headers: HeaderMap,
         reason: impl Into<String>,
     ) -> Self {
-        for name in [AUTHORIZATION, PROXY_AUTHORIZATION, COOKIE] {
-            headers.remove(name);
-        }
+        crate::event::strip_credentials(&mut headers);
         Self {
             id: verified.id().to_owned(),
             event_type: verified.event_type().map(str::to_owned),
@@ -569,6 +567,7 @@ pub(crate) fn marked<B>(response: &http::Response<B>) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use http::header::AUTHORIZATION;
 
     fn letter() -> DeadLetter {
         let mut headers = HeaderMap::new();

@@ -17,7 +17,7 @@ pub const DEFAULT_REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How many kinds are counted apart: one per [`Rejection`] variant (the
 /// match in [`kind`] is exhaustive, so a new variant must be given its own).
-const KINDS: usize = 21;
+const KINDS: usize = 22;
 
 /// Which counter a rejection goes to.
 fn kind(rejection: &Rejection) -> usize {
@@ -43,6 +43,7 @@ fn kind(rejection: &Rejection) -> usize {
         Rejection::Overloaded { .. } => 18,
         Rejection::ShuttingDown => 19,
         Rejection::DeadLetterUnavailable => 20,
+        Rejection::InboxUnavailable => 21,
     }
 }
 
@@ -179,6 +180,7 @@ mod tests {
             Rejection::Overloaded { limit: 1 },
             Rejection::ShuttingDown,
             Rejection::DeadLetterUnavailable,
+            Rejection::InboxUnavailable,
         ]
         .map(|rejection| kind(&rejection));
         for (i, a) in kinds.iter().enumerate() {

@@ -210,8 +210,15 @@ outcomes! {
     /// The dead-letter sink failed to store a marked delivery: `503`, the
     /// event was released for the sender's retry.
     DeadLetterUnavailable => "dead_letter_unavailable",
-    /// The event was processed already: acknowledged with `200`, handler not called.
+    /// The event was processed already (in [inbox mode](crate::inbox): the
+    /// inbox knows it, in any state): acknowledged with `200`, handler not called.
     Duplicate => "duplicate",
+    /// [Inbox mode](crate::inbox): the delivery was stored durably and
+    /// acknowledged; a worker runs the handler.
+    Enqueued => "enqueued",
+    /// [Inbox mode](crate::inbox): the inbox store failed: `503`, nothing
+    /// acknowledged ([`Rejection::InboxUnavailable`]).
+    InboxUnavailable => "inbox_unavailable",
     /// The event is being processed by another request: `409`.
     InFlight => "in_flight",
     /// A verified handshake the layer answered itself (Slack's `url_verification`).
@@ -278,6 +285,7 @@ impl Outcome {
             Outcome::Processed
                 | Outcome::DeadLettered
                 | Outcome::Duplicate
+                | Outcome::Enqueued
                 | Outcome::Handshake
                 | Outcome::HandlerFailed
                 | Outcome::HandlerPanicked
@@ -313,6 +321,7 @@ impl From<&Rejection> for Outcome {
             Rejection::Overloaded { .. } => Outcome::Shed,
             Rejection::ShuttingDown => Outcome::ShuttingDown,
             Rejection::DeadLetterUnavailable => Outcome::DeadLetterUnavailable,
+            Rejection::InboxUnavailable => Outcome::InboxUnavailable,
         }
     }
 }
