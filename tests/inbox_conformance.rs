@@ -10,3 +10,30 @@ async fn memory() -> MemoryInbox {
 }
 
 tower_webhook::inbox_conformance!(memory_inbox, memory);
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use std::path::PathBuf;
+
+    use tower_webhook::inbox::SqliteInbox;
+
+    /// A fresh file per test, under the target directory's scratch space.
+    fn path() -> PathBuf {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("inbox-conformance");
+        std::fs::create_dir_all(&dir).unwrap();
+        dir.join(format!("{:016x}.sqlite3", rand::random::<u64>()))
+    }
+
+    pub async fn store() -> SqliteInbox {
+        SqliteInbox::open(path()).unwrap()
+    }
+
+    pub async fn reopen(store: SqliteInbox) -> SqliteInbox {
+        let path = store.path().to_owned();
+        drop(store);
+        SqliteInbox::open(path).unwrap()
+    }
+}
+
+#[cfg(feature = "sqlite")]
+tower_webhook::inbox_conformance!(sqlite_inbox, sqlite::store, reopen = sqlite::reopen);

@@ -3,12 +3,22 @@
 //!
 //! (Module docs are completed with the layer's inbox mode and the worker.)
 
+mod encode;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 mod store;
 
 pub use self::memory::MemoryInbox;
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub use self::sqlite::{SqliteInbox, WriteStats};
 pub(crate) use self::store::ErasedInbox;
 pub use self::store::{
     Counts, Enqueued, Entry, Heartbeat, InboxError, InboxStore, Incoming, LeaseToken, Leased, ListQuery,
     Page, Purged, Record, RecordId, Requeued, Retention, Settle, Settled, State,
 };
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+/// The `rusqlite` crate [`SqliteInbox::settle_with`] hands its connection from.
+pub use rusqlite;
