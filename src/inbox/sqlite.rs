@@ -138,9 +138,10 @@ struct Stats {
     operations: AtomicU64,
 }
 
-/// One write: run in its own savepoint inside the writer's transaction,
-/// then told whether that transaction committed.
-type Job = Box<dyn FnOnce(&Connection, i64) -> Done + Send>;
+/// One write: run in its own savepoint inside the writer's transaction
+/// (kept if the write succeeded, undone if it failed), then told whether
+/// that transaction committed.
+type Job = Box<dyn FnOnce(&Connection, i64) -> (bool, Done) + Send>;
 /// Answers a job once its transaction ended.
 type Done = Box<dyn FnOnce(Result<(), &rusqlite::Error>) + Send>;
 
@@ -243,14 +244,16 @@ impl SqliteInbox {
         let (answer, answered) = oneshot::channel();
         let job: Job = Box::new(move |conn, now| {
             let result = op(conn, now);
-            Box::new(move |committed| {
+            let succeeded = result.is_ok();
+            let done: Done = Box::new(move |committed| {
                 let result = match (result, committed) {
                     (Ok(value), Ok(())) => Ok(value),
                     (Err(error), _) => Err(InboxError::new(error)),
                     (Ok(_), Err(error)) => Err(InboxError::new(format!("commit failed: {error}"))),
                 };
                 let _ = answer.send(result);
-            })
+            });
+            (succeeded, done)
         });
         let sent = match &self.writer {
             Some(writer) => writer.send(job).is_ok(),
@@ -359,9 +362,11 @@ fn write_loop(mut conn: Connection, jobs: &mpsc::Receiver<Job>, stats: &Stats) {
                 // One savepoint per write: a write that fails is undone
                 // alone, and the others commit.
                 let savepoint = tx.savepoint()?;
-                let answer = job(&savepoint, now);
+                let (succeeded, answer) = job(&savepoint, now);
                 done.push(answer);
-                savepoint.commit()?;
+                if succeeded {
+                    savepoint.commit()?;
+                }
             }
             tx.commit()
         })();

@@ -16,11 +16,12 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
-use super::layer::Config;
+use super::layer::{Config, InboxMode};
 use super::load::{Refused, Slot};
 use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
 use crate::event::RequestHead;
+use crate::inbox::{Enqueued, Incoming, State};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
 use crate::scheme::decode::Decoding;
@@ -260,8 +261,12 @@ where
             };
             track.body_read(&bytes);
 
-            // 3. Verify.
-            let mut decoding = config.decode.as_deref().map(Decoding::new);
+            // 3. Verify. (Inbox mode: the worker's handler decodes, not the layer.)
+            let inbox = config.delivery.inbox.as_ref();
+            let mut decoding = match inbox {
+                None => config.decode.as_deref().map(Decoding::new),
+                Some(_) => None,
+            };
             let verdict =
                 config
                     .scheme
@@ -275,6 +280,21 @@ where
                 }
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
+            // 4 and 5 in inbox mode: store, and acknowledge; a worker calls
+            // the inner service. Boxed: the synchronous path's future keeps
+            // no room for it.
+            if let Some(inbox) = inbox {
+                if parts.extensions.get::<crate::inbox::Attempt>().is_some() {
+                    // Stored again, it would be a duplicate "done" unprocessed.
+                    tracing::error!(
+                        event_id = delivery.id(),
+                        "an InboxWorker was given the service with this WebhookLayer in front; \
+                         give it the inner service: the attempt fails"
+                    );
+                    return Ok(track.rejected(internal_error()));
+                }
+                return Ok(Box::pin(enqueue(&config, inbox, parts, bytes, delivery, track)).await);
+            }
             // What a dead letter keeps, should the handler mark the delivery,
             // in the `Verified` extension's own allocation.
             let head = RequestHead {
@@ -516,6 +536,74 @@ async fn first_poll<F: Future>(mut future: Pin<&mut F>) -> Option<F::Output> {
     .await
 }
 
+/// Steps 4 and 5 in inbox mode: stores the verified delivery, wakes this
+/// process's workers, and answers: the acknowledgement once it is stored,
+/// the same status with the duplicate marker if the inbox knows it, `503`
+/// if the store failed.
+async fn enqueue<Sch, G, B>(
+    config: &Config<Sch, G>,
+    inbox: &InboxMode,
+    parts: http::request::Parts,
+    bytes: Bytes,
+    delivery: crate::scheme::Delivery,
+    mut track: Track,
+) -> Response<ResponseBody<B>> {
+    let verified = Verified::new(delivery.id(), delivery.event_type(), delivery.timestamp(), bytes);
+    track.verified(&verified);
+    let incoming = Incoming::from_verified(
+        config.observe.scheme,
+        &verified,
+        delivery.replay_keys().nth(1),
+        parts.method,
+        parts.uri,
+        parts.headers,
+    );
+    let id = verified.id();
+    match inbox.store.enqueue_boxed(incoming).await {
+        Ok(Enqueued::Accepted(record)) => {
+            inbox.wake.notify_one();
+            tracing::debug!(
+                event_id = id,
+                record = record.get(),
+                "delivery stored in the inbox and acknowledged"
+            );
+            track.stored(inbox_ack(inbox.ack_status, INBOX_ACK_BODY), true)
+        }
+        Ok(Enqueued::Duplicate { state, .. }) => {
+            tracing::info!(
+                event_id = id,
+                state = state.map_or("purged", State::label),
+                "duplicate delivery acknowledged; the inbox knows it"
+            );
+            track.stored(inbox_ack(inbox.ack_status, DUPLICATE_BODY), false)
+        }
+        Err(error) => {
+            tracing::error!(event_id = id, %error, source = ?std::error::Error::source(&error), "inbox store failed; delivery not acknowledged");
+            track.stored(reject(config, &Rejection::InboxUnavailable, Some(id)), false)
+        }
+    }
+}
+
+/// The body that acknowledges a stored delivery.
+const INBOX_ACK_BODY: &str = r#"{"received":true}"#;
+
+/// An inbox acknowledgement: `status`, and `body` as JSON (none for `204`).
+fn inbox_ack<B>(status: StatusCode, body: &'static str) -> Response<ResponseBody<B>> {
+    let body = if status == StatusCode::NO_CONTENT {
+        ""
+    } else {
+        body
+    };
+    let mut response = Response::new(ResponseBody::own(Full::new(Bytes::from_static(body.as_bytes()))));
+    *response.status_mut() = status;
+    if !body.is_empty() {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    }
+    response
+}
+
 /// Step 4: holds every replay key of the delivery (its id, and the
 /// scheme's `replay_key` if it has one), or answers for the layer.
 async fn claim<Sch, G, B>(
@@ -585,7 +673,7 @@ pin_project! {
 
 impl<F: Future> Forward<F> {
     fn new(deadline: Option<Duration>, call: F) -> Self {
-        let call = CatchUnwind { inner: call };
+        let call = CatchUnwind::new(call);
         match deadline {
             Some(deadline) => {
                 let until = tokio::time::Instant::now() + deadline;
@@ -729,11 +817,7 @@ fn duplicate<B>() -> Response<ResponseBody<B>> {
 }
 
 fn panicked<B>(id: &str, panic: &(dyn Any + Send)) -> Response<ResponseBody<B>> {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>");
+    let message = panic_message(panic);
     tracing::error!(
         event_id = id,
         panic = message,
@@ -744,10 +828,25 @@ fn panicked<B>(id: &str, panic: &(dyn Any + Send)) -> Response<ResponseBody<B>> 
 
 pin_project! {
     /// Turns a panic while polling `inner` into `Err(payload)`.
-    struct CatchUnwind<F> {
+    pub(crate) struct CatchUnwind<F> {
         #[pin]
         inner: F,
     }
+}
+
+impl<F> CatchUnwind<F> {
+    pub(crate) fn new(inner: F) -> Self {
+        Self { inner }
+    }
+}
+
+/// A panic's message, when it has one.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("<non-string panic payload>")
 }
 
 impl<F: Future> Future for CatchUnwind<F> {

@@ -12,6 +12,7 @@ use super::load::{Load, Shutdown};
 use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
 use super::WebhookService;
 use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
+use crate::inbox::{ErasedInbox, InboxStore};
 use crate::observe::{self, Observer};
 use crate::replay::{LruGuard, ReplayGuard};
 use crate::scheme::decode::{As, Decode};
@@ -79,6 +80,19 @@ pub(crate) struct Delivery {
     pub(crate) cancel_on_disconnect: bool,
     pub(crate) dead_letters: Arc<dyn ErasedSink>,
     pub(crate) dead_letter_status: StatusCode,
+    /// Inbox mode: where verified deliveries are stored, or `None` for the
+    /// synchronous mode.
+    pub(crate) inbox: Option<Arc<InboxMode>>,
+}
+
+/// The layer's inbox mode: the store, and how the layer tells the workers of
+/// this process that a delivery was stored.
+pub(crate) struct InboxMode {
+    pub(crate) store: Arc<dyn ErasedInbox>,
+    /// Woken after every stored delivery, so a worker starts it at once.
+    pub(crate) wake: Arc<tokio::sync::Notify>,
+    /// The acknowledgement's status (default `200`).
+    pub(crate) ack_status: StatusCode,
 }
 
 impl Default for Delivery {
@@ -88,6 +102,7 @@ impl Default for Delivery {
             cancel_on_disconnect: false,
             dead_letters: Arc::new(MemoryDeadLetters::default()),
             dead_letter_status: StatusCode::OK,
+            inbox: None,
         }
     }
 }
@@ -99,6 +114,7 @@ impl fmt::Debug for Delivery {
             .field("in_progress", &self.load.active())
             .field("cancel_on_disconnect", &self.cancel_on_disconnect)
             .field("dead_letter_status", &self.dead_letter_status)
+            .field("inbox", &self.inbox.as_ref().map(|inbox| inbox.ack_status))
             .finish_non_exhaustive()
     }
 }
@@ -318,6 +334,75 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     #[must_use]
     pub fn dead_letter_status(self, status: StatusCode) -> Self {
         self.map(|c| c.delivery.dead_letter_status = status)
+    }
+
+    /// **Inbox mode**: stores every verified delivery in `store` and
+    /// acknowledges it once it is stored durably, instead of calling the
+    /// inner service; an [`InboxWorker`](crate::inbox::InboxWorker) built
+    /// from this layer runs the inner service on the stored deliveries,
+    /// with retries. See [`inbox`](crate::inbox) for the request's path, the
+    /// status codes and the guarantees.
+    ///
+    /// A stored delivery is answered `200 {"received":true}` (the status is
+    /// [configurable](Self::inbox_ack_status)); a delivery the inbox knows
+    /// already, in any state, the same status with `{"duplicate":true}`; a
+    /// store that fails, `503` with `Retry-After`
+    /// ([`Rejection::InboxUnavailable`]). The body limit, the body timeout,
+    /// load shedding, verification and handshakes are as in the synchronous
+    /// mode; the replay guard, the dead-letter sink and
+    /// [`decode_as`](Self::decode_as) are not used (the inbox's replay keys
+    /// dedupe, dead records stay in the inbox).
+    ///
+    /// Pass an `Arc` to keep a handle on the store (for its admin side).
+    #[must_use]
+    pub fn inbox(self, store: impl InboxStore) -> Self {
+        let ack_status = self
+            .config
+            .delivery
+            .inbox
+            .as_ref()
+            .map_or(StatusCode::OK, |inbox| inbox.ack_status);
+        self.map(|c| {
+            c.delivery.inbox = Some(Arc::new(InboxMode {
+                store: Arc::new(store),
+                wake: Arc::new(tokio::sync::Notify::new()),
+                ack_status,
+            }))
+        })
+    }
+
+    /// In inbox mode, the status that acknowledges a stored delivery and a
+    /// duplicate (default `200 OK`; the body is `{"received":true}` or
+    /// `{"duplicate":true}`, none for `204`). Only a `2xx` is taken: any
+    /// other status would make the sender retry a delivery that is safe, so
+    /// it is refused with a `warn` and the status left as it was. Without
+    /// [`inbox`](Self::inbox) set first, this does nothing.
+    #[must_use]
+    pub fn inbox_ack_status(self, status: StatusCode) -> Self {
+        if !status.is_success() {
+            tracing::warn!(%status, "an inbox acknowledgement must be 2xx; status not changed");
+            return self;
+        }
+        self.map(|c| {
+            if let Some(inbox) = &c.delivery.inbox {
+                c.delivery.inbox = Some(Arc::new(InboxMode {
+                    store: Arc::clone(&inbox.store),
+                    wake: Arc::clone(&inbox.wake),
+                    ack_status: status,
+                }));
+            }
+        })
+    }
+
+    /// The inbox mode's store, wake-up, scheme name, observer and deadline,
+    /// for a worker; `None` in the synchronous mode.
+    pub(crate) fn inbox_mode(&self) -> Option<(Arc<InboxMode>, observe::Settings, Option<Duration>)> {
+        let inbox = self.config.delivery.inbox.as_ref()?;
+        Some((
+            Arc::clone(inbox),
+            self.config.observe.clone(),
+            self.config.deadline,
+        ))
     }
 
     /// A handle to stop taking deliveries and wait for the ones in progress

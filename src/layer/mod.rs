@@ -108,6 +108,7 @@ mod load;
 mod log;
 mod service;
 
+pub(crate) use self::future::{panic_message, CatchUnwind};
 pub use self::future::{ResponseBody, ResponseFuture};
 pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT};
 pub use self::load::{Drained, Shutdown};

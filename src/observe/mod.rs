@@ -377,6 +377,15 @@ pub struct Report<'a> {
     /// The raw body as read, only when an observer asked for bodies
     /// ([`Observer::wants_body`]) and the body was read.
     pub body: Option<&'a [u8]>,
+    /// [Inbox mode](crate::inbox): which attempt of the event this report
+    /// is about, counted from 1, when an
+    /// [`InboxWorker`](crate::inbox::InboxWorker) ran the handler; `None`
+    /// for what the layer itself answered.
+    pub attempt: Option<u32>,
+    /// [Inbox mode](crate::inbox): after a failed attempt, how long until
+    /// the next one. A failure with `attempt` set and no `retry_in` left
+    /// the record dead.
+    pub retry_in: Option<Duration>,
 }
 
 impl fmt::Debug for Report<'_> {
@@ -390,6 +399,8 @@ impl fmt::Debug for Report<'_> {
             .field("rejection", &self.rejection)
             .field("timings", &self.timings)
             .field("body_len", &self.body.map(<[u8]>::len))
+            .field("attempt", &self.attempt)
+            .field("retry_in", &self.retry_in)
             .finish()
     }
 }
@@ -645,6 +656,20 @@ impl Track {
         response
     }
 
+    /// [Inbox mode](crate::inbox): the store answered for the layer: the
+    /// delivery was stored ([`Outcome::Enqueued`]), is a duplicate, or the
+    /// store failed (the response's rejection).
+    pub(crate) fn stored<B>(&mut self, response: Response<B>, accepted: bool) -> Response<B> {
+        if !accepted {
+            return self.refused(response);
+        }
+        if let Some(active) = &mut self.0 {
+            active.record_verified_and_guard();
+            active.report(Outcome::Enqueued, Some(response.status()), None);
+        }
+        response
+    }
+
     /// The layer answered the delivery itself with `outcome` (a handshake).
     pub(crate) fn answered<B>(&mut self, outcome: Outcome, response: Response<B>) -> Response<B> {
         if let Some(active) = &mut self.0 {
@@ -741,6 +766,8 @@ impl Active {
                 rejection,
                 timings: self.timings,
                 body: self.body.as_deref(),
+                attempt: None,
+                retry_in: None,
             });
         }
     }

@@ -311,6 +311,8 @@ mod tests {
             rejection: None,
             timings: Timings::default(),
             body,
+            attempt: None,
+            retry_in: None,
         }
     }
 
