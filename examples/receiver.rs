@@ -20,7 +20,15 @@
 //! | `TOLERANCE_SECS` | each preset's own (5 min for most; `paddle` 5 s, `linear` 60 s, `twitch` 10 min) | timestamp tolerance, for schemes that sign one: when set, it replaces every timestamped preset's default; 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
-//! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows; at least 1 |
+//! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows (synchronous mode; in inbox mode, how many records a page lists); at least 1 |
+//! | `ADMIN_ADDR` | `127.0.0.1:3001` | where `/metrics` and `/deliveries` are served: a second listener, never the webhook port; it refuses (`421`) a `Host` that is not this address or a loopback name (DNS rebinding). Keep it on loopback; port `0` picks a free one (logged) |
+//! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. Unset: the synchronous mode |
+//! | `INBOX_MAX_ATTEMPTS` | `8` | inbox mode: the most attempts of one event before it is dead; 1 to 1000 |
+//! | `INBOX_RETENTION_HOURS` | `168` | inbox mode: done and dead records, and the replay keys, are kept this long (purged hourly); 1 to 87600 |
+//! | `INBOX_LEASE_SECS` | `30` | inbox mode: how long a record a worker took stays its own without a heartbeat, so how soon a record whose process died is taken over after a restart; 1 to 3600 |
+//! | `INBOX_BACKOFF_MS` | `5000` | inbox mode: the delay after a first failed attempt (doubling, with jitter, up to 1 hour); 1 to 3600000 |
+//! | `HANDLER_FAIL_PERCENT` | `0` | testing aid: each handler run fails with a retryable error with this probability (0 to 100), drawn per attempt |
+//! | `HANDLER_PANIC_PERCENT` | `0` | testing aid: each handler run panics with this probability (0 to 100), drawn per attempt, after its `handled` line |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
@@ -30,9 +38,17 @@
 //! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
 //! default body timeout); a connection that stalls is closed.
 //!
-//! Deliveries go to `POST /webhooks`. Every event handed to the handler is
-//! logged once, as `handled` with `event_type` and `event_id`; rejections are
-//! logged by the layer with their reason. Secrets are never logged.
+//! Deliveries go to `POST /webhooks`, the only route on the webhook port
+//! (the one to expose with ngrok). Every event handed to the handler is
+//! logged once per attempt, as `handled` with `event_type`, `event_id` and,
+//! in inbox mode, `attempt`; rejections are logged by the layer with their
+//! reason. Secrets are never logged.
+//!
+//! In inbox mode (`INBOX_URL`), a delivery is stored durably before it is
+//! acknowledged, so the sender's timeout (GitHub 10 s, Shopify 5 s) no
+//! longer bounds the handler and an event survives a crash: on restart with
+//! the same `INBOX_URL`, records that were pending or taken by the dead
+//! process (once their lease lapses) are processed.
 //!
 //! A verified delivery that can never be processed (JSON that does not fit
 //! the Petstore's events, an order without an id) is a dead letter: logged
@@ -41,14 +57,26 @@
 //! accepting, lets the handlers in progress finish (up to 25 s), and logs how
 //! many were drained.
 //!
-//! Beside it, outside the webhook layer and on the same port:
+//! On the admin listener (`ADMIN_ADDR`, default `127.0.0.1:3001`), never on
+//! the webhook port:
 //!
 //! - `GET /metrics`: Prometheus text (`webhook_deliveries_total`, the verify
 //!   and handler time histograms, `webhook_handlers_running`);
 //! - `GET /deliveries`: the last deliveries, newest first (time, scheme, id,
 //!   type, outcome, status, reason, timings; never a body or a secret), as
 //!   JSON when asked for `application/json`, as a page that refreshes itself
-//!   when a browser asks for HTML.
+//!   when a browser asks for HTML. In inbox mode, the inbox instead: the
+//!   counts per state and the newest records (state, attempts, next attempt,
+//!   received and finished times, the reason of a dead one); `?state=dead`
+//!   lists one state;
+//! - `POST /deliveries/ID/requeue` (inbox mode): a dead record pending
+//!   again, its attempts reset. Only the page's own origin may ask: the
+//!   request must carry `Origin: http://ADMIN_ADDR` (as the page's button
+//!   sends it) or `Sec-Fetch-Site: same-origin`; anything else is `403`.
+//!
+//! The admin listener answers `421 Misdirected Request` to a `Host` other
+//! than its own address, `localhost` or a loopback IP, so a web page whose
+//! name an attacker points at 127.0.0.1 cannot read it.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -57,9 +85,10 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, VARY};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, HOST, ORIGIN, VARY};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Extension;
@@ -70,6 +99,10 @@ use serde::Deserialize;
 use tower_webhook::dead_letter::MemoryDeadLetters;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
+use tower_webhook::inbox::State as InboxState;
+use tower_webhook::inbox::{
+    Attempt, Backoff, InboxStore, InboxWorker, ListQuery, RecordId, Requeued, Retention, SqliteInbox,
+};
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
@@ -111,6 +144,49 @@ pub struct Config {
     /// Meta's verify token: when set, `WEBHOOK_SCHEME=meta` answers Meta's
     /// unsigned `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`.
     pub meta_verify_token: Option<String>,
+    /// Where `/metrics` and `/deliveries` are served (`ADMIN_ADDR`).
+    pub admin_addr: SocketAddr,
+    /// Inbox mode's settings (`INBOX_URL` and the rest); `None`: synchronous.
+    pub inbox: Option<InboxConfig>,
+    /// `HANDLER_FAIL_PERCENT`: the chance of a retryable failure per run.
+    pub handler_fail_percent: u8,
+    /// `HANDLER_PANIC_PERCENT`: the chance of a panic per run.
+    pub handler_panic_percent: u8,
+}
+
+/// Inbox mode's settings.
+#[derive(Debug, Clone)]
+pub struct InboxConfig {
+    /// The SQLite file (`INBOX_URL=sqlite:PATH`).
+    pub path: std::path::PathBuf,
+    /// `INBOX_MAX_ATTEMPTS`.
+    pub max_attempts: u32,
+    /// `INBOX_RETENTION_HOURS`.
+    pub retention: Duration,
+    /// `INBOX_LEASE_SECS`.
+    pub lease: Duration,
+    /// `INBOX_BACKOFF_MS`.
+    pub backoff: Duration,
+}
+
+impl InboxConfig {
+    /// Inbox mode's settings from `var`, when `INBOX_URL` is set.
+    fn from_lookup(var: &impl Fn(&str) -> Result<Option<String>, String>) -> Result<Option<Self>, String> {
+        let Some(url) = var("INBOX_URL")? else {
+            return Ok(None);
+        };
+        let path = match url.strip_prefix("sqlite:") {
+            Some(path) if !path.is_empty() => path,
+            _ => return Err(format!("INBOX_URL={url:?} is invalid: it must be sqlite:PATH")),
+        };
+        Ok(Some(Self {
+            path: path.into(),
+            max_attempts: in_range(var, "INBOX_MAX_ATTEMPTS", 8, 1..=1000)?,
+            retention: Duration::from_secs(3600 * in_range(var, "INBOX_RETENTION_HOURS", 168, 1..=87_600)?),
+            lease: Duration::from_secs(in_range(var, "INBOX_LEASE_SECS", 30, 1..=3600)?),
+            backoff: Duration::from_millis(in_range(var, "INBOX_BACKOFF_MS", 5000, 1..=3_600_000)?),
+        }))
+    }
 }
 
 impl Config {
@@ -167,6 +243,10 @@ impl Config {
             recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
             public_url: var("PUBLIC_URL")?,
             meta_verify_token: var("META_VERIFY_TOKEN")?,
+            admin_addr: number(&var, "ADMIN_ADDR", SocketAddr::from(([127, 0, 0, 1], 3001)))?,
+            inbox: InboxConfig::from_lookup(&var)?,
+            handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
+            handler_panic_percent: in_range(&var, "HANDLER_PANIC_PERCENT", 0, 0..=100)?,
         };
         // Refuse an unknown scheme or a bad secret now, not at the first delivery.
         scheme_at(
@@ -200,6 +280,10 @@ impl fmt::Debug for Config {
                 "meta_verify_token",
                 &self.meta_verify_token.as_ref().map(|_| "<redacted>"),
             )
+            .field("admin_addr", &self.admin_addr)
+            .field("inbox", &self.inbox)
+            .field("handler_fail_percent", &self.handler_fail_percent)
+            .field("handler_panic_percent", &self.handler_panic_percent)
             .finish()
     }
 }
@@ -495,6 +579,10 @@ pub struct Stats {
     pub fail_next: AtomicU32,
     /// How long each handler waits after doing its work (`HANDLER_DELAY_MS`).
     pub handler_delay: Duration,
+    /// `HANDLER_FAIL_PERCENT`.
+    pub fail_percent: u8,
+    /// `HANDLER_PANIC_PERCENT`.
+    pub panic_percent: u8,
 }
 
 impl Stats {
@@ -506,6 +594,11 @@ impl Stats {
     }
 
     fn outage(&self) -> Result<(), HandlerError> {
+        if self.fail_percent > 0 && rand::random_range(0..100u8) < self.fail_percent {
+            return Err(HandlerError::retryable(
+                "simulated failure (HANDLER_FAIL_PERCENT)",
+            ));
+        }
         match self
             .fail_next
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -514,22 +607,42 @@ impl Stats {
             Err(_) => Ok(()),
         }
     }
+
+    /// `HANDLER_PANIC_PERCENT`: whether this run panics (after its `handled` line).
+    fn draw_panic(&self) -> bool {
+        self.panic_percent > 0 && rand::random_range(0..100u8) < self.panic_percent
+    }
 }
 
-/// The receiver: its router, and handles on its replay guard, stats, dead
-/// letters and shutdown.
+/// The receiver: its routers, and handles on its replay guard, stats, dead
+/// letters, inbox and shutdown.
 #[derive(Debug)]
 pub struct Receiver {
-    /// `POST /webhooks` behind the layer.
+    /// `POST /webhooks` behind the layer: the webhook port's only route.
     pub router: Router,
-    /// The replay guard the layer uses.
+    /// `/metrics` and `/deliveries`, for the admin listener only.
+    pub admin: Router,
+    /// The replay guard the layer uses (synchronous mode).
     pub guard: Arc<LruGuard>,
     /// What the handlers have seen.
     pub stats: Arc<Stats>,
-    /// Verified deliveries that can never be processed.
+    /// Verified deliveries that can never be processed (synchronous mode).
     pub dead_letters: Arc<MemoryDeadLetters>,
     /// Stops taking deliveries and waits for the ones in progress.
     pub shutdown: Shutdown,
+    /// Inbox mode: the store, and the worker to spawn.
+    pub inbox: Option<Inbox>,
+}
+
+/// Inbox mode's parts.
+#[derive(Debug)]
+pub struct Inbox {
+    /// The SQLite store.
+    pub store: Arc<SqliteInbox>,
+    /// The worker running the handlers on the stored deliveries; not yet started.
+    pub worker: InboxWorker<Body, Router>,
+    /// How long done and dead records and the replay keys are kept.
+    pub retention: Duration,
 }
 
 /// Builds the receiver for `config`.
@@ -537,6 +650,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let guard = Arc::new(LruGuard::new(config.replay_capacity));
     let stats = Arc::new(Stats {
         handler_delay: config.handler_delay,
+        fail_percent: config.handler_fail_percent,
+        panic_percent: config.handler_panic_percent,
         ..Stats::default()
     });
     let dead_letters = Arc::new(MemoryDeadLetters::default());
@@ -559,6 +674,19 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     .body_timeout(Duration::from_secs(10))
     .concurrency_limit(config.max_concurrent_handlers)
     .dead_letters(Arc::clone(&dead_letters));
+    let store = match &config.inbox {
+        Some(inbox) => Some(Arc::new(SqliteInbox::open(&inbox.path).map_err(|error| {
+            let source = std::error::Error::source(&error)
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            format!("INBOX_URL=sqlite:{}: {error}: {source}", inbox.path.display())
+        })?)),
+        None => None,
+    };
+    let layer = match &store {
+        Some(store) => layer.inbox(Arc::clone(store)),
+        None => layer,
+    };
     let (layer, handler) = match config.scheme.as_str() {
         // The Petstore handler takes a `Webhook<PetstoreEvent>`: the layer
         // parses each payload into one as it reads the id and type, and the
@@ -571,23 +699,108 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         _ => (layer, post(raw)),
     };
     let shutdown = layer.shutdown_handle();
-    let router = Router::new()
+    // The handlers alone: what the inbox worker runs on stored deliveries.
+    let handlers = Router::new()
         .route("/webhooks", handler)
-        .route_layer(layer)
-        // Added after `route_layer`, so outside the webhook layer.
-        .route("/metrics", get(move || std::future::ready(prometheus.render())))
-        .route(
-            "/deliveries",
-            get(move |headers: HeaderMap| std::future::ready(deliveries(&recent, &headers))),
-        )
         .with_state(Arc::clone(&stats));
+    let router = handlers.clone().route_layer(layer.clone());
+    let inbox = match (store, &config.inbox) {
+        (Some(store), Some(settings)) => Some(Inbox {
+            worker: InboxWorker::new(&layer, handlers)
+                .map_err(|error| error.to_string())?
+                .max_attempts(settings.max_attempts)
+                .lease_time(settings.lease)
+                .backoff(Backoff::new(settings.backoff, Duration::from_secs(3600))),
+            store,
+            retention: settings.retention,
+        }),
+        _ => None,
+    };
+    let pages = Pages {
+        recent,
+        inbox: inbox.as_ref().map(|inbox| Arc::clone(&inbox.store)),
+        page_size: config.recent_deliveries.min(1000),
+    };
+    let admin = Router::new()
+        .route("/metrics", get(move || std::future::ready(prometheus.render())))
+        .route("/deliveries", get(deliveries))
+        .route("/deliveries/{id}/requeue", post(requeue))
+        .with_state(Arc::new(pages))
+        .layer(axum::middleware::from_fn_with_state(
+            config.admin_addr,
+            admin_host_only,
+        ));
     Ok(Receiver {
         router,
+        admin,
         guard,
         stats,
         dead_letters,
         shutdown,
+        inbox,
     })
+}
+
+/// What the admin pages read.
+struct Pages {
+    recent: RecentDeliveries,
+    inbox: Option<Arc<SqliteInbox>>,
+    page_size: usize,
+}
+
+/// Whether `host` (a `Host` header's value) names the admin listener: its
+/// own address, `localhost`, or a loopback IP, with any port.
+pub fn admin_host_allowed(host: &str, admin: SocketAddr) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[::1]:3001`
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _port)| name),
+    };
+    if name.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match name.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback() || ip == admin.ip(),
+        Err(_) => false,
+    }
+}
+
+/// Refuses a request to the admin listener whose `Host` is not its own (a
+/// browser led there by a rebound DNS name sends the attacker's name).
+async fn admin_host_only(
+    State(admin): State<SocketAddr>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request.headers().get(HOST).and_then(|host| host.to_str().ok());
+    if !host.is_some_and(|host| admin_host_allowed(host, admin)) {
+        tracing::warn!(host = ?host, "admin request for another host refused");
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this listener serves only its own address\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether a state-changing request comes from the admin page itself: its
+/// `Origin` names the host the request was sent to, or the browser says
+/// `Sec-Fetch-Site: same-origin`. A request with neither (no browser sends
+/// a `POST` without `Origin`) is refused too.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return site == "same-origin";
+    }
+    let (Some(origin), Some(host)) = (headers.get(ORIGIN), headers.get(HOST)) else {
+        return false;
+    };
+    let (Ok(origin), Ok(host)) = (origin.to_str(), host.to_str()) else {
+        return false;
+    };
+    origin
+        .strip_prefix("http://")
+        .is_some_and(|origin_host| origin_host.eq_ignore_ascii_case(host))
 }
 
 /// The process's Prometheus recorder, installed on first use (a process has
@@ -611,21 +824,117 @@ fn prometheus() -> Result<PrometheusHandle, String> {
         .clone()
 }
 
-/// `GET /deliveries`: the page for a browser, JSON for anyone else.
-fn deliveries(recent: &RecentDeliveries, headers: &HeaderMap) -> Response {
-    let mut response = if prefers_html(headers) {
-        (
+/// `GET /deliveries`: the page for a browser, JSON for anyone else; the
+/// recent deliveries, or in inbox mode the inbox.
+async fn deliveries(
+    State(pages): State<Arc<Pages>>,
+    Query(query): Query<DeliveriesQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let html = prefers_html(&headers);
+    let mut response = match (&pages.inbox, html) {
+        (None, true) => (
             [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             DELIVERIES_PAGE,
         )
-            .into_response()
-    } else {
-        axum::Json(recent.snapshot()).into_response()
+            .into_response(),
+        (None, false) => axum::Json(pages.recent.snapshot()).into_response(),
+        (Some(_), true) => (
+            [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            INBOX_PAGE,
+        )
+            .into_response(),
+        (Some(store), false) => match inbox_json(store, &query, pages.page_size).await {
+            Ok(json) => axum::Json(json).into_response(),
+            Err(error) => {
+                tracing::error!(%error, "inbox could not be read");
+                (StatusCode::SERVICE_UNAVAILABLE, "inbox unavailable\n").into_response()
+            }
+        },
     };
     let headers = response.headers_mut();
     headers.insert(VARY, HeaderValue::from_static("accept"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// `GET /deliveries?state=dead&before=ID` in inbox mode.
+#[derive(Debug, Default, Deserialize)]
+struct DeliveriesQuery {
+    state: Option<String>,
+    before: Option<i64>,
+}
+
+/// The inbox as JSON: the counts per state and one page of records.
+async fn inbox_json(
+    store: &SqliteInbox,
+    query: &DeliveriesQuery,
+    page_size: usize,
+) -> Result<serde_json::Value, tower_webhook::inbox::InboxError> {
+    let mut list = ListQuery::newest(page_size);
+    if let Some(state) = query.state.as_deref().and_then(InboxState::from_label) {
+        list = list.state(state);
+    }
+    if let Some(before) = query.before {
+        list = list.before(RecordId::new(before));
+    }
+    let counts = store.counts().await?;
+    let page = store.list(list).await?;
+    let ms = |time: std::time::SystemTime| {
+        time.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_millis() as u64)
+    };
+    let records: Vec<serde_json::Value> = page
+        .entries
+        .iter()
+        .map(|entry| {
+            serde_json::json!({
+                "id": entry.id.get(),
+                "scheme": entry.scheme,
+                "event_id": entry.event_id,
+                "event_type": entry.event_type,
+                "state": entry.state.label(),
+                "attempts": entry.attempts,
+                "received_at_ms": ms(entry.received_at),
+                "next_attempt_at_ms": entry.next_attempt_at.map(ms),
+                "finished_at_ms": entry.finished_at.map(ms),
+                "reason": entry.last_error,
+            })
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "counts": counts,
+        "records": records,
+        "next": page.next.map(RecordId::get),
+    }))
+}
+
+/// `POST /deliveries/ID/requeue`: a dead record pending again, asked by the
+/// admin page only.
+async fn requeue(State(pages): State<Arc<Pages>>, Path(id): Path<i64>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        tracing::warn!(record = id, "requeue refused: not from the admin page's origin");
+        return (StatusCode::FORBIDDEN, "requeue only from the admin page\n").into_response();
+    }
+    let Some(store) = &pages.inbox else {
+        return (StatusCode::NOT_FOUND, "no inbox: INBOX_URL is not set\n").into_response();
+    };
+    match store.requeue(RecordId::new(id)).await {
+        Ok(Requeued::Requeued) => {
+            tracing::info!(record = id, "dead record requeued from the admin page");
+            (StatusCode::OK, "requeued\n").into_response()
+        }
+        Ok(Requeued::NotDead(state)) => (
+            StatusCode::CONFLICT,
+            format!("record {id} is {state}, not dead\n"),
+        )
+            .into_response(),
+        Ok(Requeued::NotFound) => (StatusCode::NOT_FOUND, format!("no record {id}\n")).into_response(),
+        Err(error) => {
+            tracing::error!(%error, record = id, "requeue failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "inbox unavailable\n").into_response()
+        }
+    }
 }
 
 /// Whether `Accept` ranks `text/html` above `application/json` (a browser's
@@ -723,6 +1032,94 @@ const DELIVERIES_PAGE: &str = r#"<!doctype html>
         deliveries.length + " most recent, newest first; refreshed " + new Date().toLocaleTimeString();
     } catch (error) {
       document.getElementById("status").textContent = "Cannot load deliveries: " + error;
+    }
+  }
+  refresh();
+  setInterval(refresh, 2000);
+</script>
+</body>
+</html>
+"#;
+
+/// The inbox page: self-contained like [`DELIVERIES_PAGE`], filled with
+/// `textContent` from `/deliveries` as JSON every two seconds. A dead
+/// record's button requeues it with a `POST` from this page's own origin.
+const INBOX_PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Webhook inbox</title>
+<style>
+  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
+  h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
+  p { margin: 0 0 1rem; color: #57606a; }
+  table { border-collapse: collapse; width: 100%; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  th { background: #f6f8fa; position: sticky; top: 0; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.mono { font-family: ui-monospace, monospace; }
+  tr.done { background: #dafbe1; }
+  tr.pending, tr.running { background: #ddf4ff; }
+  tr.retrying { background: #fff8c5; }
+  tr.dead { background: #ffebe9; }
+</style>
+</head>
+<body>
+<h1>Webhook inbox</h1>
+<p id="status">Loading&hellip;</p>
+<table>
+  <thead><tr>
+    <th>#</th><th>received</th><th>event id</th><th>type</th><th>state</th><th>attempts</th>
+    <th>next attempt</th><th>finished</th><th>reason</th><th></th>
+  </tr></thead>
+  <tbody id="rows"></tbody>
+</table>
+<script>
+  function time(ms) { return ms === null || ms === undefined ? "" : new Date(ms).toLocaleTimeString(); }
+  function cell(row, text, kind) {
+    const td = row.insertCell();
+    td.textContent = text === null || text === undefined ? "" : String(text);
+    if (kind) td.className = kind;
+    return td;
+  }
+  async function requeue(id) {
+    const response = await fetch(location.pathname + "/" + id + "/requeue", { method: "POST" });
+    document.getElementById("status").textContent = "requeue " + id + ": " + (await response.text());
+    refresh();
+  }
+  async function refresh() {
+    try {
+      const response = await fetch(location.pathname + location.search, { headers: { Accept: "application/json" }, cache: "no-store" });
+      const inbox = await response.json();
+      const rows = document.getElementById("rows");
+      rows.replaceChildren();
+      for (const r of inbox.records) {
+        const row = rows.insertRow();
+        row.className = r.state;
+        cell(row, r.id, "num");
+        cell(row, time(r.received_at_ms));
+        cell(row, r.event_id, "mono");
+        cell(row, r.event_type, "mono");
+        cell(row, r.state);
+        cell(row, r.attempts, "num");
+        cell(row, r.state === "done" || r.state === "dead" ? "" : time(r.next_attempt_at_ms));
+        cell(row, time(r.finished_at_ms));
+        cell(row, r.reason);
+        const action = cell(row, "");
+        if (r.state === "dead") {
+          const button = document.createElement("button");
+          button.textContent = "requeue";
+          button.addEventListener("click", () => requeue(r.id));
+          action.appendChild(button);
+        }
+      }
+      const c = inbox.counts;
+      document.getElementById("status").textContent =
+        `pending ${c.pending}, running ${c.running}, retrying ${c.retrying}, done ${c.done}, dead ${c.dead}; ` +
+        `newest first; refreshed ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      document.getElementById("status").textContent = "Cannot load the inbox: " + error;
     }
   }
   refresh();
@@ -842,6 +1239,7 @@ impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
 
 async fn petstore(
     State(stats): State<Arc<Stats>>,
+    attempt: Option<Extension<Attempt>>,
     Webhook { event, verified }: Webhook<PetstoreEvent>,
 ) -> Result<(), HandlerError> {
     let (order, outcome) = match event {
@@ -858,7 +1256,14 @@ async fn petstore(
         }
         PetstoreEvent::Unknown => (None, Ok(false)),
     };
-    let outcome = settle(&stats, &verified, verified.event_type(), order.as_ref(), outcome);
+    let outcome = settle(
+        &stats,
+        &verified,
+        attempt,
+        verified.event_type(),
+        order.as_ref(),
+        outcome,
+    );
     stats.after_work().await;
     outcome
 }
@@ -869,6 +1274,7 @@ async fn petstore(
 /// for a `type` when they are JSON.
 async fn raw(
     State(stats): State<Arc<Stats>>,
+    attempt: Option<Extension<Attempt>>,
     Extension(verified): Extension<Verified>,
 ) -> Result<(), HandlerError> {
     // Standard Webhooks carries the type in the payload, not in a header.
@@ -884,7 +1290,7 @@ async fn raw(
     };
     let event_type = verified.event_type().map(str::to_owned).or_else(payload_type);
     let outcome = stats.outage().map(|()| true);
-    let outcome = settle(&stats, &verified, event_type.as_deref(), None, outcome);
+    let outcome = settle(&stats, &verified, attempt, event_type.as_deref(), None, outcome);
     stats.after_work().await;
     outcome
 }
@@ -892,22 +1298,27 @@ async fn raw(
 /// A form-encoded delivery (Twilio): the verified bytes as they are.
 async fn form(
     State(stats): State<Arc<Stats>>,
+    attempt: Option<Extension<Attempt>>,
     axum::Extension(verified): axum::Extension<Verified>,
 ) -> Result<(), HandlerError> {
     let outcome = stats.outage().map(|()| true);
-    settle(&stats, &verified, verified.event_type(), None, outcome)
+    settle(&stats, &verified, attempt, verified.event_type(), None, outcome)
 }
 
-/// Counts and logs one handled event: the one `handled` line.
+/// Counts and logs one handled event: the one `handled` line per attempt
+/// (then panics, if `HANDLER_PANIC_PERCENT` draws it).
 fn settle(
     stats: &Stats,
     verified: &Verified,
+    attempt: Option<Extension<Attempt>>,
     event_type: Option<&str>,
     order: Option<&Order>,
     outcome: Result<bool, HandlerError>,
 ) -> Result<(), HandlerError> {
     stats.handled.fetch_add(1, Ordering::Relaxed);
+    let panicking = stats.draw_panic();
     let result = match &outcome {
+        _ if panicking => "simulated panic",
         Ok(true) => {
             stats.processed.fetch_add(1, Ordering::Relaxed);
             "processed"
@@ -919,12 +1330,16 @@ fn settle(
     tracing::info!(
         event_type = event_type.unwrap_or("-"),
         event_id = verified.id(),
+        attempt = attempt.map(|Extension(attempt)| attempt.number),
         order_id = order.map(|o| o.order_id.as_str()),
         order_status = order.map(|o| o.status.as_str()),
         completed_at = order.and_then(|o| o.completed_at.as_deref()),
         result,
         "handled"
     );
+    if panicking {
+        panic!("simulated panic (HANDLER_PANIC_PERCENT)");
+    }
     outcome.map(|_| ())
 }
 
@@ -966,16 +1381,22 @@ async fn run() -> Result<(), String> {
     let config = Config::from_env()?;
     let Receiver {
         router,
+        admin,
         guard,
         stats,
         dead_letters,
         shutdown,
+        inbox,
     } = receiver(&config)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|error| format!("cannot listen on {addr}: {error}"))?;
     let addr = listener.local_addr().map_err(|error| error.to_string())?;
+    let admin_listener = tokio::net::TcpListener::bind(config.admin_addr)
+        .await
+        .map_err(|error| format!("ADMIN_ADDR={}: cannot listen: {error}", config.admin_addr))?;
+    let admin_addr = admin_listener.local_addr().map_err(|error| error.to_string())?;
     tracing::info!(
         %addr,
         scheme = config.scheme,
@@ -984,11 +1405,13 @@ async fn run() -> Result<(), String> {
         replay_capacity = config.replay_capacity,
         max_concurrent_handlers = config.max_concurrent_handlers,
         handler_delay_ms = config.handler_delay.as_millis(),
+        inbox = config.inbox.as_ref().map(|inbox| inbox.path.display().to_string()),
         "receiving webhooks on POST /webhooks"
     );
     tracing::info!(
-        metrics = format!("http://{addr}/metrics"),
-        deliveries = local_url(addr).replace("/webhooks", "/deliveries"),
+        %admin_addr,
+        metrics = format!("http://{admin_addr}/metrics"),
+        deliveries = format!("http://{admin_addr}/deliveries"),
         "watching"
     );
     // Bounds the exporter's memory between scrapes.
@@ -1001,6 +1424,39 @@ async fn run() -> Result<(), String> {
             }
         });
     }
+    // Inbox mode: the worker, and an hourly purge of what is past retention.
+    let (worker, store) = match inbox {
+        Some(Inbox {
+            store,
+            worker,
+            retention,
+        }) => {
+            let purging = Arc::clone(&store);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(3600));
+                loop {
+                    tick.tick().await;
+                    match purging.purge(Retention::both(retention)).await {
+                        Ok(purged) => {
+                            tracing::info!(records = purged.records, keys = purged.keys, "inbox purged")
+                        }
+                        Err(error) => tracing::error!(%error, "inbox purge failed"),
+                    }
+                }
+            });
+            let counts = store.counts().await.map_err(|error| error.to_string())?;
+            tracing::info!(
+                pending = counts.pending,
+                running = counts.running,
+                retrying = counts.retrying,
+                done = counts.done,
+                dead = counts.dead,
+                "inbox opened; its worker starts"
+            );
+            (Some(worker.spawn()), Some(store))
+        }
+        None => (None, None),
+    };
     if config.generated_secret {
         // Printed for the person at the terminal, never logged.
         let secret = &config.secrets[0];
@@ -1012,30 +1468,45 @@ async fn run() -> Result<(), String> {
             config.scheme
         );
     }
-    // On Ctrl-C or SIGTERM: the server stops accepting connections, and the
+    // On Ctrl-C or SIGTERM: both servers stop accepting connections, the
     // layer refuses new deliveries on open ones and waits for those in
-    // progress (handlers whose sender went away included).
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // progress (handlers whose sender went away included), and the inbox
+    // worker finishes or releases what it runs.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let draining = tokio::spawn({
         let shutdown = shutdown.clone();
         async move {
             shutdown_signal().await;
-            let _ = stop.send(());
+            let _ = stop.send(true);
             shutdown.drain(DRAIN_TIMEOUT).await
         }
     });
-    serve(listener, router, HEADER_READ_TIMEOUT, async {
-        let _ = stopped.await;
-    })
-    .await?;
+    let until_stopped = |mut stopped: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    let admin_server = tokio::spawn(serve(
+        admin_listener,
+        admin,
+        HEADER_READ_TIMEOUT,
+        until_stopped(stopped.clone()),
+    ));
+    serve(listener, router, HEADER_READ_TIMEOUT, until_stopped(stopped)).await?;
     let drained = draining.await.map_err(|error| format!("drain failed: {error}"))?;
+    let worker = match worker {
+        Some(worker) => Some(worker.drain(DRAIN_TIMEOUT).await),
+        None => None,
+    };
+    let _ = admin_server.await;
     tracing::info!(
         drained = drained.completed,
         cancelled = drained.cancelled,
+        worker_completed = worker.map(|w| w.completed),
+        worker_released = worker.map(|w| w.released),
         handled = stats.handled.load(Ordering::Relaxed),
         processed = stats.processed.load(Ordering::Relaxed),
         dead_letters = dead_letters.len(),
         remembered = guard.done_len(),
+        inbox_transactions = store.as_ref().map(|store| store.write_stats().transactions),
         "shut down"
     );
     Ok(())

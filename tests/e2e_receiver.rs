@@ -649,6 +649,7 @@ async fn receiver_finishes_a_handler_the_sender_gave_up_on_keeps_dead_letters_an
             stats,
             dead_letters,
             shutdown,
+            ..
         } = receiver::receiver(&config).unwrap();
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await

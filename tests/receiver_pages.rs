@@ -1,6 +1,8 @@
 //! The example receiver's `GET /deliveries` and `GET /metrics`, driven with
-//! `oneshot` through its router: both outside the webhook layer, the
-//! deliveries the last N in order and never a secret or a body.
+//! `oneshot` through its admin router: both outside the webhook layer and
+//! off the webhook port, the deliveries the last N in order and never a
+//! secret or a body; the admin listener's `Host` check; the inbox page and
+//! its requeue, which only the page's own origin may ask for.
 
 #[allow(dead_code)]
 #[path = "../examples/receiver.rs"]
@@ -9,7 +11,7 @@ mod receiver;
 use axum::body::Body;
 use axum::Router;
 use bytes::Bytes;
-use http::header::{ACCEPT, CONTENT_TYPE};
+use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -18,14 +20,19 @@ use tower_webhook::{testing, Secret};
 
 const SECRET: &str = "receiver-pages-secret";
 
-fn router(recent: &str) -> Router {
+/// The webhook port's router and the admin listener's.
+fn routers(recent: &str) -> (Router, Router) {
     let vars = [("WEBHOOK_SECRET", SECRET), ("RECENT_DELIVERIES", recent)];
     let config = receiver::Config::from_lookup(|name| {
         Ok(vars.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
     })
     .unwrap();
-    receiver::receiver(&config).unwrap().router
+    let receiver = receiver::receiver(&config).unwrap();
+    (receiver.router, receiver.admin)
 }
+
+/// The `Host` a browser on the admin page sends.
+const ADMIN_HOST: &str = "127.0.0.1:3001";
 
 fn event(id: &str) -> String {
     format!(
@@ -45,7 +52,7 @@ async fn deliver(router: &Router, id: &str) -> (StatusCode, String) {
 }
 
 async fn get(router: &Router, path: &str, accept: Option<&str>) -> (StatusCode, HeaderMap, Bytes) {
-    let mut request = Request::get(path);
+    let mut request = Request::get(path).header(HOST, ADMIN_HOST);
     if let Some(accept) = accept {
         request = request.header(ACCEPT, accept);
     }
@@ -64,7 +71,7 @@ async fn get(router: &Router, path: &str, accept: Option<&str>) -> (StatusCode, 
 
 #[tokio::test]
 async fn deliveries_json_is_the_last_n_newest_first_without_secrets_or_bodies() {
-    let router = router("3");
+    let (router, admin) = routers("3");
     let mut signatures = Vec::new();
     for id in ["evt_p1", "evt_p2", "evt_p3", "evt_p4", "evt_p5"] {
         let (status, signature) = deliver(&router, id).await;
@@ -80,7 +87,7 @@ async fn deliveries_json_is_the_last_n_newest_first_without_secrets_or_bodies() 
         StatusCode::UNAUTHORIZED
     );
 
-    let (status, headers, body) = get(&router, "/deliveries", Some("application/json")).await;
+    let (status, headers, body) = get(&admin, "/deliveries", Some("application/json")).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[CONTENT_TYPE], "application/json");
     let deliveries: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
@@ -117,8 +124,8 @@ async fn deliveries_json_is_the_last_n_newest_first_without_secrets_or_bodies() 
 
 #[tokio::test]
 async fn deliveries_without_an_accept_header_are_json() {
-    let router = router("10");
-    let (status, headers, body) = get(&router, "/deliveries", None).await;
+    let (_, admin) = routers("10");
+    let (status, headers, body) = get(&admin, "/deliveries", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[CONTENT_TYPE], "application/json");
     assert_eq!(&body[..], b"[]");
@@ -126,9 +133,9 @@ async fn deliveries_without_an_accept_header_are_json() {
 
 #[tokio::test]
 async fn deliveries_page_is_html_for_a_browser() {
-    let router = router("10");
+    let (_, admin) = routers("10");
     let browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
-    let (status, headers, body) = get(&router, "/deliveries", Some(browser)).await;
+    let (status, headers, body) = get(&admin, "/deliveries", Some(browser)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[CONTENT_TYPE], "text/html; charset=utf-8");
     assert_eq!(headers["vary"], "accept");
@@ -158,10 +165,10 @@ fn accept_header_ranking() {
 
 #[tokio::test]
 async fn metrics_are_prometheus_text_outside_the_layer() {
-    let router = router("10");
+    let (router, admin) = routers("10");
     assert_eq!(deliver(&router, "evt_metrics_1").await.0, StatusCode::OK);
     // No signature, and still answered: the endpoint is not behind the layer.
-    let (status, _, body) = get(&router, "/metrics", None).await;
+    let (status, _, body) = get(&admin, "/metrics", None).await;
     assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body.to_vec()).unwrap();
     let processed = text
@@ -179,7 +186,96 @@ async fn metrics_are_prometheus_text_outside_the_layer() {
     );
     assert!(text.contains("webhook_handlers_running{"), "{text}");
     // Reading the pages is not a delivery.
-    let (_, _, deliveries) = get(&router, "/deliveries", Some("application/json")).await;
+    let (_, _, deliveries) = get(&admin, "/deliveries", Some("application/json")).await;
     let deliveries: Vec<serde_json::Value> = serde_json::from_slice(&deliveries).unwrap();
     assert_eq!(deliveries.len(), 1);
+}
+
+#[tokio::test]
+async fn the_webhook_port_serves_only_webhooks() {
+    let (router, _) = routers("10");
+    for path in ["/metrics", "/deliveries"] {
+        let request = Request::get(path)
+            .header(HOST, ADMIN_HOST)
+            .body(Body::empty())
+            .unwrap();
+        let status = router.clone().oneshot(request).await.unwrap().status();
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn the_admin_listener_refuses_a_host_that_is_not_its_own() {
+    let (_, admin) = routers("10");
+    for host in [
+        "127.0.0.1:3001",
+        "localhost:3001",
+        "LOCALHOST",
+        "[::1]:3001",
+        "127.0.0.2",
+    ] {
+        let request = Request::get("/metrics")
+            .header(HOST, host)
+            .body(Body::empty())
+            .unwrap();
+        assert_eq!(
+            admin.clone().oneshot(request).await.unwrap().status(),
+            StatusCode::OK,
+            "{host}"
+        );
+    }
+    // A rebound DNS name, a public name, a private address, no Host at all.
+    for host in [
+        Some("attacker.example:3001"),
+        Some("localhost.attacker.example"),
+        Some("10.0.0.5:3001"),
+        None,
+    ] {
+        let mut request = Request::get("/deliveries");
+        if let Some(host) = host {
+            request = request.header(HOST, host);
+        }
+        let response = admin
+            .clone()
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::MISDIRECTED_REQUEST, "{host:?}");
+    }
+}
+
+#[test]
+fn requeue_is_only_for_the_pages_own_origin() {
+    let headers = |pairs: &[(&str, &str)]| {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(
+                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    };
+    assert!(receiver::same_origin(&headers(&[
+        ("host", ADMIN_HOST),
+        ("origin", "http://127.0.0.1:3001")
+    ])));
+    assert!(receiver::same_origin(&headers(&[(
+        "sec-fetch-site",
+        "same-origin"
+    )])));
+    assert!(!receiver::same_origin(&headers(&[
+        ("host", ADMIN_HOST),
+        ("origin", "http://attacker.example")
+    ])));
+    assert!(!receiver::same_origin(&headers(&[
+        ("host", ADMIN_HOST),
+        ("origin", "null")
+    ])));
+    assert!(!receiver::same_origin(&headers(&[("host", ADMIN_HOST)])));
+    assert!(!receiver::same_origin(&headers(&[
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "http://127.0.0.1:3001"),
+        ("host", ADMIN_HOST)
+    ])));
 }
