@@ -27,6 +27,12 @@
 //!    sheds load past a [concurrency limit](WebhookLayer::concurrency_limit)
 //!    with `503`; and [drains](layer::Shutdown::drain) on shutdown.
 //!
+//! Or, in [inbox mode](inbox), it stores every verified delivery durably
+//! (SQLite, feature `sqlite`), acknowledges it at once, and an
+//! [`InboxWorker`](inbox::InboxWorker) runs the same handler on it with
+//! retries: for senders that stop waiting after a few seconds or never
+//! retry, and handlers that are slow.
+//!
 //! # Example: axum
 //!
 //! ```
@@ -120,6 +126,9 @@
 //! | handler panics | 500; id released | yes |
 //! | handler still running at its bound (the optional [deadline](WebhookLayer::deadline), always below the guard's in-flight timeout) | 503 with `Retry-After`; id released | yes, cancelled |
 //! | replay guard unavailable | 503 with `Retry-After` | no |
+//! | [inbox mode](inbox): stored | 200 `{"received":true}` ([configurable 2xx](WebhookLayer::inbox_ack_status)) | later, by the worker |
+//! | inbox mode: the inbox knows the event (any state) | the same 2xx, `{"duplicate":true}` | no |
+//! | inbox mode: the store failed | 503 with `Retry-After` | no |
 //!
 //! Response bodies are short fixed texts; the reason is logged with `tracing`
 //! (the first of each kind per [interval](WebhookLayer::rejection_log_interval)
@@ -143,9 +152,10 @@
 //! | `axum` | yes | the `Webhook<T>` extractor and `IntoResponse` for the rejections |
 //! | `metrics` | no | [`observe::Metrics`]: delivery counters, histograms and a gauge through the `metrics` facade |
 //! | `redis` | no | [`RedisGuard`](replay::RedisGuard): one replay guard shared by several replicas through Redis; `RedisDeadLetters`: their dead letters in one Redis list |
-//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers (headers, and the body where a scheme carries its signature or timestamp there: Mailgun, Linear); the provider registry; the replay-guard conformance suite |
+//! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers (headers, and the body where a scheme carries its signature or timestamp there: Mailgun, Linear); the provider registry; the replay-guard and inbox-store conformance suites |
 //! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
 //! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
+//! | `sqlite` | no | `SqliteInbox`: the [inbox](inbox) in one SQLite file (bundled SQLite through `rusqlite`; nothing to install) |
 //!
 //! # Security considerations
 //!
@@ -235,6 +245,12 @@
 //!   counts bodies being read and handlers running, detached ones included,
 //!   and answers the rest `503` before reading them, so memory stays about
 //!   `limit × body limit` however large a backlog a sender replays.
+//! - **The inbox** (inbox mode) keeps the verified bytes and headers, like
+//!   dead letters, for its retention (default 7 days): protect its file like
+//!   any store of payloads. An acknowledged delivery is on disk
+//!   (`synchronous=FULL`), so it survives a crash and a power cut, not the
+//!   loss of the disk. The handler runs at least once per event; see
+//!   [`inbox`] for the exactly-once pattern.
 //! - **Dead letters** keep the verified bytes and the headers they were
 //!   verified with (signatures included, which are not secret; never the
 //!   secret; `Authorization`, `Proxy-Authorization` and `Cookie` are

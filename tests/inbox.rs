@@ -620,3 +620,33 @@ async fn a_failing_effect_settles_nothing() {
     let _ = rusqlite::Connection::open_in_memory();
     let _ = std::fs::remove_file(&path);
 }
+
+/// Handing the worker the service with the layer still in front would store
+/// each attempt again as a duplicate, and mark events done that never ran:
+/// the layer refuses such a request instead, and the records go dead with
+/// the reason in the log, never done.
+#[tokio::test]
+async fn a_worker_given_the_layered_service_never_marks_an_event_done_unrun() {
+    let scheme = petstore();
+    let store = Arc::new(MemoryInbox::new());
+    let layer = WebhookLayer::new(scheme.clone()).inbox(Arc::clone(&store));
+    let app = Router::new()
+        .route("/webhooks", post(|| async {}))
+        .layer(layer.clone());
+    let request = testing::signed_request::<Body>(&scheme, article("evt_1"), "evt_1");
+    assert_eq!(
+        app.clone().oneshot(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let worker = fast(InboxWorker::<Body, _>::new(&layer, app).unwrap())
+        .max_attempts(2)
+        .spawn();
+    let counts = until(&*store, |counts| counts.dead == 1).await;
+    worker.drain(Duration::from_secs(5)).await;
+    assert_eq!(counts.done, 0);
+    let record = only_record(&*store).await;
+    assert_eq!(
+        record.entry.last_error.as_deref(),
+        Some("gave up after 2 attempts: handler answered 500")
+    );
+}

@@ -1,7 +1,123 @@
 //! The durable inbox: verify, store, acknowledge at once, then process with
 //! retries.
 //!
-//! (Module docs are completed with the layer's inbox mode and the worker.)
+//! In the synchronous mode every guarantee is borrowed from the sender: an
+//! event is safe while the sender keeps its connection open and retries
+//! when told to. Senders stop waiting after a few seconds (LINE 2 s, Slack
+//! and Zoom 3 s, Shopify 5 s, GitHub 10 s), some never retry (GitHub), and a
+//! process that dies mid-handler loses the work in progress. **Inbox mode**
+//! ([`WebhookLayer::inbox`](crate::WebhookLayer::inbox)) stores every
+//! verified delivery durably, acknowledges it at once, and lets an
+//! [`InboxWorker`] run the handler with retries:
+//!
+//! ```text
+//! sender ──POST──▶ WebhookLayer (inbox mode)
+//!                   0–3 as in the synchronous mode: shed, limit, buffer, verify
+//!                       (handshakes are answered by the layer and never stored)
+//!                   4. store: InboxStore::enqueue (raw bytes, request line, headers minus
+//!                      credentials, id, type, scheme), unique on every replay key, durable
+//!                      before it returns → 200 {"received":true}
+//!                      known already, in any state → the same 2xx, {"duplicate":true}
+//!                      store failed → 503 + Retry-After (nothing acknowledged)
+//! InboxWorker ◀─ lease (attempt += 1, lease token) ── InboxStore
+//!    runs the same inner service on the stored request, rebuilt byte for byte
+//!    settle (fenced by the token): 2xx → done; permanent / does not fit → dead;
+//!    else → retry after backoff with jitter, dead after the maximum attempts or age
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use axum::{body::Body, routing::post, Router};
+//! use http::StatusCode;
+//! use tower::ServiceExt;
+//! use tower_webhook::inbox::{InboxStore, InboxWorker, MemoryInbox};
+//! use tower_webhook::{extract::Webhook, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//!
+//! async fn orders(Webhook { event, .. }: Webhook<Event<serde_json::Value>>) {
+//!     println!("order {} is {}", event.data["orderId"], event.data["status"]);
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! // `SqliteInbox::open("inbox.sqlite3")?` (feature `sqlite`) to be durable.
+//! let store = Arc::new(MemoryInbox::new());
+//! let layer = WebhookLayer::new(scheme.clone()).inbox(Arc::clone(&store));
+//! // The handlers alone: the worker runs them; the layer goes in front for the sender.
+//! let handlers = Router::new().route("/webhooks", post(orders));
+//! let app = handlers.clone().layer(layer.clone());
+//! let worker = InboxWorker::<Body, _>::new(&layer, handlers)?.spawn();
+//!
+//! let body = r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#;
+//! let response = app.oneshot(testing::signed_request::<Body>(&scheme, body, "evt_123")).await?;
+//! assert_eq!(response.status(), StatusCode::OK); // {"received":true}, before the handler ran
+//!
+//! while store.counts().await?.done == 0 {
+//!     tokio::time::sleep(Duration::from_millis(5)).await;
+//! }
+//! worker.drain(Duration::from_secs(5)).await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # The two modes
+//!
+//! | | synchronous | inbox |
+//! |---|---|---|
+//! | the sender's 2xx means | the handler succeeded | the delivery is stored durably |
+//! | who calls the handler | the layer, in the request | an [`InboxWorker`], after the answer |
+//! | dedup | the [`ReplayGuard`](crate::ReplayGuard) (`LruGuard`, `RedisGuard`) | the store's unique replay keys |
+//! | in flight in another request | `409` with `Retry-After` | `200 {"duplicate":true}` |
+//! | handler fails, panics, times out | non-2xx: the sender retries | the worker retries with backoff |
+//! | never processable | a [dead letter](crate::dead_letter), `200` | a dead record, with its reason |
+//! | process dies mid-handler | the sender's retry, if it retries | the lease lapses; the record is taken over |
+//! | pick it when | the handler must answer the sender (Twilio's TwiML, a Slack command's reply) | the sender times out quickly, never retries, or the handler is slow |
+//!
+//! The replay guard, the dead-letter sink and
+//! [`decode_as`](crate::WebhookLayer::decode_as) are not used in inbox mode;
+//! a dead record can be exported as a [`DeadLetter`](crate::dead_letter::DeadLetter)
+//! from [`Record::to_request`]'s parts if you keep letters elsewhere.
+//!
+//! # Status codes in inbox mode
+//!
+//! | situation | status | handler called |
+//! |---|---|---|
+//! | body over the limit, body timeout, bad framing, bad signature, shed, shutting down | as in the synchronous mode (413, 408, 400, 401, 503) | no |
+//! | handshake (Slack, Zoom, Twitch, Discord PING, Meta GET) | answered by the layer, never stored | no |
+//! | verified and stored | 200 `{"received":true}` ([configurable 2xx](crate::WebhookLayer::inbox_ack_status)) | later, by the worker |
+//! | the inbox knows the event (pending, running, retrying, done or dead; or purged with its key kept) | the same 2xx, `{"duplicate":true}` | no |
+//! | the store failed ([`Rejection::InboxUnavailable`](crate::Rejection::InboxUnavailable)) | 503 with `Retry-After` | no |
+//!
+//! # Guarantees, and their limits
+//!
+//! - **Acknowledged means stored.** The layer answers 2xx only once
+//!   [`InboxStore::enqueue`] returned: for `SqliteInbox`, the transaction is
+//!   committed with `synchronous=FULL`, so the delivery survives a crash, a
+//!   `kill -9` and a power cut. It does not survive losing the disk: back the
+//!   file up.
+//! - **At least once to the handler.** The attempt is counted when a worker
+//!   leases the record; a worker that dies mid-handler leaves the record
+//!   running until its lease lapses ([`InboxWorker::lease_time`]), then it
+//!   is run again. So a handler may run twice for one event when its
+//!   process dies between its side effect and the settle: make effects
+//!   idempotent by event id, or commit them with the settle
+//!   (`SqliteInbox::settle_with`, the same database's transaction): then
+//!   the effect happens **exactly once**, because a run whose lease was
+//!   taken over cannot commit.
+//! - **Dedup for the retention window.** A redelivery is a duplicate while
+//!   the store keeps its replay key: at least [`Retention::keys`] (default
+//!   7 days) after it was stored, longer than senders retry (Stripe 3 days,
+//!   WhatsApp 7). Run [`InboxStore::purge`] periodically.
+//! - **A crash loop ends**: attempts are counted at lease, so a record whose
+//!   every attempt kills the process is dead after the maximum ("lease
+//!   expired at attempt N").
+//! - **Credentials are never stored**: `Authorization`,
+//!   `Proxy-Authorization` and `Cookie` are dropped, as from dead letters.
+//!   Signature headers are kept (they are not secret). The file holds
+//!   payloads: protect it like any store of them.
 
 mod backoff;
 mod encode;

@@ -43,6 +43,12 @@
 //!    it (`503`), or, under `cancel_on_disconnect`, the response future
 //!    being dropped.
 //!
+//! In [inbox mode](crate::inbox) ([`WebhookLayer::inbox`]), steps 4 to 6
+//! are replaced: the verified delivery is stored in the inbox and
+//! acknowledged `200 {"received":true}` (`{"duplicate":true}` if the inbox
+//! knows it; `503` with `Retry-After` if the store fails), and an
+//! [`InboxWorker`](crate::inbox::InboxWorker) runs the inner service later.
+//!
 //! The layer needs a tokio runtime with the time driver (any
 //! `#[tokio::main]` has one): handlers whose client went away are moved onto
 //! it, and bounded with its timers.
