@@ -155,7 +155,7 @@
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers (headers, and the body where a scheme carries its signature or timestamp there: Mailgun, Linear); the provider registry; the replay-guard and inbox-store conformance suites |
 //! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
 //! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
-//! | `sqlite` | no | `SqliteInbox`: the [inbox](inbox) in one SQLite file (bundled SQLite through `rusqlite`; nothing to install) |
+//! | `sqlite` | no | `SqliteInbox`: the [inbox] in one SQLite file (bundled SQLite through `rusqlite`; nothing to install) |
 //!
 //! # Security considerations
 //!

@@ -177,8 +177,11 @@ impl InboxStore for Down {
     }
 }
 
+/// An observer's report: the outcome, the attempt, the delay until the next.
+type Told = (Outcome, Option<u32>, Option<Duration>);
+
 #[derive(Default)]
-struct Seen(Mutex<Vec<(Outcome, Option<u32>, Option<Duration>)>>);
+struct Seen(Mutex<Vec<Told>>);
 
 impl Observer for Seen {
     fn delivery(&self, report: &Report<'_>) {
@@ -207,7 +210,7 @@ async fn inbox_mode_answers_per_its_status_table() {
                 .observer(Arc::clone(&seen))
                 .inbox(Down),
         )
-        .service(never.clone());
+        .service(never);
     let request = testing::signed_request::<Full<Bytes>>(&scheme, article("evt_1"), "evt_1");
     let response = failing.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);

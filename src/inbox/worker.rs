@@ -672,9 +672,11 @@ fn report(
         retry_in_ms = retry_in.map(|after| micros(after) / 1000),
     );
     if let Some(observer) = &shared.observer {
-        let mut timings = Timings::default();
-        timings.handler = Some(took);
-        timings.total = took;
+        let timings = Timings {
+            handler: Some(took),
+            total: took,
+            ..Timings::default()
+        };
         observer.delivery(&Report {
             scheme: shared.scheme,
             outcome,

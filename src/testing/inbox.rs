@@ -2,11 +2,11 @@
 //! `SqliteInbox` pass, for your own [`InboxStore`](crate::inbox::InboxStore)
 //! to run.
 //!
-//! Call the [`cases`] one by one, or generate one test per case with
+//! Call the [`cases`](crate::testing::inbox::cases) one by one, or generate one test per case with
 //! [`inbox_conformance!`](crate::inbox_conformance) (which needs `tokio` with
 //! the `macros` and `rt-multi-thread` features in your dev-dependencies).
 //! Each case starts from an empty store. A durable store also passes
-//! [`cases::records_survive_reopening`], given a function that closes the
+//! [`cases::records_survive_reopening`](crate::testing::inbox::cases::records_survive_reopening), given a function that closes the
 //! store and opens it again on the same data:
 //!
 //! ```
@@ -21,7 +21,7 @@
 //! ```
 //!
 //! The cases wait for leases and delays of a few hundred milliseconds
-//! ([`LEASE`]); a store's clock must resolve milliseconds.
+//! ([`LEASE`](crate::testing::inbox::LEASE)); a store's clock must resolve milliseconds.
 
 use std::future::Future;
 use std::sync::Arc;
