@@ -25,8 +25,10 @@ const SCHEMA_VERSION: i64 = 1;
 /// The schema. Active records (pending, running, retrying) carry `due_ms`,
 /// when they may be leased next; done and dead ones do not, so the partial
 /// index `inbox_records_due` holds the active records only and leasing stays
-/// as fast with a million done records as with none. Replay keys live in a
-/// table of their own, so that a key outlives its record's body.
+/// as fast with a million done records as with none. The request (headers
+/// and body) lives in a table of its own, written once: leasing and settling
+/// rewrite small rows only, many to a page. Replay keys live in a table of
+/// their own too, so that a key outlives its record.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS inbox_records (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -34,10 +36,6 @@ CREATE TABLE IF NOT EXISTS inbox_records (
     event_id TEXT NOT NULL,
     event_type TEXT,
     signed_timestamp INTEGER,
-    method TEXT NOT NULL,
-    uri TEXT NOT NULL,
-    headers BLOB NOT NULL,
-    body BLOB NOT NULL,
     received_ms INTEGER NOT NULL,
     state INTEGER NOT NULL,
     attempts INTEGER NOT NULL,
@@ -49,6 +47,13 @@ CREATE TABLE IF NOT EXISTS inbox_records (
 CREATE INDEX IF NOT EXISTS inbox_records_due ON inbox_records (scheme, due_ms) WHERE due_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS inbox_records_finished ON inbox_records (finished_ms) WHERE finished_ms IS NOT NULL;
 CREATE INDEX IF NOT EXISTS inbox_records_state ON inbox_records (state, id);
+CREATE TABLE IF NOT EXISTS inbox_requests (
+    record_id INTEGER PRIMARY KEY,
+    method TEXT NOT NULL,
+    uri TEXT NOT NULL,
+    headers BLOB NOT NULL,
+    body BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS inbox_keys (
     scheme TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -63,9 +68,10 @@ CREATE INDEX IF NOT EXISTS inbox_keys_stored ON inbox_keys (stored_ms);
 const ENTRY_COLUMNS: &str =
     "id, scheme, event_id, event_type, state, attempts, received_ms, due_ms, finished_ms, last_error";
 /// The columns of a [`Record`], in the order [`record`] reads them.
-const RECORD_COLUMNS: &str =
-    "id, scheme, event_id, event_type, state, attempts, received_ms, due_ms, finished_ms, \
-last_error, signed_timestamp, method, uri, headers, body, lease_token";
+const RECORD_COLUMNS: &str = "r.id, r.scheme, r.event_id, r.event_type, r.state, r.attempts, r.received_ms, \
+r.due_ms, r.finished_ms, r.last_error, r.signed_timestamp, q.method, q.uri, q.headers, q.body, r.lease_token";
+/// The tables [`RECORD_COLUMNS`] come from.
+const RECORD_FROM: &str = "inbox_records r JOIN inbox_requests q ON q.record_id = r.id";
 
 /// The most operations one transaction (one fsync) takes.
 const MAX_BATCH: usize = 512;
@@ -309,6 +315,8 @@ impl fmt::Debug for SqliteInbox {
 /// WAL with `synchronous=FULL`: a commit returns once the log is on disk.
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
+    // Every statement the writer runs stays prepared.
+    conn.set_prepared_statement_cache_capacity(64);
     let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |row| row.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::InvalidParameterName(format!(
@@ -475,9 +483,9 @@ fn enqueue(conn: &Connection, now: i64, delivery: &Incoming) -> rusqlite::Result
     }
     let id: i64 = conn
         .prepare_cached(
-            "INSERT INTO inbox_records (scheme, event_id, event_type, signed_timestamp, method, uri, headers, body, \
+            "INSERT INTO inbox_records (scheme, event_id, event_type, signed_timestamp, \
              received_ms, state, attempts, lease_token, due_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 0, 0, 0, ?9) RETURNING id",
+             VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?5) RETURNING id",
         )?
         .query_row(
             params![
@@ -485,14 +493,20 @@ fn enqueue(conn: &Connection, now: i64, delivery: &Incoming) -> rusqlite::Result
                 delivery.event_id(),
                 delivery.event_type(),
                 delivery.timestamp(),
-                delivery.method().as_str(),
-                delivery.uri().to_string(),
-                encode_headers(delivery.headers()),
-                &delivery.body()[..],
                 now,
             ],
             |row| row.get(0),
         )?;
+    conn.prepare_cached(
+        "INSERT INTO inbox_requests (record_id, method, uri, headers, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        id,
+        delivery.method().as_str(),
+        delivery.uri().to_string(),
+        encode_headers(delivery.headers()),
+        &delivery.body()[..],
+    ])?;
     let mut insert_key = conn.prepare_cached(
         "INSERT INTO inbox_keys (scheme, key, record_id, stored_ms) VALUES (?1, ?2, ?3, ?4)",
     )?;
@@ -515,9 +529,12 @@ fn lease(
         "SELECT id, state, attempts FROM inbox_records \
          WHERE scheme = ?1 AND due_ms IS NOT NULL AND due_ms <= ?2 ORDER BY due_ms, id LIMIT ?3",
     )?;
-    let mut take = conn.prepare_cached(&format!(
+    let mut take = conn.prepare_cached(
         "UPDATE inbox_records SET state = 1, attempts = attempts + 1, lease_token = lease_token + 1, due_ms = ?2 \
-         WHERE id = ?1 RETURNING {RECORD_COLUMNS}"
+         WHERE id = ?1",
+    )?;
+    let mut read = conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM} WHERE r.id = ?1"
     ))?;
     let mut bury = conn.prepare_cached(
         "UPDATE inbox_records SET state = 4, due_ms = NULL, finished_ms = ?2, \
@@ -541,8 +558,8 @@ fn lease(
                 buried += 1;
                 continue;
             }
-            let (record, token) =
-                take.query_row(params![id, now.saturating_add(millis(lease_for))], record)?;
+            take.execute(params![id, now.saturating_add(millis(lease_for))])?;
+            let (record, token) = read.query_row([id], record)?;
             leased.push(Leased { record, token });
         }
         // Only records that went dead leave room for more.
@@ -612,15 +629,22 @@ fn requeue(conn: &Connection, now: i64, id: RecordId) -> rusqlite::Result<Requeu
 
 /// One chunk of a purge: finished records first, then orphaned keys.
 fn purge_chunk(conn: &Connection, now: i64, retention: Retention) -> rusqlite::Result<Purged> {
-    let records = conn
+    let ids: Vec<i64> = conn
         .prepare_cached(
-            "DELETE FROM inbox_records WHERE id IN (SELECT id FROM inbox_records \
-             WHERE finished_ms IS NOT NULL AND finished_ms <= ?1 LIMIT ?2)",
+            "SELECT id FROM inbox_records WHERE finished_ms IS NOT NULL AND finished_ms <= ?1 LIMIT ?2",
         )?
-        .execute(params![
-            now.saturating_sub(millis(retention.records)),
-            PURGE_CHUNK as i64
-        ])?;
+        .query_map(
+            params![now.saturating_sub(millis(retention.records)), PURGE_CHUNK as i64],
+            |row| row.get(0),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut delete_request = conn.prepare_cached("DELETE FROM inbox_requests WHERE record_id = ?1")?;
+    let mut delete_record = conn.prepare_cached("DELETE FROM inbox_records WHERE id = ?1")?;
+    for id in &ids {
+        delete_request.execute([id])?;
+        delete_record.execute([id])?;
+    }
+    let records = ids.len();
     // A key outlives its record by the key retention, and never goes first.
     let keys = conn
         .prepare_cached(
@@ -715,7 +739,7 @@ impl InboxStore for SqliteInbox {
     fn get(&self, id: RecordId) -> impl Future<Output = Result<Option<Record>, InboxError>> + Send {
         self.read(move |conn| {
             conn.prepare_cached(&format!(
-                "SELECT {RECORD_COLUMNS} FROM inbox_records WHERE id = ?1"
+                "SELECT {RECORD_COLUMNS} FROM {RECORD_FROM} WHERE r.id = ?1"
             ))?
             .query_row([id.get()], record)
             .optional()

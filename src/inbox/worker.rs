@@ -332,7 +332,9 @@ where
         let mut notified = pin!(notified);
         notified.as_mut().enable();
         let free = shared.concurrency.saturating_sub(running.len());
-        if free > 0 {
+        // Lease in batches: while most handlers are busy, a freed slot waits
+        // for a few more (one store round trip for several records).
+        if free > 0 && (free >= shared.concurrency.div_ceil(4) || running.is_empty()) {
             match shared
                 .store
                 .lease_boxed(shared.scheme, free, shared.lease, shared.max_attempts)
