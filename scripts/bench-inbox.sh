@@ -23,7 +23,7 @@
 # Environment: REQUESTS (measured per run, default 20000), WARMUP (default
 # 2000), RECEIVER_LOG (default info: a `handled` line per delivery, as a new
 # user runs it), BUILD=0 to skip `cargo build --release`, STRACE=1, DIR (where
-# the inbox files go, default target/bench-inbox).
+# the inbox files go, default $CARGO_TARGET_DIR/bench-inbox).
 #
 # Only Linux (taskset, /proc). Needs two cores.
 set -euo pipefail
@@ -39,7 +39,7 @@ receiver_log=${RECEIVER_LOG:-info}
 secret=bench-secret-0123456789
 port=${BASE_PORT:-3201}
 admin_port=$((port + 1))
-dir=${DIR:-target/bench-inbox}
+dir=${DIR:-${CARGO_TARGET_DIR:-target}/bench-inbox}
 mkdir -p "$dir"
 
 if [ "${BUILD:-1}" != 0 ]; then
