@@ -961,18 +961,16 @@ pub fn prefers_html(headers: &HeaderMap) -> bool {
     html > json
 }
 
-/// The recent-deliveries page: self-contained (no external script, style or
-/// font), it asks `/deliveries` for JSON every two seconds and fills the
-/// table with `textContent`, so nothing a sender put in an id or a type is
-/// ever parsed as HTML.
-const DELIVERIES_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Recent webhook deliveries</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
+/// The admin pages' common head: their title, and the start of their style
+/// (each page adds its rows' colours and closes it).
+macro_rules! page_head {
+    ($title:literal) => {
+        concat!(
+            "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+            $title,
+            "</title>\n<style>\n",
+            r#"  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
   h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
   p { margin: 0 0 1rem; color: #57606a; }
   table { border-collapse: collapse; width: 100%; }
@@ -980,7 +978,18 @@ const DELIVERIES_PAGE: &str = r#"<!doctype html>
   th { background: #f6f8fa; position: sticky; top: 0; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   td.mono { font-family: ui-monospace, monospace; }
-  tr.ok { background: #dafbe1; }
+"#
+        )
+    };
+}
+
+/// The recent-deliveries page: self-contained (no external script, style or
+/// font), it asks `/deliveries` for JSON every two seconds and fills the
+/// table with `textContent`, so nothing a sender put in an id or a type is
+/// ever parsed as HTML.
+const DELIVERIES_PAGE: &str = concat!(
+    page_head!("Recent webhook deliveries"),
+    r#"  tr.ok { background: #dafbe1; }
   tr.info { background: #ddf4ff; }
   tr.retry { background: #fff8c5; }
   tr.fail { background: #ffebe9; }
@@ -1039,27 +1048,15 @@ const DELIVERIES_PAGE: &str = r#"<!doctype html>
 </script>
 </body>
 </html>
-"#;
+"#
+);
 
 /// The inbox page: self-contained like [`DELIVERIES_PAGE`], filled with
 /// `textContent` from `/deliveries` as JSON every two seconds. A dead
 /// record's button requeues it with a `POST` from this page's own origin.
-const INBOX_PAGE: &str = r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Webhook inbox</title>
-<style>
-  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
-  h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
-  p { margin: 0 0 1rem; color: #57606a; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
-  th { background: #f6f8fa; position: sticky; top: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  td.mono { font-family: ui-monospace, monospace; }
-  tr.done { background: #dafbe1; }
+const INBOX_PAGE: &str = concat!(
+    page_head!("Webhook inbox"),
+    r#"  tr.done { background: #dafbe1; }
   tr.pending, tr.running { background: #ddf4ff; }
   tr.retrying { background: #fff8c5; }
   tr.dead { background: #ffebe9; }
@@ -1127,7 +1124,8 @@ const INBOX_PAGE: &str = r#"<!doctype html>
 </script>
 </body>
 </html>
-"#;
+"#
+);
 
 /// An order, as the Petstore sends it in `data`: the source article's
 /// `{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}`.
