@@ -65,3 +65,18 @@ pub async fn reopen(store: PostgresInbox) -> PostgresInbox {
     drop(store);
     open(&schema).await
 }
+
+pub mod cluster;
+
+/// A plain connection to the test server, for looking inside the tables
+/// and holding transactions the store must wait for.
+pub async fn raw_client(url: &str) -> tower_webhook::inbox::tokio_postgres::Client {
+    use tower_webhook::inbox::tokio_postgres;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("a plain connection to the test server");
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
