@@ -72,7 +72,7 @@ impl<T> PostgresInboxBuilder<T> {
 
     /// The most connections the store opens (default [`DEFAULT_POOL_SIZE`]),
     /// besides its one listening connection. Each running
-    /// [`InboxTransaction`] holds one until it ends.
+    /// [`InboxTransaction`](super::InboxTransaction) holds one until it ends.
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = size.max(1);
         self
