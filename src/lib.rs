@@ -146,6 +146,7 @@
 //! | `test-util` | no | [`testing`]: sign requests for every scheme, to test your handlers (headers, and the body where a scheme carries its signature or timestamp there: Mailgun, Linear); the provider registry; the replay-guard conformance suite |
 //! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
 //! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
+//! | `postgres` | no | [`PostgresInbox`](inbox::PostgresInbox): the durable inbox in PostgreSQL, shared by several replicas, with the handler's effect and the record's settle in one transaction |
 //!
 //! # Security considerations
 //!

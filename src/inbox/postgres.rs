@@ -48,7 +48,8 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 ///   `LISTEN`s, so [`wait_for_work`](InboxStore::wait_for_work) returns as
 ///   soon as any replica stored a delivery. If that connection drops, it
 ///   reconnects with backoff (100 ms doubling to 10 s) and the workers poll
-///   meanwhile.
+///   meanwhile (as they do behind a proxy that pools transactions, such as
+///   PgBouncer in transaction mode, where `LISTEN` does not work).
 /// - **Round trips**: one per enqueue (the uniqueness check, the insert of
 ///   the keys and of the record, and the notification are one statement),
 ///   one per leased batch, one per settle and per heartbeat. The first use
