@@ -43,18 +43,24 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 ///   trip. Lease times and retry delays are computed with the server's
 ///   `now()`, so clocks that differ between machines cannot let two workers
 ///   hold one record. Every lease gets a new fencing token.
-/// - **Woken within milliseconds**: an enqueue notifies (`NOTIFY`, sent when
-///   its transaction commits) and a dedicated connection of every store
-///   `LISTEN`s, so [`wait_for_work`](InboxStore::wait_for_work) returns as
-///   soon as any replica stored a delivery. If that connection drops, it
+/// - **Woken within milliseconds**: once an enqueue (or a requeue, or a
+///   release) has committed, the store sends a `NOTIFY`, and a dedicated
+///   connection of every store `LISTEN`s, so [`wait_for_work`](InboxStore::wait_for_work)
+///   returns as soon as any replica stored a delivery. The notification is
+///   sent apart from the delivery's transaction, by one task per store that
+///   folds the enqueues of a burst into one: a transaction that notifies
+///   holds a lock across its commit that serializes all such commits in
+///   the database, which cut the rate of acknowledged deliveries eightfold
+///   when every enqueue notified. If the listening connection drops, it
 ///   reconnects with backoff (100 ms doubling to 10 s) and the workers poll
 ///   meanwhile (as they do behind a proxy that pools transactions, such as
-///   PgBouncer in transaction mode, where `LISTEN` does not work).
-/// - **Round trips**: one per enqueue (the uniqueness check, the insert of
-///   the keys and of the record, and the notification are one statement),
-///   one per leased batch, one per settle and per heartbeat. The first use
-///   of a statement on a connection also prepares it. [`statements`](Self::statements)
-///   counts them.
+///   PgBouncer in transaction mode, where `LISTEN` does not work); a
+///   notification lost with its process costs a poll, nothing more.
+/// - **Round trips**: one per enqueue (the uniqueness check and the insert
+///   of the keys and of the record are one statement), one per leased
+///   batch, one per settle and per heartbeat; the first use of a statement
+///   on a connection also prepares it. [`statements`](Self::statements)
+///   counts them, [`notifications`](Self::notifications) the `NOTIFY`s.
 /// - **Settle inside your own transaction**: [`settlement`](Self::settlement)
 ///   gives the handler a [`Settlement`] whose [`InboxTransaction`] writes the
 ///   handler's effect and marks the record done in one commit: the
@@ -157,6 +163,12 @@ impl PostgresInbox {
         Settlement::new(Arc::clone(&self.shared), id, token)
     }
 
+    /// How many `NOTIFY`s the store sent since it was opened: at most one
+    /// per enqueue, fewer when deliveries come in bursts.
+    pub fn notifications(&self) -> u64 {
+        self.shared.notifications.load(Ordering::Relaxed)
+    }
+
     /// The schema the tables live in.
     pub fn schema(&self) -> &str {
         &self.shared.sql.schema
@@ -215,10 +227,14 @@ impl InboxStore for PostgresInbox {
         let shared = &*self.shared;
         shared.bounded(async move {
             let conn = shared.connection().await?;
-            shared
+            let settled = shared
                 .settle_on(&conn, id, token, &outcome)
                 .await
-                .map_err(InboxError::new)
+                .map_err(InboxError::new)?;
+            if settled == Settled::Applied && outcome == Settle::Release {
+                shared.wake_replicas();
+            }
+            Ok(settled)
         })
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio_postgres::tls::{MakeTlsConnect, NoTls, TlsConnect};
 use tokio_postgres::Socket;
 
@@ -171,6 +171,14 @@ impl<T> PostgresInboxBuilder<T> {
             .unwrap_or_else(|_| Err(InboxError::new(TimedOut(self.timeout))))?;
         let (wake, _) = watch::channel(0);
         let listener = listen::spawn(config, self.tls, sql.payload.clone(), wake.clone());
+        let notify = Arc::new(Notify::new());
+        let notifications = Arc::new(AtomicU64::new(0));
+        let notifier = listen::notifier(
+            pool.clone(),
+            sql.notify.clone(),
+            Arc::clone(&notify),
+            Arc::clone(&notifications),
+        );
         Ok(PostgresInbox {
             shared: Arc::new(Shared {
                 pool,
@@ -180,6 +188,9 @@ impl<T> PostgresInboxBuilder<T> {
                 leased_at: AtomicU64::new(0),
                 statements: AtomicU64::new(0),
                 listener,
+                notify,
+                notifications,
+                notifier,
             }),
         })
     }

@@ -1,12 +1,17 @@
-//! The listener: one dedicated connection that `LISTEN`s for new work and
-//! wakes the store's workers; reconnects with backoff when it drops.
+//! Wake-ups between replicas: the notifier tells every listener that work
+//! was stored; the listener, one dedicated connection that `LISTEN`s, wakes
+//! the store's workers, and reconnects with backoff when it drops.
 
 use std::future::{poll_fn, Future};
 use std::pin::pin;
 use std::task::Poll;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use deadpool_postgres::Pool;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{AsyncMessage, Socket};
@@ -20,6 +25,37 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// How long the listener's connection may be idle before TCP keepalives
 /// probe it, so that a server gone without closing the socket is noticed.
 const KEEPALIVE_IDLE: Duration = Duration::from_secs(30);
+
+/// Sends `statement` (the `NOTIFY`) on a connection of `pool` whenever
+/// `due` is signalled, until aborted. Signals that come while one is being
+/// sent make one more, so a burst of deliveries costs two notifications, not
+/// one each. Counts them in `sent`.
+pub(super) fn notifier(
+    pool: Pool,
+    statement: String,
+    due: Arc<Notify>,
+    sent: Arc<AtomicU64>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            due.notified().await;
+            // One simple-query message: the server runs the whole batch even
+            // if this task is aborted meanwhile, so no connection goes back
+            // to the pool inside its transaction.
+            let notified = match pool.get().await {
+                Ok(conn) => conn
+                    .batch_execute(&statement)
+                    .await
+                    .map_err(|error| error.to_string()),
+                Err(error) => Err(error.to_string()),
+            };
+            sent.fetch_add(1, Ordering::Relaxed);
+            if let Err(error) = notified {
+                tracing::debug!(%error, "could not notify the other replicas; their workers poll");
+            }
+        }
+    })
+}
 
 /// Listens on `config` until aborted, bumping `wake` on every notification
 /// whose payload is `payload`, and once per (re)connection, since work may

@@ -191,6 +191,9 @@ impl InboxTransaction {
         match result {
             Ok(settled) => {
                 if settled == Settled::Applied {
+                    if outcome == Settle::Release {
+                        shared.wake_replicas();
+                    }
                     let _ = settlement.committed.set(outcome);
                 }
                 self.finish();

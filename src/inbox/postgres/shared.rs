@@ -5,10 +5,11 @@
 use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Object, Pool};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -42,11 +43,16 @@ pub(super) struct Shared {
     pub(super) leased_at: AtomicU64,
     pub(super) statements: AtomicU64,
     pub(super) listener: JoinHandle<()>,
+    /// Signals the notifier that work was stored.
+    pub(super) notify: Arc<Notify>,
+    pub(super) notifications: Arc<AtomicU64>,
+    pub(super) notifier: JoinHandle<()>,
 }
 
 impl Drop for Shared {
     fn drop(&mut self) {
         self.listener.abort();
+        self.notifier.abort();
     }
 }
 
@@ -101,8 +107,15 @@ impl Shared {
         conn.execute(&statement, params).await
     }
 
+    /// Tells every replica's listener that there is work, soon (see
+    /// [`listen::notifier`](super::listen::notifier)).
+    pub(super) fn wake_replicas(&self) {
+        self.notify.notify_one();
+    }
+
     /// Settles record `id` held under `token` on `conn`, in whatever
-    /// transaction `conn` is in.
+    /// transaction `conn` is in. The caller wakes the replicas once a
+    /// release is committed.
     pub(super) async fn settle_on(
         &self,
         conn: &Object,
@@ -124,10 +137,7 @@ impl Shared {
                 self.execute(conn, &self.sql.retry, &[&id, &token, &after, &error])
                     .await?
             }
-            Settle::Release => {
-                let rows = self.query(conn, &self.sql.release, &[&id, &token]).await?;
-                rows.first().map_or(0, |row| row.get::<_, i64>(0)) as u64
-            }
+            Settle::Release => self.execute(conn, &self.sql.release, &[&id, &token]).await?,
         };
         Ok(if changed == 1 {
             Settled::Applied
@@ -173,6 +183,7 @@ impl Shared {
                 .first()
                 .ok_or_else(|| InboxError::new("the enqueue statement returned no row"))?;
             if let Some(id) = row.try_get::<_, Option<i64>>(0).map_err(InboxError::new)? {
+                self.wake_replicas();
                 return Ok(Enqueued::Accepted(RecordId::new(id)));
             }
             if row.try_get::<_, bool>(1).map_err(InboxError::new)? {
@@ -252,7 +263,10 @@ impl Shared {
             return Ok(Requeued::NotFound);
         };
         match row::state(row.try_get(0).map_err(InboxError::new)?)? {
-            State::Dead => Ok(Requeued::Requeued),
+            State::Dead => {
+                self.wake_replicas();
+                Ok(Requeued::Requeued)
+            }
             state => Ok(Requeued::NotDead(state)),
         }
     }

@@ -66,6 +66,8 @@ pub(crate) struct Sql {
     pub(crate) migration: String,
     /// The notification's payload: the records table's name.
     pub(crate) payload: String,
+    /// Tells the listeners there is work (a simple-query batch).
+    pub(crate) notify: String,
     pub(crate) enqueue: String,
     pub(crate) lease: String,
     pub(crate) done: String,
@@ -103,7 +105,13 @@ impl Sql {
         let keys = name("inbox_keys");
         let ids = name("inbox_record_ids");
         let payload = format!("{schema}.{prefix}inbox_records");
-        let notify = format!("pg_notify('{CHANNEL}', '{payload}')");
+        // Sent after the writes commit, apart from them: a transaction that
+        // notifies holds a lock across its commit that serializes every
+        // other notifying commit, which would undo the server's group commit.
+        // Not durable: a lost notification costs a poll.
+        let notify = format!(
+            "BEGIN; SET LOCAL synchronous_commit = off; SELECT pg_notify('{CHANNEL}', '{payload}'); COMMIT"
+        );
         let create_schema = if schema == "public" {
             String::new()
         } else {
@@ -181,9 +189,9 @@ CREATE INDEX IF NOT EXISTS \"{prefix}inbox_keys_orphaned\" ON {keys} (stored_at)
         now(), 'pending', now() FROM fresh\n\
     WHERE (SELECT count(*) FROM stored_keys) = cardinality($2::text[])\n\
     RETURNING id\n\
-), woken AS (SELECT {notify} FROM stored)\n\
+)\n\
 SELECT (SELECT id FROM stored), EXISTS (SELECT 1 FROM known), (SELECT record_id FROM known),\n\
-    (SELECT state FROM known), (SELECT count(*) FROM woken)"
+    (SELECT state FROM known)"
         );
 
         // One statement leases a batch: SKIP LOCKED passes over the rows
@@ -224,12 +232,9 @@ LEFT JOIN (taken t JOIN due d ON d.id = t.id) ON true ORDER BY d.due_at, t.id",
         let done = settle("state = 'done', due_at = NULL, finished_at = now(), last_error = NULL");
         let dead = settle("state = 'dead', due_at = NULL, finished_at = now(), last_error = $3::text");
         let retry = settle("state = 'retrying', due_at = now() + $3::bigint * interval '1 microsecond', last_error = $4::text");
-        let release = format!(
-            "WITH released AS (\n\
-    UPDATE {records} SET attempts = greatest(attempts - 1, 0),\n\
-        state = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END, due_at = now() {HELD}\n\
-    RETURNING 1\n\
-) SELECT count(*) FROM (SELECT {notify} FROM released) woken"
+        let release = settle(
+            "attempts = greatest(attempts - 1, 0), \
+             state = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END, due_at = now()",
         );
         let heartbeat = settle("due_at = now() + $3::bigint * interval '1 microsecond'");
         let list = format!(
@@ -245,8 +250,8 @@ LEFT JOIN (taken t JOIN due d ON d.id = t.id) ON true ORDER BY d.due_at, t.id",
 ), revived AS (\n\
     UPDATE {records} r SET state = 'pending', attempts = 0, due_at = now(), finished_at = NULL, last_error = NULL\n\
     FROM found WHERE r.id = found.id AND found.state = 'dead' RETURNING r.id\n\
-), woken AS (SELECT {notify} FROM revived)\n\
-SELECT found.state, (SELECT count(*) FROM woken) FROM found"
+)\n\
+SELECT found.state, (SELECT count(*) FROM revived) FROM found"
         );
         let purge_records = format!(
             "DELETE FROM {records} WHERE id IN (SELECT id FROM {records}\n\
@@ -264,6 +269,7 @@ SELECT found.state, (SELECT count(*) FROM woken) FROM found"
             prefix: prefix.to_owned(),
             migration,
             payload,
+            notify,
             enqueue,
             lease,
             done,
