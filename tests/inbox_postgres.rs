@@ -272,6 +272,96 @@ async fn one_statement_per_enqueue_per_batch_and_per_settle() {
     assert_eq!(store.statements() - before, 5);
 }
 
+/// Settles that come together share a statement, and each still gets its
+/// own answer: a stale token is stale, and of two settles of one record
+/// only the first applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_settles_share_statements_and_keep_their_answers() {
+    if server().is_none() {
+        return;
+    }
+    let store = postgres_support::fresh().await;
+    for n in 0..64 {
+        accepted(&store, delivery(&format!("evt_{n}"))).await;
+    }
+    let leased = within(store.lease(SCHEME, 64, Duration::from_secs(60), 8))
+        .await
+        .unwrap();
+    assert_eq!(leased.len(), 64);
+    let stale = tower_webhook::inbox::LeaseToken::new(leased[0].token.get() + 100);
+    let mut calls = Vec::new();
+    for (n, held) in leased.iter().enumerate() {
+        let outcome = match n % 3 {
+            0 => Settle::Done,
+            1 => Settle::Retry {
+                after: Duration::from_secs(60),
+                error: "handler answered 500".to_owned(),
+            },
+            _ => Settle::Dead {
+                reason: "order event without an orderId".to_owned(),
+            },
+        };
+        calls.push((held.record.entry.id, held.token, outcome));
+    }
+    // The first record twice (Done, then Release), and once under a token it never had.
+    calls.push((leased[0].record.entry.id, leased[0].token, Settle::Release));
+    calls.push((leased[0].record.entry.id, stale, Settle::Done));
+    let before = store.statements();
+    // Polled in order, so the settles queue in this order.
+    let settles = calls
+        .iter()
+        .map(|(id, token, outcome)| store.settle(*id, *token, outcome.clone()))
+        .collect();
+    let answers: Vec<Settled> = within(futures_join(settles))
+        .await
+        .into_iter()
+        .map(|answer| answer.expect("settle"))
+        .collect();
+    let used = store.statements() - before;
+    eprintln!("66 settles in {used} statements");
+    assert!(used < 66, "{used} statements for 66 concurrent settles");
+    for (n, answer) in answers.iter().enumerate().take(64) {
+        assert_eq!(*answer, Settled::Applied, "settle {n}");
+    }
+    assert_eq!(answers[64], Settled::Stale, "a second settle of a settled record");
+    assert_eq!(answers[65], Settled::Stale, "a token the record never had");
+    let counts = within(store.counts()).await.unwrap();
+    assert_eq!(
+        (counts.done, counts.retrying, counts.dead, counts.running),
+        (22, 21, 21, 0)
+    );
+    let retried = within(store.get(leased[1].record.entry.id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retried.entry.last_error.as_deref(), Some("handler answered 500"));
+    assert_eq!(retried.entry.attempts, 1);
+}
+
+/// Polls every future in `futures` together; their outputs in order.
+async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    std::task::Poll::Ready(value) => *output = Some(value),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|output| output.expect("ready")).collect()
+}
+
 /// PostgreSQL text holds no NUL: such an id is refused with an error (the
 /// layer's 503), never stored half; a failure text has its NULs replaced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

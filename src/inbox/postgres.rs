@@ -1,5 +1,6 @@
 //! [`PostgresInbox`]: the inbox in PostgreSQL, for several replicas.
 
+mod batch;
 mod builder;
 mod listen;
 mod row;
@@ -58,9 +59,12 @@ pub const DEFAULT_POOL_SIZE: usize = 16;
 ///   notification lost with its process costs a poll, nothing more.
 /// - **Round trips**: one per enqueue (the uniqueness check and the insert
 ///   of the keys and of the record are one statement), one per leased
-///   batch, one per settle and per heartbeat; the first use of a statement
-///   on a connection also prepares it. [`statements`](Self::statements)
-///   counts them, [`notifications`](Self::notifications) the `NOTIFY`s.
+///   batch, one per heartbeat; settles that come together share one
+///   statement (up to 512 each, up to 4 such statements at once), so the
+///   settles of a batch whose handlers end together cost about one round
+///   trip. The first use of a statement on a connection also prepares it.
+///   [`statements`](Self::statements) counts them,
+///   [`notifications`](Self::notifications) the `NOTIFY`s.
 /// - **Settle inside your own transaction**: [`settlement`](Self::settlement)
 ///   gives the handler a [`Settlement`] whose [`InboxTransaction`] writes the
 ///   handler's effect and marks the record done in one commit: the
@@ -226,12 +230,9 @@ impl InboxStore for PostgresInbox {
     ) -> impl Future<Output = Result<Settled, InboxError>> + Send {
         let shared = &*self.shared;
         shared.bounded(async move {
-            let conn = shared.connection().await?;
-            let settled = shared
-                .settle_on(&conn, id, token, &outcome)
-                .await
-                .map_err(InboxError::new)?;
-            if settled == Settled::Applied && outcome == Settle::Release {
+            let release = outcome == Settle::Release;
+            let settled = shared.settles.settle(id, token, outcome).await?;
+            if settled == Settled::Applied && release {
                 shared.wake_replicas();
             }
             Ok(settled)

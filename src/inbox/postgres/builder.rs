@@ -10,6 +10,7 @@ use tokio::sync::{watch, Notify};
 use tokio_postgres::tls::{MakeTlsConnect, NoTls, TlsConnect};
 use tokio_postgres::Socket;
 
+use super::batch::Settles;
 use super::shared::{Shared, TimedOut};
 use super::sql::Sql;
 use super::{listen, PostgresInbox, DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT};
@@ -169,6 +170,13 @@ impl<T> PostgresInboxBuilder<T> {
         tokio::time::timeout(self.timeout, prepare)
             .await
             .unwrap_or_else(|_| Err(InboxError::new(TimedOut(self.timeout))))?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let settles = Settles::spawn(
+            pool.clone(),
+            sql.settle.clone(),
+            self.timeout,
+            Arc::clone(&statements),
+        );
         let (wake, _) = watch::channel(0);
         let listener = listen::spawn(config, self.tls, sql.payload.clone(), wake.clone());
         let notify = Arc::new(Notify::new());
@@ -186,7 +194,8 @@ impl<T> PostgresInboxBuilder<T> {
                 timeout: self.timeout,
                 wake,
                 leased_at: AtomicU64::new(0),
-                statements: AtomicU64::new(0),
+                statements,
+                settles,
                 listener,
                 notify,
                 notifications,

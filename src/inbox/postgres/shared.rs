@@ -15,8 +15,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use super::row;
 use super::sql::Sql;
+use super::{batch, row};
 use crate::inbox::encode::encode_headers;
 use crate::inbox::store::{
     Enqueued, InboxError, Incoming, LeaseToken, Leased, ListQuery, Page, Purged, RecordId, Requeued,
@@ -41,7 +41,9 @@ pub(super) struct Shared {
     /// `wake`'s value when the last lease started: a notification after it
     /// may be for a record that lease did not see.
     pub(super) leased_at: AtomicU64,
-    pub(super) statements: AtomicU64,
+    pub(super) statements: Arc<AtomicU64>,
+    /// The worker's settles, batched.
+    pub(super) settles: batch::Settles,
     pub(super) listener: JoinHandle<()>,
     /// Signals the notifier that work was stored.
     pub(super) notify: Arc<Notify>,
@@ -123,23 +125,9 @@ impl Shared {
         token: LeaseToken,
         outcome: &Settle,
     ) -> Result<Settled, tokio_postgres::Error> {
-        let (id, token) = (id.get(), token.get());
-        let changed = match outcome {
-            Settle::Done => self.execute(conn, &self.sql.done, &[&id, &token]).await?,
-            Settle::Dead { reason } => {
-                let reason = row::text(reason);
-                self.execute(conn, &self.sql.dead, &[&id, &token, &reason])
-                    .await?
-            }
-            Settle::Retry { after, error } => {
-                let error = row::text(error);
-                let after = row::micros(*after);
-                self.execute(conn, &self.sql.retry, &[&id, &token, &after, &error])
-                    .await?
-            }
-            Settle::Release => self.execute(conn, &self.sql.release, &[&id, &token]).await?,
-        };
-        Ok(if changed == 1 {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+        let applied = batch::settle(conn, &self.sql.settle, &[(id, token, outcome)]).await?;
+        Ok(if applied.contains(&id.get()) {
             Settled::Applied
         } else {
             Settled::Stale

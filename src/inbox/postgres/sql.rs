@@ -70,10 +70,7 @@ pub(crate) struct Sql {
     pub(crate) notify: String,
     pub(crate) enqueue: String,
     pub(crate) lease: String,
-    pub(crate) done: String,
-    pub(crate) dead: String,
-    pub(crate) retry: String,
-    pub(crate) release: String,
+    pub(crate) settle: String,
     pub(crate) heartbeat: String,
     pub(crate) list: String,
     pub(crate) list_state: String,
@@ -228,15 +225,34 @@ LEFT JOIN (taken t JOIN due d ON d.id = t.id) ON true ORDER BY d.due_at, t.id",
                 .join(", "),
         );
 
-        let settle = |set: &str| format!("UPDATE {records} SET {set} {HELD}");
-        let done = settle("state = 'done', due_at = NULL, finished_at = now(), last_error = NULL");
-        let dead = settle("state = 'dead', due_at = NULL, finished_at = now(), last_error = $3::text");
-        let retry = settle("state = 'retrying', due_at = now() + $3::bigint * interval '1 microsecond', last_error = $4::text");
-        let release = settle(
-            "attempts = greatest(attempts - 1, 0), \
-             state = CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END, due_at = now()",
+        // Settles a batch: `$3` is each one's outcome, `release` for a
+        // release (whose attempt is given back). The rows are locked in id
+        // order first, so that two batches never deadlock on each other.
+        let settle = format!(
+            "WITH s AS (\n\
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::text[])\n\
+        AS s(id, token, outcome, after_us, message)\n\
+), held AS (\n\
+    SELECT r.id FROM {records} r JOIN s ON r.id = s.id\n\
+    WHERE r.lease_token = s.token AND r.state = 'running'\n\
+    ORDER BY r.id FOR UPDATE OF r\n\
+), settled AS (\n\
+    UPDATE {records} r SET\n\
+        state = CASE s.outcome WHEN 'release' THEN CASE WHEN r.attempts <= 1 THEN 'pending' ELSE 'retrying' END\n\
+            ELSE s.outcome END,\n\
+        attempts = CASE s.outcome WHEN 'release' THEN greatest(r.attempts - 1, 0) ELSE r.attempts END,\n\
+        due_at = CASE s.outcome WHEN 'retrying' THEN now() + s.after_us * interval '1 microsecond'\n\
+            WHEN 'release' THEN now() END,\n\
+        finished_at = CASE WHEN s.outcome IN ('done', 'dead') THEN now() END,\n\
+        last_error = CASE s.outcome WHEN 'done' THEN NULL WHEN 'release' THEN r.last_error ELSE s.message END\n\
+    FROM s JOIN held ON held.id = s.id\n\
+    WHERE r.id = s.id AND r.lease_token = s.token AND r.state = 'running'\n\
+    RETURNING r.id\n\
+)\n\
+SELECT id FROM settled"
         );
-        let heartbeat = settle("due_at = now() + $3::bigint * interval '1 microsecond'");
+        let heartbeat =
+            format!("UPDATE {records} SET due_at = now() + $3::bigint * interval '1 microsecond' {HELD}");
         let list = format!(
             "SELECT {ENTRY_COLUMNS} FROM {records} WHERE id < $1::bigint ORDER BY id DESC LIMIT $2::bigint"
         );
@@ -272,10 +288,7 @@ SELECT found.state, (SELECT count(*) FROM revived) FROM found"
             notify,
             enqueue,
             lease,
-            done,
-            dead,
-            retry,
-            release,
+            settle,
             heartbeat,
             list,
             list_state,
@@ -389,7 +402,17 @@ mod tests {
         )
         .await;
         assert!(lease.contains("inbox_records_due"), "{lease}");
-        let done = plan(sql.done.clone(), vec![Box::new(1_i64), Box::new(1_i64)]).await;
+        let done = plan(
+            sql.settle.clone(),
+            vec![
+                Box::new(vec![1_i64]),
+                Box::new(vec![1_i64]),
+                Box::new(vec!["done"]),
+                Box::new(vec![0_i64]),
+                Box::new(vec![None::<String>]),
+            ],
+        )
+        .await;
         // By its primary key, or by (state, id): either finds the one row.
         assert!(done.contains("Index Scan using inbox_records_"), "{done}");
         let listed = plan(
