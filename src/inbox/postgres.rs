@@ -14,8 +14,6 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio_postgres::types::ToSql;
-
 pub use self::builder::PostgresInboxBuilder;
 pub use self::settlement::{InboxTransaction, Settlement};
 use self::shared::{Shared, PURGE_CHUNK};
@@ -228,15 +226,7 @@ impl InboxStore for PostgresInbox {
         token: LeaseToken,
         outcome: Settle,
     ) -> impl Future<Output = Result<Settled, InboxError>> + Send {
-        let shared = &*self.shared;
-        shared.bounded(async move {
-            let release = outcome == Settle::Release;
-            let settled = shared.settles.settle(id, token, outcome).await?;
-            if settled == Settled::Applied && release {
-                shared.wake_replicas();
-            }
-            Ok(settled)
-        })
+        self.shared.bounded(self.shared.settle(id, token, outcome))
     }
 
     fn heartbeat(
@@ -245,20 +235,7 @@ impl InboxStore for PostgresInbox {
         token: LeaseToken,
         lease_for: Duration,
     ) -> impl Future<Output = Result<Heartbeat, InboxError>> + Send {
-        let shared = &*self.shared;
-        shared.bounded(async move {
-            let conn = shared.connection().await?;
-            let params: [&(dyn ToSql + Sync); 3] = [&id.get(), &token.get(), &row::micros(lease_for)];
-            let changed = shared
-                .execute(&conn, &shared.sql.heartbeat, &params)
-                .await
-                .map_err(InboxError::new)?;
-            Ok(if changed == 1 {
-                Heartbeat::Extended
-            } else {
-                Heartbeat::Stale
-            })
-        })
+        self.shared.bounded(self.shared.heartbeat(id, token, lease_for))
     }
 
     /// Resolves at the next notification of new work from any replica (or
@@ -279,23 +256,15 @@ impl InboxStore for PostgresInbox {
     }
 
     fn get(&self, id: RecordId) -> impl Future<Output = Result<Option<Record>, InboxError>> + Send {
-        let shared = &*self.shared;
-        shared.bounded(async move {
-            let conn = shared.connection().await?;
-            let rows = shared
-                .query(&conn, &shared.sql.get, &[&id.get()])
-                .await
-                .map_err(InboxError::new)?;
-            rows.first()
-                .map(|row| row::record(row, 0).map(|(record, _)| record))
-                .transpose()
-        })
+        self.shared.bounded(self.shared.get(id))
     }
 
     fn requeue(&self, id: RecordId) -> impl Future<Output = Result<Requeued, InboxError>> + Send {
         self.shared.bounded(self.shared.requeue(id))
     }
 
+    /// In chunks of 5,000 records (then keys), each its own statement and
+    /// within the store's timeout, so that a large purge holds no lock for long.
     fn purge(&self, retention: Retention) -> impl Future<Output = Result<Purged, InboxError>> + Send {
         let shared = &*self.shared;
         async move {
@@ -311,20 +280,6 @@ impl InboxStore for PostgresInbox {
     }
 
     fn counts(&self) -> impl Future<Output = Result<Counts, InboxError>> + Send {
-        let shared = &*self.shared;
-        shared.bounded(async move {
-            let conn = shared.connection().await?;
-            let rows = shared
-                .query(&conn, &shared.sql.counts, &[])
-                .await
-                .map_err(InboxError::new)?;
-            let mut counts = Counts::default();
-            for row in &rows {
-                let state = row::state(row.try_get(0).map_err(InboxError::new)?)?;
-                let count = row.try_get::<_, i64>(1).map_err(InboxError::new)?;
-                counts.add(state, u64::try_from(count).unwrap_or(0));
-            }
-            Ok(counts)
-        })
+        self.shared.bounded(self.shared.counts())
     }
 }

@@ -19,8 +19,8 @@ use super::sql::Sql;
 use super::{batch, row};
 use crate::inbox::encode::encode_headers;
 use crate::inbox::store::{
-    Enqueued, InboxError, Incoming, LeaseToken, Leased, ListQuery, Page, Purged, RecordId, Requeued,
-    Retention, Settle, Settled, State,
+    Counts, Enqueued, Heartbeat, InboxError, Incoming, LeaseToken, Leased, ListQuery, Page, Purged, Record,
+    RecordId, Requeued, Retention, Settle, Settled, State,
 };
 
 /// Records (then keys) deleted per statement by a purge, so that a large
@@ -239,6 +239,65 @@ impl Shared {
             }
         }
         Ok(leased)
+    }
+
+    pub(super) async fn settle(
+        &self,
+        id: RecordId,
+        token: LeaseToken,
+        outcome: Settle,
+    ) -> Result<Settled, InboxError> {
+        let release = outcome == Settle::Release;
+        let settled = self.settles.settle(id, token, outcome).await?;
+        if settled == Settled::Applied && release {
+            self.wake_replicas();
+        }
+        Ok(settled)
+    }
+
+    pub(super) async fn heartbeat(
+        &self,
+        id: RecordId,
+        token: LeaseToken,
+        lease_for: Duration,
+    ) -> Result<Heartbeat, InboxError> {
+        let conn = self.connection().await?;
+        let params: [&(dyn ToSql + Sync); 3] = [&id.get(), &token.get(), &row::micros(lease_for)];
+        let changed = self
+            .execute(&conn, &self.sql.heartbeat, &params)
+            .await
+            .map_err(InboxError::new)?;
+        Ok(if changed == 1 {
+            Heartbeat::Extended
+        } else {
+            Heartbeat::Stale
+        })
+    }
+
+    pub(super) async fn get(&self, id: RecordId) -> Result<Option<Record>, InboxError> {
+        let conn = self.connection().await?;
+        let rows = self
+            .query(&conn, &self.sql.get, &[&id.get()])
+            .await
+            .map_err(InboxError::new)?;
+        rows.first()
+            .map(|row| row::record(row, 0).map(|(record, _)| record))
+            .transpose()
+    }
+
+    pub(super) async fn counts(&self) -> Result<Counts, InboxError> {
+        let conn = self.connection().await?;
+        let rows = self
+            .query(&conn, &self.sql.counts, &[])
+            .await
+            .map_err(InboxError::new)?;
+        let mut counts = Counts::default();
+        for row in &rows {
+            let state = row::state(row.try_get(0).map_err(InboxError::new)?)?;
+            let count = row.try_get::<_, i64>(1).map_err(InboxError::new)?;
+            counts.add(state, u64::try_from(count).unwrap_or(0));
+        }
+        Ok(counts)
     }
 
     pub(super) async fn requeue(&self, id: RecordId) -> Result<Requeued, InboxError> {
