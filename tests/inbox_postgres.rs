@@ -460,6 +460,31 @@ async fn schema_and_prefix_are_configurable_and_the_migration_idempotent() {
         .contains("invalid schema"));
 }
 
+/// Replicas that start together all run the migration on a new schema at
+/// once: the advisory lock lets one create the tables, the others find them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_opening_together_share_one_migration() {
+    if server().is_none() {
+        return;
+    }
+    let schema = postgres_support::fresh_schema();
+    let opening: Vec<_> = (0..6)
+        .map(|_| {
+            let schema = schema.clone();
+            tokio::spawn(async move { postgres_support::open(&schema).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for store in opening {
+        stores.push(within(store).await.expect("opened"));
+    }
+    let id = accepted(&stores[0], delivery("evt_1")).await;
+    assert_eq!(
+        within(stores[5].get(id)).await.unwrap().unwrap().entry.event_id,
+        "evt_1"
+    );
+}
+
 /// The `orders` table of the exactly-once pattern, in the test's schema.
 async fn orders(url: &str, schema: &str) -> tower_webhook::inbox::tokio_postgres::Client {
     let raw = postgres_support::raw_client(url).await;
