@@ -156,6 +156,7 @@
 //! | `ed25519` | no | Ed25519 signatures: Standard Webhooks `v1a`, [`Discord`](scheme::Discord) |
 //! | `p256` | no | ECDSA P-256 signatures: [`SendGrid`](scheme::SendGrid) |
 //! | `sqlite` | no | `SqliteInbox`: the [inbox] in one SQLite file (bundled SQLite through `rusqlite`; nothing to install) |
+//! | `postgres` | no | [`PostgresInbox`](inbox::PostgresInbox): the durable inbox in PostgreSQL, shared by several replicas, with the handler's effect and the record's settle in one transaction |
 //!
 //! # Security considerations
 //!

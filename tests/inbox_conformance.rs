@@ -1,6 +1,7 @@
-//! One conformance suite for every `InboxStore`: the in-memory `MemoryInbox`
-//! and the SQLite file store (feature `sqlite`, on for the crate's own
-//! tests). The cases live in `tower_webhook::testing::inbox`, for users'
+//! One conformance suite for every `InboxStore`: the in-memory `MemoryInbox`,
+//! the SQLite file store (feature `sqlite`, on for the crate's own tests)
+//! and, with the `postgres` feature, `PostgresInbox` on the server at
+//! `POSTGRES_TEST_URL` (skipped with a note when unset). The cases live in `tower_webhook::testing::inbox`, for users'
 //! own stores too.
 
 use tower_webhook::inbox::MemoryInbox;
@@ -37,3 +38,16 @@ mod sqlite {
 
 #[cfg(feature = "sqlite")]
 tower_webhook::inbox_conformance!(sqlite_inbox, sqlite::store, reopen = sqlite::reopen);
+
+// With the `postgres` feature, against the server at `POSTGRES_TEST_URL`
+// (skipped with a note when it is unset; `.ci/run` starts one).
+#[cfg(feature = "postgres")]
+mod postgres_support;
+
+#[cfg(feature = "postgres")]
+tower_webhook::inbox_conformance!(
+    postgres_inbox,
+    postgres_support::fresh,
+    reopen = postgres_support::reopen,
+    skip_unless = postgres_support::available
+);

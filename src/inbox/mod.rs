@@ -122,6 +122,8 @@
 mod backoff;
 mod encode;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -129,6 +131,11 @@ mod worker;
 
 pub use self::backoff::Backoff;
 pub use self::memory::MemoryInbox;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use self::postgres::{
+    InboxTransaction, PostgresInbox, PostgresInboxBuilder, Settlement, DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT,
+};
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub use self::sqlite::{SqliteInbox, WriteStats};
@@ -145,3 +152,7 @@ pub use self::worker::{
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 /// The `rusqlite` crate [`SqliteInbox::settle_with`] hands its connection from.
 pub use rusqlite;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+/// The `tokio-postgres` crate an [`InboxTransaction`] runs on.
+pub use tokio_postgres;

@@ -527,29 +527,43 @@ pub mod cases {
     }
 }
 
+/// The `skip_unless` of [`inbox_conformance!`](crate::inbox_conformance) when none is given.
+#[doc(hidden)]
+pub fn always() -> bool {
+    true
+}
+
 /// One `#[tokio::test]` per case of [`testing::inbox`](crate::testing::inbox)
 /// for the store `$make().await` builds, in a module named `$name`; with
 /// `reopen = $reopen`, also [`records_survive_reopening`](crate::testing::inbox::cases::records_survive_reopening)
-/// with `$reopen(store).await` reopening it.
+/// with `$reopen(store).await` reopening it. With `skip_unless = $ready`,
+/// each test first calls `$ready()` and returns at once when it says
+/// `false` (a store whose server is not configured; `$ready` says so).
 #[macro_export]
 macro_rules! inbox_conformance {
     ($name:ident, $make:expr) => {
-        $crate::inbox_conformance!(@module $name, $make, {});
+        $crate::inbox_conformance!(@module $name, $make, $crate::testing::inbox::always, {});
     };
     ($name:ident, $make:expr, reopen = $reopen:expr) => {
-        $crate::inbox_conformance!(@module $name, $make, {
+        $crate::inbox_conformance!($name, $make, reopen = $reopen, skip_unless = $crate::testing::inbox::always);
+    };
+    ($name:ident, $make:expr, reopen = $reopen:expr, skip_unless = $ready:expr) => {
+        $crate::inbox_conformance!(@module $name, $make, $ready, {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn records_survive_reopening() {
+                if !$ready() {
+                    return;
+                }
                 $crate::testing::inbox::cases::records_survive_reopening($make().await, $reopen).await;
             }
         });
     };
-    (@module $name:ident, $make:expr, { $($extra:tt)* }) => {
+    (@module $name:ident, $make:expr, $ready:expr, { $($extra:tt)* }) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            $crate::inbox_conformance!(@cases $make;
+            $crate::inbox_conformance!(@cases $make, $ready;
                 enqueue_dedups_on_every_key_in_every_state,
                 concurrent_enqueues_of_one_key_accept_exactly_one,
                 leased_record_is_invisible_until_its_lease_expires,
@@ -568,10 +582,13 @@ macro_rules! inbox_conformance {
             $($extra)*
         }
     };
-    (@cases $make:expr; $($case:ident),* $(,)?) => {
+    (@cases $make:expr, $ready:expr; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
+                if !$ready() {
+                    return;
+                }
                 $crate::testing::inbox::cases::$case($make().await).await;
             }
         )*
