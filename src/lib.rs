@@ -244,7 +244,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod dead_letter;
-mod encoding;
 mod event;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -256,7 +255,6 @@ pub mod observe;
 mod rejection;
 pub mod replay;
 pub mod scheme;
-mod secret;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
@@ -266,12 +264,11 @@ pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::Webhook;
 pub use self::handler::{Dispatcher, HandlerError};
-pub use self::key::{Keys, PublicKey};
+pub use self::key::{KeyError, Keys, PublicKey, Secret, SecretError, Secrets};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};
 pub use self::scheme::{Delivery, Scheme, MAX_ID_LEN};
-pub use self::secret::{Secret, SecretError, Secrets};
 
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -70,7 +70,7 @@ impl Discord {
     ///
     /// [`ConfigError::InvalidKey`] when it is not 32 bytes of hex naming an Ed25519 point.
     pub fn public_key(hex: &str) -> Result<PublicKey, ConfigError> {
-        PublicKey::ed25519_hex(hex)
+        Ok(PublicKey::ed25519_hex(hex)?)
     }
 
     fn declaration() -> SpecBuilder {

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::key::TokenDigests;
+use crate::key::public::TokenDigests;
 use http::header::{HeaderMap, HeaderName};
 
 use super::{single_header, Delivery, Field, RequestParts, Scheme, Spec, StandardWebhooks, Verdict, PRESET};
@@ -201,14 +201,14 @@ impl fmt::Debug for GitLab {
 pub(crate) struct GitLabSender(pub(crate) Secret);
 
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for GitLabSender {
+impl super::sign::Sign for GitLabSender {
     /// `X-Gitlab-Token` and `Idempotency-Key: <id>`; body and timestamp are not used.
     fn sign_headers(&self, _body: &[u8], id: &str, _timestamp: i64) -> HeaderMap {
         let mut headers = HeaderMap::new();
         if let Ok(token) = std::str::from_utf8(self.0.expose()) {
-            crate::testing::header(&mut headers, &TOKEN, token);
+            super::sign::header(&mut headers, &TOKEN, token);
         }
-        crate::testing::header(&mut headers, &IDEMPOTENCY_KEY, id);
+        super::sign::header(&mut headers, &IDEMPOTENCY_KEY, id);
         headers
     }
 }

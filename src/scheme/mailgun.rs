@@ -6,10 +6,11 @@
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use super::algorithm::{Algorithm, Candidates, KeyRing, MAX_SIG};
 use super::json::{self, Path};
 use super::timestamp::{check_tolerance, TimestampFormat};
 use super::{Delivery, Encoding, RequestParts, Scheme, Verdict, DEFAULT_TOLERANCE};
+use crate::key::ring::{KeyRing, Sig};
+use crate::key::Algorithm;
 use crate::{Keys, Rejection, Secrets};
 
 /// Mailgun's scheme for JSON webhooks: the body is
@@ -124,21 +125,14 @@ impl Scheme for Mailgun {
                 })?;
         check_tolerance(value, now, self.tolerance, true)?;
 
-        let mut candidates = Candidates::new();
-        let mut buf = [0u8; MAX_SIG];
-        if let Some(n) = Encoding::Hex.decode_into(&signature, &mut buf) {
-            candidates.push(0, Algorithm::HmacSha256, &buf[..n])?;
-        }
-        let sigs: Vec<_> = candidates.all().iter().collect();
-        if sigs.is_empty() {
-            return Err(missing("signature.signature is not a hex HMAC-SHA256"));
-        }
+        let sig = Sig::decode(0, Algorithm::HmacSha256, Encoding::Hex, &signature)
+            .ok_or(missing("signature.signature is not a hex HMAC-SHA256"))?;
         // The timestamp is all digits, so it cannot end inside the token.
         self.keys
             .verify(
                 Algorithm::HmacSha256,
                 &[timestamp.as_bytes(), token.as_bytes()],
-                &sigs,
+                &[&sig],
             )
             .ok_or(Rejection::SignatureMismatch)?;
         // The walk stops once it has the fields: read the rest, which no
@@ -158,7 +152,7 @@ impl Scheme for Mailgun {
 
 /// Signs as Mailgun does: the signature is written into the body.
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for Mailgun {
+impl super::sign::Sign for Mailgun {
     /// None: Mailgun sends no signature header.
     fn sign_headers(&self, _body: &[u8], _id: &str, _timestamp: i64) -> http::HeaderMap {
         http::HeaderMap::new()
@@ -317,7 +311,7 @@ mod tests {
     #[cfg(feature = "test-util")]
     #[test]
     fn signs_into_the_body_replacing_a_documented_signature_block() {
-        use crate::testing::Sign;
+        use crate::scheme::sign::Sign;
         // The shape of Mailgun's documented payload, with its example block.
         let documented = "{\n  \"signature\": {\n    \"timestamp\": \"1529006854\",\n    \"token\": \"a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0\",\n    \"signature\": \"d2271d12299f6592d9d44cd9d250f0704e4674c30d79d07c47a66f95ce71cf55\"\n  },\n  \"event-data\": {\n    \"event\": \"opened\"\n  }\n}";
         let (body, headers) = mailgun().sign_delivery(documented.into(), TOKEN, 1_700_000_000);

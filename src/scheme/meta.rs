@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::key::TokenDigests;
+use crate::key::public::TokenDigests;
 use http::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, StatusCode};
 
@@ -251,9 +251,9 @@ impl From<Meta> for Spec {
 }
 
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for Meta {
+impl super::sign::Sign for Meta {
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        crate::testing::Sign::sign_headers(&self.spec, body, id, timestamp)
+        super::sign::Sign::sign_headers(&self.spec, body, id, timestamp)
     }
 }
 
@@ -368,7 +368,7 @@ mod tests {
     fn keys_the_replay_guard_on_the_signature() {
         let body = br#"{"object":"page","entry":[]}"#;
         let meta = meta();
-        let headers = crate::testing::Sign::sign_headers(&meta, body, "unused", 0);
+        let headers = crate::scheme::sign::Sign::sign_headers(&meta, body, "unused", 0);
         let verdict = meta
             .verify(RequestParts::post(&headers), body, SystemTime::now())
             .unwrap();

@@ -132,13 +132,13 @@ macro_rules! preset {
         }
 
         #[cfg(feature = "test-util")]
-        impl $crate::testing::Sign for $name {
+        impl $crate::scheme::sign::Sign for $name {
             fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
-                $crate::testing::Sign::sign_headers(&self.spec, body, id, timestamp)
+                $crate::scheme::sign::Sign::sign_headers(&self.spec, body, id, timestamp)
             }
 
             fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
-                $crate::testing::Sign::sign_body(&self.spec, body, id, timestamp)
+                $crate::scheme::sign::Sign::sign_body(&self.spec, body, id, timestamp)
             }
         }
     };
@@ -186,7 +186,6 @@ pub(crate) fn bounded_tolerance(tolerance: std::time::Duration) -> std::time::Du
 /// in this crate, which each preset's tests rule out.
 const PRESET: &str = "a preset's declaration builds with any non-empty secrets";
 
-pub(crate) mod algorithm;
 mod bitbucket;
 mod calendly;
 mod clerk;
@@ -195,7 +194,7 @@ pub(crate) mod decode;
 #[cfg(feature = "ed25519")]
 mod discord;
 mod github;
-pub(crate) mod gitlab;
+mod gitlab;
 mod hubspot;
 mod intercom;
 pub(crate) mod json;
@@ -214,6 +213,8 @@ mod resend;
 #[cfg(feature = "p256")]
 mod sendgrid;
 mod shopify;
+#[cfg(feature = "test-util")]
+pub(crate) mod sign;
 mod slack;
 mod spec;
 mod square;
@@ -234,7 +235,6 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use http::{Method, Response, StatusCode, Uri};
 
-pub use self::algorithm::Algorithm;
 pub use self::bitbucket::Bitbucket;
 pub use self::calendly::Calendly;
 pub use self::clerk::Clerk;
@@ -243,6 +243,8 @@ pub use self::coinbase::CoinbaseCommerce;
 pub use self::discord::{Discord, DiscordEndpoint};
 pub use self::github::GitHub;
 pub use self::gitlab::GitLab;
+#[cfg(feature = "test-util")]
+pub(crate) use self::gitlab::GitLabSender;
 pub use self::hubspot::HubSpot;
 pub use self::intercom::Intercom;
 pub use self::lemonsqueezy::LemonSqueezy;
@@ -272,7 +274,7 @@ pub use self::twitch::Twitch;
 pub use self::typeform::Typeform;
 pub use self::vercel::Vercel;
 pub use self::zoom::Zoom;
-pub use crate::encoding::Encoding;
+pub use crate::key::{Algorithm, Encoding};
 use crate::Rejection;
 
 /// The former name of [`Spec`], kept so `Hmac::petstore(..)` reads as before.

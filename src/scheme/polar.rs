@@ -3,8 +3,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use http::HeaderMap;
-
 use super::{Scheme, StandardWebhooks, PRESET};
 use crate::{Secret, SecretError, Secrets};
 
@@ -95,7 +93,7 @@ impl Polar {
 /// one and it differs from the secret (polar-sdk's `_signing_keys`).
 fn decoded(secret: &[u8]) -> Option<Secret> {
     let text = std::str::from_utf8(secret).ok()?;
-    let bytes = crate::encoding::decode_base64(text.strip_prefix("whsec_").unwrap_or(text)).ok()?;
+    let bytes = crate::key::encoding::decode_base64(text.strip_prefix("whsec_").unwrap_or(text)).ok()?;
     if bytes.is_empty() || bytes == secret {
         return None;
     }
@@ -107,9 +105,9 @@ impl Scheme for Polar {
 }
 
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for Polar {
-    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        crate::testing::Sign::sign_headers(&self.inner, body, id, timestamp)
+impl super::sign::Sign for Polar {
+    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
+        super::sign::Sign::sign_headers(&self.inner, body, id, timestamp)
     }
 }
 

@@ -49,7 +49,7 @@ impl SendGrid {
     ///
     /// [`ConfigError::InvalidKey`] when it is not a P-256 key.
     pub fn public_key(base64: &str) -> Result<PublicKey, ConfigError> {
-        PublicKey::p256_base64(base64)
+        Ok(PublicKey::p256_base64(base64)?)
     }
 
     fn declaration() -> SpecBuilder {

@@ -97,9 +97,9 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+    use crate::key::secret::Secret;
+    use crate::scheme::sign::Sign;
     use crate::scheme::{RequestParts, Scheme, Verdict};
-    use crate::secret::Secret;
-    use crate::testing::Sign;
     use crate::Rejection;
 
     const NOW: i64 = 1_700_000_000;

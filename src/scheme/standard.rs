@@ -138,9 +138,9 @@ impl StandardWebhooks {
         let encoded = text.trim().strip_prefix("whpk_").ok_or(ConfigError::InvalidKey {
             reason: "a Standard Webhooks public key starts with `whpk_`",
         })?;
-        let bytes = crate::encoding::decode_base64(encoded)
+        let bytes = crate::key::encoding::decode_base64(encoded)
             .map_err(|_| ConfigError::InvalidKey { reason: "not base64" })?;
-        PublicKey::ed25519(&bytes)
+        Ok(PublicKey::ed25519(&bytes)?)
     }
 
     /// Parses either kind of key: `whpk_...` as a public key, anything else
@@ -194,9 +194,9 @@ impl Scheme for StandardWebhooks {
 }
 
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for StandardWebhooks {
+impl super::sign::Sign for StandardWebhooks {
     fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        crate::testing::Sign::sign_headers(&self.webhook, body, id, timestamp)
+        super::sign::Sign::sign_headers(&self.webhook, body, id, timestamp)
     }
 }
 

@@ -9,8 +9,9 @@ use http::header::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::algorithm::{Algorithm, Candidates, KeyRing, MAX_SIG};
 use super::{single_header, ConfigError, Delivery, Encoding, RequestParts, Scheme, Verdict};
+use crate::key::ring::{KeyRing, Sig};
+use crate::key::Algorithm;
 use crate::{Keys, Rejection, Secrets};
 
 const SIGNATURE: HeaderName = HeaderName::from_static("x-twilio-signature");
@@ -149,17 +150,11 @@ impl Scheme for Twilio {
         let headers = request.headers;
         let value =
             single_header(headers, &SIGNATURE)?.ok_or(Rejection::MissingSignature { name: SIGNATURE })?;
-        let mut candidates = Candidates::new();
-        let mut buf = [0u8; MAX_SIG];
-        if let Some(n) = Encoding::Base64.decode_into(value.trim(), &mut buf) {
-            candidates.push(0, Algorithm::HmacSha1, &buf[..n])?;
-        }
-        let sigs: Vec<_> = candidates.all().iter().collect();
-        if sigs.is_empty() {
-            return Err(Rejection::MalformedSignature {
+        let sig = Sig::decode(0, Algorithm::HmacSha1, Encoding::Base64, value.trim()).ok_or(
+            Rejection::MalformedSignature {
                 reason: "not a base64 HMAC-SHA1",
-            });
-        }
+            },
+        )?;
         let query = request.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
         let body_hash = request.uri.query().and_then(|q| {
             q.split('&')
@@ -173,7 +168,7 @@ impl Scheme for Twilio {
         };
         let matched = self.urls(&query).iter().find_map(|url| {
             self.keys
-                .verify(Algorithm::HmacSha1, &[url.as_bytes(), &params], &sigs)
+                .verify(Algorithm::HmacSha1, &[url.as_bytes(), &params], &[&sig])
         });
         let matched = matched.ok_or(Rejection::SignatureMismatch)?;
         if let Some(expected) = body_hash {
@@ -200,14 +195,14 @@ impl Scheme for Twilio {
 }
 
 #[cfg(feature = "test-util")]
-impl crate::testing::Sign for Twilio {
+impl super::sign::Sign for Twilio {
     /// `X-Twilio-Signature` for a form body posted to the public URL (no
     /// query); `id` and `timestamp` are not used.
     fn sign_headers(&self, body: &[u8], _id: &str, _timestamp: i64) -> HeaderMap {
         let url = &self.urls("")[0];
         let mut headers = HeaderMap::new();
         if let Some(tag) = self.keys.hmac1(0, &[url.as_bytes(), &sorted_params(body)]) {
-            crate::testing::header(&mut headers, &SIGNATURE, &Encoding::Base64.encode(&tag));
+            super::sign::header(&mut headers, &SIGNATURE, &Encoding::Base64.encode(&tag));
         }
         headers
     }

@@ -5,8 +5,10 @@ use std::fmt;
 
 use sha2::{Digest, Sha256};
 
-use crate::scheme::{Algorithm, ConfigError};
-use crate::{Secret, Secrets};
+use super::algorithm::Algorithm;
+use super::encoding::decode_base64;
+use super::error::KeyError;
+use super::secret::{Secret, Secrets};
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): 12 bytes, then the 32-byte key.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
@@ -38,7 +40,7 @@ const P256_SPKI_PREFIX: [u8; 26] = [
 /// let key = PublicKey::ed25519_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
 /// assert!(format!("{key:?}").starts_with("PublicKey(Ed25519, sha256:"));
 /// # }
-/// # Ok::<(), tower_webhook::scheme::ConfigError>(())
+/// # Ok::<(), tower_webhook::KeyError>(())
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct PublicKey {
@@ -60,10 +62,10 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidKey`] for any other length, a DER prefix that is
+    /// [`KeyError::InvalidKey`] for any other length, a DER prefix that is
     /// not Ed25519's, or bytes that are not a point on the curve; and
-    /// [`ConfigError::AlgorithmDisabled`] without the `ed25519` feature.
-    pub fn ed25519(bytes: &[u8]) -> Result<Self, ConfigError> {
+    /// [`KeyError::AlgorithmDisabled`] without the `ed25519` feature.
+    pub fn ed25519(bytes: &[u8]) -> Result<Self, KeyError> {
         let raw: [u8; 32] = match bytes.len() {
             32 => bytes.try_into().map_err(|_| invalid("not 32 bytes"))?,
             44 if bytes[..12] == ED25519_SPKI_PREFIX => {
@@ -89,7 +91,7 @@ impl PublicKey {
         #[cfg(not(feature = "ed25519"))]
         {
             let _ = raw;
-            Err(ConfigError::AlgorithmDisabled {
+            Err(KeyError::AlgorithmDisabled {
                 algorithm: Algorithm::Ed25519,
             })
         }
@@ -99,9 +101,9 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// As [`PublicKey::ed25519`], and [`ConfigError::InvalidKey`] for text
+    /// As [`PublicKey::ed25519`], and [`KeyError::InvalidKey`] for text
     /// that is not hex.
-    pub fn ed25519_hex(text: &str) -> Result<Self, ConfigError> {
+    pub fn ed25519_hex(text: &str) -> Result<Self, KeyError> {
         let bytes = hex::decode(text.trim()).map_err(|_| invalid("not hex"))?;
         Self::ed25519(&bytes)
     }
@@ -111,9 +113,9 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// [`ConfigError::InvalidKey`] when the bytes are neither, or not a point
-    /// on the curve; [`ConfigError::AlgorithmDisabled`] without the `p256` feature.
-    pub fn p256(bytes: &[u8]) -> Result<Self, ConfigError> {
+    /// [`KeyError::InvalidKey`] when the bytes are neither, or not a point
+    /// on the curve; [`KeyError::AlgorithmDisabled`] without the `p256` feature.
+    pub fn p256(bytes: &[u8]) -> Result<Self, KeyError> {
         #[cfg(feature = "p256")]
         {
             let point = match bytes.strip_prefix(&P256_SPKI_PREFIX[..]) {
@@ -128,7 +130,7 @@ impl PublicKey {
         #[cfg(not(feature = "p256"))]
         {
             let _ = bytes;
-            Err(ConfigError::AlgorithmDisabled {
+            Err(KeyError::AlgorithmDisabled {
                 algorithm: Algorithm::EcdsaP256,
             })
         }
@@ -139,10 +141,10 @@ impl PublicKey {
     ///
     /// # Errors
     ///
-    /// As [`PublicKey::p256`], and [`ConfigError::InvalidKey`] for text that
+    /// As [`PublicKey::p256`], and [`KeyError::InvalidKey`] for text that
     /// is not base64.
-    pub fn p256_base64(text: &str) -> Result<Self, ConfigError> {
-        let bytes = crate::encoding::decode_base64(text.trim()).map_err(|_| invalid("not base64"))?;
+    pub fn p256_base64(text: &str) -> Result<Self, KeyError> {
+        let bytes = decode_base64(text.trim()).map_err(|_| invalid("not base64"))?;
         Self::p256(&bytes)
     }
 
@@ -180,8 +182,8 @@ impl fmt::Debug for PublicKey {
     }
 }
 
-fn invalid(reason: &'static str) -> ConfigError {
-    ConfigError::InvalidKey { reason }
+fn invalid(reason: &'static str) -> KeyError {
+    KeyError::InvalidKey { reason }
 }
 
 /// Every key a scheme accepts at once: shared secrets (for HMAC) and public
@@ -286,47 +288,6 @@ impl<K: Into<Keys>> FromIterator<K> for Keys {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_keys_of_the_wrong_length() {
-        for len in [0, 31, 33, 43, 45, 64] {
-            assert!(
-                matches!(
-                    PublicKey::ed25519(&vec![1; len]),
-                    Err(ConfigError::InvalidKey { .. })
-                ),
-                "{len}"
-            );
-        }
-        assert!(matches!(
-            PublicKey::ed25519(&[0u8; 44]),
-            Err(ConfigError::InvalidKey { .. })
-        ));
-        assert!(PublicKey::ed25519_hex("zz").is_err());
-        assert!(PublicKey::p256_base64("!!").is_err());
-    }
-
-    #[cfg(feature = "ed25519")]
-    #[test]
-    fn ed25519_keys_accept_raw_and_spki_forms_and_show_a_fingerprint() {
-        let raw = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
-            .verifying_key()
-            .to_bytes();
-        let mut spki = ED25519_SPKI_PREFIX.to_vec();
-        spki.extend_from_slice(&raw);
-        let a = PublicKey::ed25519(&raw).unwrap();
-        let b = PublicKey::ed25519(&spki).unwrap();
-        assert!(a.inner == b.inner);
-        let shown = format!("{a:?}");
-        assert!(shown.starts_with("PublicKey(Ed25519, sha256:"), "{shown}");
-        assert_eq!(shown.len(), "PublicKey(Ed25519, sha256:)".len() + 16, "{shown}");
-        assert!(!shown.contains(&hex::encode(raw)), "{shown}");
-    }
-}
-
 /// Tokens a sender sends as they are (GitLab's `X-Gitlab-Token`, Meta's
 /// `hub.verify_token`), kept only as SHA-256 digests and compared in
 /// constant time.
@@ -366,5 +327,46 @@ impl<'a> FromIterator<&'a Secret> for TokenDigests {
             digests.push(token);
         }
         digests
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_keys_of_the_wrong_length() {
+        for len in [0, 31, 33, 43, 45, 64] {
+            assert!(
+                matches!(
+                    PublicKey::ed25519(&vec![1; len]),
+                    Err(KeyError::InvalidKey { .. })
+                ),
+                "{len}"
+            );
+        }
+        assert!(matches!(
+            PublicKey::ed25519(&[0u8; 44]),
+            Err(KeyError::InvalidKey { .. })
+        ));
+        assert!(PublicKey::ed25519_hex("zz").is_err());
+        assert!(PublicKey::p256_base64("!!").is_err());
+    }
+
+    #[cfg(feature = "ed25519")]
+    #[test]
+    fn ed25519_keys_accept_raw_and_spki_forms_and_show_a_fingerprint() {
+        let raw = ed25519_dalek::SigningKey::from_bytes(&[7; 32])
+            .verifying_key()
+            .to_bytes();
+        let mut spki = ED25519_SPKI_PREFIX.to_vec();
+        spki.extend_from_slice(&raw);
+        let a = PublicKey::ed25519(&raw).unwrap();
+        let b = PublicKey::ed25519(&spki).unwrap();
+        assert!(a.inner == b.inner);
+        let shown = format!("{a:?}");
+        assert!(shown.starts_with("PublicKey(Ed25519, sha256:"), "{shown}");
+        assert_eq!(shown.len(), "PublicKey(Ed25519, sha256:)".len() + 16, "{shown}");
+        assert!(!shown.contains(&hex::encode(raw)), "{shown}");
     }
 }

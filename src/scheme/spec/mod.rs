@@ -8,12 +8,17 @@ use std::time::{Duration, SystemTime};
 use http::header::{HeaderMap, HeaderName};
 use http::StatusCode;
 
-use super::algorithm::{Algorithm, Candidates, KeyRing, Matched, Sig, MAX_SIGNATURES};
 use super::decode::Decoding;
 use super::json::{self, Path};
 use super::timestamp::{check_tolerance, TimestampFormat};
 use super::{required_header, single_header, Delivery, Encoding, Reply, RequestParts, Scheme, Verdict};
-use crate::{Keys, Rejection, SecretError};
+use crate::key::ring::{Candidates, KeyRing, Matched, Sig, MAX_SIGNATURES};
+use crate::key::Algorithm;
+use crate::key::{KeyError, Keys, SecretError};
+use crate::Rejection;
+
+#[cfg(feature = "test-util")]
+mod sign;
 
 /// The default timestamp tolerance, in both directions: 5 minutes.
 pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
@@ -496,6 +501,15 @@ impl From<TemplateError> for ConfigError {
     }
 }
 
+impl From<KeyError> for ConfigError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::InvalidKey { reason } => Self::InvalidKey { reason },
+            KeyError::AlgorithmDisabled { algorithm } => Self::AlgorithmDisabled { algorithm },
+        }
+    }
+}
+
 impl From<SecretError> for ConfigError {
     fn from(e: SecretError) -> Self {
         Self::Secret(e)
@@ -753,9 +767,10 @@ impl Spec {
     ) -> Result<Option<&'h str>, Rejection> {
         let decode = |out: &mut Candidates, index: usize, text: &str| -> Result<(), Rejection> {
             let version = &self.versions[index];
-            let mut buf = [0u8; super::algorithm::MAX_SIG];
-            if let Some(n) = version.encoding.decode_into(text, &mut buf) {
-                out.push(index as u8, version.algorithm, &buf[..n])?;
+            if let Some(sig) = Sig::decode(index as u8, version.algorithm, version.encoding, text) {
+                out.push(sig).map_err(|_| Rejection::MalformedSignature {
+                    reason: "too many signatures",
+                })?;
             }
             Ok(())
         };
@@ -1005,105 +1020,7 @@ impl Spec {
             }
         })
     }
-
-    /// Signs as a sender would, with `sign` producing the raw signature of
-    /// the concatenated parts for the first version whose algorithm it
-    /// supports. `id`, `timestamp`, `method` and `url` are used where the
-    /// spec needs them.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn sign_with(&self, message: &crate::testing::Message<'_>, sign: &RawSigner<'_>) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        let ts_text = self
-            .timestamp
-            .as_ref()
-            .map(|t| t.format.format(message.timestamp));
-        let url = match &self.url.base {
-            Some(base) => base.to_string(),
-            None => message.url.to_owned(),
-        };
-        let mut parts: Vec<&[u8]> = Vec::new();
-        for part in self.content.iter() {
-            parts.push(match part {
-                Part::Literal(t) => t.as_bytes(),
-                Part::Body => message.body,
-                Part::Timestamp => ts_text.as_deref().unwrap_or("").as_bytes(),
-                Part::Id => message.id.as_bytes(),
-                Part::Method => message.method.as_bytes(),
-                Part::Url => url.as_bytes(),
-            });
-        }
-        let Some((version, raw)) = self
-            .versions
-            .iter()
-            .find_map(|v| sign(v.algorithm, &parts).map(|raw| (v, raw)))
-        else {
-            return headers;
-        };
-        let encoded = version.encoding.encode(&raw);
-        let value = match &self.layout {
-            Layout::List(_) => format!("{}{encoded}", version.label),
-            Layout::Keyed { entry, kv } => match &self.timestamp {
-                Some(TimestampRule {
-                    source: TsRule::Entry(key),
-                    ..
-                }) => format!(
-                    "{key}{kv}{}{entry}{}{kv}{encoded}",
-                    ts_text.as_deref().unwrap_or(""),
-                    version.label
-                ),
-                _ => format!("{}{kv}{encoded}", version.label),
-            },
-            Layout::Versioned { sep, .. } => format!("{}{sep}{encoded}", version.label),
-        };
-        crate::testing::header(&mut headers, &self.header, &value);
-        if let (Some(name), Some(ts)) = (self.timestamp_header(), &ts_text) {
-            crate::testing::header(&mut headers, name, ts);
-        }
-        if let Some(name) = self.id_header() {
-            crate::testing::header(&mut headers, name, message.id);
-        }
-        headers
-    }
-
-    /// `body` with its body timestamp field set to unix time `secs`, in the
-    /// spec's format, for a timestamp at a top-level body key (Linear's
-    /// `webhookTimestamp`); any other spec, a nested path, or a body that is
-    /// not a JSON object: `body` as it is.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn with_body_timestamp(&self, body: bytes::Bytes, secs: i64) -> bytes::Bytes {
-        let Some(TimestampRule {
-            source: TsRule::Body(i),
-            format,
-            ..
-        }) = &self.timestamp
-        else {
-            return body;
-        };
-        let [key] = &self.body_paths[*i][..] else {
-            return body;
-        };
-        let text = format.format(secs);
-        let value = match format {
-            TimestampFormat::UnixSeconds | TimestampFormat::UnixMillis => text,
-            _ => serde_json::to_string(&text).expect("a string serializes"),
-        };
-        json::with_member(&body, key, &value).map_or(body, bytes::Bytes::from)
-    }
-
-    /// The raw HMAC of `parts` under the first secret, for `algorithm`.
-    #[cfg(feature = "test-util")]
-    pub(crate) fn hmac_sign(&self, algorithm: Algorithm, parts: &[&[u8]]) -> Option<Vec<u8>> {
-        match algorithm {
-            Algorithm::HmacSha256 => self.keys.hmac256(0, parts).map(|t| t.to_vec()),
-            Algorithm::HmacSha1 => self.keys.hmac1(0, parts).map(|t| t.to_vec()),
-            _ => None,
-        }
-    }
 }
-
-/// Produces the raw signature of the concatenated parts for an algorithm, if it can.
-#[cfg(feature = "test-util")]
-pub(crate) type RawSigner<'a> = dyn Fn(Algorithm, &[&[u8]]) -> Option<Vec<u8>> + 'a;
 
 /// The body's fields at `paths` (at most [`MAX_BODY_FIELDS`]), in one walk
 /// sized to the number asked for: the walk checks every path at every key.
@@ -1939,7 +1856,7 @@ mod tests {
         ));
         assert!(std::error::Error::source(&ConfigError::Template(TemplateError::Body)).is_some());
         assert!(matches!(
-            crate::PublicKey::ed25519(&[0; 3]),
+            crate::PublicKey::ed25519(&[0; 3]).map_err(ConfigError::from),
             Err(ConfigError::InvalidKey { .. })
         ));
         assert_eq!(

@@ -1,61 +1,20 @@
-//! Signature algorithms, the keys prepared for them, and the signatures a
-//! delivery carries.
+//! The configured keys prepared for the algorithms a scheme uses
+//! ([`KeyRing`]), and the signatures a delivery carries ([`Sig`],
+//! [`Candidates`]).
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::Sha256;
 use subtle::{Choice, ConstantTimeEq};
 
-use crate::{Keys, Rejection};
+use super::algorithm::{Algorithm, MAX_SIG};
+use super::encoding::Encoding;
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+use super::public::Inner;
+use super::public::Keys;
 
 type HmacSha256 = Hmac<Sha256>;
 type HmacSha1 = Hmac<Sha1>;
-
-/// A signature algorithm.
-///
-/// HMAC is always available; Ed25519 needs the `ed25519` feature and ECDSA
-/// P-256 the `p256` feature. Building a scheme that names a disabled
-/// algorithm is a [`ConfigError::AlgorithmDisabled`](super::ConfigError::AlgorithmDisabled).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Algorithm {
-    /// HMAC-SHA256 under a shared [`Secret`](crate::Secret): 32-byte tags.
-    HmacSha256,
-    /// HMAC-SHA1 under a shared secret: 20-byte tags (Twilio, Intercom, Vercel).
-    HmacSha1,
-    /// Ed25519 (RFC 8032, pure, strict verification: non-canonical
-    /// signatures and small-order keys are refused) under a [`PublicKey`](crate::PublicKey):
-    /// 64-byte signatures.
-    Ed25519,
-    /// ECDSA over P-256 with SHA-256 under a [`PublicKey`](crate::PublicKey):
-    /// DER (or 64-byte `r‖s`) signatures. High-S signatures are accepted, as
-    /// SendGrid's own are high-S.
-    EcdsaP256,
-}
-
-impl Algorithm {
-    /// Whether this build can verify the algorithm.
-    pub fn is_enabled(self) -> bool {
-        match self {
-            Self::HmacSha256 | Self::HmacSha1 => true,
-            Self::Ed25519 => cfg!(feature = "ed25519"),
-            Self::EcdsaP256 => cfg!(feature = "p256"),
-        }
-    }
-
-    /// Whether a decoded signature of `len` bytes can be one of this algorithm's.
-    fn fits(self, len: usize) -> bool {
-        match self {
-            Self::HmacSha256 => len == 32,
-            Self::HmacSha1 => len == 20,
-            Self::Ed25519 => len == 64,
-            Self::EcdsaP256 => (8..=MAX_SIG).contains(&len),
-        }
-    }
-}
-
-/// The longest decoded signature: a DER ECDSA P-256 signature.
-pub(crate) const MAX_SIG: usize = 72;
 
 /// The most signatures one delivery may carry. Senders send one, or a few
 /// during a key rotation; more is refused as malformed.
@@ -71,10 +30,32 @@ pub(crate) struct Sig {
 }
 
 impl Sig {
+    /// One signature as written in a delivery, decoded from `encoding`, for
+    /// signature version `version`. `None` when the text does not decode, or
+    /// decodes to a length `algorithm` never produces: such a signature
+    /// cannot verify, and is skipped as the providers' libraries skip it.
+    pub(crate) fn decode(version: u8, algorithm: Algorithm, encoding: Encoding, text: &str) -> Option<Self> {
+        let mut sig = Self {
+            version,
+            len: 0,
+            bytes: [0; MAX_SIG],
+        };
+        let n = encoding.decode_into(text, &mut sig.bytes)?;
+        if !algorithm.fits(n) {
+            return None;
+        }
+        sig.len = n as u8;
+        Some(sig)
+    }
+
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
     }
 }
+
+/// A delivery carried more than [`MAX_SIGNATURES`] signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooManySignatures;
 
 /// The signatures a delivery carries.
 pub(crate) struct Candidates {
@@ -94,18 +75,10 @@ impl Candidates {
         }
     }
 
-    /// Adds a decoded signature for `version`; one of the wrong length for
-    /// `algorithm` cannot verify and is skipped.
-    pub(crate) fn push(&mut self, version: u8, algorithm: Algorithm, bytes: &[u8]) -> Result<(), Rejection> {
-        if !algorithm.fits(bytes.len()) {
-            return Ok(());
-        }
-        let slot = self.sigs.get_mut(self.len).ok_or(Rejection::MalformedSignature {
-            reason: "too many signatures",
-        })?;
-        slot.version = version;
-        slot.len = bytes.len() as u8;
-        slot.bytes[..bytes.len()].copy_from_slice(bytes);
+    /// Adds a signature.
+    pub(crate) fn push(&mut self, sig: Sig) -> Result<(), TooManySignatures> {
+        let slot = self.sigs.get_mut(self.len).ok_or(TooManySignatures)?;
+        *slot = sig;
         self.len += 1;
         Ok(())
     }
@@ -174,9 +147,9 @@ impl KeyRing {
         for key in &keys.public {
             match *key.inner() {
                 #[cfg(feature = "ed25519")]
-                crate::key::Inner::Ed25519(k) => ring.ed25519.push(k),
+                Inner::Ed25519(k) => ring.ed25519.push(k),
                 #[cfg(feature = "p256")]
-                crate::key::Inner::P256(k) => ring.p256.push(k),
+                Inner::P256(k) => ring.p256.push(k),
             }
         }
         ring
@@ -321,7 +294,7 @@ fn words(bytes: &[u8]) -> [u64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Secret;
+    use crate::key::secret::Secret;
 
     fn ring(secrets: &[&str], algorithm: Algorithm) -> KeyRing {
         let keys: Keys = secrets.iter().map(|s| Secret::new(s).unwrap()).collect();
@@ -329,9 +302,7 @@ mod tests {
     }
 
     fn sig(algorithm: Algorithm, bytes: &[u8]) -> Sig {
-        let mut c = Candidates::new();
-        c.push(0, algorithm, bytes).unwrap();
-        c.all()[0]
+        Sig::decode(0, algorithm, Encoding::Hex, &hex::encode(bytes)).unwrap()
     }
 
     #[test]
@@ -385,14 +356,15 @@ mod tests {
 
     #[test]
     fn signatures_of_the_wrong_length_are_skipped() {
+        let decode = |algorithm, len| Sig::decode(0, algorithm, Encoding::Hex, &"00".repeat(len));
+        assert!(decode(Algorithm::HmacSha256, 20).is_none());
+        assert!(decode(Algorithm::HmacSha1, 32).is_none());
+        assert!(decode(Algorithm::Ed25519, 63).is_none());
         let mut c = Candidates::new();
-        c.push(0, Algorithm::HmacSha256, &[0; 20]).unwrap();
-        c.push(0, Algorithm::HmacSha1, &[0; 32]).unwrap();
-        c.push(0, Algorithm::Ed25519, &[0; 63]).unwrap();
         assert!(c.all().is_empty());
         for _ in 0..MAX_SIGNATURES {
-            c.push(0, Algorithm::HmacSha1, &[0; 20]).unwrap();
+            c.push(decode(Algorithm::HmacSha1, 20).unwrap()).unwrap();
         }
-        assert!(c.push(0, Algorithm::HmacSha1, &[0; 20]).is_err());
+        assert!(c.push(decode(Algorithm::HmacSha1, 20).unwrap()).is_err());
     }
 }

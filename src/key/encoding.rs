@@ -3,8 +3,6 @@
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
-use crate::scheme::algorithm::MAX_SIG;
-
 /// Standard alphabet; padding optional on decode, written on encode.
 pub(crate) const BASE64: GeneralPurpose = GeneralPurpose::new(
     &base64::alphabet::STANDARD,
@@ -26,10 +24,10 @@ pub enum Encoding {
 impl Encoding {
     /// Decodes one signature into `out`, returning its length; `None` when
     /// it is not valid in this encoding or longer than `out`.
-    pub(crate) fn decode_into(self, text: &str, out: &mut [u8; MAX_SIG]) -> Option<usize> {
+    pub(crate) fn decode_into(self, text: &str, out: &mut [u8]) -> Option<usize> {
         match self {
             Self::Hex => {
-                if !text.len().is_multiple_of(2) || text.len() / 2 > MAX_SIG {
+                if !text.len().is_multiple_of(2) || text.len() / 2 > out.len() {
                     return None;
                 }
                 let n = text.len() / 2;
@@ -37,15 +35,12 @@ impl Encoding {
                 Some(n)
             }
             Self::Base64 => {
-                // 96 characters hold 72 bytes; anything longer is not one
-                // signature, and the bound keeps the scratch buffer fixed.
-                if text.len() > 96 {
+                // Text longer than `out` can hold (96 characters for 72
+                // bytes) is not one signature: refused before decoding.
+                if text.len() > out.len().div_ceil(3) * 4 {
                     return None;
                 }
-                let mut scratch = [0u8; 72];
-                let n = BASE64.decode_slice(text, &mut scratch).ok()?;
-                out[..n].copy_from_slice(&scratch[..n]);
-                Some(n)
+                BASE64.decode_slice(text, out).ok()
             }
         }
     }
@@ -67,6 +62,9 @@ pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The engine's scratch size: the longest signature, a DER ECDSA P-256 one.
+    const MAX_SIG: usize = 72;
 
     fn decode(e: Encoding, text: &str) -> Option<Vec<u8>> {
         let mut out = [0; MAX_SIG];

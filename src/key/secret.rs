@@ -5,6 +5,9 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
+use super::encoding::decode_base64;
+use super::error::SecretError;
+
 /// One shared secret: the key bytes an HMAC is computed with.
 ///
 /// The bytes are zeroed when the `Secret` is dropped, and `Debug` never shows
@@ -70,9 +73,7 @@ impl Secret {
     /// [`SecretError::InvalidBase64`] when `encoded` is not base64, and
     /// [`SecretError::Empty`] when it decodes to nothing.
     pub fn from_base64(encoded: &str) -> Result<Self, SecretError> {
-        let decoded = Zeroizing::new(
-            crate::encoding::decode_base64(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?,
-        );
+        let decoded = Zeroizing::new(decode_base64(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?);
         Self::new(&*decoded)
     }
 
@@ -98,32 +99,6 @@ impl fmt::Debug for Secret {
         f.write_str("Secret(<redacted>)")
     }
 }
-
-/// Why a secret could not be built.
-///
-/// The messages never contain the secret or any part of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum SecretError {
-    /// The secret is empty.
-    Empty,
-    /// The secret should have been base64 but is not.
-    InvalidBase64,
-    /// A list of secrets holds none.
-    NoSecrets,
-}
-
-impl fmt::Display for SecretError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Empty => "webhook secret is empty",
-            Self::InvalidBase64 => "webhook secret is not valid base64",
-            Self::NoSecrets => "no webhook secret configured",
-        })
-    }
-}
-
-impl std::error::Error for SecretError {}
 
 /// One or more secrets, all accepted at once.
 ///
