@@ -7,15 +7,21 @@ use http::header::{HeaderMap, HeaderName};
 
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 use super::signer::{Signer, SigningKey};
+#[cfg(feature = "p256")]
+use crate::key::Encoding;
 #[cfg(feature = "ed25519")]
 use crate::key::Keys;
 use crate::key::Secret;
 use crate::scheme::sign::Sign;
-use crate::scheme::{ConfigError, GitLabSender, Scheme, Spec, StandardWebhooks};
 #[cfg(feature = "ed25519")]
-use crate::scheme::{Discord, DiscordEndpoint, Policy};
+use crate::scheme::spec::Policy;
+use crate::scheme::spec::{ConfigError, Spec};
+use crate::scheme::verify::Scheme;
 #[cfg(feature = "p256")]
-use crate::scheme::{Encoding, SendGrid};
+use crate::scheme::SendGrid;
+#[cfg(feature = "ed25519")]
+use crate::scheme::{Discord, DiscordEndpoint};
+use crate::scheme::{GitLabSender, StandardWebhooks};
 
 /// Where a preset's event id comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

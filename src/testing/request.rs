@@ -7,8 +7,10 @@ use http::header::{HeaderMap, HeaderValue, CONTENT_TYPE};
 use http::Request;
 
 use crate::rejection::Rejection;
+use crate::scheme::request::RequestParts;
 use crate::scheme::sign::Sign;
-use crate::scheme::{Delivery, RequestParts, Scheme, Verdict};
+use crate::scheme::verdict::{Delivery, Verdict};
+use crate::scheme::verify::Scheme;
 
 /// A `POST /webhooks` request signed by `scheme` now, with a JSON content
 /// type: `body` as [`Sign::sign_body`] writes it, and the signed headers.

@@ -8,8 +8,8 @@ use http::header::HeaderMap;
 use crate::key::{Algorithm, PublicKey};
 use crate::scheme::sign::{Message, Sign};
 #[cfg(any(feature = "ed25519", feature = "p256"))]
-use crate::scheme::ConfigError;
-use crate::scheme::Spec;
+use crate::scheme::spec::ConfigError;
+use crate::scheme::spec::Spec;
 
 /// A private key, for signing as an asymmetric sender does.
 #[derive(Clone)]

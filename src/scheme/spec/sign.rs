@@ -4,9 +4,13 @@
 use bytes::Bytes;
 use http::header::HeaderMap;
 
-use super::json;
-use super::*;
+use super::declare::Layout;
+use super::rules::{Part, TimestampRule, TsRule};
+use super::Spec;
+use crate::key::Algorithm;
+use crate::scheme::json;
 use crate::scheme::sign::{header, Message, Sign};
+use crate::scheme::timestamp::TimestampFormat;
 
 impl Spec {
     /// Signs as a sender would, with `sign` producing the raw signature of
