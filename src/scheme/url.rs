@@ -63,30 +63,17 @@ impl<'a> PublicUrl<'a> {
     }
 }
 
-/// `application/x-www-form-urlencoded` decoding: `+` is a space and `%XX` a
-/// byte; a malformed escape is kept as written, as the SDKs' decoders do.
+/// `application/x-www-form-urlencoded` decoding of one name or value: `+` is
+/// a space and `%XX` a byte; a malformed escape is kept as written, as the
+/// SDKs' decoders do.
+///
+/// The escapes are decoded by `percent-encoding`, the decoder
+/// `form_urlencoded` runs after the same `+` replacement. The result stays
+/// bytes: `form_urlencoded::parse` hands back UTF-8, with an escape that is
+/// not (`%FF`) turned into U+FFFD, which would change the bytes signed.
 pub(crate) fn form_decode(text: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len());
-    let mut i = 0;
-    while i < text.len() {
-        match text[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(&text[i + 1..(i + 3).min(text.len())]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok().filter(|_| h.len() == 2)) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 3;
-                        continue;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    out
+    let spaced: Vec<u8> = text.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    percent_encoding::percent_decode(&spaced).collect()
 }
 
 #[cfg(test)]
@@ -121,5 +108,15 @@ mod tests {
         ] {
             assert_eq!(parse(bad), Err(ConfigError::InvalidPublicUrl), "{bad}");
         }
+    }
+
+    #[test]
+    fn form_decoding_keeps_bytes_that_are_not_utf8() {
+        assert_eq!(form_decode(b"a+b%2Bc%zz%4"), b"a b+c%zz%4");
+        assert_eq!(form_decode(b"%FF%e2%9C%93+"), b"\xff\xe2\x9c\x93 ");
+        assert_eq!(form_decode(b"\xff%"), b"\xff%");
+        // `+` is a space before escapes are read, as Python's `unquote_plus`
+        // has it (`%+1` is `% 1`, not the byte 1).
+        assert_eq!(form_decode(b"%+1"), b"% 1");
     }
 }
