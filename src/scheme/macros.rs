@@ -12,81 +12,58 @@ macro_rules! verify_as {
     (|$this:ident, $headers:ident| $inner:expr) => {
         fn verify(
             &self,
-            request: $crate::scheme::RequestParts<'_>,
+            request: $crate::scheme::request::RequestParts<'_>,
             body: &[u8],
             now: std::time::SystemTime,
         ) -> Result<$crate::scheme::verdict::Verdict, $crate::rejection::Rejection> {
             let ($this, $headers) = (self, request.headers);
-            $crate::scheme::Scheme::verify($inner, request, body, now)
+            $crate::scheme::verify::Scheme::verify($inner, request, body, now)
         }
 
         fn verify_in_layer(
             &self,
-            request: $crate::scheme::RequestParts<'_>,
+            request: $crate::scheme::request::RequestParts<'_>,
             body: &[u8],
             clock: &dyn Fn() -> std::time::SystemTime,
             decoding: Option<&mut $crate::scheme::decode::Decoding<'_>>,
         ) -> Result<$crate::scheme::verdict::Verdict, $crate::rejection::Rejection> {
             let ($this, $headers) = (self, request.headers);
-            $crate::scheme::Scheme::verify_in_layer($inner, request, body, clock, decoding)
+            $crate::scheme::verify::Scheme::verify_in_layer($inner, request, body, clock, decoding)
         }
 
         fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::rejection::Rejection> {
             let ($this, $headers) = (self, headers);
-            $crate::scheme::Scheme::precheck($inner, $headers)
+            $crate::scheme::verify::Scheme::precheck($inner, $headers)
         }
     };
 }
 
-/// Declares a named preset: a type over a [`Spec`], with its docs, `Scheme`,
-/// `Debug` (which never shows keys), `builder()` and, with `timestamp`, a
-/// `tolerance` setter. The preset's file writes `fn declaration()` and `new`.
+/// Declares a named preset: a type over a [`Spec`](super::Spec), with its
+/// docs, `Scheme`, `Debug` (which never shows keys), `builder()`, `spec()`,
+/// the conversion into its `Spec`, its sender's half (feature `test-util`)
+/// and, with `timestamp`, a `tolerance` setter. The preset's file writes
+/// `fn declaration()` and `new`.
+///
+/// `preset!(@face Name)` is the part for a preset whose type holds more than
+/// its spec, or verifies more than it (Meta's verification request): the
+/// type has a `spec` field and writes its own `Scheme` and `Debug`.
 macro_rules! preset {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone)]
         pub struct $name {
-            spec: $crate::scheme::Spec,
+            spec: $crate::scheme::spec::Spec,
         }
 
-        impl $name {
-            /// This preset's declaration, without keys: add keys (and change
-            /// what you need), then [`build`]($crate::scheme::SpecBuilder::build)
-            /// a [`Spec`]($crate::scheme::Spec).
-            pub fn builder() -> $crate::scheme::SpecBuilder {
-                Self::declaration()
-            }
+        preset!(@face $name);
 
-            /// The spec this preset verifies with.
-            pub fn spec(&self) -> &$crate::scheme::Spec {
-                &self.spec
-            }
-        }
-
-        impl $crate::scheme::Scheme for $name {
+        impl $crate::scheme::verify::Scheme for $name {
             verify_as!(|this, _headers| &this.spec);
         }
 
         impl std::fmt::Debug for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_tuple(stringify!($name)).field(&self.spec).finish()
-            }
-        }
-
-        impl From<$name> for $crate::scheme::Spec {
-            fn from(preset: $name) -> Self {
-                preset.spec
-            }
-        }
-
-        #[cfg(feature = "test-util")]
-        impl $crate::scheme::sign::Sign for $name {
-            fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
-                $crate::scheme::sign::Sign::sign_headers(&self.spec, body, id, timestamp)
-            }
-
-            fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
-                $crate::scheme::sign::Sign::sign_body(&self.spec, body, id, timestamp)
             }
         }
     };
@@ -101,6 +78,38 @@ macro_rules! preset {
                 Self {
                     spec: self.spec.with_tolerance(tolerance),
                 }
+            }
+        }
+    };
+    (@face $name:ident) => {
+        impl $name {
+            /// This preset's declaration, without keys: add keys (and change
+            /// what you need), then [`build`]($crate::scheme::SpecBuilder::build)
+            /// a [`Spec`]($crate::scheme::Spec).
+            pub fn builder() -> $crate::scheme::spec::SpecBuilder {
+                Self::declaration()
+            }
+
+            /// The spec this preset verifies with.
+            pub fn spec(&self) -> &$crate::scheme::spec::Spec {
+                &self.spec
+            }
+        }
+
+        impl From<$name> for $crate::scheme::spec::Spec {
+            fn from(preset: $name) -> Self {
+                preset.spec
+            }
+        }
+
+        #[cfg(feature = "test-util")]
+        impl $crate::scheme::sign::Sign for $name {
+            fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> http::HeaderMap {
+                $crate::scheme::sign::Sign::sign_headers(&self.spec, body, id, timestamp)
+            }
+
+            fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
+                $crate::scheme::sign::Sign::sign_body(&self.spec, body, id, timestamp)
             }
         }
     };

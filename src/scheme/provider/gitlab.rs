@@ -5,10 +5,10 @@
 use std::fmt;
 use std::time::SystemTime;
 
-use crate::key::public::TokenDigests;
 use http::header::{HeaderMap, HeaderName};
 
-use super::standard::StandardWebhooks;
+use super::shared::{standard_webhooks, whsec};
+use crate::key::public::TokenDigests;
 use crate::key::{Secret, SecretError, Secrets};
 use crate::rejection::Rejection;
 use crate::scheme::macros::PRESET;
@@ -142,7 +142,7 @@ impl GitLab {
     /// `whsec_...` token with [`GitLab::signing_secret`]. Change the
     /// tolerance with [`Spec::with_tolerance`].
     pub fn signing_token(secrets: impl Into<Secrets>) -> Spec {
-        StandardWebhooks::builder()
+        standard_webhooks()
             .event_type(Field::header("x-gitlab-event"))
             .keys(secrets.into())
             .build()
@@ -155,7 +155,7 @@ impl GitLab {
     ///
     /// A [`SecretError`] when the text is not `whsec_` + base64 of a non-empty key.
     pub fn signing_secret(text: &str) -> Result<Secret, SecretError> {
-        StandardWebhooks::secret(text)
+        whsec(text)
     }
 }
 

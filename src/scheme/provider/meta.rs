@@ -116,6 +116,10 @@ pub struct Meta {
     verify_tokens: TokenDigests,
 }
 
+// `builder`, `spec`, the conversion into `Spec` and signing are a preset's;
+// the GET verification request makes the struct and its `Scheme` its own.
+preset!(@face Meta);
+
 impl Meta {
     /// Meta's scheme, accepting a signature by any of `app_secrets`; the GET
     /// verification request is refused until [`Meta::verify_token`] is set.
@@ -136,16 +140,6 @@ impl Meta {
     pub fn verify_token(mut self, token: Secret) -> Self {
         self.verify_tokens.push(&token);
         self
-    }
-
-    /// This preset's declaration for the signed notifications, without keys.
-    pub fn builder() -> SpecBuilder {
-        Self::declaration()
-    }
-
-    /// The spec the signed notifications are verified with.
-    pub fn spec(&self) -> &Spec {
-        &self.spec
     }
 
     fn declaration() -> SpecBuilder {
@@ -246,19 +240,6 @@ impl fmt::Debug for Meta {
             .field("spec", &self.spec)
             .field("verify_tokens", &self.verify_tokens.len())
             .finish()
-    }
-}
-
-impl From<Meta> for Spec {
-    fn from(meta: Meta) -> Self {
-        meta.spec
-    }
-}
-
-#[cfg(feature = "test-util")]
-impl crate::scheme::sign::Sign for Meta {
-    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        crate::scheme::sign::Sign::sign_headers(&self.spec, body, id, timestamp)
     }
 }
 

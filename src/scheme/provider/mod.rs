@@ -5,7 +5,6 @@
 
 mod bitbucket;
 mod calendly;
-mod clerk;
 mod coinbase;
 #[cfg(feature = "ed25519")]
 mod discord;
@@ -23,10 +22,9 @@ mod pagerduty;
 mod petstore;
 mod polar;
 mod razorpay;
-mod replicate;
-mod resend;
 #[cfg(feature = "p256")]
 mod sendgrid;
+mod shared;
 mod shopify;
 mod slack;
 mod square;
@@ -40,7 +38,6 @@ mod zoom;
 
 pub use self::bitbucket::Bitbucket;
 pub use self::calendly::Calendly;
-pub use self::clerk::Clerk;
 pub use self::coinbase::CoinbaseCommerce;
 #[cfg(feature = "ed25519")]
 pub use self::discord::{Discord, DiscordEndpoint};
@@ -59,14 +56,12 @@ pub use self::paddle::Paddle;
 pub use self::pagerduty::PagerDuty;
 pub use self::polar::Polar;
 pub use self::razorpay::Razorpay;
-pub use self::replicate::Replicate;
-pub use self::resend::Resend;
 #[cfg(feature = "p256")]
 pub use self::sendgrid::SendGrid;
 pub use self::shopify::Shopify;
 pub use self::slack::Slack;
 pub use self::square::Square;
-pub use self::standard::{StandardWebhooks, Svix};
+pub use self::standard::{Clerk, Replicate, Resend, StandardWebhooks, Svix};
 pub use self::stripe::Stripe;
 pub use self::twilio::Twilio;
 pub use self::twitch::Twitch;

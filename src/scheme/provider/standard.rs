@@ -1,71 +1,46 @@
-//! Standard Webhooks (and Svix, which uses the same scheme under `svix-*` headers).
-
-use std::fmt;
-use std::time::Duration;
-
-use http::header::{HeaderMap, HeaderName};
+//! Standard Webhooks, and the senders that send it under their own names:
+//! Svix (`svix-*` headers), Clerk and Resend (through Svix), Replicate.
 
 use crate::key::encoding::decode_base64;
-use crate::key::{Algorithm, Encoding, Keys, PublicKey, Secret, SecretError, Secrets};
+use crate::key::{Keys, PublicKey, Secret, SecretError, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{ConfigError, Field, Policy, Spec, SpecBuilder};
-use crate::scheme::timestamp::TimestampFormat;
-use crate::scheme::verify::Scheme;
+use crate::scheme::spec::{ConfigError, Policy, SpecBuilder};
 
-/// One family of header names.
-struct Names {
-    id: &'static str,
-    timestamp: &'static str,
-    signature: &'static str,
-}
+use super::shared::{standard_webhooks, whsec, SVIX_NAMES};
 
-const WEBHOOK: Names = Names {
-    id: "webhook-id",
-    timestamp: "webhook-timestamp",
-    signature: "webhook-signature",
-};
-
-const SVIX: Names = Names {
-    id: "svix-id",
-    timestamp: "svix-timestamp",
-    signature: "svix-signature",
-};
-
-/// The [Standard Webhooks](https://www.standardwebhooks.com/) scheme, which
-/// Svix also sends under `svix-*` header names.
-///
-/// - `webhook-id`: the event id, signed, and the replay key: the spec calls it
-///   the idempotency key, the same "no matter how many times a webhook that
-///   has failed is retried"
-///   (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>);
-///   Svix says the same of `svix-id`
-///   (<https://docs.svix.com/receiving/verifying-payloads/how>);
-/// - `webhook-timestamp`: unix seconds, signed, checked against the
-///   [tolerance](StandardWebhooks::tolerance) in both directions (default 5 minutes);
-/// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`
-///   and (feature `ed25519`) `v1a,<base64 Ed25519>` entries, which may be
-///   mixed; by default any entry verifying under any key passes (see
-///   [`Policy`] to require `v1a`, or both).
-///
-/// The signed content is `{id}.{timestamp}.{body}`. A `v1` key is the base64
-/// decoding of what follows `whsec_` ([`StandardWebhooks::secret`]); a `v1a`
-/// key is the sender's Ed25519 public key `whpk_...`
-/// ([`StandardWebhooks::public_key`]). Public keys come from your
-/// configuration, never from the request. When no `webhook-*` header is
-/// present, the `svix-*` names are read instead.
-///
-/// ```
-/// use std::time::Duration;
-/// use tower_webhook::scheme::StandardWebhooks;
-///
-/// let scheme = StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
-///     .tolerance(Duration::from_secs(120));
-/// # Ok::<(), tower_webhook::SecretError>(())
-/// ```
-#[derive(Clone)]
-pub struct StandardWebhooks {
-    webhook: Spec,
-    svix: Spec,
+preset! {
+    /// The [Standard Webhooks](https://www.standardwebhooks.com/) scheme, which
+    /// Svix also sends under `svix-*` header names.
+    ///
+    /// - `webhook-id`: the event id, signed, and the replay key: the spec calls it
+    ///   the idempotency key, the same "no matter how many times a webhook that
+    ///   has failed is retried"
+    ///   (<https://github.com/standard-webhooks/standard-webhooks/blob/main/spec/standard-webhooks.md>);
+    ///   Svix says the same of `svix-id`
+    ///   (<https://docs.svix.com/receiving/verifying-payloads/how>);
+    /// - `webhook-timestamp`: unix seconds, signed, checked against the
+    ///   [tolerance](StandardWebhooks::tolerance) in both directions (default 5 minutes);
+    /// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`
+    ///   and (feature `ed25519`) `v1a,<base64 Ed25519>` entries, which may be
+    ///   mixed; by default any entry verifying under any key passes (see
+    ///   [`Policy`] to require `v1a`, or both).
+    ///
+    /// The signed content is `{id}.{timestamp}.{body}`. A `v1` key is the base64
+    /// decoding of what follows `whsec_` ([`StandardWebhooks::secret`]); a `v1a`
+    /// key is the sender's Ed25519 public key `whpk_...`
+    /// ([`StandardWebhooks::public_key`]). Public keys come from your
+    /// configuration, never from the request. When no `webhook-*` header is
+    /// present, the `svix-*` names are read instead.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_webhook::scheme::StandardWebhooks;
+    ///
+    /// let scheme = StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?)
+    ///     .tolerance(Duration::from_secs(120));
+    /// # Ok::<(), tower_webhook::SecretError>(())
+    /// ```
+    StandardWebhooks, timestamp
 }
 
 impl StandardWebhooks {
@@ -85,35 +60,12 @@ impl StandardWebhooks {
     /// [`ConfigError::UnsatisfiablePolicy`] when the policy requires a
     /// version no key verifies.
     pub fn with_keys(keys: impl Into<Keys>, policy: Policy) -> Result<Self, ConfigError> {
-        let keys = keys.into();
-        Ok(Self {
-            webhook: Self::spec(&WEBHOOK)
-                .keys(keys.clone())
-                .policy(policy.clone())
-                .build()?,
-            svix: Self::spec(&SVIX).keys(keys).policy(policy).build()?,
-        })
+        let spec = Self::declaration().keys(keys).policy(policy).build()?;
+        Ok(Self { spec })
     }
 
-    /// The declaration under the `webhook-*` names, without keys.
-    pub fn builder() -> SpecBuilder {
-        Self::spec(&WEBHOOK)
-    }
-
-    fn spec(names: &Names) -> SpecBuilder {
-        let builder = Spec::builder()
-            .signature_header(names.signature)
-            .versioned_list(' ', ',')
-            .version("v1", Algorithm::HmacSha256, Encoding::Base64)
-            .timestamp_header(names.timestamp, TimestampFormat::UnixSeconds)
-            .id(Field::header(names.id))
-            .no_event_type()
-            .signed_content("{id}.{timestamp}.{body}");
-        if Algorithm::Ed25519.is_enabled() {
-            builder.version("v1a", Algorithm::Ed25519, Encoding::Base64)
-        } else {
-            builder
-        }
+    fn declaration() -> SpecBuilder {
+        standard_webhooks().alternate_headers(&SVIX_NAMES)
     }
 
     /// Parses a Standard Webhooks secret: `whsec_` followed by base64, padded
@@ -123,8 +75,7 @@ impl StandardWebhooks {
     ///
     /// [`SecretError::InvalidBase64`] or [`SecretError::Empty`].
     pub fn secret(text: &str) -> Result<Secret, SecretError> {
-        let text = text.trim();
-        Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
+        whsec(text)
     }
 
     /// Parses a `v1a` public key: `whpk_` followed by the base64 of the
@@ -157,48 +108,6 @@ impl StandardWebhooks {
             Ok(Self::secret(text)?.into())
         }
     }
-
-    /// How far the signed timestamp may be from now, in either direction.
-    #[must_use]
-    pub fn tolerance(self, tolerance: Duration) -> Self {
-        Self {
-            webhook: self.webhook.with_tolerance(tolerance),
-            svix: self.svix.with_tolerance(tolerance),
-        }
-    }
-
-    /// Svix's names only when no Standard Webhooks header is present at all,
-    /// and some Svix header is (a Svix delivery missing its signature is then
-    /// refused for that, 401, not for a missing `webhook-id`).
-    fn pick(&self, headers: &HeaderMap) -> &Spec {
-        const WEBHOOK_NAMES: [HeaderName; 3] = [
-            HeaderName::from_static(WEBHOOK.id),
-            HeaderName::from_static(WEBHOOK.timestamp),
-            HeaderName::from_static(WEBHOOK.signature),
-        ];
-        const SVIX_NAMES: [HeaderName; 3] = [
-            HeaderName::from_static(SVIX.id),
-            HeaderName::from_static(SVIX.timestamp),
-            HeaderName::from_static(SVIX.signature),
-        ];
-        let has = |names: &[HeaderName; 3]| names.iter().any(|n| headers.contains_key(n));
-        if !has(&WEBHOOK_NAMES) && has(&SVIX_NAMES) {
-            &self.svix
-        } else {
-            &self.webhook
-        }
-    }
-}
-
-impl Scheme for StandardWebhooks {
-    verify_as!(|this, headers| this.pick(headers));
-}
-
-#[cfg(feature = "test-util")]
-impl crate::scheme::sign::Sign for StandardWebhooks {
-    fn sign_headers(&self, body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-        crate::scheme::sign::Sign::sign_headers(&self.webhook, body, id, timestamp)
-    }
 }
 
 /// Svix's name for [`StandardWebhooks`]: Svix sends the same scheme, under
@@ -224,15 +133,90 @@ impl crate::scheme::sign::Sign for StandardWebhooks {
 /// ```
 pub type Svix = StandardWebhooks;
 
-impl fmt::Debug for StandardWebhooks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("StandardWebhooks").field(&self.webhook).finish()
-    }
-}
+/// Clerk: its webhooks are sent by Svix, `svix-id`, `svix-timestamp` and
+/// `svix-signature: v1,<base64>`, the HMAC-SHA256 of `{svix-id}.{svix-timestamp}.{body}`
+/// keyed with the base64 after `whsec_` of the endpoint's signing secret
+/// (`CLERK_WEBHOOK_SIGNING_SECRET`): the same type as [`StandardWebhooks`],
+/// which reads the `svix-*` names when no `webhook-*` header is present.
+/// The timestamp is checked within 5 minutes either way
+/// ([`tolerance`](StandardWebhooks::tolerance) changes it). The
+/// replay key is `svix-id`, signed, and the same on every retry of a
+/// message (<https://docs.svix.com/receiving/verifying-payloads/how>). Clerk
+/// puts the event type in the body's `type`, which the layer does not read
+/// (`Verified::event_type` is `None`: read it in the handler); no handshake.
+///
+/// Source: <https://clerk.com/docs/reference/backend/verify-webhook>
+/// (`verifyWebhook` maps `svix-*` to `webhook-*` and calls `standardwebhooks`).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use http::HeaderMap;
+/// use tower_webhook::scheme::{Clerk, RequestParts, Scheme};
+///
+/// // The Standard Webhooks reference vector, under Svix's names.
+/// let clerk = Clerk::new(Clerk::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// let mut headers = HeaderMap::new();
+/// headers.insert("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse()?);
+/// headers.insert("svix-timestamp", "1614265330".parse()?);
+/// headers.insert("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=".parse()?);
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1614265330);
+///
+/// let verdict = clerk.verify(RequestParts::post(&headers), br#"{"test": 2432232314}"#, now)?;
+/// assert_eq!(verdict.event().unwrap().id(), "msg_p5jXN8AQM9LWM0D4loKWxJek");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub type Clerk = StandardWebhooks;
+
+/// Resend: its webhooks are sent by Svix, `svix-id`, `svix-timestamp` and
+/// `svix-signature: v1,<base64>`, the HMAC-SHA256 of `{svix-id}.{svix-timestamp}.{body}`
+/// keyed with the base64 after `whsec_` of the webhook's signing secret: the
+/// same type as [`StandardWebhooks`], which reads the
+/// `svix-*` names when no `webhook-*` header is present. The timestamp is
+/// checked within 5 minutes either way. The replay key is `svix-id`, signed,
+/// the same on every retry (<https://docs.svix.com/receiving/verifying-payloads/how>);
+/// Resend puts the event type in the body's `type`, which the layer does not
+/// read (`Verified::event_type` is `None`: read it in the handler, from the
+/// typed body); no handshake.
+///
+/// Source: <https://resend.com/docs/webhooks/verify-webhooks-requests>
+/// (verification with the `svix` library over the three `svix-*` headers).
+///
+/// ```
+/// use tower_webhook::scheme::Resend;
+///
+/// let resend = Resend::new(Resend::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// # let _ = resend;
+/// # Ok::<(), tower_webhook::SecretError>(())
+/// ```
+pub type Resend = StandardWebhooks;
+
+/// Replicate: `webhook-id`, `webhook-timestamp` and
+/// `webhook-signature: v1,<base64>[ v1,<base64>...]`, the HMAC-SHA256 of
+/// `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64 after
+/// `whsec_` of the account's signing secret (`GET /v1/webhooks/default/secret`):
+/// the same type as [`StandardWebhooks`]. The
+/// timestamp is checked within 5 minutes either way (the Standard Webhooks
+/// default; Replicate's page states no window). The replay key is
+/// `webhook-id`, signed: "unique across all messages but will be the same
+/// when a webhook is being resent". A prediction sends several deliveries
+/// (`start`, `output`, `logs`, `completed`), each with its own id. The body is the prediction (its
+/// `status` says what happened); there is no `type`, and no handshake.
+///
+/// Source: <https://replicate.com/docs/topics/webhooks/verify-webhook>.
+///
+/// ```
+/// use tower_webhook::scheme::Replicate;
+///
+/// let replicate = Replicate::new(Replicate::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")?);
+/// # let _ = replicate;
+/// # Ok::<(), tower_webhook::SecretError>(())
+/// ```
+pub type Replicate = StandardWebhooks;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::Encoding;
 
     #[test]
     fn accepts_secrets_with_and_without_padding() {

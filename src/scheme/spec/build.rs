@@ -13,7 +13,7 @@ use super::error::{ConfigError, TemplateError};
 use super::rules::{
     AnswerRule, HandshakeRule, Part, Src, TimestampRule, TriggerRule, TsRule, UrlRule, MAX_PARTS,
 };
-use super::{Spec, MAX_VERSIONS};
+use super::{Alternate, Spec, MAX_VERSIONS};
 use crate::key::ring::KeyRing;
 use crate::key::{Algorithm, Encoding, Keys};
 use crate::scheme::json::{self, Path, MAX_BODY_FIELDS};
@@ -41,6 +41,7 @@ pub struct SpecBuilder {
     handshakes: Vec<Handshake>,
     policy: Policy,
     url: UrlRule,
+    alternate: Vec<(String, String)>,
 }
 
 impl Spec {
@@ -64,6 +65,7 @@ impl Spec {
             handshakes: Vec::new(),
             policy: Policy::Any,
             url: UrlRule::default(),
+            alternate: Vec::new(),
         }
     }
 }
@@ -239,12 +241,83 @@ impl SpecBuilder {
         self
     }
 
+    /// The same scheme, also sent under other header names: each pair is a
+    /// header this declaration names and the other sender's name for it, as
+    /// Svix sends Standard Webhooks under `svix-id`, `svix-timestamp` and
+    /// `svix-signature`.
+    ///
+    /// A delivery is read under the other names only when it carries none of
+    /// the declared ones and at least one of the others; a delivery that mixes
+    /// them is read under the declared names, and refused for what it lacks
+    /// there.
+    pub fn alternate_headers(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.alternate = pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect();
+        self
+    }
+
+    /// This declaration with every header it names renamed by `pairs`, and
+    /// no alternate names of its own.
+    fn renamed(&self, pairs: &[(String, String)]) -> Self {
+        let rename = |name: &str| {
+            pairs
+                .iter()
+                .find(|(from, _)| from.eq_ignore_ascii_case(name))
+                .map_or_else(|| name.to_owned(), |(_, to)| to.clone())
+        };
+        let field = |field: &Field| Field {
+            sources: field
+                .sources
+                .iter()
+                .map(|source| match source {
+                    FieldSource::Header(name) => FieldSource::Header(rename(name)),
+                    other => other.clone(),
+                })
+                .collect(),
+        };
+        let mut renamed = self.clone();
+        renamed.alternate = Vec::new();
+        renamed.header = self.header.as_deref().map(rename);
+        if let Some((TimestampSource::Header(name), _)) = &mut renamed.timestamp {
+            *name = rename(name);
+        }
+        renamed.id = field(&self.id);
+        renamed.event_type = self.event_type.as_ref().map(field);
+        for handshake in &mut renamed.handshakes {
+            if let Trigger::Header { name, .. } = &mut handshake.trigger {
+                *name = rename(name);
+            }
+        }
+        renamed
+    }
+
+    /// The spec under the alternate header names, if any are declared.
+    fn alternate(&self) -> Result<Option<Box<Alternate>>, ConfigError> {
+        if self.alternate.is_empty() {
+            return Ok(None);
+        }
+        let names = |pick: fn(&(String, String)) -> &String| {
+            self.alternate
+                .iter()
+                .map(|pair| header_name(pick(pair)))
+                .collect::<Result<Box<[HeaderName]>, _>>()
+        };
+        Ok(Some(Box::new(Alternate {
+            declared: names(|(declared, _)| declared)?,
+            names: names(|(_, other)| other)?,
+            spec: self.renamed(&self.alternate).build()?,
+        })))
+    }
+
     /// Validates the whole and builds the spec.
     ///
     /// # Errors
     ///
     /// The [`ConfigError`] that names the first mistake found.
     pub fn build(self) -> Result<Spec, ConfigError> {
+        let alternate = self.alternate()?;
         let header = header_name(self.header.as_deref().ok_or(ConfigError::NoSignatureHeader)?)?;
         if self.versions.is_empty() {
             return Err(ConfigError::NoVersions);
@@ -400,6 +473,7 @@ impl SpecBuilder {
             handshakes: handshakes.into(),
             policy: self.policy,
             url: self.url,
+            alternate,
         })
     }
 }

@@ -119,16 +119,36 @@ pub struct Spec {
     url: UrlRule,
     /// Whether `content` names `{url}`, known once at build time.
     signs_url: bool,
+    /// The same spec under another sender's header names.
+    alternate: Option<Box<Alternate>>,
+}
+
+/// A [`Spec`] under other header names, read when a delivery carries none of
+/// the `declared` names and some of the `names`.
+#[derive(Clone)]
+struct Alternate {
+    declared: Box<[HeaderName]>,
+    names: Box<[HeaderName]>,
+    spec: Spec,
 }
 
 impl Spec {
     /// The same spec with another timestamp tolerance (no effect without a timestamp).
     #[must_use]
     pub fn with_tolerance(mut self, tolerance: Duration) -> Self {
-        if let Some(rule) = &mut self.timestamp {
-            rule.tolerance = bounded_tolerance(tolerance);
+        if self.timestamp.is_some() {
+            self.set_tolerance(bounded_tolerance(tolerance));
         }
         self
+    }
+
+    fn set_tolerance(&mut self, tolerance: Duration) {
+        if let Some(rule) = &mut self.timestamp {
+            rule.tolerance = tolerance;
+        }
+        if let Some(alternate) = &mut self.alternate {
+            alternate.spec.set_tolerance(tolerance);
+        }
     }
 
     /// The signature header's name.

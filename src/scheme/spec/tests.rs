@@ -424,3 +424,50 @@ fn precheck_wants_the_signature_header() {
         Err(Rejection::MissingSignature { .. })
     ));
 }
+
+#[test]
+fn reads_the_alternate_names_only_when_no_declared_name_is_present() {
+    let spec = base()
+        .timestamp_header("x-ts", TimestampFormat::UnixSeconds)
+        .id(Field::header("x-id"))
+        .signed_content("{id}.{timestamp}.{body}")
+        .alternate_headers(&[("x-id", "alt-id"), ("x-ts", "alt-ts"), ("x-sig", "alt-sig")])
+        .build()
+        .unwrap();
+    let ts = NOW.to_string();
+    let body = b"{}";
+    let sig = hmac_hex(&[b"evt_1.", ts.as_bytes(), b".", body]);
+    let declared = headers(&[("x-id", "evt_1"), ("x-ts", &ts), ("x-sig", &sig)]);
+    let alternate = headers(&[("alt-id", "evt_1"), ("alt-ts", &ts), ("alt-sig", &sig)]);
+    for h in [&declared, &alternate] {
+        assert_eq!(verify(&spec, h, body).unwrap().event().unwrap().id(), "evt_1");
+        assert!(spec.precheck(h).is_ok());
+    }
+    // Mixed: read under the declared names, and refused for what it lacks there.
+    let mixed = headers(&[("x-id", "evt_1"), ("alt-ts", &ts), ("alt-sig", &sig)]);
+    assert_eq!(
+        verify(&spec, &mixed, body),
+        Err(Rejection::MissingHeader {
+            name: HeaderName::from_static("x-ts")
+        })
+    );
+    assert!(matches!(
+        spec.precheck(&mixed),
+        Err(Rejection::MissingSignature { .. })
+    ));
+    // A tolerance set afterwards holds under both names.
+    let strict = spec.with_tolerance(Duration::from_secs(1));
+    let stale = (NOW - 2).to_string();
+    let sig = hmac_hex(&[b"evt_1.", stale.as_bytes(), b".", body]);
+    let old = headers(&[("alt-id", "evt_1"), ("alt-ts", &stale), ("alt-sig", &sig)]);
+    assert_eq!(
+        verify(&strict, &old, body),
+        Err(Rejection::TimestampTooOld { age_secs: 2 })
+    );
+    assert_eq!(
+        err(base().alternate_headers(&[("x-sig", "bad name")])),
+        ConfigError::InvalidHeaderName {
+            name: "bad name".into()
+        }
+    );
+}

@@ -379,11 +379,12 @@ impl Scheme for Spec {
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        if headers.contains_key(&self.header) {
+        let spec = self.pick(headers);
+        if headers.contains_key(&spec.header) {
             Ok(())
         } else {
             Err(Rejection::MissingSignature {
-                name: self.header.clone(),
+                name: spec.header.clone(),
             })
         }
     }
@@ -392,6 +393,34 @@ impl Scheme for Spec {
     /// instead of by a walk of their own; `clock` is read only where a
     /// timestamp is checked against it.
     fn verify_in_layer(
+        &self,
+        request: RequestParts<'_>,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+        decoding: Option<&mut Decoding<'_>>,
+    ) -> Result<Verdict, Rejection> {
+        self.pick(request.headers)
+            .verify_declared(request, body, clock, decoding)
+    }
+}
+
+impl Spec {
+    /// This spec, or its alternate when the delivery carries none of the
+    /// declared header names and some of the alternate ones.
+    fn pick(&self, headers: &HeaderMap) -> &Self {
+        match &self.alternate {
+            Some(alternate)
+                if !alternate.declared.iter().any(|name| headers.contains_key(name))
+                    && alternate.names.iter().any(|name| headers.contains_key(name)) =>
+            {
+                &alternate.spec
+            }
+            _ => self,
+        }
+    }
+
+    /// Verifies under the header names this spec declares.
+    fn verify_declared(
         &self,
         request: RequestParts<'_>,
         body: &[u8],
