@@ -93,7 +93,8 @@ impl Sign for Signer {
     }
 
     fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
-        self.spec.sign_body(body, id, timestamp)
+        self.spec
+            .sign_body_with(body, id, timestamp, &|alg, parts| self.key.sign(alg, parts))
     }
 }
 

@@ -1,199 +1,110 @@
 //! Mailgun's webhook signatures: the signature, its timestamp and its token
-//! travel in the JSON body, and only the timestamp and token are signed,
-//! which no template over `{body}` describes, so this is a [`Scheme`] of its
-//! own beside the [`Spec`](crate::scheme::Spec) engine.
+//! travel in the JSON body, and only the timestamp and token are signed.
 
-use std::fmt;
-use std::time::{Duration, SystemTime};
+use crate::key::{Algorithm, Encoding, Secrets};
+use crate::scheme::macros::PRESET;
+use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::timestamp::TimestampFormat;
 
-use crate::key::ring::{KeyRing, Sig};
-use crate::key::{Algorithm, Encoding, Keys, Secrets};
-use crate::rejection::Rejection;
-use crate::scheme::json::{self, Path};
-use crate::scheme::request::RequestParts;
-use crate::scheme::timestamp::{bounded_tolerance, check_tolerance, TimestampFormat, DEFAULT_TOLERANCE};
-use crate::scheme::verdict::{Delivery, Verdict};
-use crate::scheme::verify::Scheme;
-
-/// Mailgun's scheme for JSON webhooks: the body is
-/// `{"signature": {"timestamp", "token", "signature"}, "event-data": {...}}`,
-/// and `signature` is the hex HMAC-SHA256 of `{timestamp}{token}` (no
-/// separator) keyed with the account's **HTTP webhook signing key**.
-///
-/// **The event data is not covered by the signature.** A valid signature
-/// proves only that Mailgun issued that timestamp and token; whoever
-/// captured one delivery can attach any `event-data` to its `signature`
-/// object. What makes that harmless is that each token is accepted once:
-///
-/// - **Id, the replay key**: the `token` (50 random characters, signed).
-///   Mailgun's docs say to cache tokens and refuse one seen before, and to
-///   check the timestamp ("Securing webhooks",
-///   <https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks>).
-///   The replay guard does exactly that, so a signature is good for one
-///   delivery. Keying on `event-data.id` instead would let a captured
-///   signature carry fresh, forged event data under a new id; the price of
-///   the token is that if Mailgun signs a retry of an event afresh (a new
-///   token, UNCONFIRMED), the retry reaches the handler again: dedupe on
-///   `event-data.id` in the handler where processing twice matters.
-/// - **Timestamp**: `signature.timestamp`, unix seconds, signed; refused
-///   further than the [tolerance](Mailgun::tolerance) from now in either
-///   direction (default 5 minutes; Mailgun documents no window, UNCONFIRMED).
-///   Size the replay guard to remember tokens at least that long.
-/// - **Type**: `event-data.event` (`delivered`, `failed`, ...), **unsigned**.
-/// - Legacy form-encoded webhooks (`timestamp`, `token`, `signature` form
-///   fields) and a subaccount's `parent-signature` are not read.
-///
-/// A body that is not JSON or lacks one of the three signature fields is
-/// refused with [`Rejection::MalformedSignature`] (`401`); a repeated key on
-/// their paths with [`Rejection::DuplicateJsonKey`] (`400`). A body whose
-/// signature verifies but whose JSON breaks off after it (truncated, say) is
-/// refused with [`Rejection::InvalidBodyField`] on `event-data` (`400`): the
-/// signature does not cover the event data, so nothing else would catch it
-/// before the handler.
-///
-/// Mailgun's docs give no vector with its key; this one was computed with
-/// Python's `hmac`:
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// use http::HeaderMap;
-/// use tower_webhook::scheme::{Mailgun, RequestParts, Scheme};
-/// use tower_webhook::Secret;
-///
-/// let mailgun = Mailgun::new(Secret::new("mailgun signing key")?);
-/// let body = r#"{"signature":{"timestamp":"1700000000","token":"a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0","signature":"e21b5f179752ffbed57af5f6b295f7f2f76999421e0595aaa012e26f7488a057"},"event-data":{"event":"delivered","id":"CPgfbmQMTCKtHW6uIWtuVe"}}"#;
-/// let now = UNIX_EPOCH + Duration::from_secs(1700000030);
-///
-/// let headers = HeaderMap::new();
-/// let verdict = mailgun.verify(RequestParts::post(&headers), body.as_bytes(), now)?;
-/// let delivery = verdict.event().unwrap();
-/// assert_eq!(delivery.id(), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0");
-/// assert_eq!(delivery.event_type(), Some("delivered"));
-///
-/// // The event data is not signed: changing it does not break the signature.
-/// // The token is the replay key, so the layer processes it once only.
-/// let forged = body.replace("delivered", "failed");
-/// assert!(mailgun.verify(RequestParts::post(&headers), forged.as_bytes(), now).is_ok());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Clone)]
-pub struct Mailgun {
-    keys: KeyRing,
-    tolerance: Duration,
-    /// `signature.timestamp`, `signature.token`, `signature.signature`, `event-data.event`.
-    paths: [Path; 4],
+preset! {
+    /// Mailgun's scheme for JSON webhooks: the body is
+    /// `{"signature": {"timestamp", "token", "signature"}, "event-data": {...}}`,
+    /// and `signature` is the hex HMAC-SHA256 of `{timestamp}{token}` (no
+    /// separator) keyed with the account's **HTTP webhook signing key**.
+    ///
+    /// **The event data is not covered by the signature.** A valid signature
+    /// proves only that Mailgun issued that timestamp and token; whoever
+    /// captured one delivery can attach any `event-data` to its `signature`
+    /// object. What makes that harmless is that each token is accepted once:
+    ///
+    /// - **Id, the replay key**: the `token` (50 random characters, signed).
+    ///   Mailgun's docs say to cache tokens and refuse one seen before, and to
+    ///   check the timestamp ("Securing webhooks",
+    ///   <https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks>).
+    ///   The replay guard does exactly that, so a signature is good for one
+    ///   delivery. Keying on `event-data.id` instead would let a captured
+    ///   signature carry fresh, forged event data under a new id; the price of
+    ///   the token is that if Mailgun signs a retry of an event afresh (a new
+    ///   token, UNCONFIRMED), the retry reaches the handler again: dedupe on
+    ///   `event-data.id` in the handler where processing twice matters.
+    /// - **Timestamp**: `signature.timestamp`, unix seconds, signed; refused
+    ///   further than the [tolerance](Mailgun::tolerance) from now in either
+    ///   direction (default 5 minutes; Mailgun documents no window, UNCONFIRMED).
+    ///   Size the replay guard to remember tokens at least that long.
+    /// - **Type**: `event-data.event` (`delivered`, `failed`, ...), **unsigned**.
+    /// - Legacy form-encoded webhooks (`timestamp`, `token`, `signature` form
+    ///   fields) and a subaccount's `parent-signature` are not read.
+    ///
+    /// A body that is not JSON or lacks one of the three signature fields is
+    /// refused with [`Rejection::MalformedSignature`](crate::Rejection::MalformedSignature) (`401`); a repeated key on
+    /// their paths with [`Rejection::DuplicateJsonKey`](crate::Rejection::DuplicateJsonKey) (`400`). A body whose
+    /// signature verifies but whose JSON breaks off after it (truncated, say) is
+    /// refused with [`Rejection::InvalidBodyField`](crate::Rejection::InvalidBodyField) on `event-data` (`400`): the
+    /// signature does not cover the event data, so nothing else would catch it
+    /// before the handler.
+    ///
+    /// Mailgun's docs give no vector with its key; this one was computed with
+    /// Python's `hmac`:
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// use http::HeaderMap;
+    /// use tower_webhook::scheme::{Mailgun, RequestParts, Scheme};
+    /// use tower_webhook::Secret;
+    ///
+    /// let mailgun = Mailgun::new(Secret::new("mailgun signing key")?);
+    /// let body = r#"{"signature":{"timestamp":"1700000000","token":"a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0","signature":"e21b5f179752ffbed57af5f6b295f7f2f76999421e0595aaa012e26f7488a057"},"event-data":{"event":"delivered","id":"CPgfbmQMTCKtHW6uIWtuVe"}}"#;
+    /// let now = UNIX_EPOCH + Duration::from_secs(1700000030);
+    ///
+    /// let headers = HeaderMap::new();
+    /// let verdict = mailgun.verify(RequestParts::post(&headers), body.as_bytes(), now)?;
+    /// let delivery = verdict.event().unwrap();
+    /// assert_eq!(delivery.id(), "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0");
+    /// assert_eq!(delivery.event_type(), Some("delivered"));
+    ///
+    /// // The event data is not signed: changing it does not break the signature.
+    /// // The token is the replay key, so the layer processes it once only.
+    /// let forged = body.replace("delivered", "failed");
+    /// assert!(mailgun.verify(RequestParts::post(&headers), forged.as_bytes(), now).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    Mailgun, timestamp
 }
 
 impl Mailgun {
     /// Mailgun's scheme, accepting a signature by any of `secrets` (the HTTP
     /// webhook signing key, as written).
     pub fn new(secrets: impl Into<Secrets>) -> Self {
-        let keys = Keys::from(secrets.into());
-        Self {
-            keys: KeyRing::new(&keys, [Algorithm::HmacSha256].into_iter()),
-            tolerance: DEFAULT_TOLERANCE,
-            paths: [
-                json::path("signature.timestamp"),
-                json::path("signature.token"),
-                json::path("signature.signature"),
-                json::path("event-data.event"),
-            ],
-        }
+        let spec = Self::declaration().keys(secrets.into()).build().expect(PRESET);
+        Self { spec }
     }
 
-    /// How far the signed timestamp may be from now (default 5 minutes, at
-    /// most [`MAX_TOLERANCE`](crate::scheme::MAX_TOLERANCE)).
-    #[must_use]
-    pub fn tolerance(mut self, tolerance: Duration) -> Self {
-        self.tolerance = bounded_tolerance(tolerance);
-        self
-    }
-}
-
-impl Scheme for Mailgun {
-    fn verify(&self, _request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
-        let [timestamp, token, signature, event] =
-            json::find_unique::<4>(body, self.paths.each_ref().map(Some))?;
-        let missing = |what| Rejection::MalformedSignature { reason: what };
-        let timestamp = timestamp.ok_or(missing("no signature.timestamp in the body"))?;
-        let token = token.ok_or(missing("no signature.token in the body"))?;
-        let signature = signature.ok_or(missing("no signature.signature in the body"))?;
-        let value =
-            TimestampFormat::UnixSeconds
-                .parse(&timestamp)
-                .map_err(|reason| Rejection::InvalidBodyField {
-                    path: "signature.timestamp".into(),
-                    reason,
-                })?;
-        check_tolerance(value, now, self.tolerance, true)?;
-
-        let sig = Sig::decode(0, Algorithm::HmacSha256, Encoding::Hex, &signature)
-            .ok_or(missing("signature.signature is not a hex HMAC-SHA256"))?;
-        // The timestamp is all digits, so it cannot end inside the token.
-        self.keys
-            .verify(
-                Algorithm::HmacSha256,
-                &[timestamp.as_bytes(), token.as_bytes()],
-                &[&sig],
-            )
-            .ok_or(Rejection::SignatureMismatch)?;
-        // The walk stops once it has the fields: read the rest, which no
-        // signature vouches for, to the end.
-        if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() {
-            return Err(Rejection::InvalidBodyField {
-                path: "event-data".into(),
-                reason: "the body is not one JSON document",
-            });
-        }
-        let delivery = Delivery::new(token.into_owned())?
-            .with_event_type(event.map(|e| e.into_owned()))
-            .with_timestamp(Some(value));
-        Ok(Verdict::Event(delivery))
-    }
-}
-
-/// Signs as Mailgun does: the signature is written into the body.
-#[cfg(feature = "test-util")]
-impl crate::scheme::sign::Sign for Mailgun {
-    /// None: Mailgun sends no signature header.
-    fn sign_headers(&self, _body: &[u8], _id: &str, _timestamp: i64) -> http::HeaderMap {
-        http::HeaderMap::new()
-    }
-
-    /// `body` with its top-level `signature` set to `{"timestamp": "<timestamp>",
-    /// "token": <id>, "signature": <hex HMAC-SHA256 of timestamp and token>}`
-    /// under the first key, replacing any `signature` already there (a
-    /// documented sample's); the event data and every other byte are kept.
-    fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
-        let timestamp = timestamp.to_string();
-        let Some(tag) = self.keys.hmac256(0, &[timestamp.as_bytes(), id.as_bytes()]) else {
-            return body;
-        };
-        let token = serde_json::to_string(id).expect("a string serializes");
-        let block = format!(
-            r#"{{"timestamp":"{timestamp}","token":{token},"signature":"{}"}}"#,
-            Encoding::Hex.encode(&tag)
-        );
-        json::with_member(&body, "signature", &block).map_or(body, bytes::Bytes::from)
-    }
-}
-
-impl fmt::Debug for Mailgun {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mailgun")
-            .field("tolerance", &self.tolerance)
-            .finish_non_exhaustive()
+    fn declaration() -> SpecBuilder {
+        Spec::builder()
+            .signature_body("signature.signature", "event-data")
+            // One signature, not a list.
+            .list(&[])
+            .version("", Algorithm::HmacSha256, Encoding::Hex)
+            .timestamp_body("signature.timestamp", TimestampFormat::UnixSeconds)
+            .id(Field::body("signature.token"))
+            .event_type(Field::body("event-data.event"))
+            // The timestamp is all digits, so it cannot end inside the token.
+            .signed_content("{timestamp}{id}")
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::UNIX_EPOCH;
+    use std::time::{Duration, UNIX_EPOCH};
 
     use http::HeaderMap;
 
     use super::*;
     use crate::key::Secret;
+    use crate::rejection::Rejection;
+    use crate::scheme::request::RequestParts;
+    use crate::scheme::verdict::{Delivery, Verdict};
+    use crate::scheme::verify::Scheme;
 
     const NOW: u64 = 1_700_000_000;
     const TOKEN: &str = "a8ce0edb2dd8301dee6c2405235584e45aa91d1e9f979f3de0";

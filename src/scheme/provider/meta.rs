@@ -190,6 +190,15 @@ impl Meta {
     }
 }
 
+impl Meta {
+    /// Whether the request carries the notifications' signature header.
+    fn signed(&self, headers: &HeaderMap) -> bool {
+        self.spec
+            .signature_header()
+            .is_some_and(|name| headers.contains_key(name))
+    }
+}
+
 /// Whether the headers announce a body.
 fn announces_body(headers: &HeaderMap) -> bool {
     headers.contains_key(TRANSFER_ENCODING)
@@ -211,10 +220,7 @@ impl Scheme for Meta {
         clock: &dyn Fn() -> SystemTime,
         decoding: Option<&mut crate::scheme::decode::Decoding<'_>>,
     ) -> Result<Verdict, Rejection> {
-        if request.method == Method::GET
-            && !self.verify_tokens.is_empty()
-            && !request.headers.contains_key(self.spec.signature_header())
-        {
+        if request.method == Method::GET && !self.verify_tokens.is_empty() && !self.signed(request.headers) {
             let query = request.uri.query().unwrap_or("");
             return Ok(Verdict::Reply(self.verification(query)));
         }
@@ -224,10 +230,7 @@ impl Scheme for Meta {
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         // Only `verify` sees the method: let a bodiless unsigned request
         // through when it may be the verification GET.
-        if !self.verify_tokens.is_empty()
-            && !headers.contains_key(self.spec.signature_header())
-            && !announces_body(headers)
-        {
+        if !self.verify_tokens.is_empty() && !self.signed(headers) && !announces_body(headers) {
             return Ok(());
         }
         self.spec.precheck(headers)

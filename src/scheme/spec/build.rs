@@ -7,11 +7,12 @@ use bytes::Bytes;
 use http::header::HeaderName;
 
 use super::declare::{
-    Answer, Field, FieldSource, Handshake, Layout, Policy, TimestampSource, Trigger, Version,
+    Answer, Field, FieldSource, Handshake, Layout, Policy, SignatureSource, TimestampSource, Trigger, Version,
 };
 use super::error::{ConfigError, TemplateError};
 use super::rules::{
-    AnswerRule, HandshakeRule, Part, Src, TimestampRule, TriggerRule, TsRule, UrlRule, MAX_PARTS,
+    AnswerRule, HandshakeRule, Part, SignatureRule, Src, TimestampRule, TriggerRule, TsRule, UrlRule,
+    MAX_PARTS,
 };
 use super::{Alternate, Spec, MAX_VERSIONS};
 use crate::key::ring::KeyRing;
@@ -27,7 +28,7 @@ use crate::scheme::verdict::Reply;
 #[must_use]
 pub struct SpecBuilder {
     keys: Keys,
-    header: Option<String>,
+    signature: Option<SignatureSource>,
     layout: Layout,
     versions: Vec<Version>,
     template: String,
@@ -51,7 +52,7 @@ impl Spec {
     pub fn builder() -> SpecBuilder {
         SpecBuilder {
             keys: Keys::new(),
-            header: None,
+            signature: None,
             layout: Layout::List(Box::new([',', ' '])),
             versions: Vec::new(),
             template: "{body}".to_owned(),
@@ -84,16 +85,40 @@ impl SpecBuilder {
         self
     }
 
-    /// The header the signatures are in (required).
+    /// The header the signatures are in. This or
+    /// [`signature_body`](SpecBuilder::signature_body) is required; the
+    /// later call replaces the earlier.
     pub fn signature_header(mut self, name: &str) -> Self {
-        self.header = Some(name.to_owned());
+        self.signature = Some(SignatureSource::Header(name.to_owned()));
+        self
+    }
+
+    /// The signatures are the string at the JSON body's dotted `path`
+    /// (Mailgun's `signature.signature`), in the declared list layout,
+    /// instead of in a header.
+    ///
+    /// A body that carries its own signature cannot be signed whole: the
+    /// template names no `{body}`, and signs what the sender puts beside the
+    /// signature (`{timestamp}` and `{id}`, which may then be body fields,
+    /// and literals). Those fields are read, and the timestamp checked,
+    /// before the signature; a missing one is a malformed signature (`401`).
+    /// The event's data at `payload` (Mailgun's `event-data`) is **not
+    /// signed**: once the signature verified, the body must still be one
+    /// JSON document, else [`Rejection::InvalidBodyField`](crate::Rejection::InvalidBodyField)
+    /// names `payload` (`400`). A keyed list cannot be read from the body.
+    pub fn signature_body(mut self, path: &str, payload: &str) -> Self {
+        self.signature = Some(SignatureSource::Body {
+            path: path.to_owned(),
+            payload: payload.to_owned(),
+        });
         self
     }
 
     /// Signatures are a list split on any of `separators`, each entry a
     /// version's label (its prefix, such as `sha256=`, or empty) followed by
     /// the signature. The default, with `,` and space. Every value of a
-    /// repeated header is read.
+    /// repeated header is read. With no separators, the value is one
+    /// signature.
     pub fn list(mut self, separators: &[char]) -> Self {
         self.layout = Layout::List(separators.into());
         self
@@ -279,7 +304,9 @@ impl SpecBuilder {
         };
         let mut renamed = self.clone();
         renamed.alternate = Vec::new();
-        renamed.header = self.header.as_deref().map(rename);
+        if let Some(SignatureSource::Header(name)) = &mut renamed.signature {
+            *name = rename(name);
+        }
         if let Some((TimestampSource::Header(name), _)) = &mut renamed.timestamp {
             *name = rename(name);
         }
@@ -318,7 +345,10 @@ impl SpecBuilder {
     /// The [`ConfigError`] that names the first mistake found.
     pub fn build(self) -> Result<Spec, ConfigError> {
         let alternate = self.alternate()?;
-        let header = header_name(self.header.as_deref().ok_or(ConfigError::NoSignatureHeader)?)?;
+        let header = match self.signature.as_ref().ok_or(ConfigError::NoSignatureHeader)? {
+            SignatureSource::Header(name) => Some(header_name(name)?),
+            SignatureSource::Body { .. } => None,
+        };
         if self.versions.is_empty() {
             return Err(ConfigError::NoVersions);
         }
@@ -424,12 +454,39 @@ impl SpecBuilder {
             }),
             None => None,
         };
-        let id_is_one_header = id.len() == 1 && matches!(id[0], Src::Header(_));
+        let signature = match (header, &self.signature) {
+            (Some(name), _) => SignatureRule::Header(name),
+            (None, Some(SignatureSource::Body { path, payload })) => {
+                let entry = matches!(self.timestamp, Some((TimestampSource::Entry(_), _)));
+                if matches!(self.layout, Layout::Keyed { .. }) || entry {
+                    return Err(ConfigError::SignatureInBody {
+                        reason: "a keyed list and its timestamp entry are read from a header",
+                    });
+                }
+                if payload.is_empty() || payload.split('.').any(str::is_empty) {
+                    return Err(ConfigError::InvalidField);
+                }
+                SignatureRule::Body {
+                    field: body_index(path)?,
+                    payload: payload.as_str().into(),
+                }
+            }
+            (None, _) => return Err(ConfigError::NoSignatureHeader),
+        };
+        // A body that carries the signature is not signed whole: its
+        // timestamp and id are signed through the template instead.
+        let in_body = matches!(signature, SignatureRule::Body { .. });
+        let id_is_one_source = match &id[..] {
+            [Src::Header(_)] => true,
+            [Src::Body(_)] => in_body,
+            _ => false,
+        };
         let from_request = timestamp
             .as_ref()
             .is_some_and(|t| !matches!(t.source, TsRule::Body(_)));
-        let content = parse_template(&self.template, from_request, id_is_one_header)?;
-        if from_request && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
+        let signs_timestamp = from_request || (in_body && timestamp.is_some());
+        let content = parse_template(&self.template, signs_timestamp, id_is_one_source, !in_body)?;
+        if signs_timestamp && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
             return Err(ConfigError::UnsignedTimestamp);
         }
         if let Some(base) = &self.url.base {
@@ -461,7 +518,7 @@ impl SpecBuilder {
         Ok(Spec {
             signs_url,
             keys: ring,
-            header,
+            signature,
             layout: self.layout,
             versions: self.versions.into(),
             content,
@@ -478,10 +535,15 @@ impl SpecBuilder {
     }
 }
 
+/// The template's parts. `{timestamp}` needs a timestamp the body does not
+/// already sign, `{id}` an id from one source the body does not already
+/// sign, and `{body}` is there exactly once when the body is signed, never
+/// when it carries the signature.
 fn parse_template(
     template: &str,
     has_timestamp: bool,
-    id_is_one_header: bool,
+    id_is_one_source: bool,
+    body_signed: bool,
 ) -> Result<Box<[Part]>, TemplateError> {
     let mut parts = Vec::new();
     let mut rest = template;
@@ -493,7 +555,7 @@ fn parse_template(
                     "body" => Part::Body,
                     "timestamp" if has_timestamp => Part::Timestamp,
                     "timestamp" => return Err(TemplateError::NoTimestampHeader),
-                    "id" if id_is_one_header => Part::Id,
+                    "id" if id_is_one_source => Part::Id,
                     "id" => return Err(TemplateError::NoIdHeader),
                     "method" => Part::Method,
                     "url" => Part::Url,
@@ -511,7 +573,7 @@ fn parse_template(
             }
         }
     }
-    if parts.iter().filter(|p| **p == Part::Body).count() != 1 {
+    if parts.iter().filter(|p| **p == Part::Body).count() != usize::from(body_signed) {
         return Err(TemplateError::Body);
     }
     if parts.len() > MAX_PARTS {

@@ -228,3 +228,15 @@ pub(super) enum TimestampSource {
     Entry(String),
     Body(String),
 }
+
+/// Where the signatures are: a header, or a string field of the JSON body.
+#[derive(Debug, Clone)]
+pub(super) enum SignatureSource {
+    Header(String),
+    /// The signatures at `path`; the event's data, which no signature
+    /// covers, at `payload`.
+    Body {
+        path: String,
+        payload: String,
+    },
+}

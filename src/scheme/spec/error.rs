@@ -68,6 +68,13 @@ pub enum ConfigError {
     InvalidPublicUrl,
     /// A [`Handshake`](super::Handshake) answers with an HMAC token but no HMAC-SHA256 version is configured.
     HandshakeNeedsHmac,
+    /// The signature is read from the body
+    /// ([`signature_body`](super::SpecBuilder::signature_body)) in a way that
+    /// cannot work.
+    SignatureInBody {
+        /// What cannot work.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for ConfigError {
@@ -95,6 +102,9 @@ impl fmt::Display for ConfigError {
             Self::NoPublicUrl => f.write_str("`{url}` is signed but no public URL is configured"),
             Self::InvalidPublicUrl => f.write_str("the public URL is not http(s)://host[:port][/path]"),
             Self::HandshakeNeedsHmac => f.write_str("an HMAC-token handshake needs an HMAC-SHA256 version"),
+            Self::SignatureInBody { reason } => {
+                write!(f, "the signature is read from the body, but {reason}")
+            }
         }
     }
 }
@@ -134,15 +144,17 @@ impl From<SecretError> for ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TemplateError {
-    /// `{body}` is missing or appears more than once.
+    /// `{body}` is missing or appears more than once; or, with the
+    /// signature in the body, appears at all.
     Body,
     /// A `{` has no matching `}`.
     Unclosed,
     /// A placeholder other than `{body}`, `{timestamp}`, `{id}`, `{method}`, `{url}`.
     UnknownPlaceholder,
-    /// `{timestamp}` without a timestamp source.
+    /// `{timestamp}` without a timestamp source the body does not already sign.
     NoTimestampHeader,
-    /// `{id}` without the id read from exactly one header.
+    /// `{id}` without the id read from exactly one header (or, with the
+    /// signature in the body, one body field).
     NoIdHeader,
     /// More than eight pieces of text and placeholders.
     TooLong,
@@ -155,7 +167,9 @@ pub enum TemplateError {
 impl fmt::Display for TemplateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Self::Body => "the signed-content template must contain `{body}` exactly once",
+            Self::Body => {
+                "the signed-content template must contain `{body}` exactly once (never with the signature in the body)"
+            }
             Self::Unclosed => "the signed-content template has a `{` without `}`",
             Self::UnknownPlaceholder => "the signed-content template has an unknown placeholder",
             Self::NoTimestampHeader => "`{timestamp}` needs a timestamp source",

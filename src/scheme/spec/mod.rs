@@ -12,7 +12,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 
 use self::declare::{Layout, Version};
-use self::rules::{HandshakeRule, Part, Src, TimestampRule, TsRule, UrlRule};
+use self::rules::{HandshakeRule, Part, SignatureRule, Src, TimestampRule, TsRule, UrlRule};
 use crate::key::ring::KeyRing;
 use crate::scheme::json::Path;
 use crate::scheme::timestamp::bounded_tolerance;
@@ -105,7 +105,7 @@ pub const MAX_VERSIONS: usize = 32;
 #[derive(Clone)]
 pub struct Spec {
     keys: KeyRing,
-    header: HeaderName,
+    signature: SignatureRule,
     layout: Layout,
     versions: Box<[Version]>,
     content: Box<[Part]>,
@@ -151,9 +151,13 @@ impl Spec {
         }
     }
 
-    /// The signature header's name.
-    pub fn signature_header(&self) -> &HeaderName {
-        &self.header
+    /// The signature header's name; `None` when the signatures are in the
+    /// body ([`SpecBuilder::signature_body`]).
+    pub fn signature_header(&self) -> Option<&HeaderName> {
+        match &self.signature {
+            SignatureRule::Header(name) => Some(name),
+            SignatureRule::Body { .. } => None,
+        }
     }
 
     /// The timestamp header's name, when the timestamp has its own header.
@@ -176,12 +180,13 @@ impl Spec {
     }
 
     /// Whether the id is covered by the signature: read from the body while
-    /// `{body}` is signed, from a header the template names, or the
-    /// signature itself.
+    /// `{body}` is signed, from a header or body field the template names,
+    /// or the signature itself.
     pub fn id_is_signed(&self) -> bool {
         match self.id.first() {
-            Some(Src::Body(_) | Src::Signature) => true,
-            Some(Src::Header(_)) => self.content.contains(&Part::Id),
+            Some(Src::Signature) => true,
+            Some(Src::Body(_)) if self.content.contains(&Part::Body) => true,
+            Some(Src::Header(_) | Src::Body(_)) => self.content.contains(&Part::Id),
             None => false,
         }
     }
@@ -190,8 +195,16 @@ impl Spec {
 impl fmt::Debug for Spec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let algorithms: Vec<_> = self.versions.iter().map(|v| (&*v.label, v.algorithm)).collect();
+        let in_body;
+        let signature: &dyn fmt::Debug = match &self.signature {
+            SignatureRule::Header(name) => name,
+            SignatureRule::Body { field, .. } => {
+                in_body = format!("body:{}", self.body_paths[*field].join("."));
+                &in_body
+            }
+        };
         f.debug_struct("Spec")
-            .field("signature", &self.header)
+            .field("signature", signature)
             .field("versions", &algorithms)
             .field("content", &self.content)
             .field("timestamp", &self.timestamp)

@@ -89,3 +89,15 @@ pub(super) struct UrlRule {
     pub(super) base: Option<Box<str>>,
     pub(super) trust_forwarded: bool,
 }
+
+/// Where the signatures are read, resolved.
+#[derive(Debug, Clone)]
+pub(super) enum SignatureRule {
+    Header(HeaderName),
+    /// The signature field's index into the body paths, and the path of
+    /// the unsigned payload (named when the body is not one JSON document).
+    Body {
+        field: usize,
+        payload: Box<str>,
+    },
+}

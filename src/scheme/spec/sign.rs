@@ -5,7 +5,7 @@ use bytes::Bytes;
 use http::header::HeaderMap;
 
 use super::declare::Layout;
-use super::rules::{Part, TimestampRule, TsRule};
+use super::rules::{Part, SignatureRule, Src, TimestampRule, TsRule};
 use super::Spec;
 use crate::key::Algorithm;
 use crate::scheme::json;
@@ -19,6 +19,28 @@ impl Spec {
     /// spec needs them.
     pub(crate) fn sign_with(&self, message: &Message<'_>, sign: &RawSigner<'_>) -> HeaderMap {
         let mut headers = HeaderMap::new();
+        let Some((value, ts_text)) = self.signature_list(message, sign) else {
+            return headers;
+        };
+        if let SignatureRule::Header(name) = &self.signature {
+            header(&mut headers, name, &value);
+        }
+        if let (Some(name), Some(ts)) = (self.timestamp_header(), &ts_text) {
+            header(&mut headers, name, ts);
+        }
+        if let Some(name) = self.id_header() {
+            header(&mut headers, name, message.id);
+        }
+        headers
+    }
+
+    /// The signature list's value a sender writes for `message` (signed
+    /// with the first version `sign` can sign), and the timestamp's text.
+    fn signature_list(
+        &self,
+        message: &Message<'_>,
+        sign: &RawSigner<'_>,
+    ) -> Option<(String, Option<String>)> {
         let ts_text = self
             .timestamp
             .as_ref()
@@ -38,13 +60,10 @@ impl Spec {
                 Part::Url => url.as_bytes(),
             });
         }
-        let Some((version, raw)) = self
+        let (version, raw) = self
             .versions
             .iter()
-            .find_map(|v| sign(v.algorithm, &parts).map(|raw| (v, raw)))
-        else {
-            return headers;
-        };
+            .find_map(|v| sign(v.algorithm, &parts).map(|raw| (v, raw)))?;
         let encoded = version.encoding.encode(&raw);
         let value = match &self.layout {
             Layout::List(_) => format!("{}{encoded}", version.label),
@@ -61,14 +80,72 @@ impl Spec {
             },
             Layout::Versioned { sep, .. } => format!("{}{sep}{encoded}", version.label),
         };
-        header(&mut headers, &self.header, &value);
-        if let (Some(name), Some(ts)) = (self.timestamp_header(), &ts_text) {
-            header(&mut headers, name, ts);
+        Some((value, ts_text))
+    }
+
+    /// The body a sender sends for `body`, signed by `sign`: for a spec
+    /// whose signatures are in the body, `body` with its signature block;
+    /// for one with a body timestamp, with that timestamp; otherwise `body`.
+    pub(crate) fn sign_body_with(
+        &self,
+        body: Bytes,
+        id: &str,
+        timestamp: i64,
+        sign: &RawSigner<'_>,
+    ) -> Bytes {
+        match &self.signature {
+            SignatureRule::Header(_) => self.with_body_timestamp(body, timestamp),
+            SignatureRule::Body { field, .. } => self.with_signature_block(body, *field, id, timestamp, sign),
         }
-        if let Some(name) = self.id_header() {
-            header(&mut headers, name, message.id);
+    }
+
+    /// `body` with the signature block a sender that signs inside the body
+    /// writes (Mailgun's `signature`): the body fields the template signs,
+    /// in its order, then the signature, each a JSON string, in one object
+    /// under the top-level key they share, replacing one already there.
+    /// Fields that share no such key cannot be written: `body` comes back
+    /// as it is, and will not verify.
+    fn with_signature_block(
+        &self,
+        body: Bytes,
+        field: usize,
+        id: &str,
+        timestamp: i64,
+        sign: &RawSigner<'_>,
+    ) -> Bytes {
+        let Some((value, ts_text)) = self.signature_list(&Message::new(b"", id, timestamp), sign) else {
+            return body;
+        };
+        let mut members: Vec<(usize, &str)> = Vec::new();
+        for part in self.content.iter() {
+            match (part, &self.timestamp, &self.id[..]) {
+                (
+                    Part::Timestamp,
+                    Some(TimestampRule {
+                        source: TsRule::Body(i),
+                        ..
+                    }),
+                    _,
+                ) => members.push((*i, ts_text.as_deref().unwrap_or(""))),
+                (Part::Id, _, [Src::Body(i)]) => members.push((*i, id)),
+                _ => {}
+            }
         }
-        headers
+        members.push((field, &value));
+        let parent = &self.body_paths[field][0];
+        let mut block = Vec::new();
+        for (i, text) in members {
+            let [key_parent, key] = &self.body_paths[i][..] else {
+                return body;
+            };
+            if key_parent != parent {
+                return body;
+            }
+            let string = |s: &str| serde_json::to_string(s).expect("a string serializes");
+            block.push(format!("{}:{}", string(key), string(text)));
+        }
+        let block = format!("{{{}}}", block.join(","));
+        json::with_member(&body, parent, &block).map_or(body, Bytes::from)
     }
 
     /// `body` with its body timestamp field set to unix time `secs`, in the
@@ -119,9 +196,11 @@ impl Sign for Spec {
     }
 
     /// Sets a top-level body timestamp field to `timestamp` (Linear's
-    /// `webhookTimestamp`); any other body is returned as it is.
-    fn sign_body(&self, body: Bytes, _id: &str, timestamp: i64) -> Bytes {
-        self.with_body_timestamp(body, timestamp)
+    /// `webhookTimestamp`), or writes the signature block of a spec whose
+    /// signatures are in the body (Mailgun's); any other body is returned as
+    /// it is.
+    fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
+        self.sign_body_with(body, id, timestamp, &|alg, parts| self.hmac_sign(alg, parts))
     }
 }
 
@@ -130,8 +209,8 @@ impl Spec {
     /// send (signed with the first secret).
     pub fn signature_value(&self, body: &[u8], id: &str, timestamp: i64) -> String {
         let headers = self.sign_headers(body, id, timestamp);
-        headers
-            .get(self.signature_header())
+        self.signature_header()
+            .and_then(|name| headers.get(name))
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
             .to_owned()

@@ -471,3 +471,64 @@ fn reads_the_alternate_names_only_when_no_declared_name_is_present() {
         }
     );
 }
+
+/// A sender that signs inside the body, the shape of Mailgun's.
+fn in_body() -> SpecBuilder {
+    Spec::builder()
+        .signature_body("sig.value", "data")
+        .version("", Algorithm::HmacSha256, Encoding::Hex)
+        .timestamp_body("sig.ts", TimestampFormat::UnixSeconds)
+        .id(Field::body("sig.id"))
+        .signed_content("{timestamp}.{id}")
+        .keys(secret())
+}
+
+#[test]
+fn a_signature_in_the_body_signs_fields_beside_it_never_the_body() {
+    let spec = in_body().build().unwrap();
+    assert_eq!(spec.signature_header(), None);
+    assert!(spec.precheck(&HeaderMap::new()).is_ok());
+    assert!(spec.id_is_signed());
+    let body = |id: &str, sig: &str| {
+        format!(r#"{{"sig":{{"ts":"{NOW}","id":"{id}","value":"{sig}"}},"data":{{"kind":"k"}}}}"#)
+    };
+    let sig = hmac_hex(&[NOW.to_string().as_bytes(), b".", b"evt_1"]);
+    let ok = verify(&spec, &HeaderMap::new(), body("evt_1", &sig).as_bytes()).unwrap();
+    assert_eq!(ok.event().unwrap().id(), "evt_1");
+    assert_eq!(ok.event().unwrap().timestamp(), Some(NOW));
+    // A body id next to a literal must not contain it, as a header's must not.
+    let sig = hmac_hex(&[NOW.to_string().as_bytes(), b".", b"evt.1"]);
+    assert_eq!(
+        verify(&spec, &HeaderMap::new(), body("evt.1", &sig).as_bytes()),
+        Err(Rejection::InvalidBodyField {
+            path: "sig.id".into(),
+            reason: "contains the signed content's separator",
+        })
+    );
+
+    assert_eq!(
+        err(in_body().signed_content("{timestamp}.{id}.{body}")),
+        ConfigError::Template(TemplateError::Body)
+    );
+    assert_eq!(
+        err(in_body().signed_content("{id}")),
+        ConfigError::UnsignedTimestamp
+    );
+    assert!(matches!(
+        err(in_body().keyed_list(',', '=')),
+        ConfigError::SignatureInBody { .. }
+    ));
+    assert!(matches!(
+        err(in_body().timestamp_entry("t", TimestampFormat::UnixSeconds)),
+        ConfigError::SignatureInBody { .. }
+    ));
+    assert_eq!(
+        err(in_body().signature_body("sig.value", "data..x")),
+        ConfigError::InvalidField
+    );
+    // With a header signature the body is signed, so its fields are not named.
+    assert_eq!(
+        err(base().id(Field::body("id")).signed_content("{id}.{body}")),
+        ConfigError::Template(TemplateError::NoIdHeader)
+    );
+}

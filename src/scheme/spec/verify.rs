@@ -5,9 +5,12 @@ use std::time::SystemTime;
 
 use http::header::{HeaderMap, HeaderName};
 use http::StatusCode;
+use serde::de::IgnoredAny;
 
 use super::declare::{Layout, Policy};
-use super::rules::{AnswerRule, HandshakeRule, Part, Src, TimestampRule, TriggerRule, TsRule, MAX_PARTS};
+use super::rules::{
+    AnswerRule, HandshakeRule, Part, SignatureRule, Src, TimestampRule, TriggerRule, TsRule, MAX_PARTS,
+};
 use super::Spec;
 use crate::key::ring::{Candidates, Matched, Sig, MAX_SIGNATURES};
 use crate::rejection::Rejection;
@@ -19,11 +22,15 @@ use crate::scheme::verdict::{Delivery, Reply, Verdict};
 use crate::scheme::verify::Scheme;
 
 impl Spec {
-    fn timestamp_text<'h>(
-        &self,
+    /// The timestamp the request carries outside the body: its text as
+    /// signed, its value, and the header it came from (`header`, the
+    /// signature header, for a keyed list's entry).
+    fn timestamp_text<'h, 's: 'h>(
+        &'s self,
         headers: &'h HeaderMap,
+        header: &'s HeaderName,
         entry: Option<&'h str>,
-    ) -> Result<Option<(&'h str, i64, &HeaderName)>, Rejection> {
+    ) -> Result<Option<(&'h str, i64, &'h HeaderName)>, Rejection> {
         let Some(rule) = &self.timestamp else {
             return Ok(None);
         };
@@ -31,10 +38,10 @@ impl Spec {
             TsRule::Header(name) => (required_header(headers, name)?, name),
             TsRule::Entry(_) => (
                 entry.ok_or(Rejection::InvalidHeader {
-                    name: self.header.clone(),
+                    name: header.clone(),
                     reason: "no timestamp entry",
                 })?,
-                &self.header,
+                header,
             ),
             TsRule::Body(_) => return Ok(None),
         };
@@ -48,27 +55,80 @@ impl Spec {
         Ok(Some((text, value, name)))
     }
 
-    /// Reads every signature; for a keyed list, also the timestamp entry.
-    fn candidates<'h>(
-        &self,
-        headers: &'h HeaderMap,
-        out: &mut Candidates,
-    ) -> Result<Option<&'h str>, Rejection> {
-        let decode = |out: &mut Candidates, index: usize, text: &str| -> Result<(), Rejection> {
-            let version = &self.versions[index];
-            if let Some(sig) = Sig::decode(index as u8, version.algorithm, version.encoding, text) {
-                out.push(sig).map_err(|_| Rejection::MalformedSignature {
-                    reason: "too many signatures",
-                })?;
+    /// Decodes one signature of version `index` into `out`; one that does
+    /// not decode cannot match, and is skipped, as the providers' libraries
+    /// skip it, leaving the others to decide.
+    fn push(&self, out: &mut Candidates, index: usize, text: &str) -> Result<(), Rejection> {
+        let version = &self.versions[index];
+        if let Some(sig) = Sig::decode(index as u8, version.algorithm, version.encoding, text) {
+            out.push(sig).map_err(|_| Rejection::MalformedSignature {
+                reason: "too many signatures",
+            })?;
+        }
+        Ok(())
+    }
+
+    /// The signatures of one list value, entries split on `separators`.
+    fn list_entries(&self, separators: &[char], value: &str, out: &mut Candidates) -> Result<(), Rejection> {
+        let mut each = |item: &str| -> Result<(), Rejection> {
+            if item.is_empty() {
+                return Ok(());
+            }
+            // The longest label that prefixes the entry: with "" and
+            // "sha256=" both declared, "sha256=<hex>" is the latter's,
+            // whatever order they were declared in.
+            if let Some((index, text)) = self
+                .versions
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| strip_label(item, &v.label).map(|t| (i, t)))
+                .min_by_key(|(_, text)| text.len())
+            {
+                self.push(out, index, text)?;
             }
             Ok(())
         };
+        // One-character splits, nested: each finds its separator with
+        // memchr, where a set of characters is matched char by char.
+        match separators {
+            [one] => value.split(*one).try_for_each(&mut each),
+            [a, b] => value.split(*a).flat_map(|v| v.split(*b)).try_for_each(&mut each),
+            _ => value.split(separators).try_for_each(&mut each),
+        }
+    }
+
+    /// The signatures of one versioned list value: `<version><sep><signature>`
+    /// entries split on `entry`.
+    fn versioned_entries(
+        &self,
+        entry: char,
+        sep: char,
+        value: &str,
+        out: &mut Candidates,
+    ) -> Result<(), Rejection> {
+        for item in value.split(entry).filter(|e| !e.is_empty()) {
+            let Some((label, text)) = item.split_once(sep) else {
+                continue;
+            };
+            if let Some(index) = self.versions.iter().position(|v| *v.label == *label) {
+                self.push(out, index, text)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads every signature from `header`; for a keyed list, also the
+    /// timestamp entry.
+    fn candidates<'h>(
+        &self,
+        headers: &'h HeaderMap,
+        header: &HeaderName,
+        out: &mut Candidates,
+    ) -> Result<Option<&'h str>, Rejection> {
         match &self.layout {
             Layout::Keyed { entry, kv } => {
-                let value =
-                    single_header(headers, &self.header)?.ok_or_else(|| Rejection::MissingSignature {
-                        name: self.header.clone(),
-                    })?;
+                let value = single_header(headers, header)?
+                    .ok_or_else(|| Rejection::MissingSignature { name: header.clone() })?;
                 let ts_key = match &self.timestamp {
                     Some(TimestampRule {
                         source: TsRule::Entry(key),
@@ -84,59 +144,26 @@ impl Spec {
                     if Some(key) == ts_key {
                         if timestamp.is_some() {
                             return Err(Rejection::InvalidHeader {
-                                name: self.header.clone(),
+                                name: header.clone(),
                                 reason: "timestamp entry repeated",
                             });
                         }
                         timestamp = Some(text);
                     } else if let Some(index) = self.versions.iter().position(|v| *v.label == *key) {
-                        // One that does not decode cannot match: skip it, as
-                        // the providers' libraries do, and let the others decide.
-                        decode(out, index, text)?;
+                        self.push(out, index, text)?;
                     }
                 }
                 Ok(timestamp)
             }
             Layout::List(separators) => {
-                let mut each = |item: &str| -> Result<(), Rejection> {
-                    if item.is_empty() {
-                        return Ok(());
-                    }
-                    // The longest label that prefixes the entry: with "" and
-                    // "sha256=" both declared, "sha256=<hex>" is the latter's,
-                    // whatever order they were declared in.
-                    if let Some((index, text)) = self
-                        .versions
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, v)| strip_label(item, &v.label).map(|t| (i, t)))
-                        .min_by_key(|(_, text)| text.len())
-                    {
-                        decode(out, index, text)?;
-                    }
-                    Ok(())
-                };
-                for value in signature_values(headers, &self.header)? {
-                    // One-character splits, nested: each finds its separator
-                    // with memchr, where a set of characters is matched char by char.
-                    match separators[..] {
-                        [one] => value.split(one).try_for_each(&mut each)?,
-                        [a, b] => value.split(a).flat_map(|v| v.split(b)).try_for_each(&mut each)?,
-                        _ => value.split(&separators[..]).try_for_each(&mut each)?,
-                    }
+                for value in signature_values(headers, header)? {
+                    self.list_entries(separators, value, out)?;
                 }
                 Ok(None)
             }
             Layout::Versioned { entry, sep } => {
-                for value in signature_values(headers, &self.header)? {
-                    for item in value.split(*entry).filter(|e| !e.is_empty()) {
-                        let Some((label, text)) = item.split_once(*sep) else {
-                            continue;
-                        };
-                        if let Some(index) = self.versions.iter().position(|v| *v.label == *label) {
-                            decode(out, index, text)?;
-                        }
-                    }
+                for value in signature_values(headers, header)? {
+                    self.versioned_entries(*entry, *sep, value, out)?;
                 }
                 Ok(None)
             }
@@ -158,17 +185,24 @@ impl Spec {
         else {
             return Ok(None);
         };
-        let path = || self.body_paths[*i].join(".").into_boxed_str();
         let text = fields[*i].as_deref().ok_or_else(|| Rejection::InvalidBodyField {
-            path: path(),
+            path: self.path(*i),
             reason: "the timestamp is missing",
         })?;
         let value = rule
             .format
             .parse(text)
-            .map_err(|reason| Rejection::InvalidBodyField { path: path(), reason })?;
+            .map_err(|reason| Rejection::InvalidBodyField {
+                path: self.path(*i),
+                reason,
+            })?;
         check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
         Ok(Some(value))
+    }
+
+    /// Body field `i`'s dotted path, for a rejection.
+    fn path(&self, i: usize) -> Box<str> {
+        self.body_paths[i].join(".").into_boxed_str()
     }
 
     /// The URL the sender signed: the configured public base plus the
@@ -194,18 +228,20 @@ impl Spec {
         Ok(format!("{proto}://{host}{}", request.uri.path()) + &query)
     }
 
+    /// The signed content's parts, in `out`; a value placed next to a
+    /// literal must not contain it (`400`, naming where the value came from).
     fn build_parts<'a>(
         &'a self,
         out: &mut [&'a [u8]; MAX_PARTS],
         body: &'a [u8],
-        id: Option<(&'a str, &'a HeaderName)>,
-        timestamp: Option<(&'a str, &'a HeaderName)>,
+        id: Option<(&'a str, Origin<'a>)>,
+        timestamp: Option<(&'a str, Origin<'a>)>,
         method: &'a str,
         url: &'a str,
     ) -> Result<usize, Rejection> {
         let mut len = 0;
         for (i, part) in self.content.iter().enumerate() {
-            let (bytes, checked): (&'a [u8], Option<(&str, &HeaderName)>) = match part {
+            let (bytes, checked): (&'a [u8], Option<(&str, Origin<'a>)>) = match part {
                 Part::Literal(text) => (text.as_bytes(), None),
                 Part::Body => (body, None),
                 Part::Timestamp => (timestamp.map_or(&b""[..], |t| t.0.as_bytes()), timestamp),
@@ -213,7 +249,7 @@ impl Spec {
                 Part::Method => (method.as_bytes(), None),
                 Part::Url => (url.as_bytes(), None),
             };
-            if let Some((value, name)) = checked {
+            if let Some((value, origin)) = checked {
                 let neighbours = [i.checked_sub(1), Some(i + 1)];
                 for n in neighbours.into_iter().flatten() {
                     if let Some(Part::Literal(lit)) = self.content.get(n) {
@@ -223,9 +259,16 @@ impl Spec {
                             _ => value.contains(&**lit),
                         };
                         if found {
-                            return Err(Rejection::InvalidHeader {
-                                name: name.clone(),
-                                reason: "contains the signed content's separator",
+                            let reason = "contains the signed content's separator";
+                            return Err(match origin {
+                                Origin::Header(name) => Rejection::InvalidHeader {
+                                    name: name.clone(),
+                                    reason,
+                                },
+                                Origin::Body(field) => Rejection::InvalidBodyField {
+                                    path: self.path(field),
+                                    reason,
+                                },
                             });
                         }
                     }
@@ -373,19 +416,27 @@ fn strip_label<'i>(item: &'i str, label: &str) -> Option<&'i str> {
     }
 }
 
+/// Where a signed value came from, for the rejection that names it.
+#[derive(Clone, Copy)]
+enum Origin<'a> {
+    Header(&'a HeaderName),
+    /// A body field, by its index into the body paths.
+    Body(usize),
+}
+
 impl Scheme for Spec {
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
         self.verify_in_layer(request, body, &|| now, None)
     }
 
+    /// Refuses a request without the signature header, unread; a spec whose
+    /// signatures are in the body lets every request through to `verify`.
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
-        let spec = self.pick(headers);
-        if headers.contains_key(&spec.header) {
-            Ok(())
-        } else {
-            Err(Rejection::MissingSignature {
-                name: spec.header.clone(),
-            })
+        match &self.pick(headers).signature {
+            SignatureRule::Header(name) if !headers.contains_key(name) => {
+                Err(Rejection::MissingSignature { name: name.clone() })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -399,8 +450,13 @@ impl Scheme for Spec {
         clock: &dyn Fn() -> SystemTime,
         decoding: Option<&mut Decoding<'_>>,
     ) -> Result<Verdict, Rejection> {
-        self.pick(request.headers)
-            .verify_declared(request, body, clock, decoding)
+        let spec = self.pick(request.headers);
+        match &spec.signature {
+            SignatureRule::Header(header) => spec.verify_headers(request, header, body, clock, decoding),
+            // The fields are read before the signature, so no decoding can
+            // share their walk: the extractor decodes the payload.
+            SignatureRule::Body { field, payload } => spec.verify_body(request, *field, payload, body, clock),
+        }
     }
 }
 
@@ -419,48 +475,32 @@ impl Spec {
         }
     }
 
-    /// Verifies under the header names this spec declares.
-    fn verify_declared(
+    /// Verifies signatures carried in `header`.
+    fn verify_headers(
         &self,
         request: RequestParts<'_>,
+        header: &HeaderName,
         body: &[u8],
         clock: &dyn Fn() -> SystemTime,
         decoding: Option<&mut Decoding<'_>>,
     ) -> Result<Verdict, Rejection> {
         let headers = request.headers;
-        // The order of checks is the old presets': a keyed list holds the
-        // timestamp, so it is read first; otherwise the timestamp and id
-        // headers are, then the signatures.
+        // A keyed list holds the timestamp, so it is read first; otherwise
+        // the timestamp and id headers are, then the signatures.
         let mut candidates = Candidates::new();
         let keyed = matches!(self.layout, Layout::Keyed { .. });
         let entry = if keyed {
-            self.candidates(headers, &mut candidates)?
+            self.candidates(headers, header, &mut candidates)?
         } else {
             None
         };
-        let timestamp = self.timestamp_text(headers, entry)?;
+        let timestamp = self.timestamp_text(headers, header, entry)?;
         if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
             check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
         }
-
-        // An id from headers only: its absence is a `400` before any crypto.
-        let mut id_header = None;
-        if let Some(Src::Header(first)) = self.id.first() {
-            for src in self.id.iter() {
-                if let Src::Header(name) = src {
-                    if let Some(value) = single_header(headers, name)? {
-                        id_header = Some((value, name));
-                        break;
-                    }
-                }
-            }
-            if id_header.is_none() && self.id.iter().all(|s| matches!(s, Src::Header(_))) {
-                return Err(Rejection::MissingHeader { name: first.clone() });
-            }
-        }
-
+        let id_header = self.id_header_value(headers)?;
         if !keyed {
-            self.candidates(headers, &mut candidates)?;
+            self.candidates(headers, header, &mut candidates)?;
         }
         let sigs = candidates.all();
         if sigs.is_empty() {
@@ -477,8 +517,8 @@ impl Spec {
         let n = self.build_parts(
             &mut parts,
             body,
-            id_header,
-            timestamp.map(|(text, _, name)| (text, name)),
+            id_header.map(|(value, name)| (value, Origin::Header(name))),
+            timestamp.map(|(text, _, name)| (text, Origin::Header(name))),
             request.method.as_str(),
             &url,
         )?;
@@ -490,7 +530,152 @@ impl Spec {
             None => body_fields(body, &self.body_paths)?,
         };
         let body_timestamp = self.body_timestamp(&fields, clock)?;
+        let timestamp = timestamp.map(|t| t.1).or(body_timestamp);
+        self.event(headers, &fields, id_header, timestamp, &matched)
+    }
 
+    /// Verifies signatures carried in body field `field`, as Mailgun's: the
+    /// fields are read first, since the signature is among them, and those
+    /// the template signs (the timestamp, the id) must be there too; the
+    /// unsigned rest, at `payload`, must still be one JSON document.
+    fn verify_body(
+        &self,
+        request: RequestParts<'_>,
+        field: usize,
+        payload: &str,
+        body: &[u8],
+        clock: &dyn Fn() -> SystemTime,
+    ) -> Result<Verdict, Rejection> {
+        let headers = request.headers;
+        let fields = body_fields(body, &self.body_paths)?;
+        let signed = |i: usize| {
+            fields[i].as_deref().ok_or(Rejection::MalformedSignature {
+                reason: "a field the signature covers is missing from the body",
+            })
+        };
+        let text = signed(field)?;
+        let timestamp = match &self.timestamp {
+            Some(
+                rule @ TimestampRule {
+                    source: TsRule::Body(i),
+                    ..
+                },
+            ) => {
+                let text = signed(*i)?;
+                let value = rule
+                    .format
+                    .parse(text)
+                    .map_err(|reason| Rejection::InvalidBodyField {
+                        path: self.path(*i),
+                        reason,
+                    })?;
+                Some((text, value, Origin::Body(*i)))
+            }
+            Some(
+                rule @ TimestampRule {
+                    source: TsRule::Header(name),
+                    ..
+                },
+            ) => {
+                let text = required_header(headers, name)?;
+                let value = rule
+                    .format
+                    .parse(text)
+                    .map_err(|reason| Rejection::InvalidHeader {
+                        name: name.clone(),
+                        reason,
+                    })?;
+                Some((text, value, Origin::Header(name)))
+            }
+            // A timestamp entry is refused when built: it is a keyed list's.
+            Some(TimestampRule {
+                source: TsRule::Entry(_),
+                ..
+            })
+            | None => None,
+        };
+        let id_header = self.id_header_value(headers)?;
+        let id = match (&self.id[..], id_header) {
+            ([Src::Body(i)], _) if self.content.contains(&Part::Id) => Some((signed(*i)?, Origin::Body(*i))),
+            (_, Some((value, name))) => Some((value, Origin::Header(name))),
+            _ => None,
+        };
+        if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
+            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
+        }
+        let mut candidates = Candidates::new();
+        match &self.layout {
+            Layout::List(separators) => self.list_entries(separators, text, &mut candidates)?,
+            Layout::Versioned { entry, sep } => {
+                self.versioned_entries(*entry, *sep, text, &mut candidates)?
+            }
+            // Refused when built: a keyed list's timestamp entry is a header's.
+            Layout::Keyed { .. } => {}
+        }
+        let sigs = candidates.all();
+        if sigs.is_empty() {
+            return Err(Rejection::MalformedSignature {
+                reason: "no signature in the expected format",
+            });
+        }
+        let url = if self.signs_url {
+            self.url(&request)?
+        } else {
+            String::new()
+        };
+        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+        let n = self.build_parts(
+            &mut parts,
+            &[],
+            id,
+            timestamp.map(|(text, _, origin)| (text, origin)),
+            request.method.as_str(),
+            &url,
+        )?;
+        let matched = self.check(sigs, &parts[..n])?;
+        // The walk stopped once it had the fields: read the rest, which no
+        // signature vouches for, to the end.
+        if serde_json::from_slice::<IgnoredAny>(body).is_err() {
+            return Err(Rejection::InvalidBodyField {
+                path: payload.into(),
+                reason: "the body is not one JSON document",
+            });
+        }
+        self.event(headers, &fields, id_header, timestamp.map(|t| t.1), &matched)
+    }
+
+    /// The id when it is read from headers only: its absence is a `400`
+    /// before any crypto.
+    fn id_header_value<'h>(
+        &'h self,
+        headers: &'h HeaderMap,
+    ) -> Result<Option<(&'h str, &'h HeaderName)>, Rejection> {
+        let Some(Src::Header(first)) = self.id.first() else {
+            return Ok(None);
+        };
+        for src in self.id.iter() {
+            if let Src::Header(name) = src {
+                if let Some(value) = single_header(headers, name)? {
+                    return Ok(Some((value, name)));
+                }
+            }
+        }
+        if self.id.iter().all(|s| matches!(s, Src::Header(_))) {
+            return Err(Rejection::MissingHeader { name: first.clone() });
+        }
+        Ok(None)
+    }
+
+    /// A verified delivery's answer: a handshake's reply, or the event with
+    /// its id, type and timestamp.
+    fn event(
+        &self,
+        headers: &HeaderMap,
+        fields: &[Option<Cow<'_, str>>; MAX_BODY_FIELDS],
+        id_header: Option<(&str, &HeaderName)>,
+        timestamp: Option<i64>,
+        matched: &Matched,
+    ) -> Result<Verdict, Rejection> {
         for rule in self.handshakes.iter() {
             let hit = match &rule.trigger {
                 TriggerRule::Body(i, equals) => fields[*i].as_deref() == Some(&**equals),
@@ -499,7 +684,7 @@ impl Spec {
                 }
             };
             if hit {
-                return self.answer(rule, &fields, &matched).map(Verdict::Reply);
+                return self.answer(rule, fields, matched).map(Verdict::Reply);
             }
         }
 
@@ -527,8 +712,7 @@ impl Spec {
                 break;
             }
         }
-        let mut delivery = Delivery::with_id_and_type(&id, event_type)?
-            .with_timestamp(timestamp.map(|t| t.1).or(body_timestamp));
+        let mut delivery = Delivery::with_id_and_type(&id, event_type)?.with_timestamp(timestamp);
         if self.dedupe_on_signature && !self.id.iter().any(|s| matches!(s, Src::Signature)) {
             delivery = delivery.with_replay_key(signature_key());
         }
