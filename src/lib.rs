@@ -33,7 +33,7 @@
 //! use axum::{routing::post, Router};
 //! use http::StatusCode;
 //! use tower::ServiceExt;
-//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Spec, testing, Event, Secret, WebhookLayer};
 //!
 //! /// `data` of the source article's order events.
 //! #[derive(serde::Deserialize)]
@@ -52,7 +52,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let app = Router::new()
 //!     .route("/webhooks", post(orders))
 //!     .layer(WebhookLayer::new(scheme.clone()));
@@ -268,7 +268,7 @@ pub use self::key::{KeyError, Keys, PublicKey, Secret, SecretError, Secrets};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};
-pub use self::scheme::{Delivery, Scheme, MAX_ID_LEN};
+pub use self::scheme::{Scheme, VerifiedEvent, MAX_ID_LEN};
 
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

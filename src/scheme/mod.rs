@@ -4,7 +4,7 @@
 //! and its raw body, verifies every signature the delivery carries under every
 //! configured key (HMAC-SHA256 and HMAC-SHA1 compared in constant time;
 //! Ed25519 and ECDSA P-256 behind features), checks the timestamp where the
-//! scheme has one, and answers with a [`Verdict`]: an event ([`Delivery`]) or
+//! scheme has one, and answers with a [`Verdict`]: an event ([`VerifiedEvent`]) or
 //! a handshake [`Reply`] the layer sends itself. It is synchronous, knows
 //! nothing of tower or axum, and takes the clock as an argument, so it can be
 //! tested at any instant:
@@ -35,8 +35,8 @@
 //! the timestamp, id and type are, and which [`Handshake`]s the layer answers.
 //! One verification loop serves them all. Named presets:
 //!
-//! - [`Spec::petstore`] ([`Hmac`] is the former name of [`Spec`]), the source
-//!   article's format; [`Spec`]'s docs carry a recipe for providers without a preset;
+//! - [`Spec::petstore`], the source article's format; [`Spec`]'s docs carry
+//!   a recipe for providers without a preset;
 //! - [`StandardWebhooks`], also Svix's `svix-*` headers ([`Svix`] is the same
 //!   type), with `v1a` Ed25519 signatures under feature `ed25519`;
 //! - [`GitHub`], [`Stripe`], [`Slack`], [`Shopify`], [`Paddle`], [`Zoom`], [`Twitch`];
@@ -72,11 +72,10 @@ pub(crate) mod verify;
 
 pub use self::provider::*;
 pub use self::request::RequestParts;
-pub use self::spec::{ConfigError, Field, Handshake, Policy, Spec, SpecBuilder, TemplateError, MAX_VERSIONS};
+pub use self::spec::{
+    ConfigError, FieldSource, Handshake, SignaturePolicy, Spec, SpecBuilder, TemplateError, MAX_VERSIONS,
+};
 pub use self::timestamp::{TimestampFormat, DEFAULT_TOLERANCE, MAX_TOLERANCE};
-pub use self::verdict::{Delivery, Reply, Verdict, MAX_ID_LEN};
+pub use self::verdict::{Reply, Verdict, VerifiedEvent, MAX_ID_LEN};
 pub use self::verify::Scheme;
 pub use crate::key::{Algorithm, Encoding};
-
-/// The former name of [`Spec`], kept so `Hmac::petstore(..)` reads as before.
-pub type Hmac = Spec;

@@ -1,4 +1,4 @@
-//! What a scheme answers: a [`Verdict`], either an event ([`Delivery`]) or a
+//! What a scheme answers: a [`Verdict`], either an event ([`VerifiedEvent`]) or a
 //! handshake [`Reply`] the layer sends itself.
 
 use std::fmt;
@@ -19,7 +19,7 @@ pub const MAX_ID_LEN: usize = 256;
 #[non_exhaustive]
 pub enum Verdict {
     /// An event, for the replay guard and the inner service.
-    Event(Delivery),
+    Event(VerifiedEvent),
     /// A handshake the layer answers itself, without the replay guard or
     /// the inner service (Slack's `url_verification`, Discord's PING, ...).
     Reply(Reply),
@@ -27,7 +27,7 @@ pub enum Verdict {
 
 impl Verdict {
     /// The event, if this is one.
-    pub fn event(&self) -> Option<&Delivery> {
+    pub fn event(&self) -> Option<&VerifiedEvent> {
         match self {
             Self::Event(d) => Some(d),
             Self::Reply(_) => None,
@@ -93,15 +93,15 @@ impl Reply {
 /// What a verified delivery is: its event id (the replay key), and the event
 /// type and timestamp where the scheme has them.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Delivery {
+pub struct VerifiedEvent {
     id: IdAndType,
     timestamp: Option<i64>,
     replay_key: Option<String>,
 }
 
-impl fmt::Debug for Delivery {
+impl fmt::Debug for VerifiedEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Delivery")
+        f.debug_struct("VerifiedEvent")
             .field("id", &self.id())
             .field("event_type", &self.event_type())
             .field("timestamp", &self.timestamp)
@@ -110,7 +110,7 @@ impl fmt::Debug for Delivery {
     }
 }
 
-impl Delivery {
+impl VerifiedEvent {
     /// A delivery of the event `id`.
     ///
     /// # Errors
@@ -212,11 +212,11 @@ mod tests {
 
     #[test]
     fn ids_are_length_capped() {
-        assert!(Delivery::new("a".repeat(MAX_ID_LEN)).is_ok());
+        assert!(VerifiedEvent::new("a".repeat(MAX_ID_LEN)).is_ok());
         assert_eq!(
-            Delivery::new("a".repeat(MAX_ID_LEN + 1)),
+            VerifiedEvent::new("a".repeat(MAX_ID_LEN + 1)),
             Err(Rejection::InvalidEventId { len: MAX_ID_LEN + 1 })
         );
-        assert_eq!(Delivery::new(""), Err(Rejection::InvalidEventId { len: 0 }));
+        assert_eq!(VerifiedEvent::new(""), Err(Rejection::InvalidEventId { len: 0 }));
     }
 }

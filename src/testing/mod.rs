@@ -10,11 +10,11 @@
 //! use http_body_util::Full;
 //! use bytes::Bytes;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("test secret")?);
+//! let scheme = Spec::petstore(Secret::new("test secret")?);
 //! let request = testing::signed_request::<Full<Bytes>>(
 //!     &scheme,
 //!     r#"{"id":"evt_1","type":"order.created","created":0,"data":{}}"#,

@@ -14,7 +14,7 @@ use crate::key::Keys;
 use crate::key::Secret;
 use crate::scheme::sign::Sign;
 #[cfg(feature = "ed25519")]
-use crate::scheme::spec::Policy;
+use crate::scheme::spec::SignaturePolicy;
 use crate::scheme::spec::{ConfigError, Spec};
 use crate::scheme::verify::Scheme;
 #[cfg(feature = "p256")]
@@ -332,7 +332,7 @@ pub fn presets() -> &'static [Preset] {
                     let keys = Keys::from(StandardWebhooks::public_key(key)?);
                     Ok(Box::new(StandardWebhooks::with_keys(
                         keys,
-                        Policy::Any,
+                        SignaturePolicy::Any,
                     )?))
                 },
                 signer: |key, _| {

@@ -9,7 +9,7 @@ use http::Request;
 use crate::rejection::Rejection;
 use crate::scheme::request::RequestParts;
 use crate::scheme::sign::Sign;
-use crate::scheme::verdict::{Delivery, Verdict};
+use crate::scheme::verdict::{Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 /// A `POST /webhooks` request signed by `scheme` now, with a JSON content
@@ -59,7 +59,7 @@ pub trait VerifyHeaders: Scheme {
         headers: &HeaderMap,
         body: &[u8],
         now: SystemTime,
-    ) -> Result<Delivery, Rejection> {
+    ) -> Result<VerifiedEvent, Rejection> {
         match self.verify(RequestParts::post(headers), body, now)? {
             Verdict::Event(delivery) => Ok(delivery),
             other => panic!("expected an event, got {other:?}"),

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Bitbucket Cloud: `X-Hub-Signature: sha256=<hex>`, the HMAC-SHA256 of
@@ -79,7 +79,7 @@ impl Bitbucket {
         Spec::builder()
             .signature_header("x-hub-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::header("x-request-uuid"))
-            .event_type(Field::header("x-event-key"))
+            .id(FieldSource::header("x-request-uuid"))
+            .event_type(FieldSource::header("x-event-key"))
     }
 }

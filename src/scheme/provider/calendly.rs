@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -75,7 +75,7 @@ impl Calendly {
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_entry("t", TimestampFormat::UnixSeconds)
             .signed_content("{timestamp}.{body}")
-            .id(Field::signature())
-            .event_type(Field::body("event"))
+            .id(FieldSource::signature())
+            .event_type(FieldSource::body("event"))
     }
 }

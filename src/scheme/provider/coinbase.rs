@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Coinbase Commerce: `X-CC-Webhook-Signature: <hex>`, the HMAC-SHA256 of
@@ -60,7 +60,7 @@ impl CoinbaseCommerce {
         Spec::builder()
             .signature_header("x-cc-webhook-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::body("event.id"))
-            .event_type(Field::body("event.type"))
+            .id(FieldSource::body("event.id"))
+            .event_type(FieldSource::body("event.type"))
     }
 }

@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use crate::key::{Algorithm, Encoding, Keys, PublicKey};
-use crate::scheme::spec::{ConfigError, Field, Handshake, Spec, SpecBuilder};
+use crate::scheme::spec::{ConfigError, FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 /// Which kind of Discord endpoint this is: they answer PING differently.
@@ -87,16 +87,16 @@ impl Discord {
             .signed_content("{timestamp}{body}");
         match endpoint {
             DiscordEndpoint::Interactions => base
-                .id(Field::body("id"))
-                .event_type(Field::body("type"))
+                .id(FieldSource::body("id"))
+                .event_type(FieldSource::body("type"))
                 .handshake(Handshake::when_body("type", "1").answer(
                     StatusCode::OK,
                     Some("application/json"),
                     br#"{"type":1}"#,
                 )),
             DiscordEndpoint::WebhookEvents => base
-                .id(Field::signature())
-                .event_type(Field::body("event.type"))
+                .id(FieldSource::signature())
+                .event_type(FieldSource::body("event.type"))
                 .handshake(Handshake::when_body("type", "0").answer(StatusCode::NO_CONTENT, None, b"")),
         }
     }

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// GitHub's scheme: `X-Hub-Signature-256: sha256=<hex>`, the HMAC-SHA256 of
@@ -85,8 +85,8 @@ impl GitHub {
         Spec::builder()
             .signature_header("x-hub-signature-256")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::header("x-github-delivery"))
-            .event_type(Field::header("x-github-event"))
+            .id(FieldSource::header("x-github-delivery"))
+            .event_type(FieldSource::header("x-github-event"))
     }
 }
 

@@ -13,8 +13,8 @@ use crate::key::{Secret, SecretError, Secrets};
 use crate::rejection::Rejection;
 use crate::scheme::macros::PRESET;
 use crate::scheme::request::{single_header, RequestParts};
-use crate::scheme::spec::{Field, Spec};
-use crate::scheme::verdict::{Delivery, Verdict};
+use crate::scheme::spec::{FieldSource, Spec};
+use crate::scheme::verdict::{Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 const TOKEN: HeaderName = HeaderName::from_static("x-gitlab-token");
@@ -143,7 +143,7 @@ impl GitLab {
     /// tolerance with [`Spec::with_tolerance`].
     pub fn signing_token(secrets: impl Into<Secrets>) -> Spec {
         standard_webhooks()
-            .event_type(Field::header("x-gitlab-event"))
+            .event_type(FieldSource::header("x-gitlab-event"))
             .keys(secrets.into())
             .build()
             .expect(PRESET)
@@ -179,7 +179,7 @@ impl Scheme for GitLab {
         }
         let event_type = single_header(headers, &EVENT).ok().flatten().map(str::to_owned);
         Ok(Verdict::Event(
-            Delivery::new(id.to_owned())?.with_event_type(event_type),
+            VerifiedEvent::new(id.to_owned())?.with_event_type(event_type),
         ))
     }
 
@@ -231,7 +231,7 @@ mod tests {
         GitLab::new(Secrets::new(Secret::new("old token").unwrap()).with(Secret::new("new token").unwrap()))
     }
 
-    fn verify(headers: &HeaderMap) -> Result<Delivery, Rejection> {
+    fn verify(headers: &HeaderMap) -> Result<VerifiedEvent, Rejection> {
         let verdict = gitlab().verify(RequestParts::post(headers), b"{}", SystemTime::now())?;
         Ok(verdict.event().unwrap().clone())
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::key::{Algorithm, Encoding, Secrets};
-use crate::scheme::spec::{ConfigError, Field, Spec, SpecBuilder};
+use crate::scheme::spec::{ConfigError, FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -93,7 +93,7 @@ impl HubSpot {
             .timestamp_header("x-hubspot-request-timestamp", TimestampFormat::UnixMillis)
             .tolerance(Duration::from_secs(300))
             .signed_content("{method}{url}{body}{timestamp}")
-            .id(Field::signature())
+            .id(FieldSource::signature())
             .no_event_type()
     }
 }
@@ -120,7 +120,7 @@ mod tests {
         method: &http::Method,
         uri: &str,
         now_secs: u64,
-    ) -> Result<crate::scheme::verdict::Delivery, Rejection> {
+    ) -> Result<crate::scheme::verdict::VerifiedEvent, Rejection> {
         let hubspot = HubSpot::new(
             Secret::new(SECRET).unwrap(),
             "https://www.example.com/webhook_uri",

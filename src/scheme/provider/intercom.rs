@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Intercom: `X-Hub-Signature: sha1=<hex>`, the HMAC-SHA1 of the raw
@@ -67,8 +67,8 @@ impl Intercom {
         Spec::builder()
             .signature_header("x-hub-signature")
             .version("sha1=", Algorithm::HmacSha1, Encoding::Hex)
-            .id(Field::body("id").or_signature())
-            .event_type(Field::body("topic"))
+            .id(FieldSource::body("id").or_signature())
+            .event_type(FieldSource::body("topic"))
     }
 }
 

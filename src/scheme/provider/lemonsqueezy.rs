@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Lemon Squeezy: `X-Signature: <hex>` (no prefix), the HMAC-SHA256 of the
@@ -72,7 +72,7 @@ impl LemonSqueezy {
         Spec::builder()
             .signature_header("x-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::signature())
-            .event_type(Field::header("x-event-name").or_body("meta.event_name"))
+            .id(FieldSource::signature())
+            .event_type(FieldSource::header("x-event-name").or_body("meta.event_name"))
     }
 }

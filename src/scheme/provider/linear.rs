@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -106,8 +106,8 @@ impl Linear {
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_body("webhookTimestamp", TimestampFormat::UnixMillis)
             .tolerance(LINEAR_TOLERANCE)
-            .id(Field::header("linear-delivery"))
-            .event_type(Field::body("type"))
+            .id(FieldSource::header("linear-delivery"))
+            .event_type(FieldSource::body("type"))
     }
 }
 
@@ -122,7 +122,7 @@ mod tests {
     use crate::key::Secret;
     use crate::rejection::Rejection;
     use crate::scheme::request::RequestParts;
-    use crate::scheme::verdict::Delivery;
+    use crate::scheme::verdict::VerifiedEvent;
     use crate::scheme::verify::Scheme;
 
     const SECRET: &str = "lin_wh_secret_abc123";
@@ -135,7 +135,7 @@ mod tests {
 
     /// A delivery of `body`, signed as Linear signs it, with a
     /// `linear-timestamp` header when given.
-    fn verify(body: &str, header_ms: Option<u64>, now: SystemTime) -> Result<Delivery, Rejection> {
+    fn verify(body: &str, header_ms: Option<u64>, now: SystemTime) -> Result<VerifiedEvent, Rejection> {
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
         mac.update(body.as_bytes());
         let signature = hex::encode(mac.finalize().into_bytes());

@@ -3,7 +3,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -86,8 +86,8 @@ impl Mailgun {
             .list(&[])
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_body("signature.timestamp", TimestampFormat::UnixSeconds)
-            .id(Field::body("signature.token"))
-            .event_type(Field::body("event-data.event"))
+            .id(FieldSource::body("signature.token"))
+            .event_type(FieldSource::body("event-data.event"))
             // The timestamp is all digits, so it cannot end inside the token.
             .signed_content("{timestamp}{id}")
     }
@@ -103,7 +103,7 @@ mod tests {
     use crate::key::Secret;
     use crate::rejection::Rejection;
     use crate::scheme::request::RequestParts;
-    use crate::scheme::verdict::{Delivery, Verdict};
+    use crate::scheme::verdict::{Verdict, VerifiedEvent};
     use crate::scheme::verify::Scheme;
 
     const NOW: u64 = 1_700_000_000;
@@ -121,7 +121,7 @@ mod tests {
         )
     }
 
-    fn verify(scheme: &Mailgun, body: &str, now: u64) -> Result<Delivery, Rejection> {
+    fn verify(scheme: &Mailgun, body: &str, now: u64) -> Result<VerifiedEvent, Rejection> {
         let headers = HeaderMap::new();
         match scheme.verify(
             RequestParts::post(&headers),

@@ -12,7 +12,7 @@ use crate::key::{Algorithm, Encoding, Secret, Secrets};
 use crate::rejection::Rejection;
 use crate::scheme::macros::PRESET;
 use crate::scheme::request::RequestParts;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::url::form_decode;
 use crate::scheme::verdict::{Reply, Verdict};
 use crate::scheme::verify::Scheme;
@@ -146,8 +146,8 @@ impl Meta {
         Spec::builder()
             .signature_header("x-hub-signature-256")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::signature())
-            .event_type(Field::body("object"))
+            .id(FieldSource::signature())
+            .event_type(FieldSource::body("object"))
     }
 
     /// The answer to a GET verification request.

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -64,7 +64,7 @@ impl Mux {
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_entry("t", TimestampFormat::UnixSeconds)
             .signed_content("{timestamp}.{body}")
-            .id(Field::body("id"))
-            .event_type(Field::body("type"))
+            .id(FieldSource::body("id"))
+            .event_type(FieldSource::body("type"))
     }
 }

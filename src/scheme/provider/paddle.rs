@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -79,7 +79,7 @@ impl Paddle {
             .tolerance(Duration::from_secs(5))
             .past_only()
             .signed_content("{timestamp}:{body}")
-            .id(Field::body("event_id"))
-            .event_type(Field::body("event_type"))
+            .id(FieldSource::body("event_id"))
+            .event_type(FieldSource::body("event_type"))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// PagerDuty v3 webhooks: `X-PagerDuty-Signature: v1=<hex>[,v1=<hex>...]`,
@@ -80,7 +80,7 @@ impl PagerDuty {
     /// acknowledged as duplicates.
     pub fn keyed_by_event_id(secrets: impl Into<Secrets>) -> Self {
         let spec = Self::declaration()
-            .id(Field::body("event.id"))
+            .id(FieldSource::body("event.id"))
             .keys(secrets.into())
             .build()
             .expect(PRESET);
@@ -92,8 +92,8 @@ impl PagerDuty {
             .signature_header("x-pagerduty-signature")
             .list(&[',', ' '])
             .version("v1=", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::header("x-webhook-id").or_body("event.id"))
-            .event_type(Field::body("event.event_type"))
+            .id(FieldSource::header("x-webhook-id").or_body("event.id"))
+            .event_type(FieldSource::body("event.event_type"))
     }
 }
 

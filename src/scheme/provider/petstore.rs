@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec};
+use crate::scheme::spec::{FieldSource, Spec};
 
 impl Spec {
     /// The source article's format: `X-Petstore-Signature` holds the
@@ -15,18 +15,18 @@ impl Spec {
     /// every retry of its backoff (1 min, 5 min, 15 min, 1 h, 4 h).
     ///
     /// ```
-    /// use tower_webhook::scheme::Hmac;
+    /// use tower_webhook::scheme::Spec;
     /// use tower_webhook::Secret;
     ///
-    /// let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+    /// let scheme = Spec::petstore(Secret::new("petstore secret")?);
     /// # Ok::<(), tower_webhook::SecretError>(())
     /// ```
     pub fn petstore(secrets: impl Into<Secrets>) -> Self {
         Self::builder()
             .signature_header("x-petstore-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::body("id"))
-            .event_type(Field::body("type").or_header("x-petstore-event"))
+            .id(FieldSource::body("id"))
+            .event_type(FieldSource::body("type").or_header("x-petstore-event"))
             .keys(secrets.into())
             .build()
             .expect(PRESET)

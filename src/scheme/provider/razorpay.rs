@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Razorpay's scheme: `X-Razorpay-Signature: <hex>`, the HMAC-SHA256 of
@@ -69,7 +69,7 @@ impl Razorpay {
         Spec::builder()
             .signature_header("x-razorpay-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
-            .id(Field::header("x-razorpay-event-id"))
-            .event_type(Field::body("event"))
+            .id(FieldSource::header("x-razorpay-event-id"))
+            .event_type(FieldSource::body("event"))
     }
 }

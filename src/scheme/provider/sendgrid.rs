@@ -1,7 +1,7 @@
 //! SendGrid's Event Webhook signatures: ECDSA P-256 (feature `p256`).
 
 use crate::key::{Algorithm, Encoding, Keys, PublicKey};
-use crate::scheme::spec::{ConfigError, Field, Spec, SpecBuilder};
+use crate::scheme::spec::{ConfigError, FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -62,7 +62,7 @@ impl SendGrid {
                 TimestampFormat::UnixSeconds,
             )
             .signed_content("{timestamp}{body}")
-            .id(Field::signature())
+            .id(FieldSource::signature())
             .no_event_type()
     }
 }

@@ -4,7 +4,7 @@
 //! Polar and GitLab's signing token all sign with.
 
 use crate::key::{Algorithm, Encoding, Secret, SecretError};
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 /// Svix's names for the Standard Webhooks headers, as
@@ -25,7 +25,7 @@ pub(super) fn standard_webhooks() -> SpecBuilder {
         .versioned_list(' ', ',')
         .version("v1", Algorithm::HmacSha256, Encoding::Base64)
         .timestamp_header("webhook-timestamp", TimestampFormat::UnixSeconds)
-        .id(Field::header("webhook-id"))
+        .id(FieldSource::header("webhook-id"))
         .no_event_type()
         .signed_content("{id}.{timestamp}.{body}");
     if Algorithm::Ed25519.is_enabled() {

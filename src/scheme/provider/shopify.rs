@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Shopify's scheme: `X-Shopify-Hmac-Sha256: <base64>`, the HMAC-SHA256 of
@@ -86,7 +86,7 @@ impl Shopify {
     /// feed different work.
     pub fn keyed_by_event_id(secrets: impl Into<Secrets>) -> Self {
         let spec = Self::declaration()
-            .id(Field::header("x-shopify-event-id").or_header("x-shopify-webhook-id"))
+            .id(FieldSource::header("x-shopify-event-id").or_header("x-shopify-webhook-id"))
             .keys(secrets.into())
             .build()
             .expect(PRESET);
@@ -97,8 +97,8 @@ impl Shopify {
         Spec::builder()
             .signature_header("x-shopify-hmac-sha256")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
-            .id(Field::header("x-shopify-webhook-id"))
-            .event_type(Field::header("x-shopify-topic"))
+            .id(FieldSource::header("x-shopify-webhook-id"))
+            .event_type(FieldSource::header("x-shopify-topic"))
     }
 }
 
@@ -121,7 +121,7 @@ mod tests {
         Shopify::new(Secret::new("shpss_0123456789abcdef0123456789abcdef").unwrap())
     }
 
-    fn verify(headers: &HeaderMap) -> Result<crate::scheme::verdict::Delivery, Rejection> {
+    fn verify(headers: &HeaderMap) -> Result<crate::scheme::verdict::VerifiedEvent, Rejection> {
         let verdict = shopify().verify(RequestParts::post(headers), BODY, SystemTime::now())?;
         Ok(verdict.event().unwrap().clone())
     }

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Handshake, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -88,8 +88,8 @@ impl Slack {
             .version("v0=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-slack-request-timestamp", TimestampFormat::UnixSeconds)
             .signed_content("v0:{timestamp}:{body}")
-            .id(Field::body("event_id").or_signature())
-            .event_type(Field::body("event.type").or_body("type"))
+            .id(FieldSource::body("event_id").or_signature())
+            .event_type(FieldSource::body("event.type").or_body("type"))
             .handshake(Handshake::when_body("type", "url_verification").echo_json("challenge", "challenge"))
     }
 }

@@ -1,7 +1,7 @@
 //! Square's webhook signatures.
 
 use crate::key::{Algorithm, Encoding, Secrets};
-use crate::scheme::spec::{ConfigError, Field, Spec, SpecBuilder};
+use crate::scheme::spec::{ConfigError, FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Square: `x-square-hmacsha256-signature: <base64>`, the HMAC-SHA256 of
@@ -67,8 +67,8 @@ impl Square {
             .signature_header("x-square-hmacsha256-signature")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .signed_content("{url}{body}")
-            .id(Field::body("event_id"))
-            .event_type(Field::body("type"))
+            .id(FieldSource::body("event_id"))
+            .event_type(FieldSource::body("type"))
     }
 }
 
@@ -87,7 +87,7 @@ mod tests {
     const URL: &str = "https://webhook.site/679a4f3a-dcfa-49ee-bac5-9d0edad886b9";
     const BODY: &str = r#"{"merchant_id":"MLEFBHHSJGVHD","type":"webhooks.test_notification","event_id":"ac3ac95b-f97d-458c-a6e6-18981597e05f","created_at":"2022-07-13T20:30:59.037339943Z","data":{"type":"webhooks","id":"bc368e64-01aa-407e-b46e-3231809b1129"}}"#;
 
-    fn verify(url: &str, uri: &str) -> Result<crate::scheme::verdict::Delivery, Rejection> {
+    fn verify(url: &str, uri: &str) -> Result<crate::scheme::verdict::VerifiedEvent, Rejection> {
         let square = Square::new(Secret::new("Ibxx_5AKakO-3qeNVR61Dw").unwrap(), url).unwrap();
         let mut headers = HeaderMap::new();
         headers.insert(

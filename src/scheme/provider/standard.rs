@@ -4,7 +4,7 @@
 use crate::key::encoding::decode_base64;
 use crate::key::{Keys, PublicKey, Secret, SecretError, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{ConfigError, Policy, SpecBuilder};
+use crate::scheme::spec::{ConfigError, SignaturePolicy, SpecBuilder};
 
 use super::shared::{standard_webhooks, whsec, SVIX_NAMES};
 
@@ -23,7 +23,7 @@ preset! {
     /// - `webhook-signature`: a space-separated list of `v1,<base64 HMAC-SHA256>`
     ///   and (feature `ed25519`) `v1a,<base64 Ed25519>` entries, which may be
     ///   mixed; by default any entry verifying under any key passes (see
-    ///   [`Policy`] to require `v1a`, or both).
+    ///   [`SignaturePolicy`] to require `v1a`, or both).
     ///
     /// The signed content is `{id}.{timestamp}.{body}`. A `v1` key is the base64
     /// decoding of what follows `whsec_` ([`StandardWebhooks::secret`]); a `v1a`
@@ -47,19 +47,19 @@ impl StandardWebhooks {
     /// The scheme, accepting `v1` signatures by any of `secrets`.
     pub fn new(secrets: impl Into<Secrets>) -> Self {
         let keys = Keys::from(secrets.into());
-        Self::with_keys(keys, Policy::Any).expect(PRESET)
+        Self::with_keys(keys, SignaturePolicy::Any).expect(PRESET)
     }
 
     /// The scheme with any mix of `whsec_` secrets and `whpk_` public keys
-    /// (parse them with [`StandardWebhooks::key`]) and a [`Policy`]:
-    /// [`Policy::Any`], `Policy::Require("v1a".into())` or [`Policy::All`].
+    /// (parse them with [`StandardWebhooks::key`]) and a [`SignaturePolicy`]:
+    /// [`SignaturePolicy::Any`], `SignaturePolicy::Require("v1a".into())` or [`SignaturePolicy::All`].
     ///
     /// # Errors
     ///
     /// [`ConfigError::NoUsableKey`] when `keys` is empty, and
     /// [`ConfigError::UnsatisfiablePolicy`] when the policy requires a
     /// version no key verifies.
-    pub fn with_keys(keys: impl Into<Keys>, policy: Policy) -> Result<Self, ConfigError> {
+    pub fn with_keys(keys: impl Into<Keys>, policy: SignaturePolicy) -> Result<Self, ConfigError> {
         let spec = Self::declaration().keys(keys).policy(policy).build()?;
         Ok(Self { spec })
     }
@@ -253,17 +253,17 @@ mod tests {
     #[test]
     fn policies_need_keys_for_what_they_require() {
         let secret = || Keys::from(Secret::new("k").unwrap());
-        assert!(StandardWebhooks::with_keys(secret(), Policy::Any).is_ok());
+        assert!(StandardWebhooks::with_keys(secret(), SignaturePolicy::Any).is_ok());
         assert_eq!(
-            StandardWebhooks::with_keys(secret(), Policy::Require("v1a".into())).err(),
+            StandardWebhooks::with_keys(secret(), SignaturePolicy::Require("v1a".into())).err(),
             Some(ConfigError::UnsatisfiablePolicy)
         );
         assert_eq!(
-            StandardWebhooks::with_keys(secret(), Policy::All).err(),
+            StandardWebhooks::with_keys(secret(), SignaturePolicy::All).err(),
             Some(ConfigError::UnsatisfiablePolicy)
         );
         assert_eq!(
-            StandardWebhooks::with_keys(Keys::new(), Policy::Any).err(),
+            StandardWebhooks::with_keys(Keys::new(), SignaturePolicy::Any).err(),
             Some(ConfigError::NoUsableKey)
         );
     }

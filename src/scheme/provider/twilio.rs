@@ -15,7 +15,7 @@ use crate::rejection::Rejection;
 use crate::scheme::request::{single_header, RequestParts};
 use crate::scheme::spec::ConfigError;
 use crate::scheme::url::{form_decode, PublicUrl};
-use crate::scheme::verdict::{Delivery, Verdict};
+use crate::scheme::verdict::{Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 const SIGNATURE: HeaderName = HeaderName::from_static("x-twilio-signature");
@@ -160,7 +160,7 @@ impl Scheme for Twilio {
             Some(token) => token.to_owned(),
             None => format!("sig:{}", hex::encode(matched.canonical())),
         };
-        Ok(Verdict::Event(Delivery::new(id)?))
+        Ok(Verdict::Event(VerifiedEvent::new(id)?))
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {

@@ -6,7 +6,7 @@ use http::StatusCode;
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Handshake, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 const MESSAGE_TYPE: &str = "twitch-eventsub-message-type";
@@ -53,8 +53,8 @@ impl Twitch {
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("twitch-eventsub-message-timestamp", TimestampFormat::Rfc3339)
             .tolerance(Duration::from_secs(600))
-            .id(Field::header("twitch-eventsub-message-id"))
-            .event_type(Field::body("subscription.type"))
+            .id(FieldSource::header("twitch-eventsub-message-id"))
+            .event_type(FieldSource::body("subscription.type"))
             .signed_content("{id}{timestamp}{body}")
             .handshake(
                 Handshake::when_header(MESSAGE_TYPE, "webhook_callback_verification").echo_text("challenge"),

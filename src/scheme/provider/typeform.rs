@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Typeform: `Typeform-Signature: sha256=<base64>`, the HMAC-SHA256 of the
@@ -61,7 +61,7 @@ impl Typeform {
         Spec::builder()
             .signature_header("typeform-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
-            .id(Field::body("event_id"))
-            .event_type(Field::body("event_type"))
+            .id(FieldSource::body("event_id"))
+            .event_type(FieldSource::body("event_type"))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
 preset! {
     /// Vercel: `x-vercel-signature: <hex>` (no prefix), the HMAC-SHA1 of the
@@ -66,7 +66,7 @@ impl Vercel {
         Spec::builder()
             .signature_header("x-vercel-signature")
             .version("", Algorithm::HmacSha1, Encoding::Hex)
-            .id(Field::body("id"))
-            .event_type(Field::body("type"))
+            .id(FieldSource::body("id"))
+            .event_type(FieldSource::body("type"))
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::key::{Algorithm, Encoding, Secrets};
 use crate::scheme::macros::PRESET;
-use crate::scheme::spec::{Field, Handshake, Spec, SpecBuilder};
+use crate::scheme::spec::{FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 
 preset! {
@@ -45,8 +45,8 @@ impl Zoom {
             .version("v0=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-zm-request-timestamp", TimestampFormat::UnixSeconds)
             .signed_content("v0:{timestamp}:{body}")
-            .id(Field::signature())
-            .event_type(Field::body("event"))
+            .id(FieldSource::signature())
+            .event_type(FieldSource::body("event"))
             .handshake(
                 Handshake::when_body("event", "endpoint.url_validation").hmac_token("payload.plainToken"),
             )

@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http::header::HeaderName;
 
 use super::declare::{
-    Answer, Field, FieldSource, Handshake, Layout, Policy, SignatureSource, TimestampSource, Trigger, Version,
+    Answer, FieldSource, Handshake, Layout, Place, SignaturePolicy, SignatureSource, TimestampSource,
+    Trigger, Version,
 };
 use super::error::{ConfigError, TemplateError};
 use super::rules::{
@@ -36,11 +37,11 @@ pub struct SpecBuilder {
     tolerance: Duration,
     two_sided: bool,
     unsigned_timestamp: bool,
-    id: Field,
-    event_type: Option<Field>,
+    id: FieldSource,
+    event_type: Option<FieldSource>,
     dedupe_on_signature: bool,
     handshakes: Vec<Handshake>,
-    policy: Policy,
+    policy: SignaturePolicy,
     url: UrlRule,
     alternate: Vec<(String, String)>,
 }
@@ -60,11 +61,11 @@ impl Spec {
             tolerance: DEFAULT_TOLERANCE,
             two_sided: true,
             unsigned_timestamp: false,
-            id: Field::body("id"),
-            event_type: Some(Field::body("type")),
+            id: FieldSource::body("id"),
+            event_type: Some(FieldSource::body("type")),
             dedupe_on_signature: false,
             handshakes: Vec::new(),
-            policy: Policy::Any,
+            policy: SignaturePolicy::Any,
             url: UrlRule::default(),
             alternate: Vec::new(),
         }
@@ -210,13 +211,13 @@ impl SpecBuilder {
     }
 
     /// Where the event id is (default the body's `id`).
-    pub fn id(mut self, field: Field) -> Self {
+    pub fn id(mut self, field: FieldSource) -> Self {
         self.id = field;
         self
     }
 
     /// Where the event type is (default the body's `type`).
-    pub fn event_type(mut self, field: Field) -> Self {
+    pub fn event_type(mut self, field: FieldSource) -> Self {
         self.event_type = Some(field);
         self
     }
@@ -243,7 +244,7 @@ impl SpecBuilder {
     }
 
     /// Which signatures must verify when a delivery carries several versions.
-    pub fn policy(mut self, policy: Policy) -> Self {
+    pub fn policy(mut self, policy: SignaturePolicy) -> Self {
         self.policy = policy;
         self
     }
@@ -292,12 +293,12 @@ impl SpecBuilder {
                 .find(|(from, _)| from.eq_ignore_ascii_case(name))
                 .map_or_else(|| name.to_owned(), |(_, to)| to.clone())
         };
-        let field = |field: &Field| Field {
+        let field = |field: &FieldSource| FieldSource {
             sources: field
                 .sources
                 .iter()
                 .map(|source| match source {
-                    FieldSource::Header(name) => FieldSource::Header(rename(name)),
+                    Place::Header(name) => Place::Header(rename(name)),
                     other => other.clone(),
                 })
                 .collect(),
@@ -393,7 +394,7 @@ impl SpecBuilder {
             body_paths.push(p);
             Ok(body_paths.len() - 1)
         };
-        let mut resolve = |field: &Field, ids: bool| -> Result<Box<[Src]>, ConfigError> {
+        let mut resolve = |field: &FieldSource, ids: bool| -> Result<Box<[Src]>, ConfigError> {
             if field.sources.is_empty() {
                 return Err(ConfigError::InvalidField);
             }
@@ -401,10 +402,10 @@ impl SpecBuilder {
                 .sources
                 .iter()
                 .map(|s| match s {
-                    FieldSource::Header(name) => header_name(name).map(Src::Header),
-                    FieldSource::Body(path) => body_index(path).map(Src::Body),
-                    FieldSource::Signature if ids => Ok(Src::Signature),
-                    FieldSource::Signature => Err(ConfigError::InvalidField),
+                    Place::Header(name) => header_name(name).map(Src::Header),
+                    Place::Body(path) => body_index(path).map(Src::Body),
+                    Place::Signature if ids => Ok(Src::Signature),
+                    Place::Signature => Err(ConfigError::InvalidField),
                 })
                 .collect()
         };
@@ -501,13 +502,13 @@ impl SpecBuilder {
         }
         let usable = |v: &Version| ring.count(v.algorithm) > 0;
         match &self.policy {
-            Policy::Any => {}
-            Policy::Require(label) => {
+            SignaturePolicy::Any => {}
+            SignaturePolicy::Require(label) => {
                 if !self.versions.iter().any(|v| *v.label == **label && usable(v)) {
                     return Err(ConfigError::UnsatisfiablePolicy);
                 }
             }
-            Policy::All => {
+            SignaturePolicy::All => {
                 if !self.versions.iter().all(usable) {
                     return Err(ConfigError::UnsatisfiablePolicy);
                 }

@@ -1,5 +1,5 @@
 //! The words of a declaration: what a provider's [`Spec`](super::Spec) is
-//! built from. [`Field`] says where an id or type is read, [`Policy`] which
+//! built from. [`FieldSource`] says where an id or type is read, [`SignaturePolicy`] which
 //! signatures must verify, [`Handshake`] which verified requests the layer
 //! answers itself; the builder's private words (the signature list's
 //! [`Layout`], a signature [`Version`], a [`TimestampSource`]) sit beside them.
@@ -30,25 +30,25 @@ pub(super) struct Version {
 }
 
 /// Where a value (an event id or type) is read from; build one with
-/// [`Field::header`], [`Field::body`] or [`Field::signature`], and chain
+/// [`FieldSource::header`], [`FieldSource::body`] or [`FieldSource::signature`], and chain
 /// fallbacks with the `or_*` methods, tried in the order written.
 #[derive(Debug, Clone)]
-pub struct Field {
-    pub(super) sources: Vec<FieldSource>,
+pub struct FieldSource {
+    pub(super) sources: Vec<Place>,
 }
 
 #[derive(Debug, Clone)]
-pub(super) enum FieldSource {
+pub(super) enum Place {
     Header(String),
     Body(String),
     Signature,
 }
 
-impl Field {
+impl FieldSource {
     /// A request header (unsigned unless the template names it).
     pub fn header(name: &str) -> Self {
         Self {
-            sources: vec![FieldSource::Header(name.to_owned())],
+            sources: vec![Place::Header(name.to_owned())],
         }
     }
 
@@ -57,7 +57,7 @@ impl Field {
     /// is read; anything else counts as absent.
     pub fn body(path: &str) -> Self {
         Self {
-            sources: vec![FieldSource::Body(path.to_owned())],
+            sources: vec![Place::Body(path.to_owned())],
         }
     }
 
@@ -66,28 +66,28 @@ impl Field {
     /// same event.
     pub fn signature() -> Self {
         Self {
-            sources: vec![FieldSource::Signature],
+            sources: vec![Place::Signature],
         }
     }
 
     /// Falls back to a header when the sources before have no value.
     #[must_use]
     pub fn or_header(mut self, name: &str) -> Self {
-        self.sources.push(FieldSource::Header(name.to_owned()));
+        self.sources.push(Place::Header(name.to_owned()));
         self
     }
 
     /// Falls back to a body path when the sources before have no value.
     #[must_use]
     pub fn or_body(mut self, path: &str) -> Self {
-        self.sources.push(FieldSource::Body(path.to_owned()));
+        self.sources.push(Place::Body(path.to_owned()));
         self
     }
 
     /// Falls back to the verified signature (ids only).
     #[must_use]
     pub fn or_signature(mut self) -> Self {
-        self.sources.push(FieldSource::Signature);
+        self.sources.push(Place::Signature);
         self
     }
 }
@@ -95,7 +95,7 @@ impl Field {
 /// Which signatures must verify when a delivery carries several versions.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
-pub enum Policy {
+pub enum SignaturePolicy {
     /// Any one valid signature of any configured version (the default).
     #[default]
     Any,

@@ -38,7 +38,7 @@ pub enum ConfigError {
     /// anyone could rewrite it. Name `{timestamp}` in the template, or call
     /// [`SpecBuilder::allow_unsigned_timestamp`](super::SpecBuilder::allow_unsigned_timestamp).
     UnsignedTimestamp,
-    /// An id or type [`Field`](super::Field) has no source, an empty body path, or (for
+    /// An id or type [`FieldSource`](super::FieldSource) has no source, an empty body path, or (for
     /// an event type) the signature as its source.
     InvalidField,
     /// More than eight distinct body paths are read.
@@ -57,7 +57,7 @@ pub enum ConfigError {
     },
     /// A secret could not be read.
     Secret(SecretError),
-    /// The [`Policy`](super::Policy) names a version that is not configured, or requires a
+    /// The [`SignaturePolicy`](super::SignaturePolicy) names a version that is not configured, or requires a
     /// version for whose algorithm no key is configured.
     UnsatisfiablePolicy,
     /// The template signs `{url}` but neither a

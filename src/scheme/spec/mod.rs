@@ -1,7 +1,7 @@
 //! The signature engine: one [`Spec`] describes a provider as data, and one
 //! verification loop serves them all.
 //!
-//! A declaration's words are in `declare` ([`Field`], [`Policy`],
+//! A declaration's words are in `declare` ([`FieldSource`], [`SignaturePolicy`],
 //! [`Handshake`]), the builder that validates and compiles them in `build`
 //! ([`SpecBuilder`]), the compiled rules in `rules`, the verifier in
 //! `verify`, and the sender's half in `sign`.
@@ -28,7 +28,7 @@ mod tests;
 mod verify;
 
 pub use self::build::SpecBuilder;
-pub use self::declare::{Field, Handshake, Policy};
+pub use self::declare::{FieldSource, Handshake, SignaturePolicy};
 pub use self::error::{ConfigError, TemplateError};
 
 /// The most signature versions one [`Spec`] declares (their matches are
@@ -48,7 +48,7 @@ pub const MAX_VERSIONS: usize = 32;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_webhook::scheme::{Algorithm, Encoding, Field, Spec, TimestampFormat};
+/// use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Spec, TimestampFormat};
 /// use tower_webhook::Secret;
 ///
 /// let acme = Spec::builder()
@@ -56,8 +56,8 @@ pub const MAX_VERSIONS: usize = 32;
 ///     .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
 ///     .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
 ///     .tolerance(Duration::from_secs(300))
-///     .id(Field::header("x-acme-delivery"))
-///     .event_type(Field::body("event.kind"))
+///     .id(FieldSource::header("x-acme-delivery"))
+///     .event_type(FieldSource::body("event.kind"))
 ///     .signed_content("{timestamp}.{id}.{body}")
 ///     .keys(Secret::new("acme secret")?)
 ///     .build()?;
@@ -69,7 +69,7 @@ pub const MAX_VERSIONS: usize = 32;
 ///
 /// ```
 /// # #[cfg(feature = "ed25519")] {
-/// use tower_webhook::scheme::{Algorithm, Encoding, Field, Spec, TimestampFormat};
+/// use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Spec, TimestampFormat};
 /// use tower_webhook::PublicKey;
 ///
 /// let key = PublicKey::ed25519_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
@@ -77,7 +77,7 @@ pub const MAX_VERSIONS: usize = 32;
 ///     .signature_header("x-widgets-signature")
 ///     .version("", Algorithm::Ed25519, Encoding::Hex)
 ///     .timestamp_header("x-widgets-timestamp", TimestampFormat::UnixSeconds)
-///     .id(Field::body("id"))
+///     .id(FieldSource::body("id"))
 ///     .signed_content("{timestamp}.{body}")
 ///     .keys(key)
 ///     .build()?;
@@ -115,7 +115,7 @@ pub struct Spec {
     body_paths: Box<[Path]>,
     dedupe_on_signature: bool,
     handshakes: Box<[HandshakeRule]>,
-    policy: Policy,
+    policy: SignaturePolicy,
     url: UrlRule,
     /// Whether `content` names `{url}`, known once at build time.
     signs_url: bool,

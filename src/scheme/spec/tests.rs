@@ -74,7 +74,11 @@ fn a_label_that_prefixes_another_does_not_take_its_entries_whatever_the_order() 
             .version("", Algorithm::HmacSha256, Encoding::Hex),
     ];
     for builder in builders {
-        let spec = builder.id(Field::body("id")).keys(secret()).build().unwrap();
+        let spec = builder
+            .id(FieldSource::body("id"))
+            .keys(secret())
+            .build()
+            .unwrap();
         for value in [format!("sha256={tag}"), tag.clone()] {
             assert!(
                 verify(&spec, &headers(&[("x-sig", &value)]), body).is_ok(),
@@ -131,17 +135,20 @@ fn every_config_error_is_reachable() {
         .allow_unsigned_timestamp()
         .build()
         .is_ok());
-    assert_eq!(err(base().id(Field::body(""))), ConfigError::InvalidField);
-    assert_eq!(err(base().id(Field::body("a..b"))), ConfigError::InvalidField);
+    assert_eq!(err(base().id(FieldSource::body(""))), ConfigError::InvalidField);
     assert_eq!(
-        err(base().event_type(Field::signature())),
+        err(base().id(FieldSource::body("a..b"))),
         ConfigError::InvalidField
     );
     assert_eq!(
-        err(base().id(Field { sources: Vec::new() })),
+        err(base().event_type(FieldSource::signature())),
         ConfigError::InvalidField
     );
-    let mut many = Field::body("f0");
+    assert_eq!(
+        err(base().id(FieldSource { sources: Vec::new() })),
+        ConfigError::InvalidField
+    );
+    let mut many = FieldSource::body("f0");
     for i in 1..=MAX_BODY_FIELDS {
         many = many.or_body(&format!("f{i}"));
     }
@@ -158,11 +165,11 @@ fn every_config_error_is_reachable() {
     assert_eq!(
         err(base()
             .version("a", Algorithm::Ed25519, Encoding::Hex)
-            .policy(Policy::All)),
+            .policy(SignaturePolicy::All)),
         ConfigError::UnsatisfiablePolicy
     );
     assert_eq!(
-        err(base().policy(Policy::Require("v9".into()))),
+        err(base().policy(SignaturePolicy::Require("v9".into()))),
         ConfigError::UnsatisfiablePolicy
     );
     assert_eq!(
@@ -218,11 +225,11 @@ fn every_template_error_is_reachable() {
         ("{body}{id}", TemplateError::Ambiguous),
     ] {
         let builder = base()
-            .id(Field::header("x-id"))
+            .id(FieldSource::header("x-id"))
             .signed_content(template)
             .public_url("https://h/p");
         let builder = if template == "{id}.{body}" {
-            builder.id(Field::body("id"))
+            builder.id(FieldSource::body("id"))
         } else {
             builder
         };
@@ -232,7 +239,7 @@ fn every_template_error_is_reachable() {
     // may touch `{id}` or `{body}`: Discord, SendGrid and Twitch sign so.
     assert!(base()
         .timestamp_header("x-ts", TimestampFormat::Rfc3339)
-        .id(Field::header("x-id"))
+        .id(FieldSource::header("x-id"))
         .signed_content("{id}{timestamp}{body}")
         .build()
         .is_ok());
@@ -243,7 +250,7 @@ fn every_template_error_is_reachable() {
 fn recipe() -> Spec {
     base()
         .timestamp_header("x-ts", TimestampFormat::UnixSeconds)
-        .id(Field::header("x-id"))
+        .id(FieldSource::header("x-id"))
         .signed_content("{timestamp}.{id}.{body}")
         .build()
         .unwrap()
@@ -429,7 +436,7 @@ fn precheck_wants_the_signature_header() {
 fn reads_the_alternate_names_only_when_no_declared_name_is_present() {
     let spec = base()
         .timestamp_header("x-ts", TimestampFormat::UnixSeconds)
-        .id(Field::header("x-id"))
+        .id(FieldSource::header("x-id"))
         .signed_content("{id}.{timestamp}.{body}")
         .alternate_headers(&[("x-id", "alt-id"), ("x-ts", "alt-ts"), ("x-sig", "alt-sig")])
         .build()
@@ -478,7 +485,7 @@ fn in_body() -> SpecBuilder {
         .signature_body("sig.value", "data")
         .version("", Algorithm::HmacSha256, Encoding::Hex)
         .timestamp_body("sig.ts", TimestampFormat::UnixSeconds)
-        .id(Field::body("sig.id"))
+        .id(FieldSource::body("sig.id"))
         .signed_content("{timestamp}.{id}")
         .keys(secret())
 }
@@ -528,7 +535,7 @@ fn a_signature_in_the_body_signs_fields_beside_it_never_the_body() {
     );
     // With a header signature the body is signed, so its fields are not named.
     assert_eq!(
-        err(base().id(Field::body("id")).signed_content("{id}.{body}")),
+        err(base().id(FieldSource::body("id")).signed_content("{id}.{body}")),
         ConfigError::Template(TemplateError::NoIdHeader)
     );
 }

@@ -7,7 +7,7 @@ use http::header::{HeaderMap, HeaderName};
 use http::StatusCode;
 use serde::de::IgnoredAny;
 
-use super::declare::{Layout, Policy};
+use super::declare::{Layout, SignaturePolicy};
 use super::rules::{
     AnswerRule, HandshakeRule, Part, SignatureRule, Src, TimestampRule, TriggerRule, TsRule, MAX_PARTS,
 };
@@ -18,7 +18,7 @@ use crate::scheme::decode::Decoding;
 use crate::scheme::json::{self, Path, MAX_BODY_FIELDS};
 use crate::scheme::request::{required_header, single_header, RequestParts};
 use crate::scheme::timestamp::check_tolerance;
-use crate::scheme::verdict::{Delivery, Reply, Verdict};
+use crate::scheme::verdict::{Reply, Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 impl Spec {
@@ -297,19 +297,19 @@ impl Spec {
             if let Some(m) = self.keys.verify(version.algorithm, parts, &mine[..n]) {
                 verified |= 1 << index;
                 first.get_or_insert(m);
-                if self.policy == Policy::Any {
+                if self.policy == SignaturePolicy::Any {
                     break;
                 }
             }
         }
         let satisfied = match &self.policy {
-            Policy::Any => verified != 0,
-            Policy::Require(label) => self
+            SignaturePolicy::Any => verified != 0,
+            SignaturePolicy::Require(label) => self
                 .versions
                 .iter()
                 .position(|v| *v.label == **label)
                 .is_some_and(|i| verified & (1 << i) != 0),
-            Policy::All => verified.count_ones() as usize == self.versions.len(),
+            SignaturePolicy::All => verified.count_ones() as usize == self.versions.len(),
         };
         match first {
             Some(m) if satisfied => Ok(m),
@@ -712,7 +712,7 @@ impl Spec {
                 break;
             }
         }
-        let mut delivery = Delivery::with_id_and_type(&id, event_type)?.with_timestamp(timestamp);
+        let mut delivery = VerifiedEvent::with_id_and_type(&id, event_type)?.with_timestamp(timestamp);
         if self.dedupe_on_signature && !self.id.iter().any(|s| matches!(s, Src::Signature)) {
             delivery = delivery.with_replay_key(signature_key());
         }
