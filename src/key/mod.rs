@@ -10,7 +10,7 @@
 
 pub(crate) mod algorithm;
 pub(crate) mod encoding;
-mod error;
+pub(crate) mod error;
 pub(crate) mod public;
 pub(crate) mod ring;
 pub(crate) mod secret;

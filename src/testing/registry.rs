@@ -8,10 +8,10 @@ use http::header::{HeaderMap, HeaderName};
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 use super::signer::{Signer, SigningKey};
 #[cfg(feature = "p256")]
-use crate::key::Encoding;
+use crate::key::encoding::Encoding;
 #[cfg(feature = "ed25519")]
-use crate::key::Keys;
-use crate::key::Secret;
+use crate::key::public::Keys;
+use crate::key::secret::Secret;
 use crate::scheme::sign::Sign;
 #[cfg(feature = "ed25519")]
 use crate::scheme::spec::SignaturePolicy;

@@ -5,7 +5,8 @@
 use bytes::Bytes;
 use http::header::HeaderMap;
 
-use crate::key::{Algorithm, PublicKey};
+use crate::key::algorithm::Algorithm;
+use crate::key::public::PublicKey;
 use crate::scheme::sign::{Message, Sign};
 #[cfg(any(feature = "ed25519", feature = "p256"))]
 use crate::scheme::spec::ConfigError;

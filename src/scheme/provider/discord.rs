@@ -3,7 +3,9 @@
 
 use http::StatusCode;
 
-use crate::key::{Algorithm, Encoding, Keys, PublicKey};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::public::{Keys, PublicKey};
 use crate::scheme::spec::{ConfigError, FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 

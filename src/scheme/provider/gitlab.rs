@@ -8,8 +8,9 @@ use std::time::SystemTime;
 use http::header::{HeaderMap, HeaderName};
 
 use super::shared::{standard_webhooks, whsec};
+use crate::key::error::SecretError;
 use crate::key::public::TokenDigests;
-use crate::key::{Secret, SecretError, Secrets};
+use crate::key::secret::{Secret, Secrets};
 use crate::rejection::Rejection;
 use crate::scheme::macros::PRESET;
 use crate::scheme::request::{single_header, RequestParts};

@@ -1,6 +1,8 @@
 //! Intercom's webhook signatures.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
@@ -79,7 +81,7 @@ mod tests {
     use http::HeaderMap;
 
     use super::*;
-    use crate::key::Secret;
+    use crate::key::secret::Secret;
     use crate::scheme::request::RequestParts;
     use crate::scheme::verify::Scheme;
 

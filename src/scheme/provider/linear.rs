@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
@@ -119,7 +121,7 @@ mod tests {
     use http::HeaderMap;
 
     use super::*;
-    use crate::key::Secret;
+    use crate::key::secret::Secret;
     use crate::rejection::Rejection;
     use crate::scheme::request::RequestParts;
     use crate::scheme::verdict::VerifiedEvent;

@@ -1,7 +1,9 @@
 //! Mailgun's webhook signatures: the signature, its timestamp and its token
 //! travel in the JSON body, and only the timestamp and token are signed.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
@@ -100,7 +102,7 @@ mod tests {
     use http::HeaderMap;
 
     use super::*;
-    use crate::key::Secret;
+    use crate::key::secret::Secret;
     use crate::rejection::Rejection;
     use crate::scheme::request::RequestParts;
     use crate::scheme::verdict::{Verdict, VerifiedEvent};

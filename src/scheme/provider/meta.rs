@@ -8,7 +8,9 @@ use crate::key::public::TokenDigests;
 use http::header::{HeaderMap, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{Method, StatusCode};
 
-use crate::key::{Algorithm, Encoding, Secret, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::{Secret, Secrets};
 use crate::rejection::Rejection;
 use crate::scheme::macros::PRESET;
 use crate::scheme::request::RequestParts;

@@ -1,6 +1,8 @@
 //! PagerDuty's v3 webhook signatures.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 
@@ -105,7 +107,7 @@ mod tests {
     use http::HeaderMap;
 
     use super::*;
-    use crate::key::Secret;
+    use crate::key::secret::Secret;
     use crate::scheme::request::RequestParts;
     use crate::scheme::verify::Scheme;
 

@@ -1,7 +1,8 @@
 //! Polar's webhooks: Standard Webhooks, keyed with the secret's own bytes.
 
 use crate::key::encoding::decode_base64;
-use crate::key::{Secret, SecretError, Secrets};
+use crate::key::error::SecretError;
+use crate::key::secret::{Secret, Secrets};
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::SpecBuilder;
 

@@ -1,6 +1,8 @@
 //! SendGrid's Event Webhook signatures: ECDSA P-256 (feature `p256`).
 
-use crate::key::{Algorithm, Encoding, Keys, PublicKey};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::public::{Keys, PublicKey};
 use crate::scheme::spec::{ConfigError, FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 

@@ -3,7 +3,10 @@
 //! itself, Svix (and Clerk and Resend, which send through it), Replicate,
 //! Polar and GitLab's signing token all sign with.
 
-use crate::key::{Algorithm, Encoding, Secret, SecretError};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::error::SecretError;
+use crate::key::secret::Secret;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;
 

@@ -1,6 +1,8 @@
 //! Square's webhook signatures.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::spec::{ConfigError, FieldSource, Spec, SpecBuilder};
 
 preset! {
@@ -79,7 +81,7 @@ mod tests {
     use http::HeaderMap;
 
     use super::*;
-    use crate::key::Secret;
+    use crate::key::secret::Secret;
     use crate::rejection::Rejection;
     use crate::scheme::request::RequestParts;
     use crate::scheme::verify::Scheme;

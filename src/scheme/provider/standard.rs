@@ -2,7 +2,9 @@
 //! Svix (`svix-*` headers), Clerk and Resend (through Svix), Replicate.
 
 use crate::key::encoding::decode_base64;
-use crate::key::{Keys, PublicKey, Secret, SecretError, Secrets};
+use crate::key::error::SecretError;
+use crate::key::public::{Keys, PublicKey};
+use crate::key::secret::{Secret, Secrets};
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{ConfigError, SignaturePolicy, SpecBuilder};
 
@@ -216,7 +218,7 @@ pub type Replicate = StandardWebhooks;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::key::Encoding;
+    use crate::key::encoding::Encoding;
 
     #[test]
     fn accepts_secrets_with_and_without_padding() {

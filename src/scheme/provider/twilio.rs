@@ -9,8 +9,11 @@ use http::header::{HeaderMap, HeaderName};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::public::Keys;
 use crate::key::ring::{KeyRing, Sig};
-use crate::key::{Algorithm, Encoding, Keys, Secrets};
+use crate::key::secret::Secrets;
 use crate::rejection::Rejection;
 use crate::scheme::request::{single_header, RequestParts};
 use crate::scheme::spec::ConfigError;
@@ -218,13 +221,13 @@ mod tests {
             "ftp://h/p",
         ] {
             assert!(
-                Twilio::new(crate::key::Secret::new("k").unwrap(), bad).is_err(),
+                Twilio::new(crate::key::secret::Secret::new("k").unwrap(), bad).is_err(),
                 "{bad}"
             );
         }
-        let t = Twilio::new(crate::key::Secret::new("k").unwrap(), "https://h:8443/p").unwrap();
+        let t = Twilio::new(crate::key::secret::Secret::new("k").unwrap(), "https://h:8443/p").unwrap();
         assert_eq!(t.urls("?a=1"), ["https://h:8443/p?a=1", "https://h/p?a=1"]);
-        let t = Twilio::new(crate::key::Secret::new("k").unwrap(), "http://h").unwrap();
+        let t = Twilio::new(crate::key::secret::Secret::new("k").unwrap(), "http://h").unwrap();
         assert_eq!(t.urls(""), ["http://h", "http://h:80"]);
     }
 }

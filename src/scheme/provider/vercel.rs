@@ -1,6 +1,8 @@
 //! Vercel's webhook signatures.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Spec, SpecBuilder};
 

@@ -1,6 +1,8 @@
 //! Zoom's webhook signatures and its `endpoint.url_validation` handshake.
 
-use crate::key::{Algorithm, Encoding, Secrets};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::secret::Secrets;
 use crate::scheme::macros::PRESET;
 use crate::scheme::spec::{FieldSource, Handshake, Spec, SpecBuilder};
 use crate::scheme::timestamp::TimestampFormat;

@@ -16,8 +16,10 @@ use super::rules::{
     MAX_PARTS,
 };
 use super::{Alternate, Spec, MAX_VERSIONS};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::public::Keys;
 use crate::key::ring::KeyRing;
-use crate::key::{Algorithm, Encoding, Keys};
 use crate::scheme::json::{self, Path, MAX_BODY_FIELDS};
 use crate::scheme::timestamp::{bounded_tolerance, TimestampFormat, DEFAULT_TOLERANCE};
 use crate::scheme::url::PublicUrl;

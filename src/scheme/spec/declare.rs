@@ -6,7 +6,8 @@
 
 use http::StatusCode;
 
-use crate::key::{Algorithm, Encoding};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
 
 /// Where the signatures sit in the signature header.
 #[derive(Debug, Clone)]

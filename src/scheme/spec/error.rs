@@ -3,7 +3,8 @@
 use std::fmt;
 
 use super::MAX_VERSIONS;
-use crate::key::{Algorithm, KeyError, SecretError};
+use crate::key::algorithm::Algorithm;
+use crate::key::error::{KeyError, SecretError};
 
 /// Why a [`Spec`](super::Spec) (or a key) could not be built. Each variant names one
 /// mistake; nothing here panics, and no setter depends on the order of calls.

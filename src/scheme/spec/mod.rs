@@ -20,6 +20,7 @@ use crate::scheme::timestamp::bounded_tolerance;
 mod build;
 mod declare;
 mod error;
+mod read;
 mod rules;
 #[cfg(feature = "test-util")]
 mod sign;

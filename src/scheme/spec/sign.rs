@@ -7,7 +7,7 @@ use http::header::HeaderMap;
 use super::declare::Layout;
 use super::rules::{Part, SignatureRule, Src, TimestampRule, TsRule};
 use super::Spec;
-use crate::key::Algorithm;
+use crate::key::algorithm::Algorithm;
 use crate::scheme::json;
 use crate::scheme::sign::{header, Message, Sign};
 use crate::scheme::timestamp::TimestampFormat;

@@ -7,7 +7,11 @@ use http::header::{HeaderMap, HeaderName};
 use http::{Method, StatusCode, Uri};
 
 use super::*;
-use crate::key::{Algorithm, Encoding, Keys, PublicKey, Secret, SecretError};
+use crate::key::algorithm::Algorithm;
+use crate::key::encoding::Encoding;
+use crate::key::error::SecretError;
+use crate::key::public::{Keys, PublicKey};
+use crate::key::secret::Secret;
 use crate::rejection::Rejection;
 use crate::scheme::json::MAX_BODY_FIELDS;
 use crate::scheme::request::RequestParts;
