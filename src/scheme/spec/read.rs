@@ -15,6 +15,27 @@ use crate::scheme::json::{self, Path, MAX_BODY_FIELDS};
 use crate::scheme::request::{required_header, single_header, RequestParts};
 use crate::scheme::timestamp::check_tolerance;
 
+impl TimestampRule {
+    /// The value of a timestamp read from header `name`; `400` naming it
+    /// when it does not parse.
+    pub(super) fn parse_header(&self, text: &str, name: &HeaderName) -> Result<i64, Rejection> {
+        self.format
+            .parse(text)
+            .map_err(|reason| Rejection::InvalidHeader {
+                name: name.clone(),
+                reason,
+            })
+    }
+
+    /// The value of a timestamp read from a body field (at the path `path`
+    /// gives); `400` naming it when it does not parse.
+    pub(super) fn parse_body(&self, text: &str, path: impl FnOnce() -> Box<str>) -> Result<i64, Rejection> {
+        self.format
+            .parse(text)
+            .map_err(|reason| Rejection::InvalidBodyField { path: path(), reason })
+    }
+}
+
 impl Spec {
     /// The timestamp the request carries outside the body: its text as
     /// signed, its value, and the header it came from (`header`, the
@@ -39,14 +60,7 @@ impl Spec {
             ),
             TsRule::Body(_) => return Ok(None),
         };
-        let value = rule
-            .format
-            .parse(text)
-            .map_err(|reason| Rejection::InvalidHeader {
-                name: name.clone(),
-                reason,
-            })?;
-        Ok(Some((text, value, name)))
+        Ok(Some((text, rule.parse_header(text, name)?, name)))
     }
 
     /// Decodes one signature of version `index` into `out`; one that does
@@ -188,13 +202,7 @@ impl Spec {
             path: self.path(*i),
             reason: "the timestamp is missing",
         })?;
-        let value = rule
-            .format
-            .parse(text)
-            .map_err(|reason| Rejection::InvalidBodyField {
-                path: self.path(*i),
-                reason,
-            })?;
+        let value = rule.parse_body(text, || self.path(*i))?;
         check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
         Ok(Some(value))
     }

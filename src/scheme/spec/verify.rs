@@ -235,27 +235,13 @@ impl Spec {
         if !keyed {
             self.candidates(headers, header, &mut candidates)?;
         }
-        let sigs = candidates.all();
-        if sigs.is_empty() {
-            return Err(Rejection::MalformedSignature {
-                reason: "no signature in the expected format",
-            });
-        }
-        let url = if self.signs_url {
-            self.url(&request)?
-        } else {
-            String::new()
-        };
-        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
-        let n = self.build_parts(
-            &mut parts,
+        let matched = self.verify_content(
+            &request,
+            &candidates,
             body,
             id_header.map(|(value, name)| (value, Origin::Header(name))),
             timestamp.map(|(text, _, name)| (text, Origin::Header(name))),
-            request.method.as_str(),
-            &url,
         )?;
-        let matched = self.check(sigs, &parts[..n])?;
 
         // Verified: only now is the body worth reading.
         let fields = match decoding.and_then(|decoding| decoding.fields(body, &self.body_paths)) {
@@ -295,14 +281,7 @@ impl Spec {
                 },
             ) => {
                 let text = signed(*i)?;
-                let value = rule
-                    .format
-                    .parse(text)
-                    .map_err(|reason| Rejection::InvalidBodyField {
-                        path: self.path(*i),
-                        reason,
-                    })?;
-                Some((text, value, Origin::Body(*i)))
+                Some((text, rule.parse_body(text, || self.path(*i))?, Origin::Body(*i)))
             }
             Some(
                 rule @ TimestampRule {
@@ -311,14 +290,7 @@ impl Spec {
                 },
             ) => {
                 let text = required_header(headers, name)?;
-                let value = rule
-                    .format
-                    .parse(text)
-                    .map_err(|reason| Rejection::InvalidHeader {
-                        name: name.clone(),
-                        reason,
-                    })?;
-                Some((text, value, Origin::Header(name)))
+                Some((text, rule.parse_header(text, name)?, Origin::Header(name)))
             }
             // A timestamp entry is refused when built: it is a keyed list's.
             Some(TimestampRule {
@@ -345,27 +317,13 @@ impl Spec {
             // Refused when built: a keyed list's timestamp entry is a header's.
             Layout::Keyed { .. } => {}
         }
-        let sigs = candidates.all();
-        if sigs.is_empty() {
-            return Err(Rejection::MalformedSignature {
-                reason: "no signature in the expected format",
-            });
-        }
-        let url = if self.signs_url {
-            self.url(&request)?
-        } else {
-            String::new()
-        };
-        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
-        let n = self.build_parts(
-            &mut parts,
+        let matched = self.verify_content(
+            &request,
+            &candidates,
             &[],
             id,
             timestamp.map(|(text, _, origin)| (text, origin)),
-            request.method.as_str(),
-            &url,
         )?;
-        let matched = self.check(sigs, &parts[..n])?;
         // The walk stopped once it had the fields: read the rest, which no
         // signature vouches for, to the end.
         if serde_json::from_slice::<IgnoredAny>(body).is_err() {
@@ -375,6 +333,32 @@ impl Spec {
             });
         }
         self.event(headers, &fields, id_header, timestamp.map(|t| t.1), &matched)
+    }
+
+    /// The signed content built from `body`, `id`, `timestamp` and the
+    /// request, verified against the candidates: the match, or `401`.
+    fn verify_content(
+        &self,
+        request: &RequestParts<'_>,
+        candidates: &Candidates,
+        body: &[u8],
+        id: Option<(&str, Origin<'_>)>,
+        timestamp: Option<(&str, Origin<'_>)>,
+    ) -> Result<Matched, Rejection> {
+        let sigs = candidates.all();
+        if sigs.is_empty() {
+            return Err(Rejection::MalformedSignature {
+                reason: "no signature in the expected format",
+            });
+        }
+        let url = if self.signs_url {
+            self.url(request)?
+        } else {
+            String::new()
+        };
+        let mut parts: [&[u8]; MAX_PARTS] = [&[]; MAX_PARTS];
+        let n = self.build_parts(&mut parts, body, id, timestamp, request.method.as_str(), &url)?;
+        self.check(sigs, &parts[..n])
     }
 
     /// The id when it is read from headers only: its absence is a `400`
