@@ -34,6 +34,7 @@ impl Sig {
     /// signature version `version`. `None` when the text does not decode, or
     /// decodes to a length `algorithm` never produces: such a signature
     /// cannot verify, and is skipped as the providers' libraries skip it.
+    #[inline]
     pub(crate) fn decode(version: u8, algorithm: Algorithm, encoding: Encoding, text: &str) -> Option<Self> {
         let mut sig = Self {
             version,
@@ -76,6 +77,7 @@ impl Candidates {
     }
 
     /// Adds a signature.
+    #[inline]
     pub(crate) fn push(&mut self, sig: Sig) -> Result<(), TooManySignatures> {
         let slot = self.sigs.get_mut(self.len).ok_or(TooManySignatures)?;
         *slot = sig;

@@ -48,10 +48,11 @@
 //! - [`Meta`] (with Meta's unsigned GET verification request) and [`GitLab`]
 //!   (its legacy secret token, compared in constant time; its signing token
 //!   is Standard Webhooks), hand-written beside the engine;
-//! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait.
+//! - [`Twilio`], which signs sorted form parameters, hand-written behind the same trait;
 //! - [`Calendly`], [`Mux`] (`t=..,v1=..`), [`PagerDuty`] (v3), [`Razorpay`], [`CoinbaseCommerce`];
 //! - [`Linear`], whose timestamp is in the (signed) body;
-//! - [`Mailgun`], whose signature is in the body and covers only a timestamp and token, hand-written;
+//! - [`Mailgun`], whose signature is in the body ([`SpecBuilder::signature_body`])
+//!   and covers only a timestamp and token.
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 

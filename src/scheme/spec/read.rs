@@ -66,6 +66,7 @@ impl Spec {
     /// Decodes one signature of version `index` into `out`; one that does
     /// not decode cannot match, and is skipped, as the providers' libraries
     /// skip it, leaving the others to decide.
+    #[inline]
     pub(super) fn push(&self, out: &mut Candidates, index: usize, text: &str) -> Result<(), Rejection> {
         let version = &self.versions[index];
         if let Some(sig) = Sig::decode(index as u8, version.algorithm, version.encoding, text) {
@@ -77,6 +78,7 @@ impl Spec {
     }
 
     /// The signatures of one list value, entries split on `separators`.
+    #[inline]
     pub(super) fn list_entries(
         &self,
         separators: &[char],
@@ -244,6 +246,7 @@ impl Spec {
 /// [`Rejection::DuplicateJsonKey`] (`400`) when a key repeats on one of the
 /// paths: parsers disagree on which occurrence counts, so the replay key could
 /// differ from what the handler reads.
+#[inline]
 pub(super) fn body_fields<'a>(
     body: &'a [u8],
     paths: &[Path],

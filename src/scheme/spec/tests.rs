@@ -507,6 +507,18 @@ fn a_signature_in_the_body_signs_fields_beside_it_never_the_body() {
     let ok = verify(&spec, &HeaderMap::new(), body("evt_1", &sig).as_bytes()).unwrap();
     assert_eq!(ok.event().unwrap().id(), "evt_1");
     assert_eq!(ok.event().unwrap().timestamp(), Some(NOW));
+    // Every signed field must be there before any is parsed: a timestamp
+    // that does not parse is a 400 only when nothing is missing.
+    let unparsed = r#"{"sig":{"ts":"soon","value":"00"}}"#;
+    assert!(matches!(
+        verify(&spec, &HeaderMap::new(), unparsed.as_bytes()),
+        Err(Rejection::MalformedSignature { .. })
+    ));
+    let unparsed = r#"{"sig":{"ts":"soon","id":"evt_1","value":"00"}}"#;
+    assert!(matches!(
+        verify(&spec, &HeaderMap::new(), unparsed.as_bytes()),
+        Err(Rejection::InvalidBodyField { .. })
+    ));
     // A body id next to a literal must not contain it, as a header's must not.
     let sig = hmac_hex(&[NOW.to_string().as_bytes(), b".", b"evt.1"]);
     assert_eq!(
