@@ -39,7 +39,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tower_webhook::observe::{Metrics, Observer, RecentDeliveries, Report};
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{testing, LruGuard, Secret, WebhookLayer};
 
 const SECRET: &str = "petstore bench secret";
@@ -75,7 +75,7 @@ fn layer(c: &mut Criterion) {
         .enable_time()
         .build()
         .unwrap();
-    let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let scheme = Spec::petstore(Secret::new(SECRET).unwrap());
     let next_id = AtomicU64::new(0);
     let fresh_request = || {
         let id = next_id.fetch_add(1, Ordering::Relaxed);
@@ -148,7 +148,7 @@ fn layer(c: &mut Criterion) {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
     let prometheus = recorder.handle();
     metrics::set_global_recorder(recorder).expect("the bench's only recorder");
-    let observed = |name: &str, layer: WebhookLayer<Hmac, LruGuard>| {
+    let observed = |name: &str, layer: WebhookLayer<Spec, LruGuard>| {
         let service = ServiceBuilder::new().layer(layer).service(service_fn(handler));
         let status = runtime
             .block_on(service.clone().oneshot(fresh_request()))
@@ -212,7 +212,7 @@ fn router(c: &mut Criterion) {
     // As `axum::serve` does: handlers (and the layer) become routes once,
     // not per request.
     let app = baselines::app(SECRET).unwrap().with_state::<()>(());
-    let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let scheme = Spec::petstore(Secret::new(SECRET).unwrap());
     let next_id = AtomicU64::new(1 << 40);
 
     let mut group = c.benchmark_group("router/1KiB");

@@ -10,7 +10,7 @@
 //!   way a hand-rolled receiver computes it (keying included);
 //! - `hmac_prekeyed`: clone of a keyed state + `update` + `finalize`, the floor
 //!   any verifier can reach;
-//! - `petstore`: `Hmac::petstore(..).verify`: header lookup, hex decode,
+//! - `petstore`: `Spec::petstore(..).verify`: header lookup, hex decode,
 //!   constant-time compare, and reading `id` and `type` from the body;
 //! - `standard_webhooks`: `StandardWebhooks::verify`: three headers, the
 //!   timestamp check, base64 decode, and `{id}.{timestamp}.{body}`.
@@ -31,7 +31,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hmac::{Hmac as HmacImpl, Mac};
 use http::HeaderMap;
 use sha2::Sha256;
-use tower_webhook::scheme::{Hmac, RequestParts, Scheme, StandardWebhooks};
+use tower_webhook::scheme::{RequestParts, Scheme, Spec, StandardWebhooks};
 use tower_webhook::testing::Sign;
 use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::Secret;
@@ -55,7 +55,7 @@ fn envelope(len: usize) -> Vec<u8> {
 }
 
 fn verify(c: &mut Criterion) {
-    let petstore = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let petstore = Spec::petstore(Secret::new(SECRET).unwrap());
     let standard = StandardWebhooks::new(StandardWebhooks::secret(WHSEC).unwrap());
     let now = UNIX_EPOCH + Duration::from_secs(TIMESTAMP as u64);
     let prekeyed = HmacImpl::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();

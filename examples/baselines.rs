@@ -18,7 +18,7 @@
 //!   a typed event does. The example receiver's `Webhook<PetstoreEvent>`
 //!   decodes the same fields, so this is the like-for-like baseline for it;
 //!   `/handrolled` is the cheaper one the performance goal names.
-//! - `POST /layer`: `WebhookLayer::new(Hmac::petstore(..))` in front of a
+//! - `POST /layer`: `WebhookLayer::new(Spec::petstore(..))` in front of a
 //!   trivial handler that reads the `Verified` extension: the hot path of
 //!   `examples/receiver.rs`.
 //!
@@ -43,7 +43,7 @@ use lru::LruCache;
 use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{LruGuard, Secret, SecretError, Verified, WebhookLayer};
 
 /// Ids remembered by the hand-rolled route: the same as the layer's default guard.
@@ -119,7 +119,7 @@ pub fn app(secret: &str) -> Result<Router, SecretError> {
         )
         .route(
             "/layer",
-            post(layer).layer(WebhookLayer::new(Hmac::petstore(Secret::new(secret)?))),
+            post(layer).layer(WebhookLayer::new(Spec::petstore(Secret::new(secret)?))),
         ))
 }
 

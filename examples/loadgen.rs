@@ -46,7 +46,7 @@ use http::{Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::Secret;
 
 type BoxError = Box<dyn Error + Send + Sync>;
@@ -155,8 +155,8 @@ fn envelope(tag: &str, id: usize, len: usize) -> Bytes {
 /// duplicate resends the delivery sent 1000 places earlier (long settled,
 /// still in any guard's memory); a bad one carries another secret's signature.
 fn deliveries(options: &Options) -> Result<Vec<Delivery>, BoxError> {
-    let scheme = Hmac::petstore(Secret::new(&options.secret)?);
-    let forger = Hmac::petstore(Secret::new("not the secret")?);
+    let scheme = Spec::petstore(Secret::new(&options.secret)?);
+    let forger = Spec::petstore(Secret::new("not the secret")?);
     let total = options.warmup + options.requests;
     let mut out: Vec<Delivery> = Vec::with_capacity(total);
     let (mut dup_credit, mut bad_credit) = (0.0, 0.0);

@@ -108,7 +108,7 @@ use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
 use tower_webhook::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
 use tower_webhook::scheme::{
-    Discord, DiscordEndpoint, GitHub, Hmac, Paddle, Policy, Scheme, SendGrid, Shopify, Slack,
+    Discord, DiscordEndpoint, GitHub, Paddle, Scheme, SendGrid, Shopify, SignaturePolicy, Slack, Spec,
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
 use tower_webhook::scheme::{HubSpot, Polar, Square};
@@ -455,7 +455,7 @@ pub fn scheme_at(
         Secrets::try_from_iter(keys).map_err(|error| format!("WEBHOOK_SECRET: {error}"))
     };
     match name {
-        "petstore" => Ok(Box::new(Hmac::petstore(keys(|s| Secret::new(s))?))),
+        "petstore" => Ok(Box::new(Spec::petstore(keys(|s| Secret::new(s))?))),
         "github" => Ok(Box::new(GitHub::new(keys(|s| Secret::new(s))?))),
         "stripe" => Ok(Box::new(tolerant!(Stripe::new(keys(|s| Secret::new(s))?)))),
         "slack" => Ok(Box::new(tolerant!(Slack::new(keys(|s| Secret::new(s))?)))),
@@ -473,7 +473,7 @@ pub fn scheme_at(
                 .map(|s| StandardWebhooks::key(s))
                 .collect::<Result<Keys, _>>()
                 .map_err(config)?;
-            let scheme = StandardWebhooks::with_keys(keys, Policy::Any).map_err(config)?;
+            let scheme = StandardWebhooks::with_keys(keys, SignaturePolicy::Any).map_err(config)?;
             Ok(Box::new(tolerant!(scheme)))
         }
         "discord" => Ok(Box::new(tolerant!(Discord::new(

@@ -23,7 +23,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_webhook::handler::{Dispatcher, HandlerError};
 use tower_webhook::layer::ResponseBody;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{BoxError, Event, Secret, WebhookLayer};
 
 /// An order, as the Petstore sends it in `data`: the source article's
@@ -103,7 +103,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let service = ServiceBuilder::new()
         // The layer buffers bodies it knows; hyper's `Incoming` is boxed first.
         .map_request(|request: Request<Incoming>| request.map(|body| body.boxed_unsync()))
-        .layer(WebhookLayer::new(Hmac::petstore(Secret::new(&secret)?)))
+        .layer(WebhookLayer::new(Spec::petstore(Secret::new(&secret)?)))
         .service(
             Dispatcher::new()
                 .on("order.created", order_created)

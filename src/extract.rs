@@ -37,7 +37,7 @@
 //! use tower::ServiceExt;
 //! use tower_webhook::extract::Webhook;
 //! use tower_webhook::handler::HandlerError;
-//! use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
 //!
 //! /// `data` of the source article's order events.
 //! #[derive(serde::Deserialize)]
@@ -78,7 +78,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let app = Router::new()
 //!     .route("/webhooks", post(webhook))
 //!     .layer(WebhookLayer::new(scheme.clone()));

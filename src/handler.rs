@@ -63,7 +63,7 @@
 //! use http_body_util::Full;
 //! use tower::{ServiceBuilder, ServiceExt};
 //! use tower_webhook::handler::{Dispatcher, HandlerError};
-//! use tower_webhook::{scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, testing, Event, Secret, WebhookLayer};
 //!
 //! /// `data` of the article's order events.
 //! #[derive(serde::Deserialize)]
@@ -85,7 +85,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let sign = |body: &str, id: &str| testing::signed_request::<Full<Bytes>>(&scheme, body.to_owned(), id);
 //! // The article's event, byte for byte.
 //! let completed = sign(

@@ -39,7 +39,7 @@
 //! use axum::{routing::post, Router};
 //! use http::StatusCode;
 //! use tower::ServiceExt;
-//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Spec, testing, Event, Secret, WebhookLayer};
 //!
 //! /// `data` of the source article's order events.
 //! #[derive(serde::Deserialize)]
@@ -58,7 +58,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let app = Router::new()
 //!     .route("/webhooks", post(orders))
 //!     .layer(WebhookLayer::new(scheme.clone()));
@@ -261,7 +261,6 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod dead_letter;
-mod encoding;
 mod event;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
@@ -274,7 +273,6 @@ pub mod observe;
 mod rejection;
 pub mod replay;
 pub mod scheme;
-mod secret;
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod testing;
@@ -284,12 +282,11 @@ pub use self::event::{Event, EventRejection, PermanentFailure, Verified};
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use self::extract::Webhook;
 pub use self::handler::{Dispatcher, HandlerError};
-pub use self::key::{Keys, PublicKey};
+pub use self::key::{KeyError, Keys, PublicKey, Secret, SecretError, Secrets};
 pub use self::layer::{WebhookLayer, WebhookService};
 pub use self::rejection::Rejection;
 pub use self::replay::{Begin, Claim, GuardError, LruGuard, ReplayGuard};
-pub use self::scheme::{Delivery, Scheme, MAX_ID_LEN};
-pub use self::secret::{Secret, SecretError, Secrets};
+pub use self::scheme::{Scheme, VerifiedEvent, MAX_ID_LEN};
 
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::Router;
 use http::StatusCode;
 use tower::ServiceExt;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{testing, Secret};
 
 const SECRET: &str = "baselines-test-secret";
@@ -24,7 +24,7 @@ fn app() -> Router {
 }
 
 async fn post(app: &Router, route: &str, body: &str, secret: &str) -> StatusCode {
-    let scheme = Hmac::petstore(Secret::new(secret).unwrap());
+    let scheme = Spec::petstore(Secret::new(secret).unwrap());
     let mut request = testing::signed_request::<Body>(&scheme, body.to_owned(), "");
     *request.uri_mut() = route.parse().unwrap();
     app.clone().oneshot(request).await.unwrap().status()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use tower::ServiceExt;
 use tower_webhook::extract::Webhook;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{Event, Secret, Verified, WebhookLayer};
 
 const ARTICLE_EVENT: &str = r#"{"id":"evt_123","type":"order.completed","created":1710331200,"data":{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}"#;
@@ -47,8 +47,8 @@ fn request(body: &str) -> Request<Body> {
         .unwrap()
 }
 
-fn layer() -> WebhookLayer<Hmac> {
-    WebhookLayer::new(Hmac::petstore(Secret::new(SECRET).unwrap()))
+fn layer() -> WebhookLayer<Spec> {
+    WebhookLayer::new(Spec::petstore(Secret::new(SECRET).unwrap()))
 }
 
 async fn send(app: &Router, body: &str) -> (StatusCode, Bytes) {

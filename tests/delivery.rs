@@ -30,20 +30,20 @@ use tower_webhook::dead_letter::{
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
 use tower_webhook::layer::BufferBody;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, LruGuard, PermanentFailure, Rejection, Secret, Verified, WebhookLayer};
 
 const SECRET: &str = "delivery test secret";
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new(SECRET).unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new(SECRET).unwrap())
 }
 
 /// `POST /webhooks` behind `layer`, with a handler that decodes an
 /// `Event<Order>` and does nothing else: a body whose `data` is not an
 /// `Order` is a poison event, which the layer dead-letters.
-fn orders<G: tower_webhook::ReplayGuard>(layer: WebhookLayer<Hmac, G>) -> Router {
+fn orders<G: tower_webhook::ReplayGuard>(layer: WebhookLayer<Spec, G>) -> Router {
     Router::new()
         .route("/webhooks", post(|_: Webhook<Event<Order>>| async {}))
         .layer(layer)

@@ -600,7 +600,7 @@ async fn tower_service_example_closes_a_connection_whose_headers_never_finish() 
                 request.map(|body| body.boxed_unsync())
             })
             .layer(tower_webhook::WebhookLayer::new(
-                tower_webhook::scheme::Hmac::petstore(tower_webhook::Secret::new(SECRET).unwrap()),
+                tower_webhook::scheme::Spec::petstore(tower_webhook::Secret::new(SECRET).unwrap()),
             ))
             .service(tower_webhook::Dispatcher::<tower_webhook::HandlerError>::new());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
-use tower_webhook::scheme::{Hmac, StandardWebhooks};
+use tower_webhook::scheme::{Spec, StandardWebhooks};
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{LruGuard, Scheme, Secret, Verified, WebhookLayer};
 
@@ -105,8 +105,8 @@ fn app<Sch: Scheme>(scheme: Sch, guard: &Arc<LruGuard>, seen: &Arc<Seen>) -> Rou
     bare_app(seen).layer(WebhookLayer::new(scheme).guard(Arc::clone(guard)))
 }
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new("extractor test secret").unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("extractor test secret").unwrap())
 }
 
 fn standard() -> StandardWebhooks {

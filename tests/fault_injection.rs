@@ -27,7 +27,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, Semaphore};
 use tower_webhook::layer::Shutdown;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{LruGuard, Secret, Verified, WebhookLayer};
 
@@ -148,7 +148,7 @@ async fn handler(
 }
 
 async fn serve(receiver: Arc<Receiver>, guard: &Arc<LruGuard>) -> (SocketAddr, Shutdown) {
-    let layer = WebhookLayer::new(Hmac::petstore(Secret::new(SECRET).unwrap())).guard(Arc::clone(guard));
+    let layer = WebhookLayer::new(Spec::petstore(Secret::new(SECRET).unwrap())).guard(Arc::clone(guard));
     let shutdown = layer.shutdown_handle();
     let app = Router::new()
         .route("/webhooks", post(handler))
@@ -308,8 +308,8 @@ async fn every_event_is_applied_exactly_once_despite_failures_duplicates_and_cut
         stats: Stats::default(),
         cut_off: Mutex::default(),
     });
-    let signer = Hmac::petstore(Secret::new(SECRET).unwrap());
-    let forger = Hmac::petstore(Secret::new("not the secret").unwrap());
+    let signer = Spec::petstore(Secret::new(SECRET).unwrap());
+    let forger = Spec::petstore(Secret::new("not the secret").unwrap());
 
     let run = async {
         let mut tasks = tokio::task::JoinSet::new();
@@ -499,7 +499,7 @@ async fn effect_then_disconnect(cancel_on_disconnect: bool) -> (usize, usize, St
         .route("/webhooks", post(gap_handler))
         .with_state(Arc::clone(&gap))
         .layer(
-            WebhookLayer::new(Hmac::petstore(Secret::new(SECRET).unwrap()))
+            WebhookLayer::new(Spec::petstore(Secret::new(SECRET).unwrap()))
                 .guard(Arc::clone(&guard))
                 .cancel_on_disconnect(cancel_on_disconnect),
         );
@@ -507,7 +507,7 @@ async fn effect_then_disconnect(cancel_on_disconnect: bool) -> (usize, usize, St
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let signer = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let signer = Spec::petstore(Secret::new(SECRET).unwrap());
     let body = envelope("evt_gap", 0);
     let headers = signer.sign_headers(&body, "evt_gap", 0);
 

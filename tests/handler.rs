@@ -11,7 +11,7 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 use tower_webhook::handler::{Dispatcher, HandlerError};
-use tower_webhook::scheme::{Hmac, StandardWebhooks};
+use tower_webhook::scheme::{Spec, StandardWebhooks};
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, LruGuard, Scheme, Secret, WebhookLayer};
 
@@ -41,8 +41,8 @@ impl Calls {
     }
 }
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new("dispatcher test secret").unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("dispatcher test secret").unwrap())
 }
 
 fn standard() -> StandardWebhooks {

@@ -33,10 +33,10 @@ fn config() -> ProptestConfig {
 }
 
 /// The schemes under test: every preset of `testing::presets()`, and a
-/// generic `Hmac` recipe.
+/// generic `Spec` recipe.
 #[derive(Debug, Clone, Copy)]
 enum Which {
-    /// A generic `Hmac`: `sha256=` prefix, base64, signed timestamp and id headers.
+    /// A generic `Spec`: `sha256=` prefix, base64, signed timestamp and id headers.
     Acme,
     /// A preset of the registry.
     Preset(&'static Preset),

@@ -22,7 +22,7 @@ use tower_webhook::inbox::{
     RecordId, SqliteInbox, State,
 };
 use tower_webhook::observe::{Observer, Outcome, Report};
-use tower_webhook::scheme::{GitHub, Hmac, Slack};
+use tower_webhook::scheme::{GitHub, Slack, Spec};
 use tower_webhook::{testing, Event, Rejection, Secret, WebhookLayer};
 
 /// The source article's event, verbatim, with id `id`.
@@ -32,8 +32,8 @@ fn article(id: &str) -> String {
     )
 }
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new("petstore secret").unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("petstore secret").unwrap())
 }
 
 /// Fast retries, so the tests wait little.

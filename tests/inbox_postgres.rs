@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::Request;
 use tower_webhook::inbox::{Enqueued, InboxStore, Incoming, Leased, PostgresInbox, Settle, Settled, State};
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::testing::signed_request;
 use tower_webhook::Secret;
 
@@ -32,7 +32,7 @@ fn delivery(id: &str) -> Incoming {
     let body = format!(
         r#"{{"id":"{id}","type":"order.completed","created":1710331200,"data":{{"orderId":"123","status":"completed","completedAt":"2024-01-01T12:00:00Z"}}}}"#
     );
-    let scheme = Hmac::petstore(Secret::new(SECRET).expect("secret"));
+    let scheme = Spec::petstore(Secret::new(SECRET).expect("secret"));
     let request: Request<Bytes> = signed_request(&scheme, body.clone(), id);
     let (parts, body) = request.into_parts();
     Incoming::new(SCHEME, id, body)

@@ -19,7 +19,7 @@ use http_body_util::{BodyExt, Full};
 use proptest::prelude::*;
 use reliability_support::Frames;
 use tower::{service_fn, BoxError, Service, ServiceBuilder, ServiceExt};
-use tower_webhook::scheme::{Hmac, StandardWebhooks};
+use tower_webhook::scheme::{Spec, StandardWebhooks};
 use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::testing::{signed_request, signed_request_at, Sign};
 use tower_webhook::{
@@ -28,8 +28,8 @@ use tower_webhook::{
 
 const SECRET: &str = "petstore-test-secret";
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new(SECRET).unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new(SECRET).unwrap())
 }
 
 fn event(id: &str) -> String {
@@ -320,7 +320,7 @@ async fn rejects_missing_or_forged_signatures_with_401_without_calling_inner() {
         Some(Rejection::MalformedSignature { .. })
     ));
 
-    let wrong_secret = Hmac::petstore(Secret::new("another secret").unwrap());
+    let wrong_secret = Spec::petstore(Secret::new("another secret").unwrap());
     let (status, _) = send(svc, signed_request(&wrong_secret, event("evt_a"), "evt_a")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(inner.calls(), 0);
@@ -494,13 +494,13 @@ async fn tolerance_is_capped_at_an_hour_so_a_1970_timestamp_never_passes() {
 async fn accepts_old_and_new_secret_during_rotation() {
     let old = Secret::new("old secret").unwrap();
     let new = Secret::new("new secret").unwrap();
-    let both = Hmac::petstore(Secrets::new(old.clone()).with(new.clone()));
+    let both = Spec::petstore(Secrets::new(old.clone()).with(new.clone()));
     let inner = Inner::default();
     let svc = ServiceBuilder::new()
         .layer(WebhookLayer::new(both))
         .service(inner.service());
-    let by_old = signed_request(&Hmac::petstore(old), event("evt_old"), "evt_old");
-    let by_new = signed_request(&Hmac::petstore(new), event("evt_new"), "evt_new");
+    let by_old = signed_request(&Spec::petstore(old), event("evt_old"), "evt_old");
+    let by_new = signed_request(&Spec::petstore(new), event("evt_new"), "evt_new");
     assert_eq!(send(svc.clone(), by_old).await.0, StatusCode::OK);
     assert_eq!(send(svc, by_new).await.0, StatusCode::OK);
     assert_eq!(inner.calls(), 2);
@@ -508,8 +508,8 @@ async fn accepts_old_and_new_secret_during_rotation() {
 
 #[tokio::test]
 async fn accepts_second_signature_in_the_header_after_rotation() {
-    let new = Hmac::petstore(Secret::new("new secret").unwrap());
-    let old = Hmac::petstore(Secret::new("old secret").unwrap());
+    let new = Spec::petstore(Secret::new("new secret").unwrap());
+    let old = Spec::petstore(Secret::new("old secret").unwrap());
     let body = event("evt_two_sigs");
     let header = format!(
         "{},{}",

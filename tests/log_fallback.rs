@@ -12,7 +12,7 @@ use axum::Router;
 use http::StatusCode;
 use tower::ServiceExt;
 use tower_webhook::observe::{Observer, Report};
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::testing::signed_request;
 use tower_webhook::{Secret, WebhookLayer};
 
@@ -45,7 +45,7 @@ async fn span_records_reach_log_without_a_subscriber() {
     log::set_max_level(log::LevelFilter::Trace);
     assert!(!tracing::dispatcher::has_been_set());
 
-    let scheme = Hmac::petstore(Secret::new("petstore secret").unwrap());
+    let scheme = Spec::petstore(Secret::new("petstore secret").unwrap());
     let app = Router::new().route(
         "/webhooks",
         post(|| async { StatusCode::OK }).layer(WebhookLayer::new(scheme.clone()).observer(Nothing)),

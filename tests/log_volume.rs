@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{Secret, WebhookLayer};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -66,8 +66,8 @@ impl<S: Subscriber> Layer<S> for Counter {
     }
 }
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new("petstore secret for the log test").unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("petstore secret for the log test").unwrap())
 }
 
 fn forged(n: usize) -> Request<Full<Bytes>> {

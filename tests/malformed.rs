@@ -25,7 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 use tower_webhook::layer::{BufferBody, ResponseBody};
 use tower_webhook::scheme::{
-    Algorithm, Encoding, Field, GitHub, Hmac, Scheme, Shopify, Slack, StandardWebhooks, Stripe,
+    Algorithm, Encoding, FieldSource, GitHub, Scheme, Shopify, Slack, Spec, StandardWebhooks, Stripe,
     TimestampFormat,
 };
 use tower_webhook::testing::Sign;
@@ -51,12 +51,12 @@ struct Preset {
     unsigned_id: bool,
 }
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new("petstore secret").unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("petstore secret").unwrap())
 }
 
-/// A generic `Hmac` with a prefix, base64, a signed timestamp and a signed id header.
-fn acme() -> Hmac {
+/// A generic `Spec` with a prefix, base64, a signed timestamp and a signed id header.
+fn acme() -> Spec {
     reliability_support::acme("acme secret")
 }
 
@@ -1245,12 +1245,12 @@ async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedup
     // The id travels in a header outside the signed content, so whoever
     // captured one delivery can resend it under any id.
     let acme = || {
-        Hmac::builder()
+        Spec::builder()
             .signature_header("x-acme-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
             .tolerance(Duration::from_secs(300))
-            .id(Field::header("x-acme-delivery"))
+            .id(FieldSource::header("x-acme-delivery"))
             .signed_content("{timestamp}.{body}")
             .keys(Secret::new("acme secret").unwrap())
     };

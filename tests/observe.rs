@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 use tower::{service_fn, BoxError, Service, ServiceBuilder, ServiceExt};
 use tower_webhook::layer::ResponseBody;
 use tower_webhook::observe::{Metrics, Outcome, RecentDeliveries};
-use tower_webhook::scheme::{Hmac, Slack, StandardWebhooks};
+use tower_webhook::scheme::{Slack, Spec, StandardWebhooks};
 use tower_webhook::testing::{signed_request, signed_request_at};
 use tower_webhook::{
     Begin, Claim, GuardError, PermanentFailure, Rejection, ReplayGuard, Secret, WebhookLayer,
@@ -35,8 +35,8 @@ const STANDARD_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// The instant the Standard Webhooks tests run at (unix seconds).
 const T: i64 = 1_700_000_000;
 
-fn petstore() -> Hmac {
-    Hmac::petstore(Secret::new(SECRET).unwrap())
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new(SECRET).unwrap())
 }
 
 fn standard() -> StandardWebhooks {
@@ -588,7 +588,7 @@ impl Body for Broken {
 }
 
 fn broken_stack(
-    layer: WebhookLayer<Hmac>,
+    layer: WebhookLayer<Spec>,
 ) -> impl Service<
     Request<http_body_util::combinators::UnsyncBoxBody<Bytes, std::io::Error>>,
     Response = Response<ResponseBody<Full<Bytes>>>,
@@ -599,7 +599,7 @@ fn broken_stack(
         .service(handler(answers_ok))
 }
 
-async fn broken_rejection(layer: WebhookLayer<Hmac>, body: Broken) -> Rejection {
+async fn broken_rejection(layer: WebhookLayer<Spec>, body: Broken) -> Rejection {
     // Signed as far as `precheck` looks: the body is what breaks.
     let request = Request::post("/webhooks")
         .header("x-petstore-signature", "0".repeat(64))

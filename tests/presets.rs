@@ -34,7 +34,7 @@ fn set(headers: &mut HeaderMap, name: &'static str, value: &str) {
     );
 }
 
-fn status(result: Result<tower_webhook::Delivery, Rejection>) -> StatusCode {
+fn status(result: Result<tower_webhook::VerifiedEvent, Rejection>) -> StatusCode {
     result.map_or_else(|r| r.status(), |_| StatusCode::OK)
 }
 
@@ -577,7 +577,7 @@ mod shopify {
 
 mod standard_v1a {
     use super::*;
-    use tower_webhook::scheme::{Policy, StandardWebhooks};
+    use tower_webhook::scheme::{SignaturePolicy, StandardWebhooks};
     use tower_webhook::testing::{Signer, SigningKey};
     use tower_webhook::Keys;
 
@@ -638,7 +638,7 @@ mod standard_v1a {
 
     #[test]
     fn verifies_v1_and_v1a_side_by_side_with_mixed_keys() {
-        let scheme = StandardWebhooks::with_keys(mixed_keys(), Policy::Any).unwrap();
+        let scheme = StandardWebhooks::with_keys(mixed_keys(), SignaturePolicy::Any).unwrap();
         for (v1, v1a) in [(true, false), (false, true), (true, true)] {
             let delivery = scheme.verify_headers(&signed(v1, v1a), BODY, at(T)).unwrap();
             assert_eq!(delivery.id(), "msg_1", "{v1} {v1a}");
@@ -653,8 +653,9 @@ mod standard_v1a {
 
     #[test]
     fn policies_require_v1a_or_both() {
-        let require_v1a = StandardWebhooks::with_keys(mixed_keys(), Policy::Require("v1a".into())).unwrap();
-        let both = StandardWebhooks::with_keys(mixed_keys(), Policy::All).unwrap();
+        let require_v1a =
+            StandardWebhooks::with_keys(mixed_keys(), SignaturePolicy::Require("v1a".into())).unwrap();
+        let both = StandardWebhooks::with_keys(mixed_keys(), SignaturePolicy::All).unwrap();
         for (v1, v1a, want_v1a, want_both) in [
             (true, false, false, false),
             (false, true, true, false),
@@ -678,7 +679,7 @@ mod standard_v1a {
     fn a_key_from_the_request_is_never_trusted() {
         // Only configured keys verify: a delivery signed by another key pair
         // is refused, whatever else it carries.
-        let scheme = StandardWebhooks::with_keys(mixed_keys(), Policy::Any).unwrap();
+        let scheme = StandardWebhooks::with_keys(mixed_keys(), SignaturePolicy::Any).unwrap();
         let other = SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[4; 32]));
         let forger = Signer::new(
             StandardWebhooks::builder()

@@ -100,7 +100,7 @@ async fn the_articles_event_is_handled_once_and_its_redelivery_acknowledged() {
 /// copy a body that arrives in one piece.
 #[tokio::test]
 async fn the_articles_body_reaches_the_handler_without_a_copy() {
-    use tower_webhook::scheme::Hmac;
+    use tower_webhook::scheme::Spec;
     use tower_webhook::{Secret, Verified, WebhookLayer};
 
     let sent = Bytes::from_static(ARTICLE_EVENT.as_bytes());
@@ -112,7 +112,7 @@ async fn the_articles_body_reaches_the_handler_without_a_copy() {
                 format!("{:p} {:p}", body.as_ptr(), verified.body().as_ptr())
             },
         )
-        .layer(WebhookLayer::new(Hmac::petstore(
+        .layer(WebhookLayer::new(Spec::petstore(
             Secret::new(ARTICLE_SECRET).unwrap(),
         ))),
     );
@@ -139,7 +139,7 @@ proptest::proptest! {
     ) {
         use http_body::Frame;
         use reliability_support::Frames;
-        use tower_webhook::scheme::Hmac;
+        use tower_webhook::scheme::Spec;
         use tower_webhook::{Secret, Verified, WebhookLayer};
 
         let body = Bytes::from_static(ARTICLE_EVENT.as_bytes());
@@ -165,7 +165,7 @@ proptest::proptest! {
                     received
                 },
             )
-            .layer(WebhookLayer::new(Hmac::petstore(Secret::new(ARTICLE_SECRET).unwrap()))),
+            .layer(WebhookLayer::new(Spec::petstore(Secret::new(ARTICLE_SECRET).unwrap()))),
         );
         let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
         let (status, answer) = runtime.block_on(async {

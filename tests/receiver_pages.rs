@@ -15,7 +15,7 @@ use http::header::{ACCEPT, CONTENT_TYPE, HOST};
 use http::{HeaderMap, HeaderValue, Request, StatusCode};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{testing, Secret};
 
 const SECRET: &str = "receiver-pages-secret";
@@ -41,7 +41,7 @@ fn event(id: &str) -> String {
 }
 
 async fn deliver(router: &Router, id: &str) -> (StatusCode, String) {
-    let scheme = Hmac::petstore(Secret::new(SECRET).unwrap());
+    let scheme = Spec::petstore(Secret::new(SECRET).unwrap());
     let request = testing::signed_request::<Body>(&scheme, event(id), id);
     let signature = request.headers()["x-petstore-signature"]
         .to_str()

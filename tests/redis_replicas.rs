@@ -24,7 +24,7 @@ use tower::util::BoxCloneService;
 use tower::{service_fn, ServiceBuilder, ServiceExt};
 use tower_webhook::layer::ResponseBody;
 use tower_webhook::replay::RedisGuard;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{testing, Secret, Verified, WebhookLayer};
 
 type Replica = BoxCloneService<Request<Full<Bytes>>, Response<ResponseBody<Full<Bytes>>>, Infallible>;
@@ -32,8 +32,8 @@ type Replica = BoxCloneService<Request<Full<Bytes>>, Response<ResponseBody<Full<
 const PROCESSED: &str = "processed";
 const DUPLICATE: &str = r#"{"duplicate":true}"#;
 
-fn scheme() -> Hmac {
-    Hmac::petstore(Secret::new("replica test secret").expect("secret"))
+fn scheme() -> Spec {
+    Spec::petstore(Secret::new("replica test secret").expect("secret"))
 }
 
 /// A fresh event id, so runs against a shared server never meet.

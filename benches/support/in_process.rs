@@ -9,7 +9,7 @@ use axum::Router;
 use bytes::Bytes;
 use http::{Request, StatusCode};
 use tower::ServiceExt;
-use tower_webhook::scheme::Hmac;
+use tower_webhook::scheme::Spec;
 use tower_webhook::{testing, Secret};
 
 pub const SECRET: &str = "petstore bench secret";
@@ -58,7 +58,7 @@ pub fn envelope(id: u64) -> Bytes {
 
 /// `count` signed deliveries to `path`, each with a fresh id.
 pub fn deliveries(path: &str, count: usize, ids: &AtomicU64) -> Vec<Request<Body>> {
-    let scheme = Hmac::petstore(Secret::new(SECRET).expect("secret"));
+    let scheme = Spec::petstore(Secret::new(SECRET).expect("secret"));
     (0..count)
         .map(|_| {
             let id = ids.fetch_add(1, Ordering::Relaxed);

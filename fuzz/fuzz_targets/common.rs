@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use tower_webhook::scheme::{Algorithm, Encoding, Field, Hmac, Scheme, StandardWebhooks, TimestampFormat};
+use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Spec, Scheme, StandardWebhooks, TimestampFormat};
 use tower_webhook::Secret;
 
 /// The clock every scheme here runs at (the seeds are signed at this time).
@@ -21,14 +21,14 @@ pub fn scheme(which: u8) -> Box<dyn Scheme> {
     let secret = || Secret::new("fuzz secret").unwrap();
     let presets = tower_webhook::testing::presets();
     match usize::from(which) % (3 + presets.len()) {
-        0 => Box::new(Hmac::petstore(secret())),
+        0 => Box::new(Spec::petstore(secret())),
         1 => Box::new(
-            Hmac::builder()
+            Spec::builder()
                 .signature_header("x-acme-signature")
                 .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
                 .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
                 .tolerance(Duration::from_secs(300))
-                .id(Field::header("x-acme-delivery"))
+                .id(FieldSource::header("x-acme-delivery"))
                 .signed_content("{timestamp}.{id}.{body}")
                 .keys(secret())
                 .build()

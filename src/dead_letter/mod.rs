@@ -39,7 +39,7 @@
 //! use http::StatusCode;
 //! use tower::ServiceExt;
 //! use tower_webhook::dead_letter::{self, MemoryDeadLetters};
-//! use tower_webhook::{extract::Webhook, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//! use tower_webhook::{extract::Webhook, scheme::Spec, testing, Event, Secret, WebhookLayer};
 //!
 //! #[derive(serde::Deserialize)]
 //! #[serde(rename_all = "camelCase")]
@@ -49,7 +49,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let letters = Arc::new(MemoryDeadLetters::new(100));
 //! let app = Router::new()
 //!     .route("/webhooks", post(orders))

@@ -23,11 +23,11 @@ use super::{DeadLetter, DeadLetterError, DeadLetterSink};
 ///
 /// ```no_run
 /// use tower_webhook::dead_letter::RedisDeadLetters;
-/// use tower_webhook::{scheme::Hmac, Secret, WebhookLayer};
+/// use tower_webhook::{scheme::Spec, Secret, WebhookLayer};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let sink = RedisDeadLetters::open("redis://127.0.0.1:6379/", "orders:dead-letters").await?;
-/// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?)).dead_letters(sink);
+/// let layer = WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?)).dead_letters(sink);
 /// # Ok(())
 /// # }
 /// ```

@@ -34,7 +34,7 @@
 //! use http::StatusCode;
 //! use tower::ServiceExt;
 //! use tower_webhook::inbox::{InboxStore, InboxWorker, MemoryInbox};
-//! use tower_webhook::{extract::Webhook, scheme::Hmac, testing, Event, Secret, WebhookLayer};
+//! use tower_webhook::{extract::Webhook, scheme::Spec, testing, Event, Secret, WebhookLayer};
 //!
 //! async fn orders(Webhook { event, .. }: Webhook<Event<serde_json::Value>>) {
 //!     println!("order {} is {}", event.data["orderId"], event.data["status"]);
@@ -42,7 +42,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! // `SqliteInbox::open("inbox.sqlite3")?` (feature `sqlite`) to be durable.
 //! let store = Arc::new(MemoryInbox::new());
 //! let layer = WebhookLayer::new(scheme.clone()).inbox(Arc::clone(&store));

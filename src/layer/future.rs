@@ -545,7 +545,7 @@ async fn enqueue<Sch, G, B>(
     inbox: &InboxMode,
     parts: http::request::Parts,
     bytes: Bytes,
-    delivery: crate::scheme::Delivery,
+    delivery: crate::scheme::VerifiedEvent,
     mut track: Track,
 ) -> Response<ResponseBody<B>> {
     let verified = Verified::new(delivery.id(), delivery.event_type(), delivery.timestamp(), bytes);

@@ -43,9 +43,9 @@ type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send 
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_webhook::{scheme::Hmac, LruGuard, Secret, WebhookLayer};
+/// use tower_webhook::{scheme::Spec, LruGuard, Secret, WebhookLayer};
 ///
-/// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?))
+/// let layer = WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?))
 ///     .guard(LruGuard::new(50_000))
 ///     .body_limit(256 * 1024)
 ///     .deadline(Duration::from_secs(8));
@@ -425,9 +425,9 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// ```
     /// use bytes::Bytes;
     /// use http_body_util::Full;
-    /// use tower_webhook::{scheme::Hmac, Secret, WebhookLayer};
+    /// use tower_webhook::{scheme::Spec, Secret, WebhookLayer};
     ///
-    /// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("s")?)).on_rejection(|rejection| {
+    /// let layer = WebhookLayer::new(Spec::petstore(Secret::new("s")?)).on_rejection(|rejection| {
     ///     let body = format!(r#"{{"error":"{}"}}"#, rejection.body_text());
     ///     http::Response::builder()
     ///         .status(rejection.status())
@@ -522,12 +522,12 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// nothing, and the extractor decodes as usual.
     ///
     /// ```
-    /// use tower_webhook::{scheme::Hmac, Event, Secret, WebhookLayer};
+    /// use tower_webhook::{scheme::Spec, Event, Secret, WebhookLayer};
     ///
     /// type OrderEvent = Event<serde_json::Value>;
     ///
     /// // async fn webhook(Webhook { event, .. }: Webhook<OrderEvent>) -> ... { ... }
-    /// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?))
+    /// let layer = WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?))
     ///     .decode_as::<OrderEvent>();
     /// # Ok::<(), tower_webhook::SecretError>(())
     /// ```

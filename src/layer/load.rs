@@ -127,11 +127,11 @@ impl Drop for Slot {
 /// use http::{Response, StatusCode};
 /// use http_body_util::Full;
 /// use tower::{service_fn, ServiceBuilder, ServiceExt};
-/// use tower_webhook::{scheme::Hmac, testing, Rejection, Secret, WebhookLayer};
+/// use tower_webhook::{scheme::Spec, testing, Rejection, Secret, WebhookLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+/// let scheme = Spec::petstore(Secret::new("petstore secret")?);
 /// let layer = WebhookLayer::new(scheme.clone());
 /// let shutdown = layer.shutdown_handle();
 /// let service = ServiceBuilder::new().layer(layer).service(service_fn(|_| async {

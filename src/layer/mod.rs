@@ -69,11 +69,11 @@
 //! use http_body_util::Full;
 //! use bytes::Bytes;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_webhook::{scheme::Hmac, Secret, Verified, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, Secret, Verified, WebhookLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let body = r#"{"id":"evt_1","type":"order.created","created":1700000000,"data":{}}"#;
 //! let signature = scheme.signature_value(body.as_bytes(), "", 0);
 //!

@@ -34,11 +34,11 @@
 //! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+//! let scheme = Spec::petstore(Secret::new("petstore secret")?);
 //! let service = ServiceBuilder::new()
 //!     .layer(WebhookLayer::new(scheme.clone()).scheme_name("petstore"))
 //!     .service(service_fn(|_request: Request<Full<Bytes>>| async {
@@ -96,7 +96,7 @@
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
 //! use tower_webhook::observe::{Observer, Outcome, Report};
-//! use tower_webhook::{scheme::Hmac, Secret, WebhookLayer};
+//! use tower_webhook::{scheme::Spec, Secret, WebhookLayer};
 //!
 //! #[derive(Default)]
 //! struct Forged(AtomicUsize);
@@ -113,7 +113,7 @@
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let forged = Arc::new(Forged::default());
 //! let service = ServiceBuilder::new()
-//!     .layer(WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?)).observer(Arc::clone(&forged)))
+//!     .layer(WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?)).observer(Arc::clone(&forged)))
 //!     .service(service_fn(|_request: Request<Full<Bytes>>| async {
 //!         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
 //!     }));

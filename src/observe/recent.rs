@@ -31,12 +31,12 @@ use crate::event::IdAndType;
 /// use http_body_util::Full;
 /// use tower::{service_fn, ServiceBuilder, ServiceExt};
 /// use tower_webhook::observe::{Outcome, RecentDeliveries};
-/// use tower_webhook::{scheme::Hmac, testing, Secret, WebhookLayer};
+/// use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let recent = RecentDeliveries::new(100);
-/// let scheme = Hmac::petstore(Secret::new("petstore secret")?);
+/// let scheme = Spec::petstore(Secret::new("petstore secret")?);
 /// let service = ServiceBuilder::new()
 ///     .layer(WebhookLayer::new(scheme.clone()).observer(recent.clone()))
 ///     .service(service_fn(|_request: Request<Full<Bytes>>| async {

@@ -115,7 +115,7 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// use std::time::Duration;
 /// use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 /// use tower_webhook::replay::RedisGuard;
-/// use tower_webhook::{scheme::Hmac, Secret, WebhookLayer};
+/// use tower_webhook::{scheme::Spec, Secret, WebhookLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -128,7 +128,7 @@ use super::{Begin, Claim, GuardError, ReplayGuard};
 /// // The password never shows in `Debug`.
 /// assert!(!format!("{guard:?}").contains("password"));
 ///
-/// let layer = WebhookLayer::new(Hmac::petstore(Secret::new("petstore secret")?))
+/// let layer = WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?))
 ///     .guard(guard)
 ///     .deadline(Duration::from_secs(10));
 /// # let _ = layer;

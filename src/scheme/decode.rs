@@ -40,7 +40,7 @@ use serde::de::{
 use serde::Deserialize as _;
 
 use super::json::Path;
-use super::spec::MAX_BODY_FIELDS;
+use super::json::MAX_BODY_FIELDS;
 
 /// The values at a scheme's body paths, in the order of its paths.
 pub(crate) type Fields<'b> = [Option<Cow<'b, str>>; MAX_BODY_FIELDS];
@@ -670,7 +670,7 @@ mod tests {
         assert_eq!(read::<Tagged>(ARTICLE, &["id", "type"]), want);
         assert_eq!(read::<serde_json::Value>(ARTICLE, &["id", "type"]), want);
         assert_eq!(
-            read::<crate::Event<serde_json::Value>>(ARTICLE, &["id", "type"]),
+            read::<crate::event::Event<serde_json::Value>>(ARTICLE, &["id", "type"]),
             want
         );
     }

@@ -12,6 +12,11 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::rejection::Rejection;
+
+/// The most distinct JSON body paths (id, type, handshake fields) a spec may read.
+pub(crate) const MAX_BODY_FIELDS: usize = 8;
+
 /// A dotted path into a JSON document, such as `id` or `event.type`: its
 /// keys, and a searcher for each key in quotes (`"id"`), built once rather
 /// than per body.
@@ -52,7 +57,7 @@ pub(crate) fn path(dotted: &str) -> Path {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Duplicate(pub(crate) Box<str>);
 
-impl From<Duplicate> for crate::Rejection {
+impl From<Duplicate> for Rejection {
     fn from(Duplicate(path): Duplicate) -> Self {
         Self::DuplicateJsonKey { path }
     }

@@ -1,8 +1,35 @@
-//! Signed timestamps: their formats, and the tolerance check.
+//! Signed timestamps: their formats, the tolerance, and its check.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::Rejection;
+use crate::rejection::Rejection;
+
+/// The default timestamp tolerance, in both directions: 5 minutes.
+pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+
+/// The largest timestamp tolerance a scheme accepts: 1 hour. A larger one is
+/// taken as this, and logged at `warn`.
+///
+/// Senders sign each attempt when they send it (a retry hours later carries
+/// a fresh timestamp), so the tolerance only has to cover clock skew and
+/// transit; providers advise 5 minutes. Past an hour the timestamp no longer
+/// bounds how long a captured delivery can be replayed, and everything is
+/// left to the replay guard's memory.
+pub const MAX_TOLERANCE: Duration = Duration::from_secs(3600);
+
+/// `tolerance`, at most [`MAX_TOLERANCE`].
+pub(crate) fn bounded_tolerance(tolerance: Duration) -> Duration {
+    if tolerance > MAX_TOLERANCE {
+        tracing::warn!(
+            requested = ?tolerance,
+            max = ?MAX_TOLERANCE,
+            "timestamp tolerance capped at the maximum"
+        );
+        MAX_TOLERANCE
+    } else {
+        tolerance
+    }
+}
 
 /// How a sender writes its timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

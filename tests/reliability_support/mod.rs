@@ -15,7 +15,7 @@ use http_body::Frame;
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder};
 use tower_webhook::layer::{BufferBody, ResponseBody};
-use tower_webhook::scheme::{Algorithm, Encoding, Field, Hmac, Scheme, TimestampFormat};
+use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Scheme, Spec, TimestampFormat};
 use tower_webhook::{BoxError, LruGuard, Secret, WebhookLayer};
 
 /// The clock every layer and scheme here runs at, and the time senders sign at.
@@ -31,16 +31,16 @@ pub fn at(secs: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).unwrap())
 }
 
-/// A generic `Hmac` with a `sha256=` prefix, base64, a signed timestamp and
+/// A generic `Spec` with a `sha256=` prefix, base64, a signed timestamp and
 /// a signed id header: `X-Acme-Signature: sha256=<base64>` over
 /// `{timestamp}.{id}.{body}`.
-pub fn acme(secret: &str) -> Hmac {
-    Hmac::builder()
+pub fn acme(secret: &str) -> Spec {
+    Spec::builder()
         .signature_header("x-acme-signature")
         .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
         .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
         .tolerance(Duration::from_secs(300))
-        .id(Field::header("x-acme-delivery"))
+        .id(FieldSource::header("x-acme-delivery"))
         .signed_content("{timestamp}.{id}.{body}")
         .keys(Secret::new(secret).unwrap())
         .build()
