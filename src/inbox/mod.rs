@@ -120,6 +120,8 @@
 //!   payloads: protect it like any store of them.
 
 mod backoff;
+// The byte-for-byte header encoding of the stores that keep records outside memory.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod encode;
 mod memory;
 #[cfg(feature = "postgres")]
