@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use deadpool_postgres::{ClientWrapper, Pool};
@@ -81,9 +81,10 @@ impl Drop for Settles {
 }
 
 /// Takes every settle waiting (up to [`MAX_BATCH`], one per record: a
-/// second settle of a record waits for the next batch, so that each gets
-/// its own answer), settles them in one statement, answers each; again,
-/// with up to [`IN_FLIGHT`] batches running.
+/// second settle of a record, in this batch or in one still running, waits
+/// until no batch runs, so that the two apply in order and each gets its
+/// own answer), settles them in one statement, answers each; again, with up
+/// to [`IN_FLIGHT`] batches running.
 async fn run(
     pool: Pool,
     statement: String,
@@ -93,6 +94,8 @@ async fn run(
 ) {
     let statement = Arc::new(statement);
     let running = Arc::new(Semaphore::new(IN_FLIGHT));
+    // The records of the batches running now.
+    let settling: Arc<Mutex<HashSet<RecordId>>> = Arc::default();
     let mut deferred: Vec<Job> = Vec::new();
     loop {
         if !deferred.is_empty() {
@@ -108,12 +111,13 @@ async fn run(
         };
         let mut batch: Vec<Job> = Vec::new();
         let mut ids = HashSet::new();
+        let busy = settling.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let mut take = |job: Job, deferred: &mut Vec<Job>, batch: &mut Vec<Job>| {
             // A caller that gave up (its call timed out) has tried again or will.
             if job.answer.is_closed() {
                 return;
             }
-            if batch.len() < MAX_BATCH && ids.insert(job.id) {
+            if batch.len() < MAX_BATCH && !busy.contains(&job.id) && ids.insert(job.id) {
                 batch.push(job);
             } else {
                 deferred.push(job);
@@ -137,9 +141,19 @@ async fn run(
         if batch.is_empty() {
             continue;
         }
+        settling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(ids.iter().copied());
         let (pool, statement, statements) = (pool.clone(), Arc::clone(&statement), Arc::clone(&statements));
+        let settling = Arc::clone(&settling);
         tokio::spawn(async move {
             run_batch(&pool, &statement, timeout, &statements, batch).await;
+            let mut running = settling.lock().unwrap_or_else(PoisonError::into_inner);
+            for id in &ids {
+                running.remove(id);
+            }
+            drop(running);
             drop(permit);
         });
     }
