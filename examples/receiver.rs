@@ -29,12 +29,13 @@
 //! | `INBOX_BACKOFF_MS` | `5000` | inbox mode: the delay after a first failed attempt (doubling, with jitter, up to 1 hour); 1 to 3600000 |
 //! | `HANDLER_FAIL_PERCENT` | `0` | testing aid: each handler run fails with a retryable error with this probability (0 to 100), drawn per attempt |
 //! | `HANDLER_PANIC_PERCENT` | `0` | testing aid: each handler run panics with this probability (0 to 100), drawn per attempt, after its `handled` line |
+//! | `ALLOW_SHORT_SECRET` | unset | `1` lets a secret shorter than 16 bytes through, with a warning in the log: for the providers' test vectors (Twilio's `12345`) and senders whose users choose the secret (Razorpay). `0` or unset: refused |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
 //! Webhooks / Svix, 16 bytes once the base64 after `whsec_` is decoded); a
-//! shorter one, or a setting out of range, stops the receiver at start-up
-//! with a one-line error. A client gets 10 seconds to send its request
+//! shorter one (unless `ALLOW_SHORT_SECRET=1`), or a setting out of range,
+//! stops the receiver at start-up with a one-line error. A client gets 10 seconds to send its request
 //! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
 //! default body timeout); a connection that stalls is closed.
 //!
@@ -152,6 +153,20 @@ pub struct Config {
     pub handler_fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`: the chance of a panic per run.
     pub handler_panic_percent: u8,
+    /// `ALLOW_SHORT_SECRET=1`: secrets under [`Secret::MIN_LEN`] bytes are
+    /// accepted, with a warning.
+    pub allow_short_secret: bool,
+}
+
+/// What to do with a secret shorter than [`Secret::MIN_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortSecrets {
+    /// Refuse it: the default, since a short key can be guessed.
+    Refuse,
+    /// Accept it and log a warning naming its variable (`ALLOW_SHORT_SECRET=1`).
+    Warn,
+    /// Accept it silently: the configuration was checked, and warned about, already.
+    Accept,
 }
 
 /// Inbox mode's settings.
@@ -247,13 +262,28 @@ impl Config {
             inbox: InboxConfig::from_lookup(&var)?,
             handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
             handler_panic_percent: in_range(&var, "HANDLER_PANIC_PERCENT", 0, 0..=100)?,
+            allow_short_secret: match var("ALLOW_SHORT_SECRET")?.as_deref().map(str::trim) {
+                None | Some("" | "0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "ALLOW_SHORT_SECRET={other:?} is invalid: it must be 1 or 0"
+                    ))
+                }
+            },
         };
-        // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        scheme_at(
+        // Refuse an unknown scheme or a bad secret now, not at the first
+        // delivery; warn here, once, about a short secret let through.
+        scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Warn
+            } else {
+                ShortSecrets::Refuse
+            },
         )?;
         if let Some(token) = &config.meta_verify_token {
             meta_with_verify_token(&config.secrets, token)?;
@@ -284,6 +314,7 @@ impl fmt::Debug for Config {
             .field("inbox", &self.inbox)
             .field("handler_fail_percent", &self.handler_fail_percent)
             .field("handler_panic_percent", &self.handler_panic_percent)
+            .field("allow_short_secret", &self.allow_short_secret)
             .finish()
     }
 }
@@ -404,17 +435,29 @@ pub fn scheme(
     scheme_at(name, secrets, tolerance, None)
 }
 
-/// The verification scheme by name, with the endpoint's public URL: the one
-/// place to add a provider preset.
-///
-/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
-/// timestamped preset; without it each keeps its own (5 minutes for most;
-/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+/// The verification scheme by name, with the endpoint's public URL; secrets
+/// shorter than 16 bytes are refused.
 pub fn scheme_at(
     name: &str,
     secrets: &[String],
     tolerance: impl Into<Option<Duration>>,
     public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    scheme_checked(name, secrets, tolerance, public_url, ShortSecrets::Refuse)
+}
+
+/// The verification scheme by name, with the endpoint's public URL and the
+/// treatment of short secrets: the one place to add a provider preset.
+///
+/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
+/// timestamped preset; without it each keeps its own (5 minutes for most;
+/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+pub fn scheme_checked(
+    name: &str,
+    secrets: &[String],
+    tolerance: impl Into<Option<Duration>>,
+    public_url: Option<&str>,
+    short: ShortSecrets,
 ) -> Result<Box<dyn Scheme>, String> {
     let tolerance: Option<Duration> = tolerance.into();
     // A timestamped preset with `TOLERANCE_SECS` applied, if it is set.
@@ -435,16 +478,30 @@ pub fn scheme_at(
             .collect::<Result<Keys, _>>()
             .map_err(config)
     };
-    // The n-th secret (from 1), parsed and at least 16 bytes of key material.
+    // The n-th secret (from 1), parsed and at least 16 bytes of key
+    // material unless `short` lets it through.
     let secret = |n: usize, text: &str, parse: fn(&str) -> Result<Secret, SecretError>| {
         let name = secret_var(n);
         let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
         if key.len() < Secret::MIN_LEN {
-            return Err(format!(
-                "{name} holds {} bytes of key material; at least {} are required",
-                key.len(),
-                Secret::MIN_LEN
-            ));
+            match short {
+                ShortSecrets::Refuse => {
+                    return Err(format!(
+                        "{name} holds {} bytes of key material; at least {} are required \
+                         (ALLOW_SHORT_SECRET=1 accepts it, for test vectors)",
+                        key.len(),
+                        Secret::MIN_LEN
+                    ))
+                }
+                ShortSecrets::Warn => tracing::warn!(
+                    variable = name,
+                    bytes = key.len(),
+                    min_bytes = Secret::MIN_LEN,
+                    "short secret accepted because ALLOW_SHORT_SECRET=1: a short key can be guessed; \
+                     use it only for test vectors"
+                ),
+                ShortSecrets::Accept => {}
+            }
         }
         Ok(key)
     };
@@ -659,11 +716,17 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let recent = RecentDeliveries::new(config.recent_deliveries);
     let layer = WebhookLayer::new(match (config.scheme.as_str(), &config.meta_verify_token) {
         ("meta", Some(token)) => meta_with_verify_token(&config.secrets, token)?,
-        _ => scheme_at(
+        // `Config::from_lookup` refused, or warned about, a short secret.
+        _ => scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Accept
+            } else {
+                ShortSecrets::Refuse
+            },
         )?,
     })
     .scheme_name(scheme_label(&config.scheme))
