@@ -218,6 +218,9 @@ impl crate::scheme::sign::Sign for GitLabSender {
         crate::scheme::sign::header(&mut headers, &IDEMPOTENCY_KEY, id);
         headers
     }
+    fn event_type_header(&self) -> Option<HeaderName> {
+        Some(EVENT)
+    }
 }
 
 #[cfg(test)]

@@ -172,6 +172,15 @@ impl Spec {
         }
     }
 
+    /// The first header the event type is read from, if it is read from a
+    /// header (GitHub's `X-GitHub-Event`).
+    pub fn event_type_header(&self) -> Option<&HeaderName> {
+        self.event_type.iter().find_map(|s| match s {
+            Src::Header(name) => Some(name),
+            _ => None,
+        })
+    }
+
     /// The first header the id is read from, if it is read from a header.
     pub fn id_header(&self) -> Option<&HeaderName> {
         self.id.iter().find_map(|s| match s {
