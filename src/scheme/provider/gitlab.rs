@@ -143,7 +143,7 @@ impl GitLab {
     /// `whsec_...` token with [`GitLab::signing_secret`]. Change the
     /// tolerance with [`Spec::with_tolerance`].
     pub fn signing_token(secrets: impl Into<Secrets>) -> Spec {
-        standard_webhooks()
+        standard_webhooks("GitLab")
             .event_type(FieldSource::header("x-gitlab-event"))
             .keys(secrets.into())
             .build()

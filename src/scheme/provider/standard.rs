@@ -67,7 +67,7 @@ impl StandardWebhooks {
     }
 
     fn declaration() -> SpecBuilder {
-        standard_webhooks().alternate_headers(&SVIX_NAMES)
+        standard_webhooks("StandardWebhooks").alternate_headers(&SVIX_NAMES)
     }
 
     /// Parses a Standard Webhooks secret: `whsec_` followed by base64, padded
