@@ -40,7 +40,9 @@
 //! default body timeout); a connection that stalls is closed.
 //!
 //! Deliveries go to `POST /webhooks`, the only route on the webhook port
-//! (the one to expose with ngrok). Every event handed to the handler is
+//! (the one to expose with ngrok); another method there is answered `405`.
+//! A Petstore event whose body has no `type` takes it from
+//! `X-Petstore-Event`; one with neither is a dead letter. Every event handed to the handler is
 //! logged once per attempt, as `handled` with `event_type`, `event_id` and,
 //! in inbox mode, `attempt`; rejections are logged by the layer with their
 //! reason. Secrets are never logged.
@@ -640,7 +642,13 @@ pub struct Stats {
     pub fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`.
     pub panic_percent: u8,
+    /// The ids of the last [`IGNORED_KEPT`] events of a type the handler
+    /// ignores, for the recent-deliveries page.
+    pub ignored: std::sync::Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many ignored event ids [`Stats::ignored`] keeps.
+const IGNORED_KEPT: usize = 1000;
 
 impl Stats {
     /// `HANDLER_DELAY_MS`: the work is done and logged, the answer waits.
@@ -764,9 +772,13 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let shutdown = layer.shutdown_handle();
     // The handlers alone: what the inbox worker runs on stored deliveries.
     let handlers = Router::new()
-        .route("/webhooks", handler)
+        .route("/webhooks", handler.clone())
         .with_state(Arc::clone(&stats));
-    let router = handlers.clone().route_layer(layer.clone());
+    // The layer wraps the routed methods only: another method is answered
+    // `405 Method Not Allowed` (with `Allow`), not `401` for its missing signature.
+    let router = Router::new()
+        .route("/webhooks", handler.route_layer(layer.clone()))
+        .with_state(Arc::clone(&stats));
     let inbox = match (store, &config.inbox) {
         (Some(store), Some(settings)) => Some(Inbox {
             worker: InboxWorker::new(&layer, handlers)
@@ -783,6 +795,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         recent,
         inbox: inbox.as_ref().map(|inbox| Arc::clone(&inbox.store)),
         page_size: config.recent_deliveries.min(1000),
+        stats: Arc::clone(&stats),
+        dead_letters: Arc::clone(&dead_letters),
     };
     let admin = Router::new()
         .route("/metrics", get(move || std::future::ready(prometheus.render())))
@@ -809,6 +823,10 @@ struct Pages {
     recent: RecentDeliveries,
     inbox: Option<Arc<SqliteInbox>>,
     page_size: usize,
+    /// For the events the handler ignored (shown `ignored`, not `processed`).
+    stats: Arc<Stats>,
+    /// For a dead letter's reason, which the layer's report does not carry.
+    dead_letters: Arc<MemoryDeadLetters>,
 }
 
 /// Whether `host` (a `Host` header's value) names the admin listener: its
@@ -901,7 +919,7 @@ async fn deliveries(
             DELIVERIES_PAGE,
         )
             .into_response(),
-        (None, false) => axum::Json(pages.recent.snapshot()).into_response(),
+        (None, false) => axum::Json(recent_json(&pages)).into_response(),
         (Some(_), true) => (
             [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             INBOX_PAGE,
@@ -919,6 +937,42 @@ async fn deliveries(
     headers.insert(VARY, HeaderValue::from_static("accept"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The recent deliveries as JSON, with what the example knows beyond the
+/// layer's report: a dead letter's reason (the sink has it), and `ignored`
+/// for an event of a type the handler ignores (2xx, so `processed` to the
+/// layer).
+fn recent_json(pages: &Pages) -> Vec<serde_json::Value> {
+    let letters = pages.dead_letters.letters();
+    let ignored = pages
+        .stats
+        .ignored
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    pages
+        .recent
+        .snapshot()
+        .iter()
+        .map(|record| {
+            let mut json = serde_json::to_value(record).unwrap_or_default();
+            let id = json["event_id"].as_str().map(str::to_owned);
+            match (json["outcome"].as_str(), id) {
+                (Some("dead_lettered"), Some(id)) if json["reason"].is_null() => {
+                    if let Some(letter) = letters.iter().rev().find(|letter| letter.id() == id) {
+                        json["reason"] = letter.reason().into();
+                    }
+                }
+                (Some("processed"), Some(id)) if ignored.contains(&id) => {
+                    json["outcome"] = "ignored".into();
+                    json["reason"] = "type not handled by this receiver".into();
+                }
+                _ => {}
+            }
+            json
+        })
+        .collect()
 }
 
 /// `GET /deliveries?state=dead&before=ID` in inbox mode.
@@ -1036,11 +1090,13 @@ macro_rules! page_head {
             r#"  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
   h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
   p { margin: 0 0 1rem; color: #57606a; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; overflow-wrap: anywhere; vertical-align: top; }
   th { background: #f6f8fa; position: sticky; top: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   td.mono { font-family: ui-monospace, monospace; }
+  col.narrow { width: 6.5rem; }
+  col.wide { width: 24%; }
 "#
         )
     };
@@ -1053,6 +1109,7 @@ macro_rules! page_head {
 const DELIVERIES_PAGE: &str = concat!(
     page_head!("Recent webhook deliveries"),
     r#"  tr.ok { background: #dafbe1; }
+  tr.ignored { background: #eaeef2; }
   tr.info { background: #ddf4ff; }
   tr.retry { background: #fff8c5; }
   tr.fail { background: #ffebe9; }
@@ -1063,6 +1120,10 @@ const DELIVERIES_PAGE: &str = concat!(
 <h1>Recent webhook deliveries</h1>
 <p id="status">Loading&hellip;</p>
 <table>
+  <colgroup>
+    <col class="narrow"><col class="narrow"><col><col><col class="narrow"><col class="narrow"><col class="wide">
+    <col class="narrow"><col class="narrow"><col class="narrow">
+  </colgroup>
   <thead><tr>
     <th>time</th><th>scheme</th><th>event id</th><th>type</th><th>outcome</th><th>status</th><th>reason</th>
     <th>verify µs</th><th>handler µs</th><th>total µs</th>
@@ -1071,7 +1132,7 @@ const DELIVERIES_PAGE: &str = concat!(
 </table>
 <script>
   const classes = {
-    processed: "ok", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
+    processed: "ok", ignored: "ignored", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
     in_flight: "retry", shed: "retry", guard_unavailable: "retry", handler_deadline: "retry", cancelled: "retry",
     handler_failed: "fail", handler_panicked: "fail",
   };
@@ -1212,10 +1273,21 @@ struct Order {
 /// body that puts `data` before `type` is buffered, as a `serde_json::Value`.
 #[derive(Debug)]
 enum PetstoreEvent {
-    OrderCreated { data: Order },
-    OrderCompleted { data: Order },
-    OrderCancelled { data: Order },
+    OrderCreated {
+        data: Order,
+    },
+    OrderCompleted {
+        data: Order,
+    },
+    OrderCancelled {
+        data: Order,
+    },
     Unknown,
+    /// No `type` in the body: the handler takes the type the layer read
+    /// from `X-Petstore-Event`, and the `data` kept as it was.
+    Untyped {
+        data: Option<serde_json::Value>,
+    },
 }
 
 /// The envelope's fields the receiver reads; any other is skipped.
@@ -1240,6 +1312,28 @@ enum EventKind {
     OrderCancelled,
     #[serde(other)]
     Unknown,
+}
+
+impl PetstoreEvent {
+    /// The event a body without `type` is, given the type the layer read
+    /// from `X-Petstore-Event` (its fallback for the type).
+    fn typed(event_type: Option<&str>, data: Option<serde_json::Value>) -> Result<Self, HandlerError> {
+        let event: fn(Order) -> PetstoreEvent = match event_type {
+            Some("order.created") => |data| PetstoreEvent::OrderCreated { data },
+            Some("order.completed") => |data| PetstoreEvent::OrderCompleted { data },
+            Some("order.cancelled") => |data| PetstoreEvent::OrderCancelled { data },
+            Some(_) => return Ok(PetstoreEvent::Unknown),
+            None => {
+                return Err(HandlerError::permanent(
+                    "no event type: the body has no `type` and there is no X-Petstore-Event header",
+                ))
+            }
+        };
+        let data = data.ok_or_else(|| HandlerError::permanent("missing field `data`"))?;
+        Order::deserialize(data)
+            .map(event)
+            .map_err(|error| HandlerError::permanent(format!("data: {error}")))
+    }
 }
 
 impl<'de> Deserialize<'de> for PetstoreEvent {
@@ -1284,7 +1378,10 @@ impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
                 }
             }
         }
-        let event: fn(Order) -> PetstoreEvent = match kind.ok_or_else(|| Error::missing_field("type"))? {
+        let Some(kind) = kind else {
+            return Ok(PetstoreEvent::Untyped { data: early });
+        };
+        let event: fn(Order) -> PetstoreEvent = match kind {
             EventKind::OrderCreated => |data| PetstoreEvent::OrderCreated { data },
             EventKind::OrderCompleted => |data| PetstoreEvent::OrderCompleted { data },
             EventKind::OrderCancelled => |data| PetstoreEvent::OrderCancelled { data },
@@ -1303,10 +1400,17 @@ async fn petstore(
     attempt: Option<Extension<Attempt>>,
     Webhook { event, verified }: Webhook<PetstoreEvent>,
 ) -> Result<(), HandlerError> {
+    // A body without `type` takes the one the layer read from `X-Petstore-Event`.
+    let event = match event {
+        PetstoreEvent::Untyped { data } => PetstoreEvent::typed(verified.event_type(), data),
+        event => Ok(event),
+    };
     let (order, outcome) = match event {
-        PetstoreEvent::OrderCreated { data }
-        | PetstoreEvent::OrderCompleted { data }
-        | PetstoreEvent::OrderCancelled { data } => {
+        Ok(
+            PetstoreEvent::OrderCreated { data }
+            | PetstoreEvent::OrderCompleted { data }
+            | PetstoreEvent::OrderCancelled { data },
+        ) => {
             let outcome = if data.order_id.is_empty() {
                 // Will never validate: acknowledge so the sender stops retrying.
                 Err(HandlerError::permanent("order event without an orderId"))
@@ -1315,7 +1419,8 @@ async fn petstore(
             };
             (Some(data), outcome.map(|()| true))
         }
-        PetstoreEvent::Unknown => (None, Ok(false)),
+        Ok(PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. }) => (None, Ok(false)),
+        Err(error) => (None, Err(error)),
     };
     let outcome = settle(
         &stats,
@@ -1384,7 +1489,17 @@ fn settle(
             stats.processed.fetch_add(1, Ordering::Relaxed);
             "processed"
         }
-        Ok(false) => "ignored (unknown type)",
+        Ok(false) => {
+            let mut ignored = stats
+                .ignored
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if ignored.len() >= IGNORED_KEPT {
+                ignored.pop_front();
+            }
+            ignored.push_back(verified.id().to_owned());
+            "ignored (unknown type)"
+        }
         Err(error) if error.is_permanent() => "permanent failure",
         Err(_) => "retryable failure",
     };
@@ -1618,7 +1733,7 @@ mod petstore_event_tests {
             PetstoreEvent::OrderCreated { data }
             | PetstoreEvent::OrderCompleted { data }
             | PetstoreEvent::OrderCancelled { data } => Some(data),
-            PetstoreEvent::Unknown => None,
+            PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. } => None,
         }
     }
 
@@ -1654,12 +1769,29 @@ mod petstore_event_tests {
     }
 
     #[test]
+    fn a_body_without_type_takes_the_headers_type() {
+        let body = r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#;
+        let PetstoreEvent::Untyped { data } = parse(body).unwrap() else {
+            panic!("{body} is untyped");
+        };
+        let event = PetstoreEvent::typed(Some("order.created"), data.clone()).unwrap();
+        assert_eq!(order(event).unwrap().order_id, "1");
+        assert!(matches!(
+            PetstoreEvent::typed(Some("pet.adopted"), data.clone()),
+            Ok(PetstoreEvent::Unknown)
+        ));
+        assert!(PetstoreEvent::typed(None, data).unwrap_err().is_permanent());
+        assert!(PetstoreEvent::typed(Some("order.created"), None)
+            .unwrap_err()
+            .is_permanent());
+    }
+
+    #[test]
     fn a_known_type_with_the_wrong_data_is_a_data_error() {
         for json in [
             r#"{"type":"order.created","data":{"orderId":7,"status":"created"}}"#,
             r#"{"data":{"status":"created"},"type":"order.created"}"#,
             r#"{"type":"order.created"}"#,
-            r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#,
             r#"{"type":"order.created","type":"pet.adopted","data":{"orderId":"1","status":"created"}}"#,
             r#"["type","order.created"]"#,
         ] {
