@@ -29,17 +29,20 @@
 //! | `INBOX_BACKOFF_MS` | `5000` | inbox mode: the delay after a first failed attempt (doubling, with jitter, up to 1 hour); 1 to 3600000 |
 //! | `HANDLER_FAIL_PERCENT` | `0` | testing aid: each handler run fails with a retryable error with this probability (0 to 100), drawn per attempt |
 //! | `HANDLER_PANIC_PERCENT` | `0` | testing aid: each handler run panics with this probability (0 to 100), drawn per attempt, after its `handled` line |
+//! | `ALLOW_SHORT_SECRET` | unset | `1` lets a secret shorter than 16 bytes through, with a warning in the log: for the providers' test vectors (Twilio's `12345`) and senders whose users choose the secret (Razorpay). `0` or unset: refused |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
 //! Webhooks / Svix, 16 bytes once the base64 after `whsec_` is decoded); a
-//! shorter one, or a setting out of range, stops the receiver at start-up
-//! with a one-line error. A client gets 10 seconds to send its request
+//! shorter one (unless `ALLOW_SHORT_SECRET=1`), or a setting out of range,
+//! stops the receiver at start-up with a one-line error. A client gets 10 seconds to send its request
 //! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
 //! default body timeout); a connection that stalls is closed.
 //!
 //! Deliveries go to `POST /webhooks`, the only route on the webhook port
-//! (the one to expose with ngrok). Every event handed to the handler is
+//! (the one to expose with ngrok); another method there is answered `405`.
+//! A Petstore event whose body has no `type` takes it from
+//! `X-Petstore-Event`; one with neither is a dead letter. Every event handed to the handler is
 //! logged once per attempt, as `handled` with `event_type`, `event_id` and,
 //! in inbox mode, `attempt`; rejections are logged by the layer with their
 //! reason. Secrets are never logged.
@@ -152,6 +155,20 @@ pub struct Config {
     pub handler_fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`: the chance of a panic per run.
     pub handler_panic_percent: u8,
+    /// `ALLOW_SHORT_SECRET=1`: secrets under [`Secret::MIN_LEN`] bytes are
+    /// accepted, with a warning.
+    pub allow_short_secret: bool,
+}
+
+/// What to do with a secret shorter than [`Secret::MIN_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortSecrets {
+    /// Refuse it: the default, since a short key can be guessed.
+    Refuse,
+    /// Accept it and log a warning naming its variable (`ALLOW_SHORT_SECRET=1`).
+    Warn,
+    /// Accept it silently: the configuration was checked, and warned about, already.
+    Accept,
 }
 
 /// Inbox mode's settings.
@@ -247,13 +264,28 @@ impl Config {
             inbox: InboxConfig::from_lookup(&var)?,
             handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
             handler_panic_percent: in_range(&var, "HANDLER_PANIC_PERCENT", 0, 0..=100)?,
+            allow_short_secret: match var("ALLOW_SHORT_SECRET")?.as_deref().map(str::trim) {
+                None | Some("" | "0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "ALLOW_SHORT_SECRET={other:?} is invalid: it must be 1 or 0"
+                    ))
+                }
+            },
         };
-        // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        scheme_at(
+        // Refuse an unknown scheme or a bad secret now, not at the first
+        // delivery; warn here, once, about a short secret let through.
+        scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Warn
+            } else {
+                ShortSecrets::Refuse
+            },
         )?;
         if let Some(token) = &config.meta_verify_token {
             meta_with_verify_token(&config.secrets, token)?;
@@ -284,6 +316,7 @@ impl fmt::Debug for Config {
             .field("inbox", &self.inbox)
             .field("handler_fail_percent", &self.handler_fail_percent)
             .field("handler_panic_percent", &self.handler_panic_percent)
+            .field("allow_short_secret", &self.allow_short_secret)
             .finish()
     }
 }
@@ -404,17 +437,29 @@ pub fn scheme(
     scheme_at(name, secrets, tolerance, None)
 }
 
-/// The verification scheme by name, with the endpoint's public URL: the one
-/// place to add a provider preset.
-///
-/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
-/// timestamped preset; without it each keeps its own (5 minutes for most;
-/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+/// The verification scheme by name, with the endpoint's public URL; secrets
+/// shorter than 16 bytes are refused.
 pub fn scheme_at(
     name: &str,
     secrets: &[String],
     tolerance: impl Into<Option<Duration>>,
     public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    scheme_checked(name, secrets, tolerance, public_url, ShortSecrets::Refuse)
+}
+
+/// The verification scheme by name, with the endpoint's public URL and the
+/// treatment of short secrets: the one place to add a provider preset.
+///
+/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
+/// timestamped preset; without it each keeps its own (5 minutes for most;
+/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+pub fn scheme_checked(
+    name: &str,
+    secrets: &[String],
+    tolerance: impl Into<Option<Duration>>,
+    public_url: Option<&str>,
+    short: ShortSecrets,
 ) -> Result<Box<dyn Scheme>, String> {
     let tolerance: Option<Duration> = tolerance.into();
     // A timestamped preset with `TOLERANCE_SECS` applied, if it is set.
@@ -435,16 +480,30 @@ pub fn scheme_at(
             .collect::<Result<Keys, _>>()
             .map_err(config)
     };
-    // The n-th secret (from 1), parsed and at least 16 bytes of key material.
+    // The n-th secret (from 1), parsed and at least 16 bytes of key
+    // material unless `short` lets it through.
     let secret = |n: usize, text: &str, parse: fn(&str) -> Result<Secret, SecretError>| {
         let name = secret_var(n);
         let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
         if key.len() < Secret::MIN_LEN {
-            return Err(format!(
-                "{name} holds {} bytes of key material; at least {} are required",
-                key.len(),
-                Secret::MIN_LEN
-            ));
+            match short {
+                ShortSecrets::Refuse => {
+                    return Err(format!(
+                        "{name} holds {} bytes of key material; at least {} are required \
+                         (ALLOW_SHORT_SECRET=1 accepts it, for test vectors)",
+                        key.len(),
+                        Secret::MIN_LEN
+                    ))
+                }
+                ShortSecrets::Warn => tracing::warn!(
+                    variable = name,
+                    bytes = key.len(),
+                    min_bytes = Secret::MIN_LEN,
+                    "short secret accepted because ALLOW_SHORT_SECRET=1: a short key can be guessed; \
+                     use it only for test vectors"
+                ),
+                ShortSecrets::Accept => {}
+            }
         }
         Ok(key)
     };
@@ -583,7 +642,13 @@ pub struct Stats {
     pub fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`.
     pub panic_percent: u8,
+    /// The ids of the last [`IGNORED_KEPT`] events of a type the handler
+    /// ignores, for the recent-deliveries page.
+    pub ignored: std::sync::Mutex<std::collections::VecDeque<String>>,
 }
+
+/// How many ignored event ids [`Stats::ignored`] keeps.
+const IGNORED_KEPT: usize = 1000;
 
 impl Stats {
     /// `HANDLER_DELAY_MS`: the work is done and logged, the answer waits.
@@ -659,11 +724,17 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let recent = RecentDeliveries::new(config.recent_deliveries);
     let layer = WebhookLayer::new(match (config.scheme.as_str(), &config.meta_verify_token) {
         ("meta", Some(token)) => meta_with_verify_token(&config.secrets, token)?,
-        _ => scheme_at(
+        // `Config::from_lookup` refused, or warned about, a short secret.
+        _ => scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Accept
+            } else {
+                ShortSecrets::Refuse
+            },
         )?,
     })
     .scheme_name(scheme_label(&config.scheme))
@@ -701,9 +772,13 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let shutdown = layer.shutdown_handle();
     // The handlers alone: what the inbox worker runs on stored deliveries.
     let handlers = Router::new()
-        .route("/webhooks", handler)
+        .route("/webhooks", handler.clone())
         .with_state(Arc::clone(&stats));
-    let router = handlers.clone().route_layer(layer.clone());
+    // The layer wraps the routed methods only: another method is answered
+    // `405 Method Not Allowed` (with `Allow`), not `401` for its missing signature.
+    let router = Router::new()
+        .route("/webhooks", handler.route_layer(layer.clone()))
+        .with_state(Arc::clone(&stats));
     let inbox = match (store, &config.inbox) {
         (Some(store), Some(settings)) => Some(Inbox {
             worker: InboxWorker::new(&layer, handlers)
@@ -720,6 +795,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         recent,
         inbox: inbox.as_ref().map(|inbox| Arc::clone(&inbox.store)),
         page_size: config.recent_deliveries.min(1000),
+        stats: Arc::clone(&stats),
+        dead_letters: Arc::clone(&dead_letters),
     };
     let admin = Router::new()
         .route("/metrics", get(move || std::future::ready(prometheus.render())))
@@ -746,6 +823,10 @@ struct Pages {
     recent: RecentDeliveries,
     inbox: Option<Arc<SqliteInbox>>,
     page_size: usize,
+    /// For the events the handler ignored (shown `ignored`, not `processed`).
+    stats: Arc<Stats>,
+    /// For a dead letter's reason, which the layer's report does not carry.
+    dead_letters: Arc<MemoryDeadLetters>,
 }
 
 /// Whether `host` (a `Host` header's value) names the admin listener: its
@@ -838,7 +919,7 @@ async fn deliveries(
             DELIVERIES_PAGE,
         )
             .into_response(),
-        (None, false) => axum::Json(pages.recent.snapshot()).into_response(),
+        (None, false) => axum::Json(recent_json(&pages)).into_response(),
         (Some(_), true) => (
             [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             INBOX_PAGE,
@@ -856,6 +937,42 @@ async fn deliveries(
     headers.insert(VARY, HeaderValue::from_static("accept"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The recent deliveries as JSON, with what the example knows beyond the
+/// layer's report: a dead letter's reason (the sink has it), and `ignored`
+/// for an event of a type the handler ignores (2xx, so `processed` to the
+/// layer).
+fn recent_json(pages: &Pages) -> Vec<serde_json::Value> {
+    let letters = pages.dead_letters.letters();
+    let ignored = pages
+        .stats
+        .ignored
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    pages
+        .recent
+        .snapshot()
+        .iter()
+        .map(|record| {
+            let mut json = serde_json::to_value(record).unwrap_or_default();
+            let id = json["event_id"].as_str().map(str::to_owned);
+            match (json["outcome"].as_str(), id) {
+                (Some("dead_lettered"), Some(id)) if json["reason"].is_null() => {
+                    if let Some(letter) = letters.iter().rev().find(|letter| letter.id() == id) {
+                        json["reason"] = letter.reason().into();
+                    }
+                }
+                (Some("processed"), Some(id)) if ignored.contains(&id) => {
+                    json["outcome"] = "ignored".into();
+                    json["reason"] = "type not handled by this receiver".into();
+                }
+                _ => {}
+            }
+            json
+        })
+        .collect()
 }
 
 /// `GET /deliveries?state=dead&before=ID` in inbox mode.
@@ -973,11 +1090,13 @@ macro_rules! page_head {
             r#"  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
   h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
   p { margin: 0 0 1rem; color: #57606a; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; overflow-wrap: anywhere; vertical-align: top; }
   th { background: #f6f8fa; position: sticky; top: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   td.mono { font-family: ui-monospace, monospace; }
+  col.narrow { width: 6.5rem; }
+  col.wide { width: 24%; }
 "#
         )
     };
@@ -990,6 +1109,7 @@ macro_rules! page_head {
 const DELIVERIES_PAGE: &str = concat!(
     page_head!("Recent webhook deliveries"),
     r#"  tr.ok { background: #dafbe1; }
+  tr.ignored { background: #eaeef2; }
   tr.info { background: #ddf4ff; }
   tr.retry { background: #fff8c5; }
   tr.fail { background: #ffebe9; }
@@ -1000,6 +1120,10 @@ const DELIVERIES_PAGE: &str = concat!(
 <h1>Recent webhook deliveries</h1>
 <p id="status">Loading&hellip;</p>
 <table>
+  <colgroup>
+    <col class="narrow"><col class="narrow"><col><col><col class="narrow"><col class="narrow"><col class="wide">
+    <col class="narrow"><col class="narrow"><col class="narrow">
+  </colgroup>
   <thead><tr>
     <th>time</th><th>scheme</th><th>event id</th><th>type</th><th>outcome</th><th>status</th><th>reason</th>
     <th>verify µs</th><th>handler µs</th><th>total µs</th>
@@ -1008,7 +1132,7 @@ const DELIVERIES_PAGE: &str = concat!(
 </table>
 <script>
   const classes = {
-    processed: "ok", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
+    processed: "ok", ignored: "ignored", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
     in_flight: "retry", shed: "retry", guard_unavailable: "retry", handler_deadline: "retry", cancelled: "retry",
     handler_failed: "fail", handler_panicked: "fail",
   };
@@ -1149,10 +1273,21 @@ struct Order {
 /// body that puts `data` before `type` is buffered, as a `serde_json::Value`.
 #[derive(Debug)]
 enum PetstoreEvent {
-    OrderCreated { data: Order },
-    OrderCompleted { data: Order },
-    OrderCancelled { data: Order },
+    OrderCreated {
+        data: Order,
+    },
+    OrderCompleted {
+        data: Order,
+    },
+    OrderCancelled {
+        data: Order,
+    },
     Unknown,
+    /// No `type` in the body: the handler takes the type the layer read
+    /// from `X-Petstore-Event`, and the `data` kept as it was.
+    Untyped {
+        data: Option<serde_json::Value>,
+    },
 }
 
 /// The envelope's fields the receiver reads; any other is skipped.
@@ -1177,6 +1312,28 @@ enum EventKind {
     OrderCancelled,
     #[serde(other)]
     Unknown,
+}
+
+impl PetstoreEvent {
+    /// The event a body without `type` is, given the type the layer read
+    /// from `X-Petstore-Event` (its fallback for the type).
+    fn typed(event_type: Option<&str>, data: Option<serde_json::Value>) -> Result<Self, HandlerError> {
+        let event: fn(Order) -> PetstoreEvent = match event_type {
+            Some("order.created") => |data| PetstoreEvent::OrderCreated { data },
+            Some("order.completed") => |data| PetstoreEvent::OrderCompleted { data },
+            Some("order.cancelled") => |data| PetstoreEvent::OrderCancelled { data },
+            Some(_) => return Ok(PetstoreEvent::Unknown),
+            None => {
+                return Err(HandlerError::permanent(
+                    "no event type: the body has no `type` and there is no X-Petstore-Event header",
+                ))
+            }
+        };
+        let data = data.ok_or_else(|| HandlerError::permanent("missing field `data`"))?;
+        Order::deserialize(data)
+            .map(event)
+            .map_err(|error| HandlerError::permanent(format!("data: {error}")))
+    }
 }
 
 impl<'de> Deserialize<'de> for PetstoreEvent {
@@ -1221,7 +1378,10 @@ impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
                 }
             }
         }
-        let event: fn(Order) -> PetstoreEvent = match kind.ok_or_else(|| Error::missing_field("type"))? {
+        let Some(kind) = kind else {
+            return Ok(PetstoreEvent::Untyped { data: early });
+        };
+        let event: fn(Order) -> PetstoreEvent = match kind {
             EventKind::OrderCreated => |data| PetstoreEvent::OrderCreated { data },
             EventKind::OrderCompleted => |data| PetstoreEvent::OrderCompleted { data },
             EventKind::OrderCancelled => |data| PetstoreEvent::OrderCancelled { data },
@@ -1240,10 +1400,17 @@ async fn petstore(
     attempt: Option<Extension<Attempt>>,
     Webhook { event, verified }: Webhook<PetstoreEvent>,
 ) -> Result<(), HandlerError> {
+    // A body without `type` takes the one the layer read from `X-Petstore-Event`.
+    let event = match event {
+        PetstoreEvent::Untyped { data } => PetstoreEvent::typed(verified.event_type(), data),
+        event => Ok(event),
+    };
     let (order, outcome) = match event {
-        PetstoreEvent::OrderCreated { data }
-        | PetstoreEvent::OrderCompleted { data }
-        | PetstoreEvent::OrderCancelled { data } => {
+        Ok(
+            PetstoreEvent::OrderCreated { data }
+            | PetstoreEvent::OrderCompleted { data }
+            | PetstoreEvent::OrderCancelled { data },
+        ) => {
             let outcome = if data.order_id.is_empty() {
                 // Will never validate: acknowledge so the sender stops retrying.
                 Err(HandlerError::permanent("order event without an orderId"))
@@ -1252,7 +1419,8 @@ async fn petstore(
             };
             (Some(data), outcome.map(|()| true))
         }
-        PetstoreEvent::Unknown => (None, Ok(false)),
+        Ok(PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. }) => (None, Ok(false)),
+        Err(error) => (None, Err(error)),
     };
     let outcome = settle(
         &stats,
@@ -1321,7 +1489,17 @@ fn settle(
             stats.processed.fetch_add(1, Ordering::Relaxed);
             "processed"
         }
-        Ok(false) => "ignored (unknown type)",
+        Ok(false) => {
+            let mut ignored = stats
+                .ignored
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if ignored.len() >= IGNORED_KEPT {
+                ignored.pop_front();
+            }
+            ignored.push_back(verified.id().to_owned());
+            "ignored (unknown type)"
+        }
         Err(error) if error.is_permanent() => "permanent failure",
         Err(_) => "retryable failure",
     };
@@ -1555,7 +1733,7 @@ mod petstore_event_tests {
             PetstoreEvent::OrderCreated { data }
             | PetstoreEvent::OrderCompleted { data }
             | PetstoreEvent::OrderCancelled { data } => Some(data),
-            PetstoreEvent::Unknown => None,
+            PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. } => None,
         }
     }
 
@@ -1591,12 +1769,29 @@ mod petstore_event_tests {
     }
 
     #[test]
+    fn a_body_without_type_takes_the_headers_type() {
+        let body = r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#;
+        let PetstoreEvent::Untyped { data } = parse(body).unwrap() else {
+            panic!("{body} is untyped");
+        };
+        let event = PetstoreEvent::typed(Some("order.created"), data.clone()).unwrap();
+        assert_eq!(order(event).unwrap().order_id, "1");
+        assert!(matches!(
+            PetstoreEvent::typed(Some("pet.adopted"), data.clone()),
+            Ok(PetstoreEvent::Unknown)
+        ));
+        assert!(PetstoreEvent::typed(None, data).unwrap_err().is_permanent());
+        assert!(PetstoreEvent::typed(Some("order.created"), None)
+            .unwrap_err()
+            .is_permanent());
+    }
+
+    #[test]
     fn a_known_type_with_the_wrong_data_is_a_data_error() {
         for json in [
             r#"{"type":"order.created","data":{"orderId":7,"status":"created"}}"#,
             r#"{"data":{"status":"created"},"type":"order.created"}"#,
             r#"{"type":"order.created"}"#,
-            r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#,
             r#"{"type":"order.created","type":"pet.adopted","data":{"orderId":"1","status":"created"}}"#,
             r#"["type","order.created"]"#,
         ] {

@@ -176,6 +176,10 @@ impl Sign for WithHeaders {
         headers.extend(self.signer.sign_headers(body, id, timestamp));
         headers
     }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        self.signer.event_type_header()
+    }
 }
 
 impl Options {

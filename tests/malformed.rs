@@ -1245,7 +1245,7 @@ async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedup
     // The id travels in a header outside the signed content, so whoever
     // captured one delivery can resend it under any id.
     let acme = || {
-        Spec::builder()
+        Spec::builder("acme")
             .signature_header("x-acme-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)

@@ -121,6 +121,10 @@ impl Sign for Renamed {
         }
         headers
     }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        self.0.event_type_header()
+    }
 }
 
 fn secret(text: &str) -> Result<Secret, ConfigError> {

@@ -35,7 +35,7 @@ pub fn at(secs: i64) -> SystemTime {
 /// a signed id header: `X-Acme-Signature: sha256=<base64>` over
 /// `{timestamp}.{id}.{body}`.
 pub fn acme(secret: &str) -> Spec {
-    Spec::builder()
+    Spec::builder("acme")
         .signature_header("x-acme-signature")
         .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
         .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)

@@ -103,7 +103,7 @@ impl Linear {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Linear")
             .signature_header("linear-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_body("webhookTimestamp", TimestampFormat::UnixMillis)

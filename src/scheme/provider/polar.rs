@@ -82,7 +82,7 @@ impl Polar {
     /// Standard Webhooks' declaration, `svix-*` names included, as
     /// [`StandardWebhooks`](crate::scheme::StandardWebhooks) reads them.
     fn declaration() -> SpecBuilder {
-        standard_webhooks().alternate_headers(&SVIX_NAMES)
+        standard_webhooks("Polar").alternate_headers(&SVIX_NAMES)
     }
 }
 

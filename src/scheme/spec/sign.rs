@@ -2,7 +2,7 @@
 //! body) its sender would send.
 
 use bytes::Bytes;
-use http::header::HeaderMap;
+use http::header::{HeaderMap, HeaderName};
 
 use super::declare::Layout;
 use super::rules::{Part, SignatureRule, Src, TimestampRule, TsRule};
@@ -201,6 +201,10 @@ impl Sign for Spec {
     /// it is.
     fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
         self.sign_body_with(body, id, timestamp, &|alg, parts| self.hmac_sign(alg, parts))
+    }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        Spec::event_type_header(self).cloned()
     }
 }
 
