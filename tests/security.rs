@@ -13,9 +13,9 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use reliability_support::{at, counting, layer, NOW};
 use tower::ServiceExt;
-use tower_webhook::scheme::{Discord, DiscordEndpoint, Scheme};
-use tower_webhook::testing::{self, IdSource, Preset, SignatureSource};
-use tower_webhook::{LruGuard, WebhookLayer};
+use tower_webhook::scheme::{Discord, DiscordEndpoint, Scheme, Twilio};
+use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
+use tower_webhook::{LruGuard, Secret, WebhookLayer};
 
 const LIMIT: usize = 64 * 1024;
 
@@ -159,4 +159,155 @@ async fn no_status_before_the_signature_depends_on_the_clock() {
         }
     }
     assert!(timestamped >= 5, "only {timestamped} timestamped presets");
+}
+
+/// Twilio's signature of `signed` (the URL, then the sorted parameters) under `token`.
+fn twilio_signature(token: &str, signed: &str) -> String {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(token.as_bytes()).unwrap();
+    mac.update(signed.as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+const TWILIO_URL: &str = "https://hooks.example.com/webhooks?account=main";
+
+fn twilio() -> Box<dyn Scheme> {
+    Box::new(Twilio::new(Secret::new("12345").unwrap(), TWILIO_URL).unwrap())
+}
+
+/// A request to `uri` with these headers and body.
+fn request(uri: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Request<Full<Bytes>> {
+    let mut builder = Request::post(uri);
+    for (name, value) in headers {
+        builder = builder.header(*name, *value);
+    }
+    builder.body(Full::new(body.into())).unwrap()
+}
+
+/// Row 1: an SMS whose text smuggles `&bodySHA256=<hash of evil>&` into a
+/// signed parameter, captured, must not carry an arbitrary JSON body by
+/// moving its parameters into the query: the query is pinned to the
+/// configured one.
+#[tokio::test]
+async fn twilio_captured_form_signature_cannot_carry_a_json_body() {
+    let evil = br#"{"MessageStatus":"delivered","To":"attacker"}"#;
+    let hash = sha256_hex(evil);
+    // What Twilio signed: the URL, then `Body‖hi&bodySHA256=<h>&`, `From‖+15551234567`.
+    let form = format!("Body=hi%26bodySHA256%3D{hash}%26&From=%2B15551234567");
+    let signed = format!("{TWILIO_URL}Bodyhi&bodySHA256={hash}&From+15551234567");
+    let signature = twilio_signature("12345", &signed);
+    // The capture itself verifies (the control).
+    let genuine = request(
+        "/webhooks?account=main",
+        &[
+            ("x-twilio-signature", &signature),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        form,
+    );
+    assert_eq!(send(twilio(), genuine).await, (StatusCode::OK, 1));
+    // The forgery: the parameters moved into the query, the body replaced.
+    let forged_uri = format!("/webhooks?account=mainBodyhi&bodySHA256={hash}&From+15551234567");
+    for content_type in ["application/json", "application/x-www-form-urlencoded"] {
+        let forged = request(
+            &forged_uri,
+            &[("x-twilio-signature", &signature), ("content-type", content_type)],
+            Bytes::from_static(evil),
+        );
+        assert_eq!(
+            send(twilio(), forged).await,
+            (StatusCode::UNAUTHORIZED, 0),
+            "{content_type}"
+        );
+    }
+}
+
+/// Row 1: JSON mode needs both the `bodySHA256` Twilio appends after the
+/// configured query and `Content-Type: application/json`.
+#[tokio::test]
+async fn twilio_json_mode_needs_the_pinned_hash_and_a_json_content_type() {
+    let body = br#"{"MessageStatus":"delivered"}"#;
+    let url = format!("{TWILIO_URL}&bodySHA256={}", sha256_hex(body));
+    let signature = twilio_signature("12345", &url);
+    let uri = url.trim_start_matches("https://hooks.example.com");
+    let json = [
+        ("x-twilio-signature", signature.as_str()),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(
+        send(twilio(), request(uri, &json, &body[..])).await,
+        (StatusCode::OK, 1)
+    );
+    let form = [
+        ("x-twilio-signature", signature.as_str()),
+        ("content-type", "text/plain"),
+    ];
+    assert_eq!(
+        send(twilio(), request(uri, &form, &body[..])).await,
+        (StatusCode::UNAUTHORIZED, 0)
+    );
+    // The hash where Twilio never puts it: before the configured query's end.
+    let url = format!(
+        "https://hooks.example.com/webhooks?bodySHA256={}&account=main",
+        sha256_hex(body)
+    );
+    let signature = twilio_signature("12345", &url);
+    let uri = url.trim_start_matches("https://hooks.example.com");
+    let json = [
+        ("x-twilio-signature", signature.as_str()),
+        ("content-type", "application/json"),
+    ];
+    assert_eq!(
+        send(twilio(), request(uri, &json, &body[..])).await,
+        (StatusCode::UNAUTHORIZED, 0)
+    );
+}
+
+/// Row 2: the idempotency token is unsigned, so a captured delivery resent
+/// under a fresh token is dropped on its signature, the second replay key.
+#[tokio::test]
+async fn twilio_captured_delivery_under_a_fresh_token_is_dropped() {
+    let twilio = Twilio::new(Secret::new("12345").unwrap(), TWILIO_URL).unwrap();
+    let body = "MessageSid=SM1&MessageStatus=delivered";
+    let headers = twilio.sign_headers(body.as_bytes(), "token-1", NOW);
+    let guard = Arc::new(LruGuard::new(100));
+    let calls = Arc::new(AtomicUsize::new(0));
+    let service = counting(layer(Box::new(twilio), LIMIT, &guard), &calls);
+    for token in ["token-1", "token-2", "token-3"] {
+        let mut req = request("/webhooks?account=main", &[], body);
+        *req.headers_mut() = headers.clone();
+        req.headers_mut()
+            .insert("i-twilio-idempotency-token", HeaderValue::from_static(token));
+        let status = service.clone().oneshot(req).await.unwrap().status();
+        assert_eq!(status, StatusCode::OK, "{token}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler ran once");
+}
+
+/// Rows 14–15: more form parameters than `Twilio::MAX_PARAMS` is `400`,
+/// before sorting; as many is verified as usual.
+#[tokio::test]
+async fn twilio_refuses_more_form_parameters_than_the_cap() {
+    let twilio = Twilio::new(Secret::new("12345").unwrap(), TWILIO_URL).unwrap();
+    for (count, expected) in [
+        (Twilio::MAX_PARAMS, (StatusCode::OK, 1)),
+        (Twilio::MAX_PARAMS + 1, (StatusCode::BAD_REQUEST, 0)),
+    ] {
+        let body: Vec<String> = (0..count).map(|i| format!("p{i}=v")).collect();
+        let body = body.join("&");
+        let headers = twilio.sign_headers(body.as_bytes(), "token", NOW);
+        let mut req = request("/webhooks?account=main", &[], body);
+        *req.headers_mut() = headers;
+        assert_eq!(
+            send(Box::new(twilio.clone()), req).await,
+            expected,
+            "{count} parameters"
+        );
+    }
 }
