@@ -262,8 +262,9 @@ pub fn presets() -> &'static [Preset] {
                 forger_key: "54321",
                 signature: SignatureSource::Header("x-twilio-signature"),
                 timestamp_header: None,
-                id: IdSource::Signature,
-                id_signed: true,
+                // Unsigned; the signature is the second replay key.
+                id: IdSource::Header("i-twilio-idempotency-token"),
+                id_signed: false,
                 body_signed_verbatim: false,
                 url_signed: true,
             },
