@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-# Writes tests/fixtures/sdk_vectors_calendly_petstore.json: computed vectors
+# Writes tests/fixtures/providers/{calendly,petstore}.json: computed vectors
 # for Calendly (which publishes none and has no SDK of its own that signs) and
 # for the source article's Petstore scheme (its event verbatim, signed as the
 # article's Node code signs it; the signature is cross-checked by
 # tests/real_senders.rs against Node 20's crypto.createHmac).
-# Run: python3 scripts/gen_vectors_calendly_petstore.py > tests/fixtures/sdk_vectors_calendly_petstore.json
+# Run: python3 scripts/gen_vectors_calendly_petstore.py | python3 scripts/split_fixture.py
 import hashlib, hmac, json
 
 CAL_SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_calendly_petstore.py: "
@@ -58,4 +58,4 @@ add_pet("petstore-article-uppercase-hex", pet(PET_KEY, ARTICLE).upper(), "valid"
 add_pet("petstore-article-reserialized", pet(PET_KEY, json.dumps(json.loads(ARTICLE))), "invalid",
         "signed over the event re-serialized with spaces (Python's json.dumps), delivered as the article's bytes")
 add_pet("petstore-article-wrong-key", pet("another petstore secret 0123", ARTICLE), "invalid", "signed with another key")
-print(json.dumps(cases, indent=1))
+print(json.dumps({"how": "Computed with Python 3 hmac/hashlib by scripts/gen_vectors_calendly_petstore.py; each case's `source` says how.", "cases": cases}, indent=1))

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-# Writes tests/fixtures/sdk_vectors_mailgun.json: computed vectors for Mailgun's
+# Writes tests/fixtures/providers/mailgun.json: computed vectors for Mailgun's
 # JSON webhooks (Mailgun publishes none with its key, and no SDK of its own
 # signs deliveries; mailgun-go and mailgun.js only verify).
-# Run: python3 scripts/gen_vectors_mailgun.py > tests/fixtures/sdk_vectors_mailgun.json
+# Run: python3 scripts/gen_vectors_mailgun.py | python3 scripts/split_fixture.py
 import hashlib, hmac, json
 
 SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_mailgun.py: hex HMAC-SHA256 "

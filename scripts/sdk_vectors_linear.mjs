@@ -1,8 +1,8 @@
-// Writes tests/fixtures/sdk_vectors_linear.json (stdout): Linear deliveries
+// Writes tests/fixtures/providers/linear.json (through scripts/split_fixture.py): Linear deliveries
 // whose outcome is what @linear/sdk 98.0.0 says, at a fixed clock.
 //
 // Run: npm install @linear/sdk@98.0.0 in DIR, then
-//   node scripts/sdk_vectors_linear.mjs DIR > tests/fixtures/sdk_vectors_linear.json
+//   node scripts/sdk_vectors_linear.mjs DIR | python3 scripts/split_fixture.py
 //
 // The SDK has no signing helper: each delivery is signed with node's crypto
 // (hex HMAC-SHA256 of the raw body), then given to the SDK twice, to
@@ -119,5 +119,5 @@ const how =
   ", npm install @linear/sdk@98.0.0). Linear's SDK has no signing helper: each body is signed with node's crypto " +
   "(hex HMAC-SHA256 of the raw body), and `expect` is what @linear/sdk 98.0.0 says with Date.now fixed at now_ms: " +
   "`valid` when `new LinearWebhookClient(secret).verify(rawBody, signature, timestamp)` returned true and " +
-  "`createHandler()` answered 200, `invalid` when both refused (the note gives the SDK's words). Read by tests/vectors.rs.";
+  "`createHandler()` answered 200, `invalid` when both refused (the note gives the SDK's words). Read by tests/vectors.rs and tests/providers/.";
 process.stdout.write(JSON.stringify({ how, cases: out }, null, 2) + "\n");

@@ -3,7 +3,8 @@
 use tower_webhook::testing::VerifyHeaders as _;
 use tower_webhook::Rejection;
 
-use crate::support::{at, fixture, sdk_cases_verify_and_fail_once_changed};
+use crate::at;
+use crate::support::{fixture, sdk_cases_verify_and_fail_once_changed};
 
 const FIXTURE: &str = include_str!("../fixtures/providers/webflow.json");
 

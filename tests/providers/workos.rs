@@ -5,7 +5,8 @@ use tower_webhook::scheme::WorkOS;
 use tower_webhook::testing::{Sign, VerifyHeaders as _};
 use tower_webhook::{Rejection, Secret};
 
-use crate::support::{at, fixture, sdk_cases_verify_and_fail_once_changed};
+use crate::at;
+use crate::support::{fixture, sdk_cases_verify_and_fail_once_changed};
 
 const FIXTURE: &str = include_str!("../fixtures/providers/workos.json");
 
