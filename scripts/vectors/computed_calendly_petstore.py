@@ -4,13 +4,13 @@
 # for the source article's Petstore scheme (its event verbatim, signed as the
 # article's Node code signs it; the signature is cross-checked by
 # tests/real_senders.rs against Node 20's crypto.createHmac).
-# Run: python3 scripts/gen_vectors_calendly_petstore.py | python3 scripts/split_fixture.py
+# Run: python3 scripts/vectors/computed_calendly_petstore.py | python3 scripts/vectors/split_fixture.py
 import hashlib, hmac, json
 
-CAL_SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_calendly_petstore.py: "
+CAL_SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/vectors/computed_calendly_petstore.py: "
            "Calendly-Webhook-Signature t=<unix>,v1=<hex HMAC-SHA256 of '<t>.' + body>, as "
            "https://developer.calendly.com/docs/webhooks/overview describes (Calendly publishes no vector)")
-PET_SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_calendly_petstore.py: "
+PET_SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/vectors/computed_calendly_petstore.py: "
            "X-Petstore-Signature = hex HMAC-SHA256 of the raw body, as the source article's "
            "crypto.createHmac('sha256', secret).update(body).digest('hex')")
 KEY = "calendly signing key"
@@ -58,4 +58,4 @@ add_pet("petstore-article-uppercase-hex", pet(PET_KEY, ARTICLE).upper(), "valid"
 add_pet("petstore-article-reserialized", pet(PET_KEY, json.dumps(json.loads(ARTICLE))), "invalid",
         "signed over the event re-serialized with spaces (Python's json.dumps), delivered as the article's bytes")
 add_pet("petstore-article-wrong-key", pet("another petstore secret 0123", ARTICLE), "invalid", "signed with another key")
-print(json.dumps({"how": "Computed with Python 3 hmac/hashlib by scripts/gen_vectors_calendly_petstore.py; each case's `source` says how.", "cases": cases}, indent=1))
+print(json.dumps({"how": "Computed with Python 3 hmac/hashlib by scripts/vectors/computed_calendly_petstore.py; each case's `source` says how.", "cases": cases}, indent=1))

@@ -1,7 +1,7 @@
 // Writes tests/fixtures/providers/{workos,webflow,paystack,notion,sentry}.json, one fixture per provider, read by
 // tests/providers/. Run from the repository root after
 //   npm install @workos-inc/node@8.13.0 webflow-api@3.3.4
-// then check them with the Python SDKs: scripts/provider_vectors_check.py.
+// then check them with the Python SDKs: scripts/vectors/sdk_workos_paystack_check.py.
 const crypto = require("node:crypto");
 const fs = require("node:fs");
 const hmac = (alg, key, msg, enc = "hex") => crypto.createHmac(alg, key).update(msg).digest(enc);
@@ -23,7 +23,7 @@ const write = (name, how, cases) =>
   const wSig = await workos.webhooks.computeSignature(wT, wPayload, wSecret);
   const wHeader = `t=${wT}, v1=${wSig}`;
   await workos.webhooks.verifyHeader({ payload: wPayload, sigHeader: wHeader, secret: wSecret, tolerance: Date.now() });
-  write("workos", "Signed by @workos-inc/node@8.13.0 Webhooks.computeSignature (node 20) and accepted by its verifyHeader; scripts/provider_vectors.cjs.", [
+  write("workos", "Signed by @workos-inc/node@8.13.0 Webhooks.computeSignature (node 20) and accepted by its verifyHeader; scripts/vectors/sdk_workos_webflow_paystack_notion_sentry.cjs.", [
     { id: "workos-sdk-1", scheme: "workos", source: "@workos-inc/node@8.13.0 webhooks.computeSignature", secret: wSecret,
       headers: { "WorkOS-Signature": wHeader }, body: JSON.stringify(wPayload), now: 1700000010, expect: "valid", expect_id: wPayload.id, expect_type: "user.created" },
   ]);
@@ -42,19 +42,19 @@ const write = (name, how, cases) =>
   const fHeaders = { "x-webflow-timestamp": fT, "x-webflow-signature": fSig };
   if (!(await webflow.webhooks.verifySignature({ headers: fHeaders, body: fBody, secret: fSecret }))) throw new Error("webflow SDK refused");
   if (await webflow.webhooks.verifySignature({ headers: fHeaders, body: fBody + " ", secret: fSecret })) throw new Error("webflow SDK accepted a changed body");
-  write("webflow", "Signed with node 20's crypto (HMAC-SHA256 of `timestamp:body`, Webflow's docs) and accepted by webflow-api@3.3.4 webhooks.verifySignature, which refused the body with one byte appended; scripts/provider_vectors.cjs.", [
+  write("webflow", "Signed with node 20's crypto (HMAC-SHA256 of `timestamp:body`, Webflow's docs) and accepted by webflow-api@3.3.4 webhooks.verifySignature, which refused the body with one byte appended; scripts/vectors/sdk_workos_webflow_paystack_notion_sentry.cjs.", [
     { id: "webflow-sdk-1", scheme: "webflow", source: "webflow-api@3.3.4 webhooks.verifySignature accepted it (signed with node crypto)", secret: fSecret,
       headers: { "X-Webflow-Timestamp": fT, "X-Webflow-Signature": fSig }, body: fBody, now: 1700000030, expect: "valid", expect_id: `sig:${fSig}`, expect_type: "form_submission" },
   ]);
 
-  // Paystack: HMAC-SHA512 of the body with node crypto, as Paystack's docs' snippet; checked by pypaystack2 (provider_vectors_check.py).
+  // Paystack: HMAC-SHA512 of the body with node crypto, as Paystack's docs' snippet; checked by pypaystack2 (sdk_workos_paystack_check.py).
   const pSecret = "sk_test_0123456789abcdef0123456789abcdef01234567";
   const pBody = JSON.stringify({
     event: "charge.success",
     data: { id: 302961, domain: "live", status: "success", reference: "qTPrJoy9Bx", amount: 10000, currency: "NGN", paid_at: "2016-09-30T21:10:19.000Z", channel: "card", customer: { id: 68324, email: "bojack@horsinaround.com" } },
   });
   const pSig = hmac("sha512", pSecret, pBody);
-  write("paystack", "Signed with node 20's crypto (HMAC-SHA512 of the body keyed with the secret key, as Paystack's docs' snippet); accepted by pypaystack2 3.4.0 (community SDK) is_verified_webhook_payload in scripts/provider_vectors_check.py; scripts/provider_vectors.cjs.", [
+  write("paystack", "Signed with node 20's crypto (HMAC-SHA512 of the body keyed with the secret key, as Paystack's docs' snippet); accepted by pypaystack2 3.4.0 (community SDK) is_verified_webhook_payload in scripts/vectors/sdk_workos_paystack_check.py; scripts/vectors/sdk_workos_webflow_paystack_notion_sentry.cjs.", [
     { id: "paystack-1", scheme: "paystack", source: "node crypto per paystack.com/docs/payments/webhooks, checked by pypaystack2 3.4.0", secret: pSecret,
       headers: { "x-paystack-signature": pSig }, body: pBody, now: 1700000000, expect: "valid", expect_id: `sig:${pSig}`, expect_type: "charge.success" },
   ]);
@@ -68,7 +68,7 @@ const write = (name, how, cases) =>
     entity: { id: "153104cd-477e-809d-8dc4-ff2d96ae3090", type: "page" }, type: "page.created",
     data: { parent: { id: "13950b26-c203-4f3b-b97d-93ec06319565", type: "space" } },
   });
-  write("notion", "Signed with node 20's crypto as the snippet in Notion's docs (`sha256=` + hex HMAC-SHA256 of the body keyed with the verification token); @notionhq/client has no verifier; scripts/provider_vectors.cjs.", [
+  write("notion", "Signed with node 20's crypto as the snippet in Notion's docs (`sha256=` + hex HMAC-SHA256 of the body keyed with the verification token); @notionhq/client has no verifier; scripts/vectors/sdk_workos_webflow_paystack_notion_sentry.cjs.", [
     { id: "notion-1", scheme: "notion", source: "node crypto per developers.notion.com/reference/webhooks", secret: nToken,
       headers: { "X-Notion-Signature": `sha256=${hmac("sha256", nToken, nBody)}` }, body: nBody, now: 1733442934, expect: "valid", expect_id: "367cba44-b6f3-4c92-81e7-6a2e9659efd4", expect_type: "page.created" },
   ]);
@@ -80,7 +80,7 @@ const write = (name, how, cases) =>
     data: { issue: { id: "1170820242", shortId: "SENTRY-1", title: "Error: hello", status: "unresolved" } },
     actor: { type: "application", id: "sentry", name: "Sentry" },
   });
-  write("sentry", "Signed with node 20's crypto as the snippet in Sentry's docs (hex HMAC-SHA256 of the body keyed with the client secret); no Sentry SDK verifies; scripts/provider_vectors.cjs.", [
+  write("sentry", "Signed with node 20's crypto as the snippet in Sentry's docs (hex HMAC-SHA256 of the body keyed with the client secret); no Sentry SDK verifies; scripts/vectors/sdk_workos_webflow_paystack_notion_sentry.cjs.", [
     { id: "sentry-1", scheme: "sentry", source: "node crypto per docs.sentry.io integration-platform webhooks", secret: sSecret,
       headers: { "Sentry-Hook-Signature": hmac("sha256", sSecret, sBody), "Sentry-Hook-Resource": "issue", "Sentry-Hook-Timestamp": "1700000000", "Request-ID": "5f3c8ba1-5b6b-4a3a-a5f0-1b2c3d4e5f60" },
       body: sBody, now: 1700000000, expect: "valid", expect_id: "5f3c8ba1-5b6b-4a3a-a5f0-1b2c3d4e5f60", expect_type: "issue" },

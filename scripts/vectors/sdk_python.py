@@ -4,7 +4,7 @@ Polar deliveries signed or checked with the providers' own SDKs.
 
 Needs (pip): svix==2.9.1 standardwebhooks==1.1.0 polar-sdk==1.0.2
 hubspot-api-client==12.0.0 squareup==46.0.0.20260916.
-Run: python3 scripts/sdk_vectors_c.py | python3 scripts/split_fixture.py
+Run: python3 scripts/vectors/sdk_python.py | python3 scripts/vectors/split_fixture.py
 """
 
 import base64
@@ -134,4 +134,4 @@ add({"id": "square-squareup-sdk", "scheme": "square", "url": url,
      "secret": secret, "headers": {"x-square-hmacsha256-signature": sig}, "body": body, "now": TS,
      "expect": "valid"}, tampered)
 
-print(json.dumps({"how": "Signed or checked with the providers' own SDKs by scripts/sdk_vectors_c.py; each case's `source` names the package@version.", "cases": cases}, indent=1))
+print(json.dumps({"how": "Signed or checked with the providers' own SDKs by scripts/vectors/sdk_python.py; each case's `source` names the package@version.", "cases": cases}, indent=1))

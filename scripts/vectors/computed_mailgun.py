@@ -2,10 +2,10 @@
 # Writes tests/fixtures/providers/mailgun.json: computed vectors for Mailgun's
 # JSON webhooks (Mailgun publishes none with its key, and no SDK of its own
 # signs deliveries; mailgun-go and mailgun.js only verify).
-# Run: python3 scripts/gen_vectors_mailgun.py | python3 scripts/split_fixture.py
+# Run: python3 scripts/vectors/computed_mailgun.py | python3 scripts/vectors/split_fixture.py
 import hashlib, hmac, json
 
-SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_mailgun.py: hex HMAC-SHA256 "
+SRC = ("COMPUTED with Python 3 hmac/hashlib by scripts/vectors/computed_mailgun.py: hex HMAC-SHA256 "
        "of timestamp + token under the HTTP webhook signing key, as "
        "https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/securing-webhooks describes")
 KEY = "mailgun signing key"

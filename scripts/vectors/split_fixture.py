@@ -4,13 +4,13 @@ on stdin and merges each case into tests/fixtures/providers/<scheme>.json (the r
 name), replacing a case with the same id. Each file's `how` lists every script that wrote
 to it. The fixture scripts pipe into it, e.g.:
 
-    python3 scripts/gen_vectors_mailgun.py | python3 scripts/split_fixture.py
+    python3 scripts/vectors/computed_mailgun.py | python3 scripts/vectors/split_fixture.py
 """
 import json
 import os
 import sys
 
-DIR = os.path.join(os.path.dirname(__file__), "..", "tests", "fixtures", "providers")
+DIR = os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "providers")
 
 data = json.load(sys.stdin)
 cases = data["cases"] if isinstance(data, dict) else data

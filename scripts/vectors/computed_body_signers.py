@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 # Writes tests/fixtures/providers/{intercom,bitbucket,typeform,vercel,lemonsqueezy,meta,gitlab}.json: computed vectors for Intercom, Bitbucket,
 # Typeform, Vercel, Lemon Squeezy, Meta and GitLab (none of them publishes vectors).
-# Run: python3 scripts/gen_vectors_a.py | python3 scripts/split_fixture.py
+# Run: python3 scripts/vectors/computed_body_signers.py | python3 scripts/vectors/split_fixture.py
 import hmac, hashlib, base64, json
 cases = []
-SRC = "COMPUTED with Python 3 hmac/hashlib by scripts/gen_vectors_a.py (the provider publishes no vector, and no SDK of its own on PyPI/npm signs its webhooks)"
+SRC = "COMPUTED with Python 3 hmac/hashlib by scripts/vectors/computed_body_signers.py (the provider publishes no vector, and no SDK of its own on PyPI/npm signs its webhooks)"
 def add(id, scheme, secret, headers, body, expect, note, **extra):
     c = {"id": id, "scheme": scheme, "source": extra.pop("source", SRC), "secret": secret,
          "headers": headers, "body": body, "expect": expect, "note": note}
@@ -67,4 +67,4 @@ add("gitlab-token-wrong", "gitlab", k, {"X-Gitlab-Token": "gitlab secret toke", 
 add("gitlab-token-hmac-is-not-the-token", "gitlab", k, {"X-Gitlab-Token": mac(hashlib.sha256, k, '{"object_kind":"push"}').hexdigest(), "X-Gitlab-Event": "Push Hook", "Idempotency-Key": "2a1ffb9e-63c8-4c4e-9b0b-3c0f5e1d8a77"}, '{"object_kind":"push"}', "invalid", "an HMAC of the body in the token header is not the token", source="hand-written (a token compare has no vector)")
 
 import sys
-print(json.dumps({"how": "Computed with Python 3 hmac/hashlib by scripts/gen_vectors_a.py (the provider publishes no vector, and no SDK of its own signs its webhooks); each case's `source` says more.", "cases": cases}, indent=2, ensure_ascii=False))
+print(json.dumps({"how": "Computed with Python 3 hmac/hashlib by scripts/vectors/computed_body_signers.py (the provider publishes no vector, and no SDK of its own signs its webhooks); each case's `source` says more.", "cases": cases}, indent=2, ensure_ascii=False))
