@@ -12,7 +12,7 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body), `workos`, `webflow`, `paystack` (the secret key), `notion` (the verification token), `sentry` (the integration's client secret). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
@@ -130,6 +130,7 @@ use tower_webhook::scheme::{
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
 use tower_webhook::scheme::{HubSpot, Polar, Square};
+use tower_webhook::scheme::{Notion, Paystack, Sentry, Webflow, WorkOS};
 use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -518,7 +519,8 @@ fn generate_secret(scheme: &str) -> String {
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(
@@ -678,6 +680,11 @@ pub fn scheme_checked(
         "vercel" => Ok(Box::new(Vercel::new(keys(|s| Secret::new(s))?))),
         "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
         "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
+        "workos" => Ok(Box::new(tolerant!(WorkOS::new(keys(|s| Secret::new(s))?)))),
+        "webflow" => Ok(Box::new(tolerant!(Webflow::new(keys(|s| Secret::new(s))?)))),
+        "paystack" => Ok(Box::new(Paystack::new(keys(|s| Secret::new(s))?))),
+        "notion" => Ok(Box::new(Notion::new(keys(|s| Secret::new(s))?))),
+        "sentry" => Ok(Box::new(Sentry::new(keys(|s| Secret::new(s))?))),
         // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
         "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => {
             Ok(Box::new(match tolerance {
