@@ -65,7 +65,7 @@ impl Notion {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Notion")
             .signature_header("x-notion-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::body("id"))

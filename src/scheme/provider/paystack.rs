@@ -65,7 +65,7 @@ impl Paystack {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Paystack")
             .signature_header("x-paystack-signature")
             .version("", Algorithm::HmacSha512, Encoding::Hex)
             .id(FieldSource::signature())

@@ -69,7 +69,7 @@ impl Sentry {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Sentry")
             .signature_header("sentry-hook-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::header("request-id"))

@@ -67,7 +67,7 @@ impl Webflow {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Webflow")
             .signature_header("x-webflow-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-webflow-timestamp", TimestampFormat::UnixMillis)

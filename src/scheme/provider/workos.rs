@@ -64,7 +64,7 @@ impl WorkOS {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("WorkOS")
             .signature_header("workos-signature")
             .keyed_list(',', '=')
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)
