@@ -2165,36 +2165,37 @@ mod petstore_event_tests {
 
 #[cfg(test)]
 mod inbox_url_tests {
-    use super::InboxUrl;
-
     #[test]
     fn shows_a_postgres_url_without_its_password() {
-        let url = InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
+        let url = super::InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
         assert_eq!(url.to_string(), "postgres://shop:***@db.internal:5433/shop");
         assert!(!format!("{url:?}").contains("s3cr3t"));
-        let query = InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
+        let query = super::InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
         assert_eq!(query.to_string(), "postgresql://shop@db/shop?...");
-        let bare = InboxUrl::Postgres("postgres://db/shop".to_owned());
+        let bare = super::InboxUrl::Postgres("postgres://db/shop".to_owned());
         assert_eq!(bare.to_string(), "postgres://db/shop");
     }
 
     #[test]
     fn refuses_an_inbox_url_of_no_known_kind() {
         for bad in ["sqlite:", "mysql://db/shop", "inbox.sqlite3", ""] {
-            let error = InboxUrl::parse(bad).unwrap_err();
+            let error = super::InboxUrl::parse(bad).unwrap_err();
             assert!(error.contains("sqlite:PATH or postgres://"), "{bad}: {error}");
         }
-        assert!(matches!(InboxUrl::parse("sqlite:in.db"), Ok(InboxUrl::Sqlite(_))));
+        assert!(matches!(
+            super::InboxUrl::parse("sqlite:in.db"),
+            Ok(super::InboxUrl::Sqlite(_))
+        ));
     }
 
     #[cfg(feature = "postgres")]
     #[test]
     fn reads_a_postgres_url_and_refuses_one_without_a_database() {
         assert!(matches!(
-            InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
-            Ok(InboxUrl::Postgres(_))
+            super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
+            Ok(super::InboxUrl::Postgres(_))
         ));
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
         assert!(error.contains("must name a host and a database"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }
@@ -2202,7 +2203,7 @@ mod inbox_url_tests {
     #[cfg(not(feature = "postgres"))]
     #[test]
     fn a_postgres_url_without_the_feature_says_how_to_get_it() {
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
         assert!(error.contains("--features postgres"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }
