@@ -4,6 +4,7 @@
 
 mod reliability_support;
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -13,9 +14,11 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use reliability_support::{at, counting, layer, NOW};
 use tower::ServiceExt;
-use tower_webhook::scheme::{Discord, DiscordEndpoint, Scheme, Twilio};
+use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
+use tower_webhook::inbox::{InboxStore as _, MemoryInbox, RecordId};
+use tower_webhook::scheme::{Discord, DiscordEndpoint, GitLab, Scheme, Twilio};
 use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
-use tower_webhook::{LruGuard, Secret, WebhookLayer};
+use tower_webhook::{LruGuard, PermanentFailure, Secret, WebhookLayer};
 
 const LIMIT: usize = 64 * 1024;
 
@@ -310,4 +313,103 @@ async fn twilio_refuses_more_form_parameters_than_the_cap() {
             "{count} parameters"
         );
     }
+}
+
+const GITLAB_TOKEN: &str = "gitlab secret token";
+
+/// A GitLab delivery authenticated by the legacy secret token.
+fn gitlab_delivery(id: &str) -> Request<Full<Bytes>> {
+    request(
+        "/webhooks",
+        &[
+            ("x-gitlab-token", GITLAB_TOKEN),
+            ("x-gitlab-event", "Push Hook"),
+            ("idempotency-key", id),
+            ("content-type", "application/json"),
+        ],
+        Bytes::from_static(br#"{"object_kind":"push"}"#),
+    )
+}
+
+/// An inner service that marks every delivery as never processable.
+async fn permanent(_: Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let mut response = http::Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+        .extensions_mut()
+        .insert(PermanentFailure::new("cannot process"));
+    Ok(response)
+}
+
+/// Row 3: GitLab's legacy token authenticates whatever body comes with it,
+/// so no dead letter (memory, file) and no request a re-run sends holds it.
+#[tokio::test]
+async fn gitlab_token_is_never_kept_in_a_dead_letter() {
+    let memory = Arc::new(MemoryDeadLetters::default());
+    let dir = std::env::temp_dir().join(format!("tw-security-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("letters.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let file = FileDeadLetters::open(&path).unwrap();
+    let scheme = || GitLab::new(Secret::new(GITLAB_TOKEN).unwrap());
+    let memory_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(Arc::clone(&memory)))
+        .service(tower::service_fn(permanent));
+    let file_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(file))
+        .service(tower::service_fn(permanent));
+    let status = memory_app
+        .oneshot(gitlab_delivery("evt-1"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    let status = file_app.oneshot(gitlab_delivery("evt-1")).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+
+    let letters = memory.letters();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert!(
+        !letter.headers().contains_key("x-gitlab-token"),
+        "{:?}",
+        letter.headers()
+    );
+    assert_eq!(
+        letter.headers()["x-gitlab-event"],
+        "Push Hook",
+        "the rest is kept"
+    );
+    let rerun: Request<Full<Bytes>> = letter.to_request();
+    assert!(!rerun.headers().contains_key("x-gitlab-token"));
+    assert!(!letter.to_json_line().contains(GITLAB_TOKEN));
+    assert!(!format!("{letter:?}").contains(GITLAB_TOKEN));
+
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.lines().count(), 1);
+    assert!(!written.contains(GITLAB_TOKEN), "{written}");
+    assert!(!written.contains("x-gitlab-token"), "{written}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Row 3: the same for an inbox record and the request its worker rebuilds.
+#[tokio::test]
+async fn gitlab_token_is_never_kept_in_an_inbox_record() {
+    let inbox = Arc::new(MemoryInbox::new());
+    let app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(GitLab::new(Secret::new(GITLAB_TOKEN).unwrap())).inbox(Arc::clone(&inbox)))
+        .service(tower::service_fn(permanent));
+    let status = app.oneshot(gitlab_delivery("evt-2")).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    let record = inbox.get(RecordId::new(1)).await.unwrap().expect("the record");
+    assert_eq!(record.entry.event_id, "evt-2");
+    assert!(
+        !record.headers.contains_key("x-gitlab-token"),
+        "{:?}",
+        record.headers
+    );
+    assert_eq!(record.headers["x-gitlab-event"], "Push Hook");
+    let rebuilt: Request<Full<Bytes>> = record.to_request();
+    assert!(!rebuilt.headers().contains_key("x-gitlab-token"));
+    assert!(!format!("{record:?}").contains(GITLAB_TOKEN));
 }

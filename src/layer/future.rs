@@ -20,7 +20,7 @@ use super::layer::{Config, InboxMode};
 use super::load::{Refused, Slot};
 use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
-use crate::event::RequestHead;
+use crate::event::{strip_declared, RequestHead};
 use crate::inbox::{Enqueued, Incoming, State};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
@@ -293,15 +293,29 @@ where
                     );
                     return Ok(track.rejected(internal_error()));
                 }
+                let mut parts = parts;
+                let scheme = &config.scheme;
+                strip_declared(
+                    &mut parts.headers,
+                    &mut parts.uri,
+                    scheme.credential_headers(),
+                    scheme.credential_query(),
+                );
                 return Ok(Box::pin(enqueue(&config, inbox, parts, bytes, delivery, track)).await);
             }
             // What a dead letter keeps, should the handler mark the delivery,
             // in the `Verified` extension's own allocation.
-            let head = RequestHead {
+            let mut head = RequestHead {
                 method: parts.method.clone(),
                 uri: parts.uri.clone(),
                 headers: parts.headers.clone(),
             };
+            strip_declared(
+                &mut head.headers,
+                &mut head.uri,
+                config.scheme.credential_headers(),
+                config.scheme.credential_query(),
+            );
             let decoded = decoding.and_then(Decoding::into_value);
             let (verified, replay_key) = delivery.into_verified(bytes.clone(), head, decoded);
             track.verified(&verified);
