@@ -269,8 +269,8 @@ impl Scheme for Twilio {
 #[cfg(feature = "test-util")]
 impl crate::scheme::sign::Sign for Twilio {
     /// `X-Twilio-Signature` for a form body posted to the public URL (its
-    /// configured query included), and `id` as `I-Twilio-Idempotency-Token`;
-    /// `timestamp` is not used.
+    /// configured query included), `id` as `I-Twilio-Idempotency-Token`, and
+    /// the form's `Content-Type`; `timestamp` is not used.
     fn sign_headers(&self, body: &[u8], id: &str, _timestamp: i64) -> HeaderMap {
         let query = self.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
         let url = &self.urls(&query)[0];
@@ -281,6 +281,11 @@ impl crate::scheme::sign::Sign for Twilio {
         if let Ok(token) = http::HeaderValue::try_from(id) {
             headers.insert(IDEMPOTENCY, token);
         }
+        // A form delivery says so: a JSON content type asks for `bodySHA256`.
+        headers.insert(
+            CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         headers
     }
 }
