@@ -18,7 +18,7 @@ use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
 use tower_webhook::inbox::{InboxStore as _, MemoryInbox, RecordId};
 use tower_webhook::scheme::{Discord, DiscordEndpoint, GitLab, Scheme, Twilio};
 use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
-use tower_webhook::{LruGuard, PermanentFailure, Secret, WebhookLayer};
+use tower_webhook::{LruGuard, PermanentFailure, Secret, Verified, WebhookLayer};
 
 const LIMIT: usize = 64 * 1024;
 
@@ -412,4 +412,29 @@ async fn gitlab_token_is_never_kept_in_an_inbox_record() {
     let rebuilt: Request<Full<Bytes>> = record.to_request();
     assert!(!rebuilt.headers().contains_key("x-gitlab-token"));
     assert!(!format!("{record:?}").contains(GITLAB_TOKEN));
+}
+
+/// Row 11: Lemon Squeezy's type comes from the signed body's
+/// `meta.event_name`; the unsigned `X-Event-Name` cannot relabel a capture.
+#[tokio::test]
+async fn lemonsqueezy_type_comes_from_the_signed_body_first() {
+    use tower_webhook::scheme::LemonSqueezy;
+    let scheme = LemonSqueezy::new(Secret::new("lemon secret").unwrap());
+    let body = Bytes::from_static(br#"{"meta":{"event_name":"order_created"},"data":{"id":"1"}}"#);
+    let mut headers = scheme.sign_headers(&body, "", NOW);
+    headers.insert("x-event-name", HeaderValue::from_static("subscription_cancelled"));
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let record = Arc::clone(&seen);
+    let service = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme).clock(reliability_support::now))
+        .service(tower::service_fn(move |request: Request<Full<Bytes>>| {
+            let verified = request.extensions().get::<Verified>().cloned();
+            *record.lock().unwrap() = verified.and_then(|v| v.event_type().map(str::to_owned));
+            async { Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new()))) }
+        }));
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    let status = service.oneshot(req).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seen.lock().unwrap().as_deref(), Some("order_created"));
 }
