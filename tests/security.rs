@@ -16,7 +16,9 @@ use reliability_support::{at, counting, layer, NOW};
 use tower::ServiceExt;
 use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
 use tower_webhook::inbox::{InboxStore as _, MemoryInbox, RecordId};
-use tower_webhook::scheme::{Discord, DiscordEndpoint, GitLab, Scheme, Twilio};
+use tower_webhook::scheme::{
+    Algorithm, ConfigError, Discord, DiscordEndpoint, Encoding, GitLab, Scheme, Spec, TemplateError, Twilio,
+};
 use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
 use tower_webhook::{LruGuard, PermanentFailure, Secret, Verified, WebhookLayer};
 
@@ -437,4 +439,93 @@ async fn lemonsqueezy_type_comes_from_the_signed_body_first() {
     let status = service.oneshot(req).await.unwrap().status();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(seen.lock().unwrap().as_deref(), Some("order_created"));
+}
+
+fn hmac256_hex(key: &str, message: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn url_spec(template: &str) -> Result<Spec, ConfigError> {
+    Spec::builder()
+        .signature_header("x-sig")
+        .version("", Algorithm::HmacSha256, Encoding::Hex)
+        .signed_content(template)
+        .trust_forwarded_headers(true)
+        .keys(Secret::new("url spec secret").unwrap())
+        .build()
+}
+
+/// Row 16: a custom template with `{url}` next to `{body}` is refused when
+/// built (bytes could move from the sender's query into the body); with a
+/// literal between them it builds, and the providers that define such a
+/// template themselves (Square, HubSpot) still build.
+#[test]
+fn url_next_to_body_in_a_custom_template_is_refused() {
+    for template in ["{url}{body}", "{body}{url}", "{method}{url}{body}"] {
+        assert_eq!(
+            url_spec(template).unwrap_err(),
+            ConfigError::Template(TemplateError::Ambiguous),
+            "{template}"
+        );
+    }
+    assert!(url_spec("{url}.{body}").is_ok());
+    assert!(url_spec("{method}{url}.{body}").is_ok());
+    for preset in ["square", "hubspot-v3"] {
+        let preset = testing::preset(preset).unwrap();
+        assert!(
+            (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).is_ok(),
+            "{}",
+            preset.name
+        );
+    }
+}
+
+/// Row 17: with trusted forwarded headers, a list or repeated
+/// `X-Forwarded-Host` is `400` (its leftmost value is the client's), one
+/// value is the URL signed.
+#[tokio::test]
+async fn several_forwarded_hosts_are_refused() {
+    let body = r#"{"id":"evt_fwd","type":"t"}"#;
+    let signature = hmac256_hex(
+        "url spec secret",
+        &format!("https://proxy.example/webhooks.{body}"),
+    );
+    let scheme = || Box::new(url_spec("{url}.{body}").unwrap()) as Box<dyn Scheme>;
+    let one = request(
+        "/webhooks",
+        &[("x-sig", &signature), ("x-forwarded-host", "proxy.example")],
+        body,
+    );
+    assert_eq!(send(scheme(), one).await, (StatusCode::OK, 1));
+    let listed = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example, proxy.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), listed).await, (StatusCode::BAD_REQUEST, 0));
+    let repeated = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example"),
+            ("x-forwarded-host", "evil.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), repeated).await, (StatusCode::BAD_REQUEST, 0));
+    let client_first = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example, evil.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), client_first).await, (StatusCode::BAD_REQUEST, 0));
 }
