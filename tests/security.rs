@@ -2,6 +2,7 @@
 //! and fails if the fix it covers is undone. Requests go through the layer
 //! with an injected clock.
 
+mod log_capture;
 mod reliability_support;
 
 use std::convert::Infallible;
@@ -12,6 +13,7 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::Full;
+use log_capture::Logs;
 use reliability_support::{at, counting, layer, NOW};
 use tower::ServiceExt;
 use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
@@ -528,4 +530,52 @@ async fn several_forwarded_hosts_are_refused() {
         body,
     );
     assert_eq!(send(scheme(), client_first).await, (StatusCode::BAD_REQUEST, 0));
+}
+
+fn meta_with_token() -> Box<dyn Scheme> {
+    use tower_webhook::scheme::Meta;
+    Box::new(
+        Meta::new(Secret::new("meta app secret").unwrap()).verify_token(Secret::new("meatyhamhock").unwrap()),
+    )
+}
+
+/// Row 12: Meta's verification GET needs no key, so its refusals are logged
+/// within the rejection log's budget: a flood of wrong tokens writes one
+/// `warn` line per interval, not one per request.
+#[tokio::test]
+async fn meta_get_refusals_are_rate_limited_in_the_log() {
+    let logs = Logs::capture();
+    let layer =
+        WebhookLayer::new(meta_with_token()).rejection_log_interval(std::time::Duration::from_secs(3600));
+    let service = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+        }));
+    for i in 0..50 {
+        let uri = format!("/webhooks?hub.mode=subscribe&hub.challenge=c{i}&hub.verify_token=wrong");
+        let request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+        let status = service.clone().oneshot(request).await.unwrap().status();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let warned = logs.lines_with(&["WARN", "handshake refused"]);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(logs.lines_with(&["WARN", "meta verification refused"]).is_empty());
+}
+
+/// Row 13: a handshake's `text/plain` echo of the sender's text carries
+/// `X-Content-Type-Options: nosniff`.
+#[tokio::test]
+async fn handshake_echoes_are_not_sniffed() {
+    let service = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(meta_with_token()))
+        .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+        }));
+    let uri = "/webhooks?hub.mode=subscribe&hub.challenge=%3Chtml%3E&hub.verify_token=meatyhamhock";
+    let request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }

@@ -274,7 +274,13 @@ where
             let delivery = match verdict {
                 Ok(Verdict::Event(delivery)) => delivery,
                 Ok(Verdict::Reply(reply)) => {
-                    tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    // A refusal (Meta's GET with a wrong token) needs no key
+                    // to send: it is logged within the rejection budget.
+                    if reply.status().is_success() {
+                        tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    } else {
+                        config.rejection_log.log_refused_handshake(reply.status());
+                    }
                     let response = reply.into_response::<Full<Bytes>>().map(ResponseBody::own);
                     return Ok(track.answered(observe::Outcome::Handshake, response));
                 }
