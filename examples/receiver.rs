@@ -12,17 +12,17 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body), `workos`, `webflow`, `paystack` (the secret key), `notion` (the verification token), `sentry` (the integration's client secret). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | each preset's own (5 min for most; `paddle` 5 s, `linear` 60 s, `twitch` 10 min) | timestamp tolerance, for schemes that sign one: when set, it replaces every timestamped preset's default; 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
-//! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
+//! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate (with a PostgreSQL inbox, the wait is between writing the order and committing it) |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows (synchronous mode; in inbox mode, how many records a page lists); at least 1 |
 //! | `ADMIN_ADDR` | `127.0.0.1:3001` | where `/metrics` and `/deliveries` are served: a second listener, never the webhook port; it refuses (`421`) a `Host` that is not this address or a loopback name (DNS rebinding). Keep it on loopback; port `0` picks a free one (logged) |
-//! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. Unset: the synchronous mode |
+//! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (needs `--features postgres`) stores them in that PostgreSQL database instead, shared by every replica given the same URL; the Petstore handler then records each order event in the table `orders` (created if missing) in the same transaction that marks its record done. Unset: the synchronous mode |
 //! | `INBOX_MAX_ATTEMPTS` | `8` | inbox mode: the most attempts of one event before it is dead; 1 to 1000 |
 //! | `INBOX_RETENTION_HOURS` | `168` | inbox mode: done and dead records, and the replay keys, are kept this long (purged hourly); 1 to 87600 |
 //! | `INBOX_LEASE_SECS` | `30` | inbox mode: how long a record a worker took stays its own without a heartbeat, so how soon a record whose process died is taken over after a restart; 1 to 3600 |
@@ -52,6 +52,18 @@
 //! longer bounds the handler and an event survives a crash: on restart with
 //! the same `INBOX_URL`, records that were pending or taken by the dead
 //! process (once their lease lapses) are processed.
+//!
+//! With `INBOX_URL=postgres://...`, run several receivers on one database
+//! (different `PORT`s and `ADMIN_ADDR`s, or machines): each stores what it
+//! receives, and their workers share all the stored records. An order
+//! event's row in `orders` and its record's `done` mark commit together, so
+//! the table holds exactly one row per processed event even when a replica
+//! is killed mid-handler (its transaction is rolled back; another replica
+//! takes the record over once its lease lapses):
+//!
+//! ```text
+//! INBOX_URL=postgres://postgres@127.0.0.1:5432/shop cargo run --example receiver --features postgres
+//! ```
 //!
 //! A verified delivery that can never be processed (JSON that does not fit
 //! the Petstore's events, an order without an id) is a dead letter: logged
@@ -106,6 +118,9 @@ use tower_webhook::inbox::State as InboxState;
 use tower_webhook::inbox::{
     Attempt, Backoff, InboxStore, InboxWorker, ListQuery, RecordId, Requeued, Retention, SqliteInbox,
 };
+use tower_webhook::inbox::{Counts, InboxError, Page, Purged};
+#[cfg(feature = "postgres")]
+use tower_webhook::inbox::{PostgresInbox, Settle, Settled};
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
@@ -115,6 +130,7 @@ use tower_webhook::scheme::{
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
 use tower_webhook::scheme::{HubSpot, Polar, Square};
+use tower_webhook::scheme::{Notion, Paystack, Sentry, Webflow, WorkOS};
 use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -174,8 +190,8 @@ pub enum ShortSecrets {
 /// Inbox mode's settings.
 #[derive(Debug, Clone)]
 pub struct InboxConfig {
-    /// The SQLite file (`INBOX_URL=sqlite:PATH`).
-    pub path: std::path::PathBuf,
+    /// Where the inbox lives (`INBOX_URL`).
+    pub url: InboxUrl,
     /// `INBOX_MAX_ATTEMPTS`.
     pub max_attempts: u32,
     /// `INBOX_RETENTION_HOURS`.
@@ -192,17 +208,94 @@ impl InboxConfig {
         let Some(url) = var("INBOX_URL")? else {
             return Ok(None);
         };
-        let path = match url.strip_prefix("sqlite:") {
-            Some(path) if !path.is_empty() => path,
-            _ => return Err(format!("INBOX_URL={url:?} is invalid: it must be sqlite:PATH")),
-        };
         Ok(Some(Self {
-            path: path.into(),
+            url: InboxUrl::parse(&url)?,
             max_attempts: in_range(var, "INBOX_MAX_ATTEMPTS", 8, 1..=1000)?,
             retention: Duration::from_secs(3600 * in_range(var, "INBOX_RETENTION_HOURS", 168, 1..=87_600)?),
             lease: Duration::from_secs(in_range(var, "INBOX_LEASE_SECS", 30, 1..=3600)?),
             backoff: Duration::from_millis(in_range(var, "INBOX_BACKOFF_MS", 5000, 1..=3_600_000)?),
         }))
+    }
+}
+
+/// Where the inbox lives: `INBOX_URL`.
+#[derive(Clone)]
+pub enum InboxUrl {
+    /// `sqlite:PATH`: the SQLite file at `PATH`.
+    Sqlite(std::path::PathBuf),
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (or `postgresql://`): a
+    /// PostgreSQL database, shared by every replica; needs the `postgres`
+    /// feature. Its `Debug` and `Display` hide the password.
+    Postgres(String),
+}
+
+impl InboxUrl {
+    /// `INBOX_URL`'s value, checked.
+    fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            if !path.is_empty() {
+                return Ok(Self::Sqlite(path.into()));
+            }
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let shown = Self::Postgres(url.to_owned()).to_string();
+            #[cfg(feature = "postgres")]
+            {
+                // The parser's errors never quote the password.
+                let parsed = url.parse::<tower_webhook::inbox::tokio_postgres::Config>();
+                return match parsed {
+                    Ok(config) if config.get_dbname().is_some() && !config.get_hosts().is_empty() => {
+                        Ok(Self::Postgres(url.to_owned()))
+                    }
+                    Ok(_) => Err(format!(
+                        "INBOX_URL={shown} is invalid: it must name a host and a database, \
+                         postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+                    )),
+                    Err(error) => Err(format!("INBOX_URL={shown} is invalid: {error}")),
+                };
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(format!(
+                "INBOX_URL={shown} needs the PostgreSQL inbox: \
+                 cargo run --example receiver --features postgres"
+            ));
+        }
+        Err(format!(
+            "INBOX_URL={url:?} is invalid: it must be sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+        ))
+    }
+}
+
+impl fmt::Display for InboxUrl {
+    /// The URL with its password, if any, replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                // Parameters may carry a password too (`?password=...`).
+                let (rest, query) = match rest.split_once('?') {
+                    Some((rest, _)) => (rest, "?..."),
+                    None => (rest, ""),
+                };
+                // The user info ends at the last `@` before the path.
+                let authority_end = rest.find('/').unwrap_or(rest.len());
+                match rest[..authority_end].rfind('@') {
+                    Some(at) => {
+                        let user = rest[..at].split(':').next().unwrap_or_default();
+                        let hidden = if rest[..at].contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}{}{query}", &rest[at..])
+                    }
+                    None => write!(f, "{scheme}://{rest}{query}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for InboxUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
     }
 }
 
@@ -426,7 +519,8 @@ fn generate_secret(scheme: &str) -> String {
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(
@@ -586,6 +680,11 @@ pub fn scheme_checked(
         "vercel" => Ok(Box::new(Vercel::new(keys(|s| Secret::new(s))?))),
         "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
         "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
+        "workos" => Ok(Box::new(tolerant!(WorkOS::new(keys(|s| Secret::new(s))?)))),
+        "webflow" => Ok(Box::new(tolerant!(Webflow::new(keys(|s| Secret::new(s))?)))),
+        "paystack" => Ok(Box::new(Paystack::new(keys(|s| Secret::new(s))?))),
+        "notion" => Ok(Box::new(Notion::new(keys(|s| Secret::new(s))?))),
+        "sentry" => Ok(Box::new(Sentry::new(keys(|s| Secret::new(s))?))),
         // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
         "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => {
             Ok(Box::new(match tolerance {
@@ -645,6 +744,9 @@ pub struct Stats {
     /// The ids of the last [`IGNORED_KEPT`] events of a type the handler
     /// ignores, for the recent-deliveries page.
     pub ignored: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// With a PostgreSQL inbox: where the Petstore handler records orders.
+    #[cfg(feature = "postgres")]
+    pub orders: Option<Orders>,
 }
 
 /// How many ignored event ids [`Stats::ignored`] keeps.
@@ -702,21 +804,284 @@ pub struct Receiver {
 /// Inbox mode's parts.
 #[derive(Debug)]
 pub struct Inbox {
-    /// The SQLite store.
-    pub store: Arc<SqliteInbox>,
+    /// The store: SQLite or PostgreSQL.
+    pub store: Arc<InboxBackend>,
     /// The worker running the handlers on the stored deliveries; not yet started.
     pub worker: InboxWorker<Body, Router>,
     /// How long done and dead records and the replay keys are kept.
     pub retention: Duration,
 }
 
-/// Builds the receiver for `config`.
+/// The inbox's store, whichever `INBOX_URL` names.
+#[derive(Debug)]
+pub enum InboxBackend {
+    /// `sqlite:PATH`.
+    Sqlite(Arc<SqliteInbox>),
+    /// `postgres://...`.
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresInbox),
+}
+
+impl InboxBackend {
+    /// `layer` storing its deliveries in this inbox.
+    fn attach<S, G>(&self, layer: WebhookLayer<S, G>) -> WebhookLayer<S, G> {
+        match self {
+            Self::Sqlite(store) => layer.inbox(Arc::clone(store)),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => layer.inbox(store.clone()),
+        }
+    }
+
+    /// The PostgreSQL store, if it is one.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&self) -> Option<&PostgresInbox> {
+        match self {
+            Self::Postgres(store) => Some(store),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    /// The records per state.
+    pub async fn counts(&self) -> Result<Counts, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.counts().await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.counts().await,
+        }
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.list(query).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.list(query).await,
+        }
+    }
+
+    async fn requeue(&self, id: RecordId) -> Result<Requeued, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.requeue(id).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.requeue(id).await,
+        }
+    }
+
+    async fn purge(&self, retention: Retention) -> Result<Purged, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.purge(retention).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.purge(retention).await,
+        }
+    }
+
+    /// SQLite: the transactions committed so far (each one sync of the log).
+    pub fn transactions(&self) -> Option<u64> {
+        match self {
+            Self::Sqlite(store) => Some(store.write_stats().transactions),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => None,
+        }
+    }
+
+    /// PostgreSQL: the statements the store sent so far, each a round trip.
+    pub fn statements(&self) -> Option<u64> {
+        match self {
+            Self::Sqlite(_) => None,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => Some(store.statements()),
+        }
+    }
+}
+
+/// The SQLite inbox at `path`.
+fn open_sqlite(path: &std::path::Path) -> Result<Arc<SqliteInbox>, String> {
+    SqliteInbox::open(path)
+        .map(Arc::new)
+        .map_err(|error| format!("INBOX_URL=sqlite:{}: {}", path.display(), error_chain(&error)))
+}
+
+/// Opens the inbox `config` names, if any; with PostgreSQL, also creates
+/// the example's `orders` table if it is missing.
+pub async fn open_inbox(config: &Config) -> Result<Option<Arc<InboxBackend>>, String> {
+    match config.inbox.as_ref().map(|inbox| &inbox.url) {
+        None => Ok(None),
+        Some(InboxUrl::Sqlite(path)) => Ok(Some(Arc::new(InboxBackend::Sqlite(open_sqlite(path)?)))),
+        #[cfg(feature = "postgres")]
+        Some(url @ InboxUrl::Postgres(text)) => {
+            let store = PostgresInbox::connect(text)
+                .await
+                .map_err(|error| format!("INBOX_URL={url}: {}", error_chain(&error)))?;
+            Orders::create_table(text)
+                .await
+                .map_err(|error| format!("INBOX_URL={url}: cannot create the orders table: {error}"))?;
+            Ok(Some(Arc::new(InboxBackend::Postgres(store))))
+        }
+        // Refused by the configuration already.
+        #[cfg(not(feature = "postgres"))]
+        Some(url @ InboxUrl::Postgres(_)) => Err(format!("INBOX_URL={url} needs the postgres feature")),
+    }
+}
+
+/// An error and its sources, on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        source = next.source();
+    }
+    text
+}
+
+/// With a PostgreSQL inbox, the Petstore handler records each order event
+/// in the table `orders` **in the same transaction** that marks its record
+/// done: a row per processed event, never two, whatever crashes, retries
+/// or lost leases (a second row for an event would break the primary key).
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone)]
+pub struct Orders {
+    inbox: PostgresInbox,
+    /// Who wrote the row: `BIND:PORT pid PID`, to tell replicas apart.
+    handled_by: String,
+}
+
+#[cfg(feature = "postgres")]
+impl Orders {
+    /// The table, in the inbox's schema.
+    const TABLE: &'static str = "CREATE TABLE IF NOT EXISTS orders (
+    event_id text PRIMARY KEY,
+    order_id text NOT NULL,
+    status text NOT NULL,
+    record_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    handled_by text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+)";
+
+    /// Creates the table if it is missing, on a connection of its own; the
+    /// lock keeps replicas that start together from creating it at once.
+    async fn create_table(url: &str) -> Result<(), String> {
+        use tower_webhook::inbox::tokio_postgres;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|error| error_chain(&error))?;
+        let connection = tokio::spawn(connection);
+        let sql = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('tower-webhook example orders')); {}; COMMIT",
+            Self::TABLE
+        );
+        let created = client.batch_execute(&sql).await;
+        drop(client);
+        let _ = connection.await;
+        created.map_err(|error| error_chain(&error))
+    }
+
+    /// Records `order` for the event of `attempt` and marks its record
+    /// done, in one transaction; panics before the commit when
+    /// `HANDLER_PANIC_PERCENT` draws it (the transaction is then rolled back).
+    async fn record(
+        &self,
+        stats: &Stats,
+        verified: &Verified,
+        attempt: Attempt,
+        order: &Order,
+    ) -> Result<(), HandlerError> {
+        let settlement = self.inbox.settlement(attempt.id, attempt.token);
+        let outcome = async {
+            let tx = settlement.begin().await.map_err(|error| error_chain(&error))?;
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO orders (event_id, order_id, status, record_id, attempt, handled_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await
+                .map_err(|error| error_chain(&error))?;
+            let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
+            tx.execute(
+                &insert,
+                &[
+                    &verified.id(),
+                    &order.order_id,
+                    &order.status,
+                    &attempt.id.get(),
+                    &number,
+                    &self.handled_by,
+                ],
+            )
+            .await
+            .map_err(|error| error_chain(&error))?;
+            // The work is written but not committed: a wait here (or a
+            // crash) shows that nothing of it is kept without the settle.
+            stats.after_work().await;
+            Ok::<_, String>(tx)
+        }
+        .await;
+        let panicking = stats.draw_panic();
+        let (result, outcome) = match outcome {
+            _ if panicking => ("simulated panic", Ok(())),
+            Ok(tx) => match tx.commit(Settle::Done).await {
+                Ok(Settled::Applied) => ("processed", Ok(())),
+                // Another worker holds the record now: it records the order.
+                Ok(Settled::Stale) => ("lease lost", Ok(())),
+                Err(error) => ("retryable failure", Err(error_chain(&error))),
+            },
+            Err(error) => ("retryable failure", Err(error)),
+        };
+        stats.handled.fetch_add(1, Ordering::Relaxed);
+        if result == "processed" {
+            stats.processed.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::info!(
+            event_type = verified.event_type().unwrap_or("-"),
+            event_id = verified.id(),
+            attempt = attempt.number,
+            record = attempt.id.get(),
+            order_id = order.order_id.as_str(),
+            order_status = order.status.as_str(),
+            error = outcome.as_ref().err(),
+            result,
+            "handled"
+        );
+        if panicking {
+            panic!("simulated panic (HANDLER_PANIC_PERCENT)");
+        }
+        outcome.map_err(|error| HandlerError::retryable(format!("orders: {error}")))
+    }
+}
+
+/// Builds the receiver for `config`, opening its SQLite inbox if it has one
+/// (a PostgreSQL inbox opens asynchronously: [`open_inbox`], then
+/// [`receiver_with_inbox`]).
 pub fn receiver(config: &Config) -> Result<Receiver, String> {
+    let store = match config.inbox.as_ref().map(|inbox| &inbox.url) {
+        Some(InboxUrl::Sqlite(path)) => Some(Arc::new(InboxBackend::Sqlite(open_sqlite(path)?))),
+        Some(url @ InboxUrl::Postgres(_)) => {
+            return Err(format!(
+                "INBOX_URL={url}: a PostgreSQL inbox opens asynchronously (open_inbox)"
+            ))
+        }
+        None => None,
+    };
+    receiver_with_inbox(config, store)
+}
+
+/// Builds the receiver for `config` on `store`, the inbox [`open_inbox`]
+/// opened (`None`: the synchronous mode).
+pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) -> Result<Receiver, String> {
     let guard = Arc::new(LruGuard::new(config.replay_capacity));
     let stats = Arc::new(Stats {
         handler_delay: config.handler_delay,
         fail_percent: config.handler_fail_percent,
         panic_percent: config.handler_panic_percent,
+        #[cfg(feature = "postgres")]
+        orders: store
+            .as_deref()
+            .and_then(InboxBackend::postgres)
+            .map(|inbox| Orders {
+                inbox: inbox.clone(),
+                handled_by: format!("{}:{} pid {}", config.bind, config.port, std::process::id()),
+            }),
         ..Stats::default()
     });
     let dead_letters = Arc::new(MemoryDeadLetters::default());
@@ -745,17 +1110,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     .body_timeout(Duration::from_secs(10))
     .concurrency_limit(config.max_concurrent_handlers)
     .dead_letters(Arc::clone(&dead_letters));
-    let store = match &config.inbox {
-        Some(inbox) => Some(Arc::new(SqliteInbox::open(&inbox.path).map_err(|error| {
-            let source = std::error::Error::source(&error)
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            format!("INBOX_URL=sqlite:{}: {error}: {source}", inbox.path.display())
-        })?)),
-        None => None,
-    };
     let layer = match &store {
-        Some(store) => layer.inbox(Arc::clone(store)),
+        Some(store) => store.attach(layer),
         None => layer,
     };
     let (layer, handler) = match config.scheme.as_str() {
@@ -821,7 +1177,7 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
 /// What the admin pages read.
 struct Pages {
     recent: RecentDeliveries,
-    inbox: Option<Arc<SqliteInbox>>,
+    inbox: Option<Arc<InboxBackend>>,
     page_size: usize,
     /// For the events the handler ignored (shown `ignored`, not `processed`).
     stats: Arc<Stats>,
@@ -984,7 +1340,7 @@ struct DeliveriesQuery {
 
 /// The inbox as JSON: the counts per state and one page of records.
 async fn inbox_json(
-    store: &SqliteInbox,
+    store: &InboxBackend,
     query: &DeliveriesQuery,
     page_size: usize,
 ) -> Result<serde_json::Value, tower_webhook::inbox::InboxError> {
@@ -1417,6 +1773,11 @@ async fn petstore(
             } else {
                 stats.outage()
             };
+            // A PostgreSQL inbox: the order is recorded with the settle.
+            #[cfg(feature = "postgres")]
+            if let (Ok(()), Some(orders), Some(Extension(attempt))) = (&outcome, &stats.orders, attempt) {
+                return orders.record(&stats, &verified, attempt, &data).await;
+            }
             (Some(data), outcome.map(|()| true))
         }
         Ok(PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. }) => (None, Ok(false)),
@@ -1563,7 +1924,7 @@ async fn run() -> Result<(), String> {
         dead_letters,
         shutdown,
         inbox,
-    } = receiver(&config)?;
+    } = receiver_with_inbox(&config, open_inbox(&config).await?)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -1581,7 +1942,7 @@ async fn run() -> Result<(), String> {
         replay_capacity = config.replay_capacity,
         max_concurrent_handlers = config.max_concurrent_handlers,
         handler_delay_ms = config.handler_delay.as_millis(),
-        inbox = config.inbox.as_ref().map(|inbox| inbox.path.display().to_string()),
+        inbox = config.inbox.as_ref().map(|inbox| inbox.url.to_string()),
         "receiving webhooks on POST /webhooks"
     );
     tracing::info!(
@@ -1682,7 +2043,8 @@ async fn run() -> Result<(), String> {
         processed = stats.processed.load(Ordering::Relaxed),
         dead_letters = dead_letters.len(),
         remembered = guard.done_len(),
-        inbox_transactions = store.as_ref().map(|store| store.write_stats().transactions),
+        inbox_transactions = store.as_ref().and_then(|store| store.transactions()),
+        inbox_statements = store.as_ref().and_then(|store| store.statements()),
         "shut down"
     );
     Ok(())
@@ -1798,5 +2160,50 @@ mod petstore_event_tests {
             let error = parse(json).map(order).unwrap_err();
             assert!(error.is_data(), "{json}: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod inbox_url_tests {
+    use super::InboxUrl;
+
+    #[test]
+    fn shows_a_postgres_url_without_its_password() {
+        let url = InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
+        assert_eq!(url.to_string(), "postgres://shop:***@db.internal:5433/shop");
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        let query = InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
+        assert_eq!(query.to_string(), "postgresql://shop@db/shop?...");
+        let bare = InboxUrl::Postgres("postgres://db/shop".to_owned());
+        assert_eq!(bare.to_string(), "postgres://db/shop");
+    }
+
+    #[test]
+    fn refuses_an_inbox_url_of_no_known_kind() {
+        for bad in ["sqlite:", "mysql://db/shop", "inbox.sqlite3", ""] {
+            let error = InboxUrl::parse(bad).unwrap_err();
+            assert!(error.contains("sqlite:PATH or postgres://"), "{bad}: {error}");
+        }
+        assert!(matches!(InboxUrl::parse("sqlite:in.db"), Ok(InboxUrl::Sqlite(_))));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn reads_a_postgres_url_and_refuses_one_without_a_database() {
+        assert!(matches!(
+            InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
+            Ok(InboxUrl::Postgres(_))
+        ));
+        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
+        assert!(error.contains("must name a host and a database"), "{error}");
+        assert!(!error.contains("pw@"), "{error}");
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_postgres_url_without_the_feature_says_how_to_get_it() {
+        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
+        assert!(error.contains("--features postgres"), "{error}");
+        assert!(!error.contains("pw@"), "{error}");
     }
 }

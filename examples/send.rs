@@ -332,7 +332,8 @@ calendly|mux|pagerduty|razorpay|coinbase|linear|mailgun] \
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {

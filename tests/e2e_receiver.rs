@@ -946,7 +946,7 @@ fn url_signed_schemes_need_a_public_url_and_asymmetric_ones_a_key() {
 }
 
 #[tokio::test]
-async fn issue_12_group_c_schemes_receive_what_the_example_sender_signs() {
+async fn svix_senders_polar_and_url_signed_schemes_receive_what_the_example_sender_signs() {
     use tower_webhook::testing::preset;
     // What `send::signer` signs for URL-signed schemes.
     const SIGNED_URL: &str = "http://127.0.0.1:3000/webhooks";

@@ -177,6 +177,7 @@ impl Spec {
         match algorithm {
             Algorithm::HmacSha256 => self.keys.hmac256(0, parts).map(|t| t.to_vec()),
             Algorithm::HmacSha1 => self.keys.hmac1(0, parts).map(|t| t.to_vec()),
+            Algorithm::HmacSha512 => self.keys.hmac512(0, parts).map(|t| t.to_vec()),
             _ => None,
         }
     }
