@@ -669,14 +669,10 @@ fn sender_schedule_is_the_articles_scaled() {
 
 #[tokio::test]
 async fn tower_service_example_closes_a_connection_whose_headers_never_finish() {
-    use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tower::ServiceBuilder;
     tokio::time::timeout(BOUND, async {
         let service = ServiceBuilder::new()
-            .map_request(|request: http::Request<hyper::body::Incoming>| {
-                request.map(|body| body.boxed_unsync())
-            })
             .layer(tower_webhook::WebhookLayer::new(
                 tower_webhook::scheme::Spec::petstore(tower_webhook::Secret::new(SECRET).unwrap()),
             ))

@@ -23,7 +23,7 @@ use reliability_support::{Frames, NOW};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
-use tower_webhook::layer::{BufferBody, ResponseBody};
+use tower_webhook::layer::ResponseBody;
 use tower_webhook::scheme::{
     Algorithm, Encoding, FieldSource, GitHub, Scheme, Shopify, Slack, Spec, StandardWebhooks, Stripe,
     TimestampFormat,
@@ -896,7 +896,8 @@ fn counting<B>(
     calls: &Arc<AtomicUsize>,
 ) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
 where
-    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: bytes::Buf,
     B::Error: Into<BoxError>,
 {
     reliability_support::counting(layer(scheme, guard), calls)
