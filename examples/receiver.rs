@@ -12,7 +12,7 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body), `workos`, `webflow`, `paystack` (the secret key), `notion` (the verification token), `sentry` (the integration's client secret). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
@@ -21,6 +21,7 @@
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate (with a PostgreSQL inbox, the wait is between writing the order and committing it) |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows (synchronous mode; in inbox mode, how many records a page lists); at least 1 |
+//! | `STANDARD_POLICY` | `any` | with `standard`/`svix`: `any` (one valid signature of any version), `require-v1a` (the Ed25519 `v1a` must verify: an HMAC `v1` alone, which anyone holding the shared secret can make, is refused), `require-both` (every version present in the keys must verify) |
 //! | `ADMIN_ADDR` | `127.0.0.1:3001` | where `/metrics` and `/deliveries` are served: a second listener, never the webhook port; it refuses (`421`) a `Host` that is not this address or a loopback name (DNS rebinding). Keep it on loopback; port `0` picks a free one (logged) |
 //! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (needs `--features postgres`) stores them in that PostgreSQL database instead, shared by every replica given the same URL; the Petstore handler then records each order event in the table `orders` (created if missing) in the same transaction that marks its record done. Unset: the synchronous mode |
 //! | `INBOX_MAX_ATTEMPTS` | `8` | inbox mode: the most attempts of one event before it is dead; 1 to 1000 |
@@ -29,17 +30,20 @@
 //! | `INBOX_BACKOFF_MS` | `5000` | inbox mode: the delay after a first failed attempt (doubling, with jitter, up to 1 hour); 1 to 3600000 |
 //! | `HANDLER_FAIL_PERCENT` | `0` | testing aid: each handler run fails with a retryable error with this probability (0 to 100), drawn per attempt |
 //! | `HANDLER_PANIC_PERCENT` | `0` | testing aid: each handler run panics with this probability (0 to 100), drawn per attempt, after its `handled` line |
+//! | `ALLOW_SHORT_SECRET` | unset | `1` lets a secret shorter than 16 bytes through, with a warning in the log: for the providers' test vectors (Twilio's `12345`) and senders whose users choose the secret (Razorpay). `0` or unset: refused |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
 //! Webhooks / Svix, 16 bytes once the base64 after `whsec_` is decoded); a
-//! shorter one, or a setting out of range, stops the receiver at start-up
-//! with a one-line error. A client gets 10 seconds to send its request
+//! shorter one (unless `ALLOW_SHORT_SECRET=1`), or a setting out of range,
+//! stops the receiver at start-up with a one-line error. A client gets 10 seconds to send its request
 //! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
 //! default body timeout); a connection that stalls is closed.
 //!
 //! Deliveries go to `POST /webhooks`, the only route on the webhook port
-//! (the one to expose with ngrok). Every event handed to the handler is
+//! (the one to expose with ngrok); another method there is answered `405`.
+//! A Petstore event whose body has no `type` takes it from
+//! `X-Petstore-Event`; one with neither is a dead letter. Every event handed to the handler is
 //! logged once per attempt, as `handled` with `event_type`, `event_id` and,
 //! in inbox mode, `attempt`; rejections are logged by the layer with their
 //! reason. Secrets are never logged.
@@ -127,6 +131,7 @@ use tower_webhook::scheme::{
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
 use tower_webhook::scheme::{HubSpot, Polar, Square};
+use tower_webhook::scheme::{Notion, Paystack, Sentry, Webflow, WorkOS};
 use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -159,6 +164,9 @@ pub struct Config {
     /// Meta's verify token: when set, `WEBHOOK_SCHEME=meta` answers Meta's
     /// unsigned `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`.
     pub meta_verify_token: Option<String>,
+    /// `STANDARD_POLICY`: which Standard Webhooks versions must verify
+    /// (`any`, `require-v1a`, `require-both`); `None` is `any`.
+    pub standard_policy: Option<String>,
     /// Where `/metrics` and `/deliveries` are served (`ADMIN_ADDR`).
     pub admin_addr: SocketAddr,
     /// Inbox mode's settings (`INBOX_URL` and the rest); `None`: synchronous.
@@ -167,6 +175,20 @@ pub struct Config {
     pub handler_fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`: the chance of a panic per run.
     pub handler_panic_percent: u8,
+    /// `ALLOW_SHORT_SECRET=1`: secrets under [`Secret::MIN_LEN`] bytes are
+    /// accepted, with a warning.
+    pub allow_short_secret: bool,
+}
+
+/// What to do with a secret shorter than [`Secret::MIN_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortSecrets {
+    /// Refuse it: the default, since a short key can be guessed.
+    Refuse,
+    /// Accept it and log a warning naming its variable (`ALLOW_SHORT_SECRET=1`).
+    Warn,
+    /// Accept it silently: the configuration was checked, and warned about, already.
+    Accept,
 }
 
 /// Inbox mode's settings.
@@ -335,20 +357,39 @@ impl Config {
             recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
             public_url: var("PUBLIC_URL")?,
             meta_verify_token: var("META_VERIFY_TOKEN")?,
+            standard_policy: var("STANDARD_POLICY")?,
             admin_addr: number(&var, "ADMIN_ADDR", SocketAddr::from(([127, 0, 0, 1], 3001)))?,
             inbox: InboxConfig::from_lookup(&var)?,
             handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
             handler_panic_percent: in_range(&var, "HANDLER_PANIC_PERCENT", 0, 0..=100)?,
+            allow_short_secret: match var("ALLOW_SHORT_SECRET")?.as_deref().map(str::trim) {
+                None | Some("" | "0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "ALLOW_SHORT_SECRET={other:?} is invalid: it must be 1 or 0"
+                    ))
+                }
+            },
         };
-        // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        scheme_at(
+        // Refuse an unknown scheme or a bad secret now, not at the first
+        // delivery; warn here, once, about a short secret let through.
+        scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Warn
+            } else {
+                ShortSecrets::Refuse
+            },
         )?;
         if let Some(token) = &config.meta_verify_token {
             meta_with_verify_token(&config.secrets, token)?;
+        }
+        if let Some(policy) = &config.standard_policy {
+            standard_with_policy(&config.scheme, &config.secrets, config.tolerance, policy)?;
         }
         Ok(config)
     }
@@ -376,6 +417,7 @@ impl fmt::Debug for Config {
             .field("inbox", &self.inbox)
             .field("handler_fail_percent", &self.handler_fail_percent)
             .field("handler_panic_percent", &self.handler_panic_percent)
+            .field("allow_short_secret", &self.allow_short_secret)
             .finish()
     }
 }
@@ -485,7 +527,8 @@ fn generate_secret(scheme: &str) -> String {
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(
@@ -496,17 +539,29 @@ pub fn scheme(
     scheme_at(name, secrets, tolerance, None)
 }
 
-/// The verification scheme by name, with the endpoint's public URL: the one
-/// place to add a provider preset.
-///
-/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
-/// timestamped preset; without it each keeps its own (5 minutes for most;
-/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+/// The verification scheme by name, with the endpoint's public URL; secrets
+/// shorter than 16 bytes are refused.
 pub fn scheme_at(
     name: &str,
     secrets: &[String],
     tolerance: impl Into<Option<Duration>>,
     public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    scheme_checked(name, secrets, tolerance, public_url, ShortSecrets::Refuse)
+}
+
+/// The verification scheme by name, with the endpoint's public URL and the
+/// treatment of short secrets: the one place to add a provider preset.
+///
+/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
+/// timestamped preset; without it each keeps its own (5 minutes for most;
+/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+pub fn scheme_checked(
+    name: &str,
+    secrets: &[String],
+    tolerance: impl Into<Option<Duration>>,
+    public_url: Option<&str>,
+    short: ShortSecrets,
 ) -> Result<Box<dyn Scheme>, String> {
     let tolerance: Option<Duration> = tolerance.into();
     // A timestamped preset with `TOLERANCE_SECS` applied, if it is set.
@@ -527,16 +582,30 @@ pub fn scheme_at(
             .collect::<Result<Keys, _>>()
             .map_err(config)
     };
-    // The n-th secret (from 1), parsed and at least 16 bytes of key material.
+    // The n-th secret (from 1), parsed and at least 16 bytes of key
+    // material unless `short` lets it through.
     let secret = |n: usize, text: &str, parse: fn(&str) -> Result<Secret, SecretError>| {
         let name = secret_var(n);
         let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
         if key.len() < Secret::MIN_LEN {
-            return Err(format!(
-                "{name} holds {} bytes of key material; at least {} are required",
-                key.len(),
-                Secret::MIN_LEN
-            ));
+            match short {
+                ShortSecrets::Refuse => {
+                    return Err(format!(
+                        "{name} holds {} bytes of key material; at least {} are required \
+                         (ALLOW_SHORT_SECRET=1 accepts it, for test vectors)",
+                        key.len(),
+                        Secret::MIN_LEN
+                    ))
+                }
+                ShortSecrets::Warn => tracing::warn!(
+                    variable = name,
+                    bytes = key.len(),
+                    min_bytes = Secret::MIN_LEN,
+                    "short secret accepted because ALLOW_SHORT_SECRET=1: a short key can be guessed; \
+                     use it only for test vectors"
+                ),
+                ShortSecrets::Accept => {}
+            }
         }
         Ok(key)
     };
@@ -619,6 +688,11 @@ pub fn scheme_at(
         "vercel" => Ok(Box::new(Vercel::new(keys(|s| Secret::new(s))?))),
         "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
         "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
+        "workos" => Ok(Box::new(tolerant!(WorkOS::new(keys(|s| Secret::new(s))?)))),
+        "webflow" => Ok(Box::new(tolerant!(Webflow::new(keys(|s| Secret::new(s))?)))),
+        "paystack" => Ok(Box::new(Paystack::new(keys(|s| Secret::new(s))?))),
+        "notion" => Ok(Box::new(Notion::new(keys(|s| Secret::new(s))?))),
+        "sentry" => Ok(Box::new(Sentry::new(keys(|s| Secret::new(s))?))),
         // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
         "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => {
             Ok(Box::new(match tolerance {
@@ -636,6 +710,43 @@ pub fn scheme_at(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
     }
+}
+
+/// Standard Webhooks with the `STANDARD_POLICY` given: `any`, `require-v1a`
+/// (the Ed25519 `v1a` signature must verify, so a holder of an HMAC secret
+/// cannot sign alone) or `require-both` (every version the keys hold).
+pub fn standard_with_policy(
+    scheme: &str,
+    secrets: &[String],
+    tolerance: Option<Duration>,
+    policy: &str,
+) -> Result<Box<dyn Scheme>, String> {
+    let policy = match policy {
+        "any" => SignaturePolicy::Any,
+        "require-v1a" => SignaturePolicy::Require("v1a".into()),
+        "require-both" => SignaturePolicy::All,
+        other => {
+            return Err(format!(
+                "STANDARD_POLICY={other:?}: one of any, require-v1a, require-both"
+            ))
+        }
+    };
+    if !matches!(scheme, "standard" | "svix") {
+        return Err(format!(
+            "STANDARD_POLICY applies to WEBHOOK_SCHEME=standard or svix, not {scheme}"
+        ));
+    }
+    let keys = secrets
+        .iter()
+        .map(|s| StandardWebhooks::key(s))
+        .collect::<Result<Keys, _>>()
+        .map_err(|error| format!("WEBHOOK_SECRET: {error}"))?;
+    let scheme =
+        StandardWebhooks::with_keys(keys, policy).map_err(|error| format!("STANDARD_POLICY: {error}"))?;
+    Ok(Box::new(match tolerance {
+        Some(tolerance) => scheme.tolerance(tolerance),
+        None => scheme,
+    }))
 }
 
 /// Meta's scheme with its verify token, which enables the answer to Meta's
@@ -675,10 +786,16 @@ pub struct Stats {
     pub fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`.
     pub panic_percent: u8,
+    /// The ids of the last [`IGNORED_KEPT`] events of a type the handler
+    /// ignores, for the recent-deliveries page.
+    pub ignored: std::sync::Mutex<std::collections::VecDeque<String>>,
     /// With a PostgreSQL inbox: where the Petstore handler records orders.
     #[cfg(feature = "postgres")]
     pub orders: Option<Orders>,
 }
+
+/// How many ignored event ids [`Stats::ignored`] keeps.
+const IGNORED_KEPT: usize = 1000;
 
 impl Stats {
     /// `HANDLER_DELAY_MS`: the work is done and logged, the answer waits.
@@ -1030,11 +1147,23 @@ pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) ->
     let recent = RecentDeliveries::new(config.recent_deliveries);
     let layer = WebhookLayer::new(match (config.scheme.as_str(), &config.meta_verify_token) {
         ("meta", Some(token)) => meta_with_verify_token(&config.secrets, token)?,
-        _ => scheme_at(
+        ("standard" | "svix", _) if config.standard_policy.is_some() => standard_with_policy(
+            &config.scheme,
+            &config.secrets,
+            config.tolerance,
+            config.standard_policy.as_deref().unwrap_or("any"),
+        )?,
+        // `Config::from_lookup` refused, or warned about, a short secret.
+        _ => scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Accept
+            } else {
+                ShortSecrets::Refuse
+            },
         )?,
     })
     .scheme_name(scheme_label(&config.scheme))
@@ -1063,9 +1192,13 @@ pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) ->
     let shutdown = layer.shutdown_handle();
     // The handlers alone: what the inbox worker runs on stored deliveries.
     let handlers = Router::new()
-        .route("/webhooks", handler)
+        .route("/webhooks", handler.clone())
         .with_state(Arc::clone(&stats));
-    let router = handlers.clone().route_layer(layer.clone());
+    // The layer wraps the routed methods only: another method is answered
+    // `405 Method Not Allowed` (with `Allow`), not `401` for its missing signature.
+    let router = Router::new()
+        .route("/webhooks", handler.route_layer(layer.clone()))
+        .with_state(Arc::clone(&stats));
     let inbox = match (store, &config.inbox) {
         (Some(store), Some(settings)) => Some(Inbox {
             worker: InboxWorker::new(&layer, handlers)
@@ -1083,6 +1216,8 @@ pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) ->
         recent,
         inbox: inbox.as_ref().map(|inbox| Arc::clone(&inbox.store)),
         page_size: config.recent_deliveries.min(1000),
+        stats: Arc::clone(&stats),
+        dead_letters: Arc::clone(&dead_letters),
     };
     let admin = Router::new()
         .route("/metrics", get(move || std::future::ready(prometheus.render())))
@@ -1109,6 +1244,10 @@ struct Pages {
     recent: RecentDeliveries,
     inbox: Option<Arc<InboxBackend>>,
     page_size: usize,
+    /// For the events the handler ignored (shown `ignored`, not `processed`).
+    stats: Arc<Stats>,
+    /// For a dead letter's reason, which the layer's report does not carry.
+    dead_letters: Arc<MemoryDeadLetters>,
 }
 
 /// Whether `host` (a `Host` header's value) names the admin listener: its
@@ -1201,7 +1340,7 @@ async fn deliveries(
             DELIVERIES_PAGE,
         )
             .into_response(),
-        (None, false) => axum::Json(pages.recent.snapshot()).into_response(),
+        (None, false) => axum::Json(recent_json(&pages)).into_response(),
         (Some(_), true) => (
             [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             INBOX_PAGE,
@@ -1219,6 +1358,42 @@ async fn deliveries(
     headers.insert(VARY, HeaderValue::from_static("accept"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// The recent deliveries as JSON, with what the example knows beyond the
+/// layer's report: a dead letter's reason (the sink has it), and `ignored`
+/// for an event of a type the handler ignores (2xx, so `processed` to the
+/// layer).
+fn recent_json(pages: &Pages) -> Vec<serde_json::Value> {
+    let letters = pages.dead_letters.letters();
+    let ignored = pages
+        .stats
+        .ignored
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    pages
+        .recent
+        .snapshot()
+        .iter()
+        .map(|record| {
+            let mut json = serde_json::to_value(record).unwrap_or_default();
+            let id = json["event_id"].as_str().map(str::to_owned);
+            match (json["outcome"].as_str(), id) {
+                (Some("dead_lettered"), Some(id)) if json["reason"].is_null() => {
+                    if let Some(letter) = letters.iter().rev().find(|letter| letter.id() == id) {
+                        json["reason"] = letter.reason().into();
+                    }
+                }
+                (Some("processed"), Some(id)) if ignored.contains(&id) => {
+                    json["outcome"] = "ignored".into();
+                    json["reason"] = "type not handled by this receiver".into();
+                }
+                _ => {}
+            }
+            json
+        })
+        .collect()
 }
 
 /// `GET /deliveries?state=dead&before=ID` in inbox mode.
@@ -1336,11 +1511,13 @@ macro_rules! page_head {
             r#"  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
   h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
   p { margin: 0 0 1rem; color: #57606a; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; overflow-wrap: anywhere; vertical-align: top; }
   th { background: #f6f8fa; position: sticky; top: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   td.mono { font-family: ui-monospace, monospace; }
+  col.narrow { width: 6.5rem; }
+  col.wide { width: 24%; }
 "#
         )
     };
@@ -1353,6 +1530,7 @@ macro_rules! page_head {
 const DELIVERIES_PAGE: &str = concat!(
     page_head!("Recent webhook deliveries"),
     r#"  tr.ok { background: #dafbe1; }
+  tr.ignored { background: #eaeef2; }
   tr.info { background: #ddf4ff; }
   tr.retry { background: #fff8c5; }
   tr.fail { background: #ffebe9; }
@@ -1363,6 +1541,10 @@ const DELIVERIES_PAGE: &str = concat!(
 <h1>Recent webhook deliveries</h1>
 <p id="status">Loading&hellip;</p>
 <table>
+  <colgroup>
+    <col class="narrow"><col class="narrow"><col><col><col class="narrow"><col class="narrow"><col class="wide">
+    <col class="narrow"><col class="narrow"><col class="narrow">
+  </colgroup>
   <thead><tr>
     <th>time</th><th>scheme</th><th>event id</th><th>type</th><th>outcome</th><th>status</th><th>reason</th>
     <th>verify µs</th><th>handler µs</th><th>total µs</th>
@@ -1371,7 +1553,7 @@ const DELIVERIES_PAGE: &str = concat!(
 </table>
 <script>
   const classes = {
-    processed: "ok", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
+    processed: "ok", ignored: "ignored", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
     in_flight: "retry", shed: "retry", guard_unavailable: "retry", handler_deadline: "retry", cancelled: "retry",
     handler_failed: "fail", handler_panicked: "fail",
   };
@@ -1512,10 +1694,21 @@ struct Order {
 /// body that puts `data` before `type` is buffered, as a `serde_json::Value`.
 #[derive(Debug)]
 enum PetstoreEvent {
-    OrderCreated { data: Order },
-    OrderCompleted { data: Order },
-    OrderCancelled { data: Order },
+    OrderCreated {
+        data: Order,
+    },
+    OrderCompleted {
+        data: Order,
+    },
+    OrderCancelled {
+        data: Order,
+    },
     Unknown,
+    /// No `type` in the body: the handler takes the type the layer read
+    /// from `X-Petstore-Event`, and the `data` kept as it was.
+    Untyped {
+        data: Option<serde_json::Value>,
+    },
 }
 
 /// The envelope's fields the receiver reads; any other is skipped.
@@ -1540,6 +1733,28 @@ enum EventKind {
     OrderCancelled,
     #[serde(other)]
     Unknown,
+}
+
+impl PetstoreEvent {
+    /// The event a body without `type` is, given the type the layer read
+    /// from `X-Petstore-Event` (its fallback for the type).
+    fn typed(event_type: Option<&str>, data: Option<serde_json::Value>) -> Result<Self, HandlerError> {
+        let event: fn(Order) -> PetstoreEvent = match event_type {
+            Some("order.created") => |data| PetstoreEvent::OrderCreated { data },
+            Some("order.completed") => |data| PetstoreEvent::OrderCompleted { data },
+            Some("order.cancelled") => |data| PetstoreEvent::OrderCancelled { data },
+            Some(_) => return Ok(PetstoreEvent::Unknown),
+            None => {
+                return Err(HandlerError::permanent(
+                    "no event type: the body has no `type` and there is no X-Petstore-Event header",
+                ))
+            }
+        };
+        let data = data.ok_or_else(|| HandlerError::permanent("missing field `data`"))?;
+        Order::deserialize(data)
+            .map(event)
+            .map_err(|error| HandlerError::permanent(format!("data: {error}")))
+    }
 }
 
 impl<'de> Deserialize<'de> for PetstoreEvent {
@@ -1584,7 +1799,10 @@ impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
                 }
             }
         }
-        let event: fn(Order) -> PetstoreEvent = match kind.ok_or_else(|| Error::missing_field("type"))? {
+        let Some(kind) = kind else {
+            return Ok(PetstoreEvent::Untyped { data: early });
+        };
+        let event: fn(Order) -> PetstoreEvent = match kind {
             EventKind::OrderCreated => |data| PetstoreEvent::OrderCreated { data },
             EventKind::OrderCompleted => |data| PetstoreEvent::OrderCompleted { data },
             EventKind::OrderCancelled => |data| PetstoreEvent::OrderCancelled { data },
@@ -1603,10 +1821,17 @@ async fn petstore(
     attempt: Option<Extension<Attempt>>,
     Webhook { event, verified }: Webhook<PetstoreEvent>,
 ) -> Result<(), HandlerError> {
+    // A body without `type` takes the one the layer read from `X-Petstore-Event`.
+    let event = match event {
+        PetstoreEvent::Untyped { data } => PetstoreEvent::typed(verified.event_type(), data),
+        event => Ok(event),
+    };
     let (order, outcome) = match event {
-        PetstoreEvent::OrderCreated { data }
-        | PetstoreEvent::OrderCompleted { data }
-        | PetstoreEvent::OrderCancelled { data } => {
+        Ok(
+            PetstoreEvent::OrderCreated { data }
+            | PetstoreEvent::OrderCompleted { data }
+            | PetstoreEvent::OrderCancelled { data },
+        ) => {
             let outcome = if data.order_id.is_empty() {
                 // Will never validate: acknowledge so the sender stops retrying.
                 Err(HandlerError::permanent("order event without an orderId"))
@@ -1620,7 +1845,8 @@ async fn petstore(
             }
             (Some(data), outcome.map(|()| true))
         }
-        PetstoreEvent::Unknown => (None, Ok(false)),
+        Ok(PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. }) => (None, Ok(false)),
+        Err(error) => (None, Err(error)),
     };
     let outcome = settle(
         &stats,
@@ -1689,7 +1915,17 @@ fn settle(
             stats.processed.fetch_add(1, Ordering::Relaxed);
             "processed"
         }
-        Ok(false) => "ignored (unknown type)",
+        Ok(false) => {
+            let mut ignored = stats
+                .ignored
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if ignored.len() >= IGNORED_KEPT {
+                ignored.pop_front();
+            }
+            ignored.push_back(verified.id().to_owned());
+            "ignored (unknown type)"
+        }
         Err(error) if error.is_permanent() => "permanent failure",
         Err(_) => "retryable failure",
     };
@@ -1924,7 +2160,7 @@ mod petstore_event_tests {
             PetstoreEvent::OrderCreated { data }
             | PetstoreEvent::OrderCompleted { data }
             | PetstoreEvent::OrderCancelled { data } => Some(data),
-            PetstoreEvent::Unknown => None,
+            PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. } => None,
         }
     }
 
@@ -1960,12 +2196,29 @@ mod petstore_event_tests {
     }
 
     #[test]
+    fn a_body_without_type_takes_the_headers_type() {
+        let body = r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#;
+        let PetstoreEvent::Untyped { data } = parse(body).unwrap() else {
+            panic!("{body} is untyped");
+        };
+        let event = PetstoreEvent::typed(Some("order.created"), data.clone()).unwrap();
+        assert_eq!(order(event).unwrap().order_id, "1");
+        assert!(matches!(
+            PetstoreEvent::typed(Some("pet.adopted"), data.clone()),
+            Ok(PetstoreEvent::Unknown)
+        ));
+        assert!(PetstoreEvent::typed(None, data).unwrap_err().is_permanent());
+        assert!(PetstoreEvent::typed(Some("order.created"), None)
+            .unwrap_err()
+            .is_permanent());
+    }
+
+    #[test]
     fn a_known_type_with_the_wrong_data_is_a_data_error() {
         for json in [
             r#"{"type":"order.created","data":{"orderId":7,"status":"created"}}"#,
             r#"{"data":{"status":"created"},"type":"order.created"}"#,
             r#"{"type":"order.created"}"#,
-            r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#,
             r#"{"type":"order.created","type":"pet.adopted","data":{"orderId":"1","status":"created"}}"#,
             r#"["type","order.created"]"#,
         ] {
@@ -1977,36 +2230,37 @@ mod petstore_event_tests {
 
 #[cfg(test)]
 mod inbox_url_tests {
-    use super::InboxUrl;
-
     #[test]
     fn shows_a_postgres_url_without_its_password() {
-        let url = InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
+        let url = super::InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
         assert_eq!(url.to_string(), "postgres://shop:***@db.internal:5433/shop");
         assert!(!format!("{url:?}").contains("s3cr3t"));
-        let query = InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
+        let query = super::InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
         assert_eq!(query.to_string(), "postgresql://shop@db/shop?...");
-        let bare = InboxUrl::Postgres("postgres://db/shop".to_owned());
+        let bare = super::InboxUrl::Postgres("postgres://db/shop".to_owned());
         assert_eq!(bare.to_string(), "postgres://db/shop");
     }
 
     #[test]
     fn refuses_an_inbox_url_of_no_known_kind() {
         for bad in ["sqlite:", "mysql://db/shop", "inbox.sqlite3", ""] {
-            let error = InboxUrl::parse(bad).unwrap_err();
+            let error = super::InboxUrl::parse(bad).unwrap_err();
             assert!(error.contains("sqlite:PATH or postgres://"), "{bad}: {error}");
         }
-        assert!(matches!(InboxUrl::parse("sqlite:in.db"), Ok(InboxUrl::Sqlite(_))));
+        assert!(matches!(
+            super::InboxUrl::parse("sqlite:in.db"),
+            Ok(super::InboxUrl::Sqlite(_))
+        ));
     }
 
     #[cfg(feature = "postgres")]
     #[test]
     fn reads_a_postgres_url_and_refuses_one_without_a_database() {
         assert!(matches!(
-            InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
-            Ok(InboxUrl::Postgres(_))
+            super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
+            Ok(super::InboxUrl::Postgres(_))
         ));
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
         assert!(error.contains("must name a host and a database"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }
@@ -2014,7 +2268,7 @@ mod inbox_url_tests {
     #[cfg(not(feature = "postgres"))]
     #[test]
     fn a_postgres_url_without_the_feature_says_how_to_get_it() {
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
         assert!(error.contains("--features postgres"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }

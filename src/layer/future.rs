@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
@@ -18,9 +18,8 @@ use tracing::{Instrument, Span};
 
 use super::layer::{Config, InboxMode};
 use super::load::{Refused, Slot};
-use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
-use crate::event::RequestHead;
+use crate::event::{strip_declared, RequestHead};
 use crate::inbox::{Enqueued, Incoming, State};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
@@ -218,13 +217,14 @@ pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     request: Request<ReqBody>,
 ) -> observe::Spanned<impl Future<Output = Result<Response<ResponseBody<ResBody>>, S::Error>>>
 where
-    S: Service<Request<ReqBody::Buffered>, Response = Response<ResBody>>,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     ResBody: Send + 'static,
     Sch: Scheme,
     G: ReplayGuard,
-    ReqBody: BufferBody,
+    ReqBody: Body,
+    ReqBody::Data: Buf,
     ReqBody::Error: Into<BoxError>,
 {
     let (parts, body) = request.into_parts();
@@ -274,7 +274,13 @@ where
             let delivery = match verdict {
                 Ok(Verdict::Event(delivery)) => delivery,
                 Ok(Verdict::Reply(reply)) => {
-                    tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    // A refusal (Meta's GET with a wrong token) needs no key
+                    // to send: it is logged within the rejection budget.
+                    if reply.status().is_success() {
+                        tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    } else {
+                        config.rejection_log.log_refused_handshake(reply.status());
+                    }
                     let response = reply.into_response::<Full<Bytes>>().map(ResponseBody::own);
                     return Ok(track.answered(observe::Outcome::Handshake, response));
                 }
@@ -293,15 +299,29 @@ where
                     );
                     return Ok(track.rejected(internal_error()));
                 }
+                let mut parts = parts;
+                let scheme = &config.scheme;
+                strip_declared(
+                    &mut parts.headers,
+                    &mut parts.uri,
+                    scheme.credential_headers(),
+                    scheme.credential_query(),
+                );
                 return Ok(Box::pin(enqueue(&config, inbox, parts, bytes, delivery, track)).await);
             }
             // What a dead letter keeps, should the handler mark the delivery,
             // in the `Verified` extension's own allocation.
-            let head = RequestHead {
+            let mut head = RequestHead {
                 method: parts.method.clone(),
                 uri: parts.uri.clone(),
                 headers: parts.headers.clone(),
             };
+            strip_declared(
+                &mut head.headers,
+                &mut head.uri,
+                config.scheme.credential_headers(),
+                config.scheme.credential_query(),
+            );
             let decoded = decoding.and_then(Decoding::into_value);
             let (verified, replay_key) = delivery.into_verified(bytes.clone(), head, decoded);
             track.verified(&verified);
@@ -314,7 +334,7 @@ where
             track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
-            let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes));
+            let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
             let bound = handler_bound(config.deadline, config.guard.claim_lifetime());
             // Boxed: an `async fn` keeps its argument and the pinned local
@@ -454,7 +474,8 @@ async fn read_body<B>(
     body: B,
 ) -> Result<Bytes, Rejection>
 where
-    B: Body<Data = Bytes>,
+    B: Body,
+    B::Data: Buf,
     B::Error: Into<BoxError>,
 {
     // Trust a declared length only to refuse early.
@@ -495,7 +516,8 @@ where
 /// frame (hyper's, once `Content-Length` bytes came; `Full`) is taken at once.
 async fn collect<B>(body: B) -> Result<Bytes, B::Error>
 where
-    B: Body<Data = Bytes>,
+    B: Body,
+    B::Data: Buf,
 {
     let mut body = pin!(body);
     let mut first: Option<Bytes> = None;
@@ -503,10 +525,14 @@ where
     let mut rest: Vec<Bytes> = Vec::new();
     while !body.is_end_stream() {
         let Some(frame) = body.frame().await else { break };
-        let Ok(data) = frame?.into_data() else { continue };
-        if data.is_empty() {
+        let Ok(mut data) = frame?.into_data() else {
+            continue;
+        };
+        if !data.has_remaining() {
             continue;
         }
+        // `Bytes` (hyper's, axum's) hands itself over without a copy.
+        let data = data.copy_to_bytes(data.remaining());
         if first.is_none() {
             first = Some(data);
         } else {

@@ -119,4 +119,4 @@ pub use self::future::{ResponseBody, ResponseFuture};
 pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT};
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
-pub use self::service::{BufferBody, WebhookService};
+pub use self::service::WebhookService;

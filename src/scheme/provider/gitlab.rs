@@ -19,6 +19,8 @@ use crate::scheme::verdict::{Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 const TOKEN: HeaderName = HeaderName::from_static("x-gitlab-token");
+/// What the layer never keeps: the token header.
+static CREDENTIALS: [HeaderName; 1] = [TOKEN];
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const EVENT_UUID: HeaderName = HeaderName::from_static("x-gitlab-event-uuid");
 const EVENT: HeaderName = HeaderName::from_static("x-gitlab-event");
@@ -143,7 +145,7 @@ impl GitLab {
     /// `whsec_...` token with [`GitLab::signing_secret`]. Change the
     /// tolerance with [`Spec::with_tolerance`].
     pub fn signing_token(secrets: impl Into<Secrets>) -> Spec {
-        standard_webhooks()
+        standard_webhooks("GitLab")
             .event_type(FieldSource::header("x-gitlab-event"))
             .keys(secrets.into())
             .build()
@@ -184,6 +186,11 @@ impl Scheme for GitLab {
         ))
     }
 
+    /// The token itself: never kept in a dead letter or an inbox record.
+    fn credential_headers(&self) -> &[HeaderName] {
+        &CREDENTIALS
+    }
+
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {
         if headers.contains_key(&TOKEN) {
             Ok(())
@@ -217,6 +224,9 @@ impl crate::scheme::sign::Sign for GitLabSender {
         }
         crate::scheme::sign::header(&mut headers, &IDEMPOTENCY_KEY, id);
         headers
+    }
+    fn event_type_header(&self) -> Option<HeaderName> {
+        Some(EVENT)
     }
 }
 

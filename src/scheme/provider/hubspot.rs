@@ -89,12 +89,13 @@ impl HubSpot {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("HubSpot")
             .signature_header("x-hubspot-signature-v3")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .timestamp_header("x-hubspot-request-timestamp", TimestampFormat::UnixMillis)
             .tolerance(Duration::from_secs(300))
             .signed_content("{method}{url}{body}{timestamp}")
+            .provider_url_template()
             .id(FieldSource::signature())
             .no_event_type()
     }

@@ -65,10 +65,11 @@ impl Square {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Square")
             .signature_header("x-square-hmacsha256-signature")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .signed_content("{url}{body}")
+            .provider_url_template()
             .id(FieldSource::body("event_id"))
             .event_type(FieldSource::body("type"))
     }

@@ -30,6 +30,7 @@ use crate::scheme::verdict::Reply;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SpecBuilder {
+    name: &'static str,
     keys: Keys,
     signature: Option<SignatureSource>,
     layout: Layout,
@@ -46,14 +47,24 @@ pub struct SpecBuilder {
     policy: SignaturePolicy,
     url: UrlRule,
     alternate: Vec<(String, String)>,
+    /// A provider's own template puts `{url}` next to `{body}` (Square,
+    /// HubSpot): the provider fixed it, so the preset takes it as it is.
+    provider_url_template: bool,
 }
 
 impl Spec {
-    /// A builder with the defaults: a `,`/space-separated list, the signed
-    /// content `{body}`, the id and type from the body's `id` and `type`, a
-    /// 5-minute two-sided tolerance.
-    pub fn builder() -> SpecBuilder {
+    /// A builder for the sender called `name`, with the defaults: a
+    /// `,`/space-separated list, the signed content `{body}`, the id and type
+    /// from the body's `id` and `type`, a 5-minute two-sided tolerance.
+    ///
+    /// `name` is the spec's [`Scheme::name`](crate::scheme::Scheme::name): the
+    /// `scheme` field of each delivery's log span and the `scheme` label of
+    /// its metrics, so name the sender (`"acme"`), a fixed string, never one
+    /// made from a request. An empty name is refused by
+    /// [`build`](SpecBuilder::build) ([`ConfigError::EmptyName`]).
+    pub fn builder(name: &'static str) -> SpecBuilder {
         SpecBuilder {
+            name,
             keys: Keys::new(),
             signature: None,
             layout: Layout::List(Box::new([',', ' '])),
@@ -70,6 +81,7 @@ impl Spec {
             policy: SignaturePolicy::Any,
             url: UrlRule::default(),
             alternate: Vec::new(),
+            provider_url_template: false,
         }
     }
 }
@@ -207,8 +219,22 @@ impl SpecBuilder {
     /// `{id}` (the header values exactly as sent), `{method}`, `{url}` (the
     /// public URL plus the request's query) and literal text, such as
     /// `v0:{timestamp}:{body}`. The default is `{body}`.
+    ///
+    /// Two parts the sender controls (`{id}`, `{body}`, `{url}`, whose query
+    /// is the sender's) must have a literal between them: in `{url}{body}`
+    /// bytes could move from the query into the body without changing what
+    /// is signed. `build` refuses such a template
+    /// ([`TemplateError::Ambiguous`](super::TemplateError::Ambiguous)).
     pub fn signed_content(mut self, template: &str) -> Self {
         self.template = template.to_owned();
+        self
+    }
+
+    /// A provider's template that puts `{url}` next to another part the
+    /// sender controls, taken as the provider defines it (Square's
+    /// `{url}{body}`, HubSpot's `{method}{url}{body}{timestamp}`).
+    pub(crate) fn provider_url_template(mut self) -> Self {
+        self.provider_url_template = true;
         self
     }
 
@@ -286,6 +312,15 @@ impl SpecBuilder {
         self
     }
 
+    /// Renames the spec: a preset's declaration
+    /// ([`GitHub::builder`](crate::scheme::GitHub::builder)) carries the
+    /// preset's name, which a changed declaration may replace (`"github-app"`).
+    /// See [`Spec::builder`] for what the name labels.
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
     /// This declaration with every header it names renamed by `pairs`, and
     /// no alternate names of its own.
     fn renamed(&self, pairs: &[(String, String)]) -> Self {
@@ -347,6 +382,9 @@ impl SpecBuilder {
     ///
     /// The [`ConfigError`] that names the first mistake found.
     pub fn build(self) -> Result<Spec, ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
         let alternate = self.alternate()?;
         let header = match self.signature.as_ref().ok_or(ConfigError::NoSignatureHeader)? {
             SignatureSource::Header(name) => Some(header_name(name)?),
@@ -489,6 +527,13 @@ impl SpecBuilder {
             .is_some_and(|t| !matches!(t.source, TsRule::Body(_)));
         let signs_timestamp = from_request || (in_body && timestamp.is_some());
         let content = parse_template(&self.template, signs_timestamp, id_is_one_source, !in_body)?;
+        let url_is_free = |p: &Part| *p == Part::Url && !self.provider_url_template;
+        if content.windows(2).any(|w| {
+            let free = |p: &Part| p.is_free() || url_is_free(p);
+            free(&w[0]) && free(&w[1])
+        }) {
+            return Err(ConfigError::Template(TemplateError::Ambiguous));
+        }
         if signs_timestamp && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
             return Err(ConfigError::UnsignedTimestamp);
         }
@@ -519,6 +564,7 @@ impl SpecBuilder {
 
         let signs_url = content.contains(&Part::Url);
         Ok(Spec {
+            name: self.name,
             signs_url,
             keys: ring,
             signature,

@@ -69,6 +69,10 @@ pub enum ConfigError {
     InvalidPublicUrl,
     /// A [`Handshake`](super::Handshake) answers with an HMAC token but no HMAC-SHA256 version is configured.
     HandshakeNeedsHmac,
+    /// The name given to [`Spec::builder`](super::Spec::builder) (or
+    /// [`SpecBuilder::name`](super::SpecBuilder::name)) is empty: logs and
+    /// metrics could not tell the spec's deliveries apart.
+    EmptyName,
     /// The signature is read from the body
     /// ([`signature_body`](super::SpecBuilder::signature_body)) in a way that
     /// cannot work.
@@ -103,6 +107,9 @@ impl fmt::Display for ConfigError {
             Self::NoPublicUrl => f.write_str("`{url}` is signed but no public URL is configured"),
             Self::InvalidPublicUrl => f.write_str("the public URL is not http(s)://host[:port][/path]"),
             Self::HandshakeNeedsHmac => f.write_str("an HMAC-token handshake needs an HMAC-SHA256 version"),
+            Self::EmptyName => {
+                f.write_str("the spec's name is empty: name the sender, as in Spec::builder(\"acme\")")
+            }
             Self::SignatureInBody { reason } => {
                 write!(f, "the signature is read from the body, but {reason}")
             }
@@ -159,9 +166,9 @@ pub enum TemplateError {
     NoIdHeader,
     /// More than eight pieces of text and placeholders.
     TooLong,
-    /// Two parts an attacker controls (`{id}`, `{body}`) with no literal
-    /// between them, such as `{id}{body}`: bytes could be moved from one to
-    /// the other without changing what is signed.
+    /// Two parts an attacker controls (`{id}`, `{body}`, `{url}`) with no
+    /// literal between them, such as `{id}{body}` or `{url}{body}`: bytes
+    /// could be moved from one to the other without changing what is signed.
     Ambiguous,
 }
 
@@ -176,7 +183,7 @@ impl fmt::Display for TemplateError {
             Self::NoTimestampHeader => "`{timestamp}` needs a timestamp source",
             Self::NoIdHeader => "`{id}` needs the id read from exactly one header",
             Self::TooLong => "the signed-content template has more than eight pieces",
-            Self::Ambiguous => "two of `{id}`/`{body}` follow each other with no literal between them",
+            Self::Ambiguous => "two of `{id}`/`{body}`/`{url}` follow each other with no literal between them",
         })
     }
 }

@@ -158,6 +158,11 @@ enum Origin<'a> {
 }
 
 impl Scheme for Spec {
+    /// The name given to [`Spec::builder`] (a preset's: `"GitHub"`).
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
         self.verify_in_layer(request, body, &|| now, None)
     }
@@ -233,9 +238,6 @@ impl Spec {
             None
         };
         let timestamp = self.timestamp_text(headers, header, entry)?;
-        if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
-            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
-        }
         let id_header = self.id_header_value(headers)?;
         if !keyed {
             self.candidates(headers, header, &mut candidates)?;
@@ -247,6 +249,12 @@ impl Spec {
             id_header.map(|(value, name)| (value, Origin::Header(name))),
             timestamp.map(|(text, _, name)| (text, Origin::Header(name))),
         )?;
+        // The clock is read only after the MAC: were the tolerance checked
+        // first, a missing id's `400` against a stale timestamp's `401`
+        // would tell an unkeyed prober the server's clock.
+        if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
+            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
+        }
 
         // Verified: only now is the body worth reading.
         let fields = match decoding.and_then(|decoding| decoding.fields(body, &self.body_paths)) {
@@ -311,9 +319,6 @@ impl Spec {
             // A timestamp entry is refused when built: it is a keyed list's.
             _ => None,
         };
-        if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
-            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
-        }
         let mut candidates = Candidates::new();
         match &self.layout {
             Layout::List(separators) => self.list_entries(separators, text, &mut candidates)?,
@@ -330,6 +335,10 @@ impl Spec {
             id,
             timestamp.map(|(text, _, origin)| (text, origin)),
         )?;
+        // After the MAC, as in `verify_headers`: nothing before it reads the clock.
+        if let (Some(rule), Some((_, value, _))) = (&self.timestamp, timestamp) {
+            check_tolerance(value, clock(), rule.tolerance, rule.two_sided)?;
+        }
         // The walk stopped once it had the fields: read the rest, which no
         // signature vouches for, to the end.
         if serde_json::from_slice::<IgnoredAny>(body).is_err() {
