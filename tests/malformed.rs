@@ -40,7 +40,7 @@ type Body = UnsyncBoxBody<Bytes, BoxError>;
 /// Builds a scheme.
 type SchemeFn = Arc<dyn Fn() -> Box<dyn Scheme> + Send + Sync>;
 
-/// The headers a sender sends with a body for an event id at a timestamp.
+/// Signs `body` for event `id` at `timestamp`: the headers a sender sends.
 type SignFn = Arc<dyn Fn(&[u8], &str, i64) -> HeaderMap + Send + Sync>;
 
 /// A scheme and its sender.

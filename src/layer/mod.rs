@@ -107,16 +107,20 @@
 //! # }
 //! ```
 
+mod answer;
+mod body;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
 mod load;
 mod log;
 mod service;
+mod settle;
 
-pub(crate) use self::future::{panic_message, CatchUnwind};
-pub use self::future::{ResponseBody, ResponseFuture};
+pub use self::body::ResponseBody;
+pub use self::future::ResponseFuture;
 pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT};
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::WebhookService;
+pub(crate) use self::settle::{panic_message, CatchUnwind};
