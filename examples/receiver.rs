@@ -2165,6 +2165,8 @@ mod petstore_event_tests {
 
 #[cfg(test)]
 mod inbox_url_tests {
+    // A bench that includes this file builds it without the test harness.
+    #[allow(unused_imports)]
     use super::InboxUrl;
 
     #[test]
