@@ -21,6 +21,7 @@
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
 //! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate (with a PostgreSQL inbox, the wait is between writing the order and committing it) |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows (synchronous mode; in inbox mode, how many records a page lists); at least 1 |
+//! | `STANDARD_POLICY` | `any` | with `standard`/`svix`: `any` (one valid signature of any version), `require-v1a` (the Ed25519 `v1a` must verify: an HMAC `v1` alone, which anyone holding the shared secret can make, is refused), `require-both` (every version present in the keys must verify) |
 //! | `ADMIN_ADDR` | `127.0.0.1:3001` | where `/metrics` and `/deliveries` are served: a second listener, never the webhook port; it refuses (`421`) a `Host` that is not this address or a loopback name (DNS rebinding). Keep it on loopback; port `0` picks a free one (logged) |
 //! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (needs `--features postgres`) stores them in that PostgreSQL database instead, shared by every replica given the same URL; the Petstore handler then records each order event in the table `orders` (created if missing) in the same transaction that marks its record done. Unset: the synchronous mode |
 //! | `INBOX_MAX_ATTEMPTS` | `8` | inbox mode: the most attempts of one event before it is dead; 1 to 1000 |
@@ -163,6 +164,9 @@ pub struct Config {
     /// Meta's verify token: when set, `WEBHOOK_SCHEME=meta` answers Meta's
     /// unsigned `GET ?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..`.
     pub meta_verify_token: Option<String>,
+    /// `STANDARD_POLICY`: which Standard Webhooks versions must verify
+    /// (`any`, `require-v1a`, `require-both`); `None` is `any`.
+    pub standard_policy: Option<String>,
     /// Where `/metrics` and `/deliveries` are served (`ADMIN_ADDR`).
     pub admin_addr: SocketAddr,
     /// Inbox mode's settings (`INBOX_URL` and the rest); `None`: synchronous.
@@ -353,6 +357,7 @@ impl Config {
             recent_deliveries: in_range(&var, "RECENT_DELIVERIES", 100, 1..=usize::MAX)?,
             public_url: var("PUBLIC_URL")?,
             meta_verify_token: var("META_VERIFY_TOKEN")?,
+            standard_policy: var("STANDARD_POLICY")?,
             admin_addr: number(&var, "ADMIN_ADDR", SocketAddr::from(([127, 0, 0, 1], 3001)))?,
             inbox: InboxConfig::from_lookup(&var)?,
             handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
@@ -382,6 +387,9 @@ impl Config {
         )?;
         if let Some(token) = &config.meta_verify_token {
             meta_with_verify_token(&config.secrets, token)?;
+        }
+        if let Some(policy) = &config.standard_policy {
+            standard_with_policy(&config.scheme, &config.secrets, config.tolerance, policy)?;
         }
         Ok(config)
     }
@@ -702,6 +710,43 @@ pub fn scheme_checked(
             "WEBHOOK_SCHEME={other:?} is not a known scheme ({SCHEMES})"
         )),
     }
+}
+
+/// Standard Webhooks with the `STANDARD_POLICY` given: `any`, `require-v1a`
+/// (the Ed25519 `v1a` signature must verify, so a holder of an HMAC secret
+/// cannot sign alone) or `require-both` (every version the keys hold).
+pub fn standard_with_policy(
+    scheme: &str,
+    secrets: &[String],
+    tolerance: Option<Duration>,
+    policy: &str,
+) -> Result<Box<dyn Scheme>, String> {
+    let policy = match policy {
+        "any" => SignaturePolicy::Any,
+        "require-v1a" => SignaturePolicy::Require("v1a".into()),
+        "require-both" => SignaturePolicy::All,
+        other => {
+            return Err(format!(
+                "STANDARD_POLICY={other:?}: one of any, require-v1a, require-both"
+            ))
+        }
+    };
+    if !matches!(scheme, "standard" | "svix") {
+        return Err(format!(
+            "STANDARD_POLICY applies to WEBHOOK_SCHEME=standard or svix, not {scheme}"
+        ));
+    }
+    let keys = secrets
+        .iter()
+        .map(|s| StandardWebhooks::key(s))
+        .collect::<Result<Keys, _>>()
+        .map_err(|error| format!("WEBHOOK_SECRET: {error}"))?;
+    let scheme =
+        StandardWebhooks::with_keys(keys, policy).map_err(|error| format!("STANDARD_POLICY: {error}"))?;
+    Ok(Box::new(match tolerance {
+        Some(tolerance) => scheme.tolerance(tolerance),
+        None => scheme,
+    }))
 }
 
 /// Meta's scheme with its verify token, which enables the answer to Meta's
@@ -1089,6 +1134,12 @@ pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) ->
     let recent = RecentDeliveries::new(config.recent_deliveries);
     let layer = WebhookLayer::new(match (config.scheme.as_str(), &config.meta_verify_token) {
         ("meta", Some(token)) => meta_with_verify_token(&config.secrets, token)?,
+        ("standard" | "svix", _) if config.standard_policy.is_some() => standard_with_policy(
+            &config.scheme,
+            &config.secrets,
+            config.tolerance,
+            config.standard_policy.as_deref().unwrap_or("any"),
+        )?,
         // `Config::from_lookup` refused, or warned about, a short secret.
         _ => scheme_checked(
             &config.scheme,
@@ -2165,38 +2216,37 @@ mod petstore_event_tests {
 
 #[cfg(test)]
 mod inbox_url_tests {
-    // A bench that includes this file builds it without the test harness.
-    #[allow(unused_imports)]
-    use super::InboxUrl;
-
     #[test]
     fn shows_a_postgres_url_without_its_password() {
-        let url = InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
+        let url = super::InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
         assert_eq!(url.to_string(), "postgres://shop:***@db.internal:5433/shop");
         assert!(!format!("{url:?}").contains("s3cr3t"));
-        let query = InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
+        let query = super::InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
         assert_eq!(query.to_string(), "postgresql://shop@db/shop?...");
-        let bare = InboxUrl::Postgres("postgres://db/shop".to_owned());
+        let bare = super::InboxUrl::Postgres("postgres://db/shop".to_owned());
         assert_eq!(bare.to_string(), "postgres://db/shop");
     }
 
     #[test]
     fn refuses_an_inbox_url_of_no_known_kind() {
         for bad in ["sqlite:", "mysql://db/shop", "inbox.sqlite3", ""] {
-            let error = InboxUrl::parse(bad).unwrap_err();
+            let error = super::InboxUrl::parse(bad).unwrap_err();
             assert!(error.contains("sqlite:PATH or postgres://"), "{bad}: {error}");
         }
-        assert!(matches!(InboxUrl::parse("sqlite:in.db"), Ok(InboxUrl::Sqlite(_))));
+        assert!(matches!(
+            super::InboxUrl::parse("sqlite:in.db"),
+            Ok(super::InboxUrl::Sqlite(_))
+        ));
     }
 
     #[cfg(feature = "postgres")]
     #[test]
     fn reads_a_postgres_url_and_refuses_one_without_a_database() {
         assert!(matches!(
-            InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
-            Ok(InboxUrl::Postgres(_))
+            super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
+            Ok(super::InboxUrl::Postgres(_))
         ));
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
         assert!(error.contains("must name a host and a database"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }
@@ -2204,7 +2254,7 @@ mod inbox_url_tests {
     #[cfg(not(feature = "postgres"))]
     #[test]
     fn a_postgres_url_without_the_feature_says_how_to_get_it() {
-        let error = InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
         assert!(error.contains("--features postgres"), "{error}");
         assert!(!error.contains("pw@"), "{error}");
     }

@@ -2,8 +2,10 @@
 //! and fails if the fix it covers is undone. Requests go through the layer
 //! with an injected clock.
 
+mod log_capture;
 mod reliability_support;
 
+use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -11,11 +13,16 @@ use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 use http::{Request, StatusCode};
 use http_body_util::Full;
+use log_capture::Logs;
 use reliability_support::{at, counting, layer, NOW};
 use tower::ServiceExt;
-use tower_webhook::scheme::{Discord, DiscordEndpoint, Scheme, Twilio};
+use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
+use tower_webhook::inbox::{InboxStore as _, MemoryInbox, RecordId};
+use tower_webhook::scheme::{
+    Algorithm, ConfigError, Discord, DiscordEndpoint, Encoding, GitLab, Scheme, Spec, TemplateError, Twilio,
+};
 use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
-use tower_webhook::{LruGuard, Secret, WebhookLayer};
+use tower_webhook::{LruGuard, PermanentFailure, Secret, Verified, WebhookLayer};
 
 const LIMIT: usize = 64 * 1024;
 
@@ -310,4 +317,265 @@ async fn twilio_refuses_more_form_parameters_than_the_cap() {
             "{count} parameters"
         );
     }
+}
+
+const GITLAB_TOKEN: &str = "gitlab secret token";
+
+/// A GitLab delivery authenticated by the legacy secret token.
+fn gitlab_delivery(id: &str) -> Request<Full<Bytes>> {
+    request(
+        "/webhooks",
+        &[
+            ("x-gitlab-token", GITLAB_TOKEN),
+            ("x-gitlab-event", "Push Hook"),
+            ("idempotency-key", id),
+            ("content-type", "application/json"),
+        ],
+        Bytes::from_static(br#"{"object_kind":"push"}"#),
+    )
+}
+
+/// An inner service that marks every delivery as never processable.
+async fn permanent(_: Request<Full<Bytes>>) -> Result<http::Response<Full<Bytes>>, Infallible> {
+    let mut response = http::Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    response
+        .extensions_mut()
+        .insert(PermanentFailure::new("cannot process"));
+    Ok(response)
+}
+
+/// Row 3: GitLab's legacy token authenticates whatever body comes with it,
+/// so no dead letter (memory, file) and no request a re-run sends holds it.
+#[tokio::test]
+async fn gitlab_token_is_never_kept_in_a_dead_letter() {
+    let memory = Arc::new(MemoryDeadLetters::default());
+    let dir = std::env::temp_dir().join(format!("tw-security-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("letters.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let file = FileDeadLetters::open(&path).unwrap();
+    let scheme = || GitLab::new(Secret::new(GITLAB_TOKEN).unwrap());
+    let memory_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(Arc::clone(&memory)))
+        .service(tower::service_fn(permanent));
+    let file_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(file))
+        .service(tower::service_fn(permanent));
+    let status = memory_app
+        .oneshot(gitlab_delivery("evt-1"))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    let status = file_app.oneshot(gitlab_delivery("evt-1")).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+
+    let letters = memory.letters();
+    assert_eq!(letters.len(), 1);
+    let letter = &letters[0];
+    assert!(
+        !letter.headers().contains_key("x-gitlab-token"),
+        "{:?}",
+        letter.headers()
+    );
+    assert_eq!(
+        letter.headers()["x-gitlab-event"],
+        "Push Hook",
+        "the rest is kept"
+    );
+    let rerun: Request<Full<Bytes>> = letter.to_request();
+    assert!(!rerun.headers().contains_key("x-gitlab-token"));
+    assert!(!letter.to_json_line().contains(GITLAB_TOKEN));
+    assert!(!format!("{letter:?}").contains(GITLAB_TOKEN));
+
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.lines().count(), 1);
+    assert!(!written.contains(GITLAB_TOKEN), "{written}");
+    assert!(!written.contains("x-gitlab-token"), "{written}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Row 3: the same for an inbox record and the request its worker rebuilds.
+#[tokio::test]
+async fn gitlab_token_is_never_kept_in_an_inbox_record() {
+    let inbox = Arc::new(MemoryInbox::new());
+    let app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(GitLab::new(Secret::new(GITLAB_TOKEN).unwrap())).inbox(Arc::clone(&inbox)))
+        .service(tower::service_fn(permanent));
+    let status = app.oneshot(gitlab_delivery("evt-2")).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    let record = inbox.get(RecordId::new(1)).await.unwrap().expect("the record");
+    assert_eq!(record.entry.event_id, "evt-2");
+    assert!(
+        !record.headers.contains_key("x-gitlab-token"),
+        "{:?}",
+        record.headers
+    );
+    assert_eq!(record.headers["x-gitlab-event"], "Push Hook");
+    let rebuilt: Request<Full<Bytes>> = record.to_request();
+    assert!(!rebuilt.headers().contains_key("x-gitlab-token"));
+    assert!(!format!("{record:?}").contains(GITLAB_TOKEN));
+}
+
+/// Row 11: Lemon Squeezy's type comes from the signed body's
+/// `meta.event_name`; the unsigned `X-Event-Name` cannot relabel a capture.
+#[tokio::test]
+async fn lemonsqueezy_type_comes_from_the_signed_body_first() {
+    use tower_webhook::scheme::LemonSqueezy;
+    let scheme = LemonSqueezy::new(Secret::new("lemon secret").unwrap());
+    let body = Bytes::from_static(br#"{"meta":{"event_name":"order_created"},"data":{"id":"1"}}"#);
+    let mut headers = scheme.sign_headers(&body, "", NOW);
+    headers.insert("x-event-name", HeaderValue::from_static("subscription_cancelled"));
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let record = Arc::clone(&seen);
+    let service = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme).clock(reliability_support::now))
+        .service(tower::service_fn(move |request: Request<Full<Bytes>>| {
+            let verified = request.extensions().get::<Verified>().cloned();
+            *record.lock().unwrap() = verified.and_then(|v| v.event_type().map(str::to_owned));
+            async { Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new()))) }
+        }));
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    let status = service.oneshot(req).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(seen.lock().unwrap().as_deref(), Some("order_created"));
+}
+
+fn hmac256_hex(key: &str, message: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).unwrap();
+    mac.update(message.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn url_spec(template: &str) -> Result<Spec, ConfigError> {
+    Spec::builder("UrlSigned")
+        .signature_header("x-sig")
+        .version("", Algorithm::HmacSha256, Encoding::Hex)
+        .signed_content(template)
+        .trust_forwarded_headers(true)
+        .keys(Secret::new("url spec secret").unwrap())
+        .build()
+}
+
+/// Row 16: a custom template with `{url}` next to `{body}` is refused when
+/// built (bytes could move from the sender's query into the body); with a
+/// literal between them it builds, and the providers that define such a
+/// template themselves (Square, HubSpot) still build.
+#[test]
+fn url_next_to_body_in_a_custom_template_is_refused() {
+    for template in ["{url}{body}", "{body}{url}", "{method}{url}{body}"] {
+        assert_eq!(
+            url_spec(template).unwrap_err(),
+            ConfigError::Template(TemplateError::Ambiguous),
+            "{template}"
+        );
+    }
+    assert!(url_spec("{url}.{body}").is_ok());
+    assert!(url_spec("{method}{url}.{body}").is_ok());
+    for preset in ["square", "hubspot-v3"] {
+        let preset = testing::preset(preset).unwrap();
+        assert!(
+            (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).is_ok(),
+            "{}",
+            preset.name
+        );
+    }
+}
+
+/// Row 17: with trusted forwarded headers, a list or repeated
+/// `X-Forwarded-Host` is `400` (its leftmost value is the client's), one
+/// value is the URL signed.
+#[tokio::test]
+async fn several_forwarded_hosts_are_refused() {
+    let body = r#"{"id":"evt_fwd","type":"t"}"#;
+    let signature = hmac256_hex(
+        "url spec secret",
+        &format!("https://proxy.example/webhooks.{body}"),
+    );
+    let scheme = || Box::new(url_spec("{url}.{body}").unwrap()) as Box<dyn Scheme>;
+    let one = request(
+        "/webhooks",
+        &[("x-sig", &signature), ("x-forwarded-host", "proxy.example")],
+        body,
+    );
+    assert_eq!(send(scheme(), one).await, (StatusCode::OK, 1));
+    let listed = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example, proxy.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), listed).await, (StatusCode::BAD_REQUEST, 0));
+    let repeated = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example"),
+            ("x-forwarded-host", "evil.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), repeated).await, (StatusCode::BAD_REQUEST, 0));
+    let client_first = request(
+        "/webhooks",
+        &[
+            ("x-sig", &signature),
+            ("x-forwarded-host", "proxy.example, evil.example"),
+        ],
+        body,
+    );
+    assert_eq!(send(scheme(), client_first).await, (StatusCode::BAD_REQUEST, 0));
+}
+
+fn meta_with_token() -> Box<dyn Scheme> {
+    use tower_webhook::scheme::Meta;
+    Box::new(
+        Meta::new(Secret::new("meta app secret").unwrap()).verify_token(Secret::new("meatyhamhock").unwrap()),
+    )
+}
+
+/// Row 12: Meta's verification GET needs no key, so its refusals are logged
+/// within the rejection log's budget: a flood of wrong tokens writes one
+/// `warn` line per interval, not one per request.
+#[tokio::test]
+async fn meta_get_refusals_are_rate_limited_in_the_log() {
+    let logs = Logs::capture();
+    let layer =
+        WebhookLayer::new(meta_with_token()).rejection_log_interval(std::time::Duration::from_secs(3600));
+    let service = tower::ServiceBuilder::new()
+        .layer(layer)
+        .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+        }));
+    for i in 0..50 {
+        let uri = format!("/webhooks?hub.mode=subscribe&hub.challenge=c{i}&hub.verify_token=wrong");
+        let request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+        let status = service.clone().oneshot(request).await.unwrap().status();
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let warned = logs.lines_with(&["WARN", "handshake refused"]);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(logs.lines_with(&["WARN", "meta verification refused"]).is_empty());
+}
+
+/// Row 13: a handshake's `text/plain` echo of the sender's text carries
+/// `X-Content-Type-Options: nosniff`.
+#[tokio::test]
+async fn handshake_echoes_are_not_sniffed() {
+    let service = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(meta_with_token()))
+        .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+        }));
+    let uri = "/webhooks?hub.mode=subscribe&hub.challenge=%3Chtml%3E&hub.verify_token=meatyhamhock";
+    let request = Request::get(uri).body(Full::new(Bytes::new())).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/plain");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }

@@ -17,6 +17,12 @@ pub enum SecretError {
     InvalidBase64,
     /// A list of secrets holds none.
     NoSecrets,
+    /// A secret given without its scheme's prefix decodes to an Ed25519
+    /// public key (a 32-byte point, or an Ed25519 SubjectPublicKeyInfo):
+    /// used as an HMAC secret, a public key lets anyone sign. Write the
+    /// prefix that says which it is (Standard Webhooks: `whpk_` for a public
+    /// key, `whsec_` for a secret).
+    LooksLikePublicKey,
 }
 
 impl fmt::Display for SecretError {
@@ -25,6 +31,10 @@ impl fmt::Display for SecretError {
             Self::Empty => "webhook secret is empty",
             Self::InvalidBase64 => "webhook secret is not valid base64",
             Self::NoSecrets => "no webhook secret configured",
+            Self::LooksLikePublicKey => {
+                "webhook secret without a prefix decodes to an Ed25519 public key: \
+                 prefix a public key with `whpk_`, or a secret with `whsec_`"
+            }
         })
     }
 }

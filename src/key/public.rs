@@ -15,6 +15,21 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 
+/// Whether `bytes` read as an Ed25519 public key: an Ed25519
+/// SubjectPublicKeyInfo, or (with feature `ed25519`) 32 bytes naming a
+/// point on the curve. Without the feature, 32 bytes cannot be told from a
+/// secret and only the SubjectPublicKeyInfo form is recognised.
+pub(crate) fn is_ed25519_public_key(bytes: &[u8]) -> bool {
+    if bytes.len() == 44 && bytes.starts_with(&ED25519_SPKI_PREFIX) {
+        return true;
+    }
+    #[cfg(feature = "ed25519")]
+    if let Ok(raw) = <[u8; 32]>::try_from(bytes) {
+        return ed25519_dalek::VerifyingKey::from_bytes(&raw).is_ok();
+    }
+    false
+}
+
 /// DER prefix of a P-256 SubjectPublicKeyInfo with an uncompressed point: 26
 /// bytes (id-ecPublicKey, prime256v1), then the 65-byte SEC1 point `04‖x‖y`.
 #[cfg(feature = "p256")]

@@ -19,7 +19,7 @@ use tracing::{Instrument, Span};
 use super::layer::{Config, InboxMode};
 use super::load::{Refused, Slot};
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
-use crate::event::RequestHead;
+use crate::event::{strip_declared, RequestHead};
 use crate::inbox::{Enqueued, Incoming, State};
 use crate::observe::{self, Track};
 use crate::replay::{Begin, Claim, ReplayGuard};
@@ -274,7 +274,13 @@ where
             let delivery = match verdict {
                 Ok(Verdict::Event(delivery)) => delivery,
                 Ok(Verdict::Reply(reply)) => {
-                    tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    // A refusal (Meta's GET with a wrong token) needs no key
+                    // to send: it is logged within the rejection budget.
+                    if reply.status().is_success() {
+                        tracing::info!(status = %reply.status(), "handshake answered by the layer");
+                    } else {
+                        config.rejection_log.log_refused_handshake(reply.status());
+                    }
                     let response = reply.into_response::<Full<Bytes>>().map(ResponseBody::own);
                     return Ok(track.answered(observe::Outcome::Handshake, response));
                 }
@@ -293,15 +299,29 @@ where
                     );
                     return Ok(track.rejected(internal_error()));
                 }
+                let mut parts = parts;
+                let scheme = &config.scheme;
+                strip_declared(
+                    &mut parts.headers,
+                    &mut parts.uri,
+                    scheme.credential_headers(),
+                    scheme.credential_query(),
+                );
                 return Ok(Box::pin(enqueue(&config, inbox, parts, bytes, delivery, track)).await);
             }
             // What a dead letter keeps, should the handler mark the delivery,
             // in the `Verified` extension's own allocation.
-            let head = RequestHead {
+            let mut head = RequestHead {
                 method: parts.method.clone(),
                 uri: parts.uri.clone(),
                 headers: parts.headers.clone(),
             };
+            strip_declared(
+                &mut head.headers,
+                &mut head.uri,
+                config.scheme.credential_headers(),
+                config.scheme.credential_query(),
+            );
             let decoded = decoding.and_then(Decoding::into_value);
             let (verified, replay_key) = delivery.into_verified(bytes.clone(), head, decoded);
             track.verified(&verified);

@@ -16,8 +16,14 @@ use crate::Rejection;
 pub const DEFAULT_REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// How many kinds are counted apart: one per [`Rejection`] variant (the
-/// match in [`kind`] is exhaustive, so a new variant must be given its own).
-const KINDS: usize = 22;
+/// match in [`kind`] is exhaustive, so a new variant must be given its own),
+/// and one for handshakes the scheme refused itself ([`REFUSED_HANDSHAKE`]).
+const KINDS: usize = 23;
+
+/// The slot of a handshake the scheme answered with a refusal (Meta's
+/// unsigned verification GET with a wrong token): no `Rejection`, but as
+/// cheap to send in a flood.
+const REFUSED_HANDSHAKE: usize = 22;
 
 /// Which counter a rejection goes to.
 fn kind(rejection: &Rejection) -> usize {
@@ -105,6 +111,20 @@ impl RejectionLog {
             Line::Debug => {
                 tracing::debug!(status, reason = %rejection, event_id, "webhook rejected");
             }
+        }
+    }
+
+    /// Logs a handshake the scheme refused with `status`, under its own budget.
+    pub(crate) fn log_refused_handshake(&self, status: http::StatusCode) {
+        let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let status = status.as_u16();
+        match self.decide(REFUSED_HANDSHAKE, elapsed) {
+            Line::Warn { held_back } => tracing::warn!(
+                status,
+                held_back,
+                "handshake refused by the scheme; {held_back} more since the last such line were logged at debug only"
+            ),
+            Line::Debug => tracing::debug!(status, "handshake refused by the scheme"),
         }
     }
 

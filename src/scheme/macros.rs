@@ -4,7 +4,7 @@
 //! constructor says if its own declaration fails to build.
 
 /// The verifying methods of a [`Scheme`] that verifies as another one:
-/// `verify`, `verify_in_layer` and `precheck`, each passed on to the scheme
+/// `verify`, `verify_in_layer`, `precheck` and the credential lists, each passed on to the scheme
 /// `$inner` names, an expression of `$this` (the scheme) and `$headers` (the
 /// request's headers). Written once, so that no wrapper forgets one (a
 /// missing `verify_in_layer` silently turns `decode_as` off).
@@ -34,6 +34,16 @@ macro_rules! verify_as {
         fn precheck(&self, headers: &http::HeaderMap) -> Result<(), $crate::rejection::Rejection> {
             let ($this, $headers) = (self, headers);
             $crate::scheme::verify::Scheme::precheck($inner, $headers)
+        }
+
+        fn credential_headers(&self) -> &[http::HeaderName] {
+            let ($this, $headers) = (self, ());
+            $crate::scheme::verify::Scheme::credential_headers($inner)
+        }
+
+        fn credential_query(&self) -> &[&'static str] {
+            let ($this, $headers) = (self, ());
+            $crate::scheme::verify::Scheme::credential_query($inner)
         }
     };
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, CONTENT_TYPE};
+use http::header::{HeaderValue, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS};
 use http::{Response, StatusCode};
 
 use crate::event::{IdAndType, RequestHead, Verified};
@@ -85,6 +85,11 @@ impl Reply {
             response
                 .headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+            // An echo (Meta's `hub.challenge`, Twitch's challenge) is the
+            // sender's text: never let a browser sniff it into HTML.
+            response
+                .headers_mut()
+                .insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
         }
         response
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use super::decode::Decoding;
 use super::request::RequestParts;
@@ -52,6 +52,22 @@ pub trait Scheme: Send + Sync + 'static {
     /// [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) overrides it.
     fn name(&self) -> &'static str {
         crate::observe::type_label(std::any::type_name::<Self>())
+    }
+
+    /// Request headers that carry a credential rather than a signature
+    /// (GitLab's legacy `X-Gitlab-Token`): whoever reads one can send any
+    /// body under it. The layer drops them from everything it keeps or hands
+    /// on again (dead letters, inbox records, the request a re-run sends);
+    /// the live handler still sees the request as it came. The default is none.
+    fn credential_headers(&self) -> &[HeaderName] {
+        &[]
+    }
+
+    /// Query parameters that carry a credential, dropped from the kept
+    /// request's URI as [`credential_headers`](Scheme::credential_headers)
+    /// are from its headers. The default is none.
+    fn credential_query(&self) -> &[&'static str] {
+        &[]
     }
 
     /// [`verify`](Scheme::verify) as the layer calls it: a [`Spec`](crate::scheme::Spec) reads

@@ -19,6 +19,8 @@ use crate::scheme::verdict::{Verdict, VerifiedEvent};
 use crate::scheme::verify::Scheme;
 
 const TOKEN: HeaderName = HeaderName::from_static("x-gitlab-token");
+/// What the layer never keeps: the token header.
+static CREDENTIALS: [HeaderName; 1] = [TOKEN];
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const EVENT_UUID: HeaderName = HeaderName::from_static("x-gitlab-event-uuid");
 const EVENT: HeaderName = HeaderName::from_static("x-gitlab-event");
@@ -182,6 +184,11 @@ impl Scheme for GitLab {
         Ok(Verdict::Event(
             VerifiedEvent::new(id.to_owned())?.with_event_type(event_type),
         ))
+    }
+
+    /// The token itself: never kept in a dead letter or an inbox record.
+    fn credential_headers(&self) -> &[HeaderName] {
+        &CREDENTIALS
     }
 
     fn precheck(&self, headers: &HeaderMap) -> Result<(), Rejection> {

@@ -95,6 +95,7 @@ impl HubSpot {
             .timestamp_header("x-hubspot-request-timestamp", TimestampFormat::UnixMillis)
             .tolerance(Duration::from_secs(300))
             .signed_content("{method}{url}{body}{timestamp}")
+            .provider_url_template()
             .id(FieldSource::signature())
             .no_event_type()
     }

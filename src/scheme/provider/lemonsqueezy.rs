@@ -23,8 +23,9 @@ preset! {
     /// - **Retries**: a failed delivery is "retried up to three more times
     ///   using an exponential backoff strategy (e.g. 5 secs, 25 secs, 125
     ///   secs)".
-    /// - **Type**: `X-Event-Name` (not signed), falling back to the body's
-    ///   `meta.event_name` (signed) when the header is absent.
+    /// - **Type**: the body's `meta.event_name` (signed), falling back to
+    ///   `X-Event-Name` (not signed) only when the body has none, so a
+    ///   resent capture cannot be relabelled.
     /// - **No timestamp**; the replay guard is the only protection against a
     ///   captured delivery.
     ///
@@ -75,6 +76,6 @@ impl LemonSqueezy {
             .signature_header("x-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::signature())
-            .event_type(FieldSource::header("x-event-name").or_body("meta.event_name"))
+            .event_type(FieldSource::body("meta.event_name").or_header("x-event-name"))
     }
 }

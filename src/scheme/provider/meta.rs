@@ -152,7 +152,9 @@ impl Meta {
             .event_type(FieldSource::body("object"))
     }
 
-    /// The answer to a GET verification request.
+    /// The answer to a GET verification request. Refusals are logged here at
+    /// `debug` only: the layer logs them at `warn` within its rejection
+    /// budget, since anyone can send them.
     fn verification(&self, query: &str) -> Reply {
         let (mut mode, mut token, mut challenge) = (None, None, None);
         for pair in query.split('&') {
@@ -165,13 +167,13 @@ impl Meta {
             };
             // A repeated parameter is ambiguous: refuse rather than pick one.
             if slot.replace(form_decode(value.as_bytes())).is_some() {
-                tracing::warn!(reason = "repeated hub parameter", "meta verification refused");
+                tracing::debug!(reason = "repeated hub parameter", "meta verification refused");
                 return Reply::new(StatusCode::BAD_REQUEST, Some("text/plain"), "bad request");
             }
         }
         let token_ok = token.as_deref().is_some_and(|t| self.verify_tokens.matches(t));
         if mode.as_deref() != Some(b"subscribe".as_slice()) || !token_ok {
-            tracing::warn!(
+            tracing::debug!(
                 reason = "hub.mode is not subscribe or hub.verify_token matches no verify token",
                 "meta verification refused"
             );
@@ -182,7 +184,7 @@ impl Meta {
                 Reply::new(StatusCode::OK, Some("text/plain"), c)
             }
             _ => {
-                tracing::warn!(
+                tracing::debug!(
                     reason = "hub.challenge missing, too long or not visible ASCII",
                     "meta verification refused"
                 );

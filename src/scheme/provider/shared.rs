@@ -41,8 +41,22 @@ pub(super) fn standard_webhooks(name: &'static str) -> SpecBuilder {
 
 /// A Standard Webhooks secret: `whsec_` followed by base64, padded or not
 /// (the prefix may be left out, as the reference libraries allow); the key
-/// is the decoded bytes.
+/// is the decoded bytes. Without the prefix, text that decodes to an Ed25519
+/// public key is refused: a `whpk_` key that lost its prefix would become an
+/// HMAC secret anyone can sign with.
 pub(super) fn whsec(text: &str) -> Result<Secret, SecretError> {
     let text = text.trim();
-    Secret::from_base64(text.strip_prefix("whsec_").unwrap_or(text))
+    match text.strip_prefix("whsec_") {
+        Some(encoded) => Secret::from_base64(encoded),
+        None => {
+            let mut decoded =
+                crate::key::encoding::decode_base64(text).map_err(|_| SecretError::InvalidBase64)?;
+            let public = crate::key::public::is_ed25519_public_key(&decoded);
+            decoded.fill(0);
+            if public {
+                return Err(SecretError::LooksLikePublicKey);
+            }
+            Secret::from_base64(text)
+        }
+    }
 }

@@ -69,6 +69,7 @@ impl Square {
             .signature_header("x-square-hmacsha256-signature")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .signed_content("{url}{body}")
+            .provider_url_template()
             .id(FieldSource::body("event_id"))
             .event_type(FieldSource::body("type"))
     }

@@ -71,12 +71,16 @@ impl StandardWebhooks {
     }
 
     /// Parses a Standard Webhooks secret: `whsec_` followed by base64, padded
-    /// or not, with or without set trailing bits (the prefix may be left out;
-    /// the reference libraries allow all of these).
+    /// or not, with or without set trailing bits (the prefix may be left out,
+    /// as the reference libraries allow, unless the text then decodes to an
+    /// Ed25519 public key).
     ///
     /// # Errors
     ///
-    /// [`SecretError::InvalidBase64`] or [`SecretError::Empty`].
+    /// [`SecretError::InvalidBase64`] or [`SecretError::Empty`];
+    /// [`SecretError::LooksLikePublicKey`] for prefix-less text that decodes
+    /// to an Ed25519 point or SubjectPublicKeyInfo (a `whpk_` key missing
+    /// its prefix would otherwise be an HMAC secret anyone can sign with).
     pub fn secret(text: &str) -> Result<Secret, SecretError> {
         whsec(text)
     }
@@ -99,7 +103,8 @@ impl StandardWebhooks {
     }
 
     /// Parses either kind of key: `whpk_...` as a public key, anything else
-    /// as a secret.
+    /// as a secret ([`StandardWebhooks::secret`], which refuses prefix-less
+    /// text that decodes to an Ed25519 public key).
     ///
     /// # Errors
     ///

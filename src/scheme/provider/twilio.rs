@@ -269,24 +269,23 @@ impl Scheme for Twilio {
 #[cfg(feature = "test-util")]
 impl crate::scheme::sign::Sign for Twilio {
     /// `X-Twilio-Signature` for a form body posted to the public URL (its
-    /// configured query included), `Content-Type:
-    /// application/x-www-form-urlencoded` as Twilio sends a form (a JSON
-    /// content type would ask for a `bodySHA256` query), and `id` as
-    /// `I-Twilio-Idempotency-Token`; `timestamp` is not used.
+    /// configured query included), `id` as `I-Twilio-Idempotency-Token`, and
+    /// the form's `Content-Type`; `timestamp` is not used.
     fn sign_headers(&self, body: &[u8], id: &str, _timestamp: i64) -> HeaderMap {
         let query = self.query.as_deref().map(|q| format!("?{q}")).unwrap_or_default();
         let url = &self.urls(&query)[0];
         let mut headers = HeaderMap::new();
-        headers.insert(
-            CONTENT_TYPE,
-            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
-        );
         if let Some(tag) = self.keys.hmac1(0, &[url.as_bytes(), &sorted_params(body)]) {
             crate::scheme::sign::header(&mut headers, &SIGNATURE, &Encoding::Base64.encode(&tag));
         }
         if let Ok(token) = http::HeaderValue::try_from(id) {
             headers.insert(IDEMPOTENCY, token);
         }
+        // A form delivery says so: a JSON content type asks for `bodySHA256`.
+        headers.insert(
+            CONTENT_TYPE,
+            http::HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         headers
     }
 }

@@ -47,6 +47,9 @@ pub struct SpecBuilder {
     policy: SignaturePolicy,
     url: UrlRule,
     alternate: Vec<(String, String)>,
+    /// A provider's own template puts `{url}` next to `{body}` (Square,
+    /// HubSpot): the provider fixed it, so the preset takes it as it is.
+    provider_url_template: bool,
 }
 
 impl Spec {
@@ -78,6 +81,7 @@ impl Spec {
             policy: SignaturePolicy::Any,
             url: UrlRule::default(),
             alternate: Vec::new(),
+            provider_url_template: false,
         }
     }
 }
@@ -215,8 +219,22 @@ impl SpecBuilder {
     /// `{id}` (the header values exactly as sent), `{method}`, `{url}` (the
     /// public URL plus the request's query) and literal text, such as
     /// `v0:{timestamp}:{body}`. The default is `{body}`.
+    ///
+    /// Two parts the sender controls (`{id}`, `{body}`, `{url}`, whose query
+    /// is the sender's) must have a literal between them: in `{url}{body}`
+    /// bytes could move from the query into the body without changing what
+    /// is signed. `build` refuses such a template
+    /// ([`TemplateError::Ambiguous`](super::TemplateError::Ambiguous)).
     pub fn signed_content(mut self, template: &str) -> Self {
         self.template = template.to_owned();
+        self
+    }
+
+    /// A provider's template that puts `{url}` next to another part the
+    /// sender controls, taken as the provider defines it (Square's
+    /// `{url}{body}`, HubSpot's `{method}{url}{body}{timestamp}`).
+    pub(crate) fn provider_url_template(mut self) -> Self {
+        self.provider_url_template = true;
         self
     }
 
@@ -509,6 +527,13 @@ impl SpecBuilder {
             .is_some_and(|t| !matches!(t.source, TsRule::Body(_)));
         let signs_timestamp = from_request || (in_body && timestamp.is_some());
         let content = parse_template(&self.template, signs_timestamp, id_is_one_source, !in_body)?;
+        let url_is_free = |p: &Part| *p == Part::Url && !self.provider_url_template;
+        if content.windows(2).any(|w| {
+            let free = |p: &Part| p.is_free() || url_is_free(p);
+            free(&w[0]) && free(&w[1])
+        }) {
+            return Err(ConfigError::Template(TemplateError::Ambiguous));
+        }
         if signs_timestamp && !content.contains(&Part::Timestamp) && !self.unsigned_timestamp {
             return Err(ConfigError::UnsignedTimestamp);
         }

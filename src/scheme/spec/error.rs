@@ -166,9 +166,9 @@ pub enum TemplateError {
     NoIdHeader,
     /// More than eight pieces of text and placeholders.
     TooLong,
-    /// Two parts an attacker controls (`{id}`, `{body}`) with no literal
-    /// between them, such as `{id}{body}`: bytes could be moved from one to
-    /// the other without changing what is signed.
+    /// Two parts an attacker controls (`{id}`, `{body}`, `{url}`) with no
+    /// literal between them, such as `{id}{body}` or `{url}{body}`: bytes
+    /// could be moved from one to the other without changing what is signed.
     Ambiguous,
 }
 
@@ -183,7 +183,7 @@ impl fmt::Display for TemplateError {
             Self::NoTimestampHeader => "`{timestamp}` needs a timestamp source",
             Self::NoIdHeader => "`{id}` needs the id read from exactly one header",
             Self::TooLong => "the signed-content template has more than eight pieces",
-            Self::Ambiguous => "two of `{id}`/`{body}` follow each other with no literal between them",
+            Self::Ambiguous => "two of `{id}`/`{body}`/`{url}` follow each other with no literal between them",
         })
     }
 }

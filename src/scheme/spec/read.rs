@@ -224,19 +224,30 @@ impl Spec {
         if let Some(base) = &self.url.base {
             return Ok(format!("{base}{query}"));
         }
-        let forwarded = |name: &'static str| {
-            single_header(request.headers, &HeaderName::from_static(name))
-                .ok()
-                .flatten()
-                .map(|v| v.split(',').next().unwrap_or(v).trim())
+        // One value each, or `400`: in a list (`client, proxy`) or a repeated
+        // header, the leftmost value is whatever the client sent, and which
+        // one the proxy added cannot be told without knowing the hops.
+        let forwarded = |name: &'static str| -> Result<Option<&str>, Rejection> {
+            let name = HeaderName::from_static(name);
+            match single_header(request.headers, &name)? {
+                Some(value) if value.contains(',') => Err(Rejection::InvalidHeader {
+                    name,
+                    reason: "several values: the trusted proxy must set exactly one",
+                }),
+                value => Ok(value.map(str::trim)),
+            }
         };
-        let proto = forwarded("x-forwarded-proto").unwrap_or("https");
-        let host = forwarded("x-forwarded-host")
-            .or_else(|| request.uri.authority().map(|a| a.as_str()))
-            .or_else(|| forwarded("host"))
-            .ok_or(Rejection::MissingHeader {
-                name: http::header::HOST,
-            })?;
+        let proto = forwarded("x-forwarded-proto")?.unwrap_or("https");
+        let host = match forwarded("x-forwarded-host")? {
+            Some(host) => Some(host),
+            None => match request.uri.authority() {
+                Some(authority) => Some(authority.as_str()),
+                None => forwarded("host")?,
+            },
+        }
+        .ok_or(Rejection::MissingHeader {
+            name: http::header::HOST,
+        })?;
         Ok(format!("{proto}://{host}{}", request.uri.path()) + &query)
     }
 }
