@@ -30,7 +30,8 @@
 //!
 //! ```
 //! use std::convert::Infallible;
-//! //! use http::{Request, Response, StatusCode};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
 //! use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
