@@ -579,3 +579,94 @@ async fn handshake_echoes_are_not_sniffed() {
     assert_eq!(response.headers()["content-type"], "text/plain");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }
+
+/// A body that sends a first chunk, then nothing, for ever.
+struct Stall(Option<Bytes>);
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+type Boxed = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("petstore secret").unwrap())
+}
+
+/// A request carrying petstore's signature header, whose body stalls.
+fn stalled(n: usize) -> Request<Boxed> {
+    use http_body_util::BodyExt as _;
+    let (parts, _) =
+        testing::signed_request::<Full<Bytes>>(&petstore(), "{}", &format!("evt_stall_{n}")).into_parts();
+    Request::from_parts(parts, Stall(Some(Bytes::from_static(b"{\"id\":"))).boxed())
+}
+
+fn genuine_petstore(id: &str) -> Request<Boxed> {
+    use http_body_util::BodyExt as _;
+    let body = format!(r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{{}}}}"#);
+    testing::signed_request::<Full<Bytes>>(&petstore(), body, id)
+        .map(|b| b.map_err(|never| match never {}).boxed())
+}
+
+/// Row 4: bodies that stall after the signature header's name take no
+/// handler's slot, so with every handler's slot's worth of them pending a
+/// genuine delivery is still handled; past the read limit, a stalled body
+/// is refused `503` at once, and each stalled one ends within the idle
+/// timeout.
+#[tokio::test(start_paused = true)]
+async fn a_genuine_delivery_gets_through_while_stalled_bodies_fill_the_reads() {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let guard = Arc::new(LruGuard::new(100));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let layer = WebhookLayer::new(Box::new(petstore()) as Box<dyn Scheme>)
+                .guard(Arc::clone(&guard))
+                .concurrency_limit(2)
+                .concurrent_reads(2);
+            let service = counting(layer, &calls);
+            let mut pending = Vec::new();
+            for n in 0..2 {
+                let service = service.clone();
+                pending.push(tokio::task::spawn_local(async move {
+                    service.oneshot(stalled(n)).await.unwrap()
+                }));
+            }
+            // Let both reach their stalled read.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            let refused = service.clone().oneshot(stalled(9)).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                refused.extensions().get::<tower_webhook::Rejection>(),
+                Some(&tower_webhook::Rejection::Overloaded { limit: 2 })
+            );
+            for id in ["evt_genuine_1", "evt_genuine_2", "evt_genuine_3"] {
+                let status = service
+                    .clone()
+                    .oneshot(genuine_petstore(id))
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, StatusCode::OK, "{id}");
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), 3);
+            for stalled in pending {
+                let response = stalled.await.unwrap();
+                assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            }
+        })
+        .await;
+}

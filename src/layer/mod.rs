@@ -116,7 +116,10 @@ mod service;
 
 pub(crate) use self::future::{panic_message, CatchUnwind};
 pub use self::future::{ResponseBody, ResponseFuture};
-pub use self::layer::{WebhookLayer, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT};
+pub use self::layer::{
+    WebhookLayer, BODY_IDLE_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT,
+    DEFAULT_READ_LIMIT,
+};
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::{BufferBody, WebhookService};
