@@ -670,3 +670,42 @@ async fn a_genuine_delivery_gets_through_while_stalled_bodies_fill_the_reads() {
         })
         .await;
 }
+
+/// Row 5: asymmetric candidates are capped at the number of keys + 1, so a
+/// request cannot ask for 16 curve verifications; a rotation's two
+/// signatures (one stale) still verify.
+#[tokio::test]
+async fn asymmetric_candidates_are_capped_at_keys_plus_one() {
+    let preset = testing::preset("discord-ed25519").unwrap();
+    let (body, headers) = genuine(preset, "1234");
+    let genuine_sig = headers["x-signature-ed25519"].clone();
+    let with = |forged: u8| {
+        let mut h = headers.clone();
+        h.remove("x-signature-ed25519");
+        for i in 0..forged {
+            h.append(
+                "x-signature-ed25519",
+                HeaderValue::try_from(hex::encode([i + 1; 64])).unwrap(),
+            );
+        }
+        h.append("x-signature-ed25519", genuine_sig.clone());
+        h
+    };
+    let scheme = || (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).unwrap();
+    let run = |headers: HeaderMap| {
+        let mut req = request("/webhooks", &[], body.clone());
+        *req.headers_mut() = headers;
+        send(scheme(), req)
+    };
+    assert_eq!(
+        run(with(1)).await,
+        (StatusCode::OK, 1),
+        "one stale and the genuine: a rotation"
+    );
+    assert_eq!(
+        run(with(2)).await,
+        (StatusCode::UNAUTHORIZED, 0),
+        "three for one key"
+    );
+    assert_eq!(run(with(15)).await, (StatusCode::UNAUTHORIZED, 0));
+}
