@@ -1,4 +1,4 @@
-//! Heap allocations per delivery, counted (issue 15): `cargo bench --bench allocs`.
+//! Heap allocations per delivery, counted: `cargo bench --bench allocs`.
 //!
 //! A counting global allocator (`dhat`, in its testing mode: counts only, no
 //! file written) wraps the system allocator, and each receiver gets the same

@@ -1,4 +1,4 @@
-//! The receivers in a loop, in process, for `perf` (issue 15):
+//! The receivers in a loop, in process, for `perf`:
 //! `cargo bench --bench profile -- [ROUTE] [DELIVERIES]`.
 //!
 //! `ROUTE` is `unverified`, `handrolled`, `handrolled-typed` or `layer` (the routes of

@@ -12,35 +12,38 @@
 //! | `BIND` | `127.0.0.1` | address to listen on |
 //! | `WEBHOOK_SECRET` | generated and printed | the secret, whole: commas and spaces are part of it |
 //! | `WEBHOOK_SECRET_2`, `WEBHOOK_SECRET_3`, … | unset | further secrets accepted too (rotation); read up to the first missing number |
-//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
+//! | `WEBHOOK_SCHEME` | `petstore` | `petstore`, `standard` or `svix` (Standard Webhooks: `whsec_...` secrets and `whpk_...` public keys, mixed, one per variable), `github`, `stripe`, `slack`, `shopify`, `discord` (the application's hex public key), `sendgrid` (the base64 DER verification key), `twilio` (the auth token), `zoom`, `twitch`, `paddle`, `clerk`, `resend`, `replicate` (Standard Webhooks / Svix, `whsec_...`), `polar` (the secret as Polar shows it, `polar_whs_...`), `square` (the signature key; needs `PUBLIC_URL`), `hubspot` (v3; the app's client secret; needs `PUBLIC_URL`), `intercom`, `bitbucket`, `typeform`, `vercel`, `lemonsqueezy`, `meta` (the App Secret), `gitlab` (the secret token, or the `whsec_...` signing token), `calendly`, `mux`, `pagerduty` and `coinbase` (both read the id from the body's `event.id`), `razorpay`, `linear` (the body's `webhookTimestamp` is its timestamp; `send` sets it when it signs), `mailgun` (the HTTP webhook signing key; the signature is in the JSON body and does not cover the event data; `send` writes it into the body), `workos`, `webflow`, `paystack` (the secret key), `notion` (the verification token), `sentry` (the integration's client secret). `send --scheme NAME` sends each a delivery it accepts: the provider's documented sample where there is one, else the article's event |
 //! | `PUBLIC_URL` | none | the endpoint's public URL as the sender calls it, `scheme://host[:port]/path`; URL-signed schemes (`twilio`, `hubspot`, `square`: the notification URL exactly as configured at Square) sign it plus the request's query, and refuse to start without it |
 //! | `META_VERIFY_TOKEN` | unset | with `WEBHOOK_SCHEME=meta`, answer Meta's unsigned verification `GET /webhooks?hub.mode=subscribe&hub.verify_token=..&hub.challenge=..` (`200` with the challenge when the token matches, else `403`); unset, such a GET is refused `401` |
 //! | `MAX_BODY_BYTES` | `1048576` | larger bodies are answered `413`; at least 1 |
 //! | `REPLAY_CAPACITY` | `10000` | how many processed event ids are remembered; at least 1 |
 //! | `TOLERANCE_SECS` | each preset's own (5 min for most; `paddle` 5 s, `linear` 60 s, `twitch` 10 min) | timestamp tolerance, for schemes that sign one: when set, it replaces every timestamped preset's default; 1 to 3600 |
 //! | `MAX_CONCURRENT_HANDLERS` | `1024` | deliveries in progress at once (bodies being read, handlers running, detached ones included); more are answered `503` with `Retry-After`; at least 1 |
-//! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate |
+//! | `HANDLER_DELAY_MS` | `0` | each handler waits this long *after* doing its work, to watch a sender that gives up waiting: the handler still finishes, and the retry is a duplicate (with a PostgreSQL inbox, the wait is between writing the order and committing it) |
 //! | `RECENT_DELIVERIES` | `100` | how many deliveries `GET /deliveries` shows (synchronous mode; in inbox mode, how many records a page lists); at least 1 |
 //! | `STANDARD_POLICY` | `any` | with `standard`/`svix`: `any` (one valid signature of any version), `require-v1a` (the Ed25519 `v1a` must verify: an HMAC `v1` alone, which anyone holding the shared secret can make, is refused), `require-both` (every version present in the keys must verify) |
 //! | `ADMIN_ADDR` | `127.0.0.1:3001` | where `/metrics` and `/deliveries` are served: a second listener, never the webhook port; it refuses (`421`) a `Host` that is not this address or a loopback name (DNS rebinding). Keep it on loopback; port `0` picks a free one (logged) |
-//! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. Unset: the synchronous mode |
+//! | `INBOX_URL` | unset | `sqlite:PATH` turns on **inbox mode**: every verified delivery is stored in the SQLite file at `PATH` (created if missing; relative to the working directory) and acknowledged `200 {"received":true}` at once; a worker runs the handler with retries. `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (needs `--features postgres`) stores them in that PostgreSQL database instead, shared by every replica given the same URL; the Petstore handler then records each order event in the table `orders` (created if missing) in the same transaction that marks its record done. Unset: the synchronous mode |
 //! | `INBOX_MAX_ATTEMPTS` | `8` | inbox mode: the most attempts of one event before it is dead; 1 to 1000 |
 //! | `INBOX_RETENTION_HOURS` | `168` | inbox mode: done and dead records, and the replay keys, are kept this long (purged hourly); 1 to 87600 |
 //! | `INBOX_LEASE_SECS` | `30` | inbox mode: how long a record a worker took stays its own without a heartbeat, so how soon a record whose process died is taken over after a restart; 1 to 3600 |
 //! | `INBOX_BACKOFF_MS` | `5000` | inbox mode: the delay after a first failed attempt (doubling, with jitter, up to 1 hour); 1 to 3600000 |
 //! | `HANDLER_FAIL_PERCENT` | `0` | testing aid: each handler run fails with a retryable error with this probability (0 to 100), drawn per attempt |
 //! | `HANDLER_PANIC_PERCENT` | `0` | testing aid: each handler run panics with this probability (0 to 100), drawn per attempt, after its `handled` line |
+//! | `ALLOW_SHORT_SECRET` | unset | `1` lets a secret shorter than 16 bytes through, with a warning in the log: for the providers' test vectors (Twilio's `12345`) and senders whose users choose the secret (Razorpay). `0` or unset: refused |
 //! | `RUST_LOG` | `info` | log filter |
 //!
 //! Every secret must hold at least 16 bytes of key material (for Standard
 //! Webhooks / Svix, 16 bytes once the base64 after `whsec_` is decoded); a
-//! shorter one, or a setting out of range, stops the receiver at start-up
-//! with a one-line error. A client gets 10 seconds to send its request
+//! shorter one (unless `ALLOW_SHORT_SECRET=1`), or a setting out of range,
+//! stops the receiver at start-up with a one-line error. A client gets 10 seconds to send its request
 //! headers ([`HEADER_READ_TIMEOUT`]) and 10 more for the body (the layer's
 //! default body timeout); a connection that stalls is closed.
 //!
 //! Deliveries go to `POST /webhooks`, the only route on the webhook port
-//! (the one to expose with ngrok). Every event handed to the handler is
+//! (the one to expose with ngrok); another method there is answered `405`.
+//! A Petstore event whose body has no `type` takes it from
+//! `X-Petstore-Event`; one with neither is a dead letter. Every event handed to the handler is
 //! logged once per attempt, as `handled` with `event_type`, `event_id` and,
 //! in inbox mode, `attempt`; rejections are logged by the layer with their
 //! reason. Secrets are never logged.
@@ -50,6 +53,18 @@
 //! longer bounds the handler and an event survives a crash: on restart with
 //! the same `INBOX_URL`, records that were pending or taken by the dead
 //! process (once their lease lapses) are processed.
+//!
+//! With `INBOX_URL=postgres://...`, run several receivers on one database
+//! (different `PORT`s and `ADMIN_ADDR`s, or machines): each stores what it
+//! receives, and their workers share all the stored records. An order
+//! event's row in `orders` and its record's `done` mark commit together, so
+//! the table holds exactly one row per processed event even when a replica
+//! is killed mid-handler (its transaction is rolled back; another replica
+//! takes the record over once its lease lapses):
+//!
+//! ```text
+//! INBOX_URL=postgres://postgres@127.0.0.1:5432/shop cargo run --example receiver --features postgres
+//! ```
 //!
 //! A verified delivery that can never be processed (JSON that does not fit
 //! the Petstore's events, an order without an id) is a dead letter: logged
@@ -104,6 +119,9 @@ use tower_webhook::inbox::State as InboxState;
 use tower_webhook::inbox::{
     Attempt, Backoff, InboxStore, InboxWorker, ListQuery, RecordId, Requeued, Retention, SqliteInbox,
 };
+use tower_webhook::inbox::{Counts, InboxError, Page, Purged};
+#[cfg(feature = "postgres")]
+use tower_webhook::inbox::{PostgresInbox, Settle, Settled};
 use tower_webhook::layer::{Shutdown, DEFAULT_CONCURRENCY_LIMIT};
 use tower_webhook::observe::{Metrics, RecentDeliveries};
 use tower_webhook::scheme::{Bitbucket, GitLab, Intercom, LemonSqueezy, Meta, Typeform, Vercel};
@@ -113,6 +131,7 @@ use tower_webhook::scheme::{
     StandardWebhooks, Stripe, Twilio, Twitch, Zoom, MAX_TOLERANCE,
 };
 use tower_webhook::scheme::{HubSpot, Polar, Square};
+use tower_webhook::scheme::{Notion, Paystack, Sentry, Webflow, WorkOS};
 use tower_webhook::{Keys, LruGuard, PublicKey, Secret, SecretError, Secrets, Verified, WebhookLayer};
 
 /// The receiver's configuration; see the table in the file's docs.
@@ -156,13 +175,27 @@ pub struct Config {
     pub handler_fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`: the chance of a panic per run.
     pub handler_panic_percent: u8,
+    /// `ALLOW_SHORT_SECRET=1`: secrets under [`Secret::MIN_LEN`] bytes are
+    /// accepted, with a warning.
+    pub allow_short_secret: bool,
+}
+
+/// What to do with a secret shorter than [`Secret::MIN_LEN`] bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShortSecrets {
+    /// Refuse it: the default, since a short key can be guessed.
+    Refuse,
+    /// Accept it and log a warning naming its variable (`ALLOW_SHORT_SECRET=1`).
+    Warn,
+    /// Accept it silently: the configuration was checked, and warned about, already.
+    Accept,
 }
 
 /// Inbox mode's settings.
 #[derive(Debug, Clone)]
 pub struct InboxConfig {
-    /// The SQLite file (`INBOX_URL=sqlite:PATH`).
-    pub path: std::path::PathBuf,
+    /// Where the inbox lives (`INBOX_URL`).
+    pub url: InboxUrl,
     /// `INBOX_MAX_ATTEMPTS`.
     pub max_attempts: u32,
     /// `INBOX_RETENTION_HOURS`.
@@ -179,17 +212,94 @@ impl InboxConfig {
         let Some(url) = var("INBOX_URL")? else {
             return Ok(None);
         };
-        let path = match url.strip_prefix("sqlite:") {
-            Some(path) if !path.is_empty() => path,
-            _ => return Err(format!("INBOX_URL={url:?} is invalid: it must be sqlite:PATH")),
-        };
         Ok(Some(Self {
-            path: path.into(),
+            url: InboxUrl::parse(&url)?,
             max_attempts: in_range(var, "INBOX_MAX_ATTEMPTS", 8, 1..=1000)?,
             retention: Duration::from_secs(3600 * in_range(var, "INBOX_RETENTION_HOURS", 168, 1..=87_600)?),
             lease: Duration::from_secs(in_range(var, "INBOX_LEASE_SECS", 30, 1..=3600)?),
             backoff: Duration::from_millis(in_range(var, "INBOX_BACKOFF_MS", 5000, 1..=3_600_000)?),
         }))
+    }
+}
+
+/// Where the inbox lives: `INBOX_URL`.
+#[derive(Clone)]
+pub enum InboxUrl {
+    /// `sqlite:PATH`: the SQLite file at `PATH`.
+    Sqlite(std::path::PathBuf),
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB` (or `postgresql://`): a
+    /// PostgreSQL database, shared by every replica; needs the `postgres`
+    /// feature. Its `Debug` and `Display` hide the password.
+    Postgres(String),
+}
+
+impl InboxUrl {
+    /// `INBOX_URL`'s value, checked.
+    fn parse(url: &str) -> Result<Self, String> {
+        if let Some(path) = url.strip_prefix("sqlite:") {
+            if !path.is_empty() {
+                return Ok(Self::Sqlite(path.into()));
+            }
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let shown = Self::Postgres(url.to_owned()).to_string();
+            #[cfg(feature = "postgres")]
+            {
+                // The parser's errors never quote the password.
+                let parsed = url.parse::<tower_webhook::inbox::tokio_postgres::Config>();
+                return match parsed {
+                    Ok(config) if config.get_dbname().is_some() && !config.get_hosts().is_empty() => {
+                        Ok(Self::Postgres(url.to_owned()))
+                    }
+                    Ok(_) => Err(format!(
+                        "INBOX_URL={shown} is invalid: it must name a host and a database, \
+                         postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+                    )),
+                    Err(error) => Err(format!("INBOX_URL={shown} is invalid: {error}")),
+                };
+            }
+            #[cfg(not(feature = "postgres"))]
+            return Err(format!(
+                "INBOX_URL={shown} needs the PostgreSQL inbox: \
+                 cargo run --example receiver --features postgres"
+            ));
+        }
+        Err(format!(
+            "INBOX_URL={url:?} is invalid: it must be sqlite:PATH or postgres://USER[:PASSWORD]@HOST[:PORT]/DB"
+        ))
+    }
+}
+
+impl fmt::Display for InboxUrl {
+    /// The URL with its password, if any, replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(url) => {
+                let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+                // Parameters may carry a password too (`?password=...`).
+                let (rest, query) = match rest.split_once('?') {
+                    Some((rest, _)) => (rest, "?..."),
+                    None => (rest, ""),
+                };
+                // The user info ends at the last `@` before the path.
+                let authority_end = rest.find('/').unwrap_or(rest.len());
+                match rest[..authority_end].rfind('@') {
+                    Some(at) => {
+                        let user = rest[..at].split(':').next().unwrap_or_default();
+                        let hidden = if rest[..at].contains(':') { ":***" } else { "" };
+                        write!(f, "{scheme}://{user}{hidden}{}{query}", &rest[at..])
+                    }
+                    None => write!(f, "{scheme}://{rest}{query}"),
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Debug for InboxUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.to_string())
     }
 }
 
@@ -252,13 +362,28 @@ impl Config {
             inbox: InboxConfig::from_lookup(&var)?,
             handler_fail_percent: in_range(&var, "HANDLER_FAIL_PERCENT", 0, 0..=100)?,
             handler_panic_percent: in_range(&var, "HANDLER_PANIC_PERCENT", 0, 0..=100)?,
+            allow_short_secret: match var("ALLOW_SHORT_SECRET")?.as_deref().map(str::trim) {
+                None | Some("" | "0") => false,
+                Some("1") => true,
+                Some(other) => {
+                    return Err(format!(
+                        "ALLOW_SHORT_SECRET={other:?} is invalid: it must be 1 or 0"
+                    ))
+                }
+            },
         };
-        // Refuse an unknown scheme or a bad secret now, not at the first delivery.
-        scheme_at(
+        // Refuse an unknown scheme or a bad secret now, not at the first
+        // delivery; warn here, once, about a short secret let through.
+        scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Warn
+            } else {
+                ShortSecrets::Refuse
+            },
         )?;
         if let Some(token) = &config.meta_verify_token {
             meta_with_verify_token(&config.secrets, token)?;
@@ -292,6 +417,7 @@ impl fmt::Debug for Config {
             .field("inbox", &self.inbox)
             .field("handler_fail_percent", &self.handler_fail_percent)
             .field("handler_panic_percent", &self.handler_panic_percent)
+            .field("allow_short_secret", &self.allow_short_secret)
             .finish()
     }
 }
@@ -401,7 +527,8 @@ fn generate_secret(scheme: &str) -> String {
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// The verification scheme by name, for schemes that do not sign the URL.
 pub fn scheme(
@@ -412,17 +539,29 @@ pub fn scheme(
     scheme_at(name, secrets, tolerance, None)
 }
 
-/// The verification scheme by name, with the endpoint's public URL: the one
-/// place to add a provider preset.
-///
-/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
-/// timestamped preset; without it each keeps its own (5 minutes for most;
-/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+/// The verification scheme by name, with the endpoint's public URL; secrets
+/// shorter than 16 bytes are refused.
 pub fn scheme_at(
     name: &str,
     secrets: &[String],
     tolerance: impl Into<Option<Duration>>,
     public_url: Option<&str>,
+) -> Result<Box<dyn Scheme>, String> {
+    scheme_checked(name, secrets, tolerance, public_url, ShortSecrets::Refuse)
+}
+
+/// The verification scheme by name, with the endpoint's public URL and the
+/// treatment of short secrets: the one place to add a provider preset.
+///
+/// `tolerance` (`TOLERANCE_SECS`), when given, replaces the default of every
+/// timestamped preset; without it each keeps its own (5 minutes for most;
+/// Paddle 5 s, Linear 60 s, Twitch 10 minutes).
+pub fn scheme_checked(
+    name: &str,
+    secrets: &[String],
+    tolerance: impl Into<Option<Duration>>,
+    public_url: Option<&str>,
+    short: ShortSecrets,
 ) -> Result<Box<dyn Scheme>, String> {
     let tolerance: Option<Duration> = tolerance.into();
     // A timestamped preset with `TOLERANCE_SECS` applied, if it is set.
@@ -443,16 +582,30 @@ pub fn scheme_at(
             .collect::<Result<Keys, _>>()
             .map_err(config)
     };
-    // The n-th secret (from 1), parsed and at least 16 bytes of key material.
+    // The n-th secret (from 1), parsed and at least 16 bytes of key
+    // material unless `short` lets it through.
     let secret = |n: usize, text: &str, parse: fn(&str) -> Result<Secret, SecretError>| {
         let name = secret_var(n);
         let key = parse(text).map_err(|error| format!("{name}: {error}"))?;
         if key.len() < Secret::MIN_LEN {
-            return Err(format!(
-                "{name} holds {} bytes of key material; at least {} are required",
-                key.len(),
-                Secret::MIN_LEN
-            ));
+            match short {
+                ShortSecrets::Refuse => {
+                    return Err(format!(
+                        "{name} holds {} bytes of key material; at least {} are required \
+                         (ALLOW_SHORT_SECRET=1 accepts it, for test vectors)",
+                        key.len(),
+                        Secret::MIN_LEN
+                    ))
+                }
+                ShortSecrets::Warn => tracing::warn!(
+                    variable = name,
+                    bytes = key.len(),
+                    min_bytes = Secret::MIN_LEN,
+                    "short secret accepted because ALLOW_SHORT_SECRET=1: a short key can be guessed; \
+                     use it only for test vectors"
+                ),
+                ShortSecrets::Accept => {}
+            }
         }
         Ok(key)
     };
@@ -535,6 +688,11 @@ pub fn scheme_at(
         "vercel" => Ok(Box::new(Vercel::new(keys(|s| Secret::new(s))?))),
         "lemonsqueezy" => Ok(Box::new(LemonSqueezy::new(keys(|s| Secret::new(s))?))),
         "meta" => Ok(Box::new(Meta::new(keys(|s| Secret::new(s))?))),
+        "workos" => Ok(Box::new(tolerant!(WorkOS::new(keys(|s| Secret::new(s))?)))),
+        "webflow" => Ok(Box::new(tolerant!(Webflow::new(keys(|s| Secret::new(s))?)))),
+        "paystack" => Ok(Box::new(Paystack::new(keys(|s| Secret::new(s))?))),
+        "notion" => Ok(Box::new(Notion::new(keys(|s| Secret::new(s))?))),
+        "sentry" => Ok(Box::new(Sentry::new(keys(|s| Secret::new(s))?))),
         // A `whsec_` secret is GitLab's signing token; anything else its legacy secret token.
         "gitlab" if secrets.iter().all(|s| s.trim_start().starts_with("whsec_")) => {
             Ok(Box::new(match tolerance {
@@ -628,7 +786,16 @@ pub struct Stats {
     pub fail_percent: u8,
     /// `HANDLER_PANIC_PERCENT`.
     pub panic_percent: u8,
+    /// The ids of the last [`IGNORED_KEPT`] events of a type the handler
+    /// ignores, for the recent-deliveries page.
+    pub ignored: std::sync::Mutex<std::collections::VecDeque<String>>,
+    /// With a PostgreSQL inbox: where the Petstore handler records orders.
+    #[cfg(feature = "postgres")]
+    pub orders: Option<Orders>,
 }
+
+/// How many ignored event ids [`Stats::ignored`] keeps.
+const IGNORED_KEPT: usize = 1000;
 
 impl Stats {
     /// `HANDLER_DELAY_MS`: the work is done and logged, the answer waits.
@@ -682,21 +849,284 @@ pub struct Receiver {
 /// Inbox mode's parts.
 #[derive(Debug)]
 pub struct Inbox {
-    /// The SQLite store.
-    pub store: Arc<SqliteInbox>,
+    /// The store: SQLite or PostgreSQL.
+    pub store: Arc<InboxBackend>,
     /// The worker running the handlers on the stored deliveries; not yet started.
     pub worker: InboxWorker<Body, Router>,
     /// How long done and dead records and the replay keys are kept.
     pub retention: Duration,
 }
 
-/// Builds the receiver for `config`.
+/// The inbox's store, whichever `INBOX_URL` names.
+#[derive(Debug)]
+pub enum InboxBackend {
+    /// `sqlite:PATH`.
+    Sqlite(Arc<SqliteInbox>),
+    /// `postgres://...`.
+    #[cfg(feature = "postgres")]
+    Postgres(PostgresInbox),
+}
+
+impl InboxBackend {
+    /// `layer` storing its deliveries in this inbox.
+    fn attach<S, G>(&self, layer: WebhookLayer<S, G>) -> WebhookLayer<S, G> {
+        match self {
+            Self::Sqlite(store) => layer.inbox(Arc::clone(store)),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => layer.inbox(store.clone()),
+        }
+    }
+
+    /// The PostgreSQL store, if it is one.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&self) -> Option<&PostgresInbox> {
+        match self {
+            Self::Postgres(store) => Some(store),
+            Self::Sqlite(_) => None,
+        }
+    }
+
+    /// The records per state.
+    pub async fn counts(&self) -> Result<Counts, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.counts().await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.counts().await,
+        }
+    }
+
+    async fn list(&self, query: ListQuery) -> Result<Page, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.list(query).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.list(query).await,
+        }
+    }
+
+    async fn requeue(&self, id: RecordId) -> Result<Requeued, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.requeue(id).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.requeue(id).await,
+        }
+    }
+
+    async fn purge(&self, retention: Retention) -> Result<Purged, InboxError> {
+        match self {
+            Self::Sqlite(store) => store.purge(retention).await,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => store.purge(retention).await,
+        }
+    }
+
+    /// SQLite: the transactions committed so far (each one sync of the log).
+    pub fn transactions(&self) -> Option<u64> {
+        match self {
+            Self::Sqlite(store) => Some(store.write_stats().transactions),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => None,
+        }
+    }
+
+    /// PostgreSQL: the statements the store sent so far, each a round trip.
+    pub fn statements(&self) -> Option<u64> {
+        match self {
+            Self::Sqlite(_) => None,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => Some(store.statements()),
+        }
+    }
+}
+
+/// The SQLite inbox at `path`.
+fn open_sqlite(path: &std::path::Path) -> Result<Arc<SqliteInbox>, String> {
+    SqliteInbox::open(path)
+        .map(Arc::new)
+        .map_err(|error| format!("INBOX_URL=sqlite:{}: {}", path.display(), error_chain(&error)))
+}
+
+/// Opens the inbox `config` names, if any; with PostgreSQL, also creates
+/// the example's `orders` table if it is missing.
+pub async fn open_inbox(config: &Config) -> Result<Option<Arc<InboxBackend>>, String> {
+    match config.inbox.as_ref().map(|inbox| &inbox.url) {
+        None => Ok(None),
+        Some(InboxUrl::Sqlite(path)) => Ok(Some(Arc::new(InboxBackend::Sqlite(open_sqlite(path)?)))),
+        #[cfg(feature = "postgres")]
+        Some(url @ InboxUrl::Postgres(text)) => {
+            let store = PostgresInbox::connect(text)
+                .await
+                .map_err(|error| format!("INBOX_URL={url}: {}", error_chain(&error)))?;
+            Orders::create_table(text)
+                .await
+                .map_err(|error| format!("INBOX_URL={url}: cannot create the orders table: {error}"))?;
+            Ok(Some(Arc::new(InboxBackend::Postgres(store))))
+        }
+        // Refused by the configuration already.
+        #[cfg(not(feature = "postgres"))]
+        Some(url @ InboxUrl::Postgres(_)) => Err(format!("INBOX_URL={url} needs the postgres feature")),
+    }
+}
+
+/// An error and its sources, on one line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(next) = source {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        source = next.source();
+    }
+    text
+}
+
+/// With a PostgreSQL inbox, the Petstore handler records each order event
+/// in the table `orders` **in the same transaction** that marks its record
+/// done: a row per processed event, never two, whatever crashes, retries
+/// or lost leases (a second row for an event would break the primary key).
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone)]
+pub struct Orders {
+    inbox: PostgresInbox,
+    /// Who wrote the row: `BIND:PORT pid PID`, to tell replicas apart.
+    handled_by: String,
+}
+
+#[cfg(feature = "postgres")]
+impl Orders {
+    /// The table, in the inbox's schema.
+    const TABLE: &'static str = "CREATE TABLE IF NOT EXISTS orders (
+    event_id text PRIMARY KEY,
+    order_id text NOT NULL,
+    status text NOT NULL,
+    record_id bigint NOT NULL,
+    attempt integer NOT NULL,
+    handled_by text NOT NULL,
+    recorded_at timestamptz NOT NULL DEFAULT now()
+)";
+
+    /// Creates the table if it is missing, on a connection of its own; the
+    /// lock keeps replicas that start together from creating it at once.
+    async fn create_table(url: &str) -> Result<(), String> {
+        use tower_webhook::inbox::tokio_postgres;
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .map_err(|error| error_chain(&error))?;
+        let connection = tokio::spawn(connection);
+        let sql = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('tower-webhook example orders')); {}; COMMIT",
+            Self::TABLE
+        );
+        let created = client.batch_execute(&sql).await;
+        drop(client);
+        let _ = connection.await;
+        created.map_err(|error| error_chain(&error))
+    }
+
+    /// Records `order` for the event of `attempt` and marks its record
+    /// done, in one transaction; panics before the commit when
+    /// `HANDLER_PANIC_PERCENT` draws it (the transaction is then rolled back).
+    async fn record(
+        &self,
+        stats: &Stats,
+        verified: &Verified,
+        attempt: Attempt,
+        order: &Order,
+    ) -> Result<(), HandlerError> {
+        let settlement = self.inbox.settlement(attempt.id, attempt.token);
+        let outcome = async {
+            let tx = settlement.begin().await.map_err(|error| error_chain(&error))?;
+            let insert = tx
+                .prepare_cached(
+                    "INSERT INTO orders (event_id, order_id, status, record_id, attempt, handled_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .await
+                .map_err(|error| error_chain(&error))?;
+            let number = i32::try_from(attempt.number).unwrap_or(i32::MAX);
+            tx.execute(
+                &insert,
+                &[
+                    &verified.id(),
+                    &order.order_id,
+                    &order.status,
+                    &attempt.id.get(),
+                    &number,
+                    &self.handled_by,
+                ],
+            )
+            .await
+            .map_err(|error| error_chain(&error))?;
+            // The work is written but not committed: a wait here (or a
+            // crash) shows that nothing of it is kept without the settle.
+            stats.after_work().await;
+            Ok::<_, String>(tx)
+        }
+        .await;
+        let panicking = stats.draw_panic();
+        let (result, outcome) = match outcome {
+            _ if panicking => ("simulated panic", Ok(())),
+            Ok(tx) => match tx.commit(Settle::Done).await {
+                Ok(Settled::Applied) => ("processed", Ok(())),
+                // Another worker holds the record now: it records the order.
+                Ok(Settled::Stale) => ("lease lost", Ok(())),
+                Err(error) => ("retryable failure", Err(error_chain(&error))),
+            },
+            Err(error) => ("retryable failure", Err(error)),
+        };
+        stats.handled.fetch_add(1, Ordering::Relaxed);
+        if result == "processed" {
+            stats.processed.fetch_add(1, Ordering::Relaxed);
+        }
+        tracing::info!(
+            event_type = verified.event_type().unwrap_or("-"),
+            event_id = verified.id(),
+            attempt = attempt.number,
+            record = attempt.id.get(),
+            order_id = order.order_id.as_str(),
+            order_status = order.status.as_str(),
+            error = outcome.as_ref().err(),
+            result,
+            "handled"
+        );
+        if panicking {
+            panic!("simulated panic (HANDLER_PANIC_PERCENT)");
+        }
+        outcome.map_err(|error| HandlerError::retryable(format!("orders: {error}")))
+    }
+}
+
+/// Builds the receiver for `config`, opening its SQLite inbox if it has one
+/// (a PostgreSQL inbox opens asynchronously: [`open_inbox`], then
+/// [`receiver_with_inbox`]).
 pub fn receiver(config: &Config) -> Result<Receiver, String> {
+    let store = match config.inbox.as_ref().map(|inbox| &inbox.url) {
+        Some(InboxUrl::Sqlite(path)) => Some(Arc::new(InboxBackend::Sqlite(open_sqlite(path)?))),
+        Some(url @ InboxUrl::Postgres(_)) => {
+            return Err(format!(
+                "INBOX_URL={url}: a PostgreSQL inbox opens asynchronously (open_inbox)"
+            ))
+        }
+        None => None,
+    };
+    receiver_with_inbox(config, store)
+}
+
+/// Builds the receiver for `config` on `store`, the inbox [`open_inbox`]
+/// opened (`None`: the synchronous mode).
+pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) -> Result<Receiver, String> {
     let guard = Arc::new(LruGuard::new(config.replay_capacity));
     let stats = Arc::new(Stats {
         handler_delay: config.handler_delay,
         fail_percent: config.handler_fail_percent,
         panic_percent: config.handler_panic_percent,
+        #[cfg(feature = "postgres")]
+        orders: store
+            .as_deref()
+            .and_then(InboxBackend::postgres)
+            .map(|inbox| Orders {
+                inbox: inbox.clone(),
+                handled_by: format!("{}:{} pid {}", config.bind, config.port, std::process::id()),
+            }),
         ..Stats::default()
     });
     let dead_letters = Arc::new(MemoryDeadLetters::default());
@@ -710,11 +1140,17 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
             config.tolerance,
             config.standard_policy.as_deref().unwrap_or("any"),
         )?,
-        _ => scheme_at(
+        // `Config::from_lookup` refused, or warned about, a short secret.
+        _ => scheme_checked(
             &config.scheme,
             &config.secrets,
             config.tolerance,
             config.public_url.as_deref(),
+            if config.allow_short_secret {
+                ShortSecrets::Accept
+            } else {
+                ShortSecrets::Refuse
+            },
         )?,
     })
     .scheme_name(scheme_label(&config.scheme))
@@ -725,17 +1161,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     .body_timeout(Duration::from_secs(10))
     .concurrency_limit(config.max_concurrent_handlers)
     .dead_letters(Arc::clone(&dead_letters));
-    let store = match &config.inbox {
-        Some(inbox) => Some(Arc::new(SqliteInbox::open(&inbox.path).map_err(|error| {
-            let source = std::error::Error::source(&error)
-                .map(ToString::to_string)
-                .unwrap_or_default();
-            format!("INBOX_URL=sqlite:{}: {error}: {source}", inbox.path.display())
-        })?)),
-        None => None,
-    };
     let layer = match &store {
-        Some(store) => layer.inbox(Arc::clone(store)),
+        Some(store) => store.attach(layer),
         None => layer,
     };
     let (layer, handler) = match config.scheme.as_str() {
@@ -752,9 +1179,13 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
     let shutdown = layer.shutdown_handle();
     // The handlers alone: what the inbox worker runs on stored deliveries.
     let handlers = Router::new()
-        .route("/webhooks", handler)
+        .route("/webhooks", handler.clone())
         .with_state(Arc::clone(&stats));
-    let router = handlers.clone().route_layer(layer.clone());
+    // The layer wraps the routed methods only: another method is answered
+    // `405 Method Not Allowed` (with `Allow`), not `401` for its missing signature.
+    let router = Router::new()
+        .route("/webhooks", handler.route_layer(layer.clone()))
+        .with_state(Arc::clone(&stats));
     let inbox = match (store, &config.inbox) {
         (Some(store), Some(settings)) => Some(Inbox {
             worker: InboxWorker::new(&layer, handlers)
@@ -771,6 +1202,8 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
         recent,
         inbox: inbox.as_ref().map(|inbox| Arc::clone(&inbox.store)),
         page_size: config.recent_deliveries.min(1000),
+        stats: Arc::clone(&stats),
+        dead_letters: Arc::clone(&dead_letters),
     };
     let admin = Router::new()
         .route("/metrics", get(move || std::future::ready(prometheus.render())))
@@ -795,8 +1228,12 @@ pub fn receiver(config: &Config) -> Result<Receiver, String> {
 /// What the admin pages read.
 struct Pages {
     recent: RecentDeliveries,
-    inbox: Option<Arc<SqliteInbox>>,
+    inbox: Option<Arc<InboxBackend>>,
     page_size: usize,
+    /// For the events the handler ignored (shown `ignored`, not `processed`).
+    stats: Arc<Stats>,
+    /// For a dead letter's reason, which the layer's report does not carry.
+    dead_letters: Arc<MemoryDeadLetters>,
 }
 
 /// Whether `host` (a `Host` header's value) names the admin listener: its
@@ -889,7 +1326,7 @@ async fn deliveries(
             DELIVERIES_PAGE,
         )
             .into_response(),
-        (None, false) => axum::Json(pages.recent.snapshot()).into_response(),
+        (None, false) => axum::Json(recent_json(&pages)).into_response(),
         (Some(_), true) => (
             [(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
             INBOX_PAGE,
@@ -909,6 +1346,42 @@ async fn deliveries(
     response
 }
 
+/// The recent deliveries as JSON, with what the example knows beyond the
+/// layer's report: a dead letter's reason (the sink has it), and `ignored`
+/// for an event of a type the handler ignores (2xx, so `processed` to the
+/// layer).
+fn recent_json(pages: &Pages) -> Vec<serde_json::Value> {
+    let letters = pages.dead_letters.letters();
+    let ignored = pages
+        .stats
+        .ignored
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone();
+    pages
+        .recent
+        .snapshot()
+        .iter()
+        .map(|record| {
+            let mut json = serde_json::to_value(record).unwrap_or_default();
+            let id = json["event_id"].as_str().map(str::to_owned);
+            match (json["outcome"].as_str(), id) {
+                (Some("dead_lettered"), Some(id)) if json["reason"].is_null() => {
+                    if let Some(letter) = letters.iter().rev().find(|letter| letter.id() == id) {
+                        json["reason"] = letter.reason().into();
+                    }
+                }
+                (Some("processed"), Some(id)) if ignored.contains(&id) => {
+                    json["outcome"] = "ignored".into();
+                    json["reason"] = "type not handled by this receiver".into();
+                }
+                _ => {}
+            }
+            json
+        })
+        .collect()
+}
+
 /// `GET /deliveries?state=dead&before=ID` in inbox mode.
 #[derive(Debug, Default, Deserialize)]
 struct DeliveriesQuery {
@@ -918,7 +1391,7 @@ struct DeliveriesQuery {
 
 /// The inbox as JSON: the counts per state and one page of records.
 async fn inbox_json(
-    store: &SqliteInbox,
+    store: &InboxBackend,
     query: &DeliveriesQuery,
     page_size: usize,
 ) -> Result<serde_json::Value, tower_webhook::inbox::InboxError> {
@@ -1024,11 +1497,13 @@ macro_rules! page_head {
             r#"  body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5rem; color: #1f2328; }
   h1 { font-size: 1.25rem; margin: 0 0 .25rem; }
   p { margin: 0 0 1rem; color: #57606a; }
-  table { border-collapse: collapse; width: 100%; }
-  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap; }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+  th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; overflow-wrap: anywhere; vertical-align: top; }
   th { background: #f6f8fa; position: sticky; top: 0; }
-  td.num { text-align: right; font-variant-numeric: tabular-nums; }
+  td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
   td.mono { font-family: ui-monospace, monospace; }
+  col.narrow { width: 6.5rem; }
+  col.wide { width: 24%; }
 "#
         )
     };
@@ -1041,6 +1516,7 @@ macro_rules! page_head {
 const DELIVERIES_PAGE: &str = concat!(
     page_head!("Recent webhook deliveries"),
     r#"  tr.ok { background: #dafbe1; }
+  tr.ignored { background: #eaeef2; }
   tr.info { background: #ddf4ff; }
   tr.retry { background: #fff8c5; }
   tr.fail { background: #ffebe9; }
@@ -1051,6 +1527,10 @@ const DELIVERIES_PAGE: &str = concat!(
 <h1>Recent webhook deliveries</h1>
 <p id="status">Loading&hellip;</p>
 <table>
+  <colgroup>
+    <col class="narrow"><col class="narrow"><col><col><col class="narrow"><col class="narrow"><col class="wide">
+    <col class="narrow"><col class="narrow"><col class="narrow">
+  </colgroup>
   <thead><tr>
     <th>time</th><th>scheme</th><th>event id</th><th>type</th><th>outcome</th><th>status</th><th>reason</th>
     <th>verify µs</th><th>handler µs</th><th>total µs</th>
@@ -1059,7 +1539,7 @@ const DELIVERIES_PAGE: &str = concat!(
 </table>
 <script>
   const classes = {
-    processed: "ok", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
+    processed: "ok", ignored: "ignored", permanent_failure: "fail", dead_lettered: "fail", duplicate: "info", handshake: "info",
     in_flight: "retry", shed: "retry", guard_unavailable: "retry", handler_deadline: "retry", cancelled: "retry",
     handler_failed: "fail", handler_panicked: "fail",
   };
@@ -1200,10 +1680,21 @@ struct Order {
 /// body that puts `data` before `type` is buffered, as a `serde_json::Value`.
 #[derive(Debug)]
 enum PetstoreEvent {
-    OrderCreated { data: Order },
-    OrderCompleted { data: Order },
-    OrderCancelled { data: Order },
+    OrderCreated {
+        data: Order,
+    },
+    OrderCompleted {
+        data: Order,
+    },
+    OrderCancelled {
+        data: Order,
+    },
     Unknown,
+    /// No `type` in the body: the handler takes the type the layer read
+    /// from `X-Petstore-Event`, and the `data` kept as it was.
+    Untyped {
+        data: Option<serde_json::Value>,
+    },
 }
 
 /// The envelope's fields the receiver reads; any other is skipped.
@@ -1228,6 +1719,28 @@ enum EventKind {
     OrderCancelled,
     #[serde(other)]
     Unknown,
+}
+
+impl PetstoreEvent {
+    /// The event a body without `type` is, given the type the layer read
+    /// from `X-Petstore-Event` (its fallback for the type).
+    fn typed(event_type: Option<&str>, data: Option<serde_json::Value>) -> Result<Self, HandlerError> {
+        let event: fn(Order) -> PetstoreEvent = match event_type {
+            Some("order.created") => |data| PetstoreEvent::OrderCreated { data },
+            Some("order.completed") => |data| PetstoreEvent::OrderCompleted { data },
+            Some("order.cancelled") => |data| PetstoreEvent::OrderCancelled { data },
+            Some(_) => return Ok(PetstoreEvent::Unknown),
+            None => {
+                return Err(HandlerError::permanent(
+                    "no event type: the body has no `type` and there is no X-Petstore-Event header",
+                ))
+            }
+        };
+        let data = data.ok_or_else(|| HandlerError::permanent("missing field `data`"))?;
+        Order::deserialize(data)
+            .map(event)
+            .map_err(|error| HandlerError::permanent(format!("data: {error}")))
+    }
 }
 
 impl<'de> Deserialize<'de> for PetstoreEvent {
@@ -1272,7 +1785,10 @@ impl<'de> serde::de::Visitor<'de> for PetstoreEventVisitor {
                 }
             }
         }
-        let event: fn(Order) -> PetstoreEvent = match kind.ok_or_else(|| Error::missing_field("type"))? {
+        let Some(kind) = kind else {
+            return Ok(PetstoreEvent::Untyped { data: early });
+        };
+        let event: fn(Order) -> PetstoreEvent = match kind {
             EventKind::OrderCreated => |data| PetstoreEvent::OrderCreated { data },
             EventKind::OrderCompleted => |data| PetstoreEvent::OrderCompleted { data },
             EventKind::OrderCancelled => |data| PetstoreEvent::OrderCancelled { data },
@@ -1291,19 +1807,32 @@ async fn petstore(
     attempt: Option<Extension<Attempt>>,
     Webhook { event, verified }: Webhook<PetstoreEvent>,
 ) -> Result<(), HandlerError> {
+    // A body without `type` takes the one the layer read from `X-Petstore-Event`.
+    let event = match event {
+        PetstoreEvent::Untyped { data } => PetstoreEvent::typed(verified.event_type(), data),
+        event => Ok(event),
+    };
     let (order, outcome) = match event {
-        PetstoreEvent::OrderCreated { data }
-        | PetstoreEvent::OrderCompleted { data }
-        | PetstoreEvent::OrderCancelled { data } => {
+        Ok(
+            PetstoreEvent::OrderCreated { data }
+            | PetstoreEvent::OrderCompleted { data }
+            | PetstoreEvent::OrderCancelled { data },
+        ) => {
             let outcome = if data.order_id.is_empty() {
                 // Will never validate: acknowledge so the sender stops retrying.
                 Err(HandlerError::permanent("order event without an orderId"))
             } else {
                 stats.outage()
             };
+            // A PostgreSQL inbox: the order is recorded with the settle.
+            #[cfg(feature = "postgres")]
+            if let (Ok(()), Some(orders), Some(Extension(attempt))) = (&outcome, &stats.orders, attempt) {
+                return orders.record(&stats, &verified, attempt, &data).await;
+            }
             (Some(data), outcome.map(|()| true))
         }
-        PetstoreEvent::Unknown => (None, Ok(false)),
+        Ok(PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. }) => (None, Ok(false)),
+        Err(error) => (None, Err(error)),
     };
     let outcome = settle(
         &stats,
@@ -1372,7 +1901,17 @@ fn settle(
             stats.processed.fetch_add(1, Ordering::Relaxed);
             "processed"
         }
-        Ok(false) => "ignored (unknown type)",
+        Ok(false) => {
+            let mut ignored = stats
+                .ignored
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if ignored.len() >= IGNORED_KEPT {
+                ignored.pop_front();
+            }
+            ignored.push_back(verified.id().to_owned());
+            "ignored (unknown type)"
+        }
         Err(error) if error.is_permanent() => "permanent failure",
         Err(_) => "retryable failure",
     };
@@ -1436,7 +1975,7 @@ async fn run() -> Result<(), String> {
         dead_letters,
         shutdown,
         inbox,
-    } = receiver(&config)?;
+    } = receiver_with_inbox(&config, open_inbox(&config).await?)?;
     let addr = SocketAddr::new(config.bind, config.port);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -1454,7 +1993,7 @@ async fn run() -> Result<(), String> {
         replay_capacity = config.replay_capacity,
         max_concurrent_handlers = config.max_concurrent_handlers,
         handler_delay_ms = config.handler_delay.as_millis(),
-        inbox = config.inbox.as_ref().map(|inbox| inbox.path.display().to_string()),
+        inbox = config.inbox.as_ref().map(|inbox| inbox.url.to_string()),
         "receiving webhooks on POST /webhooks"
     );
     tracing::info!(
@@ -1555,7 +2094,8 @@ async fn run() -> Result<(), String> {
         processed = stats.processed.load(Ordering::Relaxed),
         dead_letters = dead_letters.len(),
         remembered = guard.done_len(),
-        inbox_transactions = store.as_ref().map(|store| store.write_stats().transactions),
+        inbox_transactions = store.as_ref().and_then(|store| store.transactions()),
+        inbox_statements = store.as_ref().and_then(|store| store.statements()),
         "shut down"
     );
     Ok(())
@@ -1606,7 +2146,7 @@ mod petstore_event_tests {
             PetstoreEvent::OrderCreated { data }
             | PetstoreEvent::OrderCompleted { data }
             | PetstoreEvent::OrderCancelled { data } => Some(data),
-            PetstoreEvent::Unknown => None,
+            PetstoreEvent::Unknown | PetstoreEvent::Untyped { .. } => None,
         }
     }
 
@@ -1642,17 +2182,80 @@ mod petstore_event_tests {
     }
 
     #[test]
+    fn a_body_without_type_takes_the_headers_type() {
+        let body = r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#;
+        let PetstoreEvent::Untyped { data } = parse(body).unwrap() else {
+            panic!("{body} is untyped");
+        };
+        let event = PetstoreEvent::typed(Some("order.created"), data.clone()).unwrap();
+        assert_eq!(order(event).unwrap().order_id, "1");
+        assert!(matches!(
+            PetstoreEvent::typed(Some("pet.adopted"), data.clone()),
+            Ok(PetstoreEvent::Unknown)
+        ));
+        assert!(PetstoreEvent::typed(None, data).unwrap_err().is_permanent());
+        assert!(PetstoreEvent::typed(Some("order.created"), None)
+            .unwrap_err()
+            .is_permanent());
+    }
+
+    #[test]
     fn a_known_type_with_the_wrong_data_is_a_data_error() {
         for json in [
             r#"{"type":"order.created","data":{"orderId":7,"status":"created"}}"#,
             r#"{"data":{"status":"created"},"type":"order.created"}"#,
             r#"{"type":"order.created"}"#,
-            r#"{"id":"no type","data":{"orderId":"1","status":"created"}}"#,
             r#"{"type":"order.created","type":"pet.adopted","data":{"orderId":"1","status":"created"}}"#,
             r#"["type","order.created"]"#,
         ] {
             let error = parse(json).map(order).unwrap_err();
             assert!(error.is_data(), "{json}: {error}");
         }
+    }
+}
+
+#[cfg(test)]
+mod inbox_url_tests {
+    #[test]
+    fn shows_a_postgres_url_without_its_password() {
+        let url = super::InboxUrl::Postgres("postgres://shop:s3cr3t-pw@db.internal:5433/shop".to_owned());
+        assert_eq!(url.to_string(), "postgres://shop:***@db.internal:5433/shop");
+        assert!(!format!("{url:?}").contains("s3cr3t"));
+        let query = super::InboxUrl::Postgres("postgresql://shop@db/shop?password=s3cr3t".to_owned());
+        assert_eq!(query.to_string(), "postgresql://shop@db/shop?...");
+        let bare = super::InboxUrl::Postgres("postgres://db/shop".to_owned());
+        assert_eq!(bare.to_string(), "postgres://db/shop");
+    }
+
+    #[test]
+    fn refuses_an_inbox_url_of_no_known_kind() {
+        for bad in ["sqlite:", "mysql://db/shop", "inbox.sqlite3", ""] {
+            let error = super::InboxUrl::parse(bad).unwrap_err();
+            assert!(error.contains("sqlite:PATH or postgres://"), "{bad}: {error}");
+        }
+        assert!(matches!(
+            super::InboxUrl::parse("sqlite:in.db"),
+            Ok(super::InboxUrl::Sqlite(_))
+        ));
+    }
+
+    #[cfg(feature = "postgres")]
+    #[test]
+    fn reads_a_postgres_url_and_refuses_one_without_a_database() {
+        assert!(matches!(
+            super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432/shop"),
+            Ok(super::InboxUrl::Postgres(_))
+        ));
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1:5432").unwrap_err();
+        assert!(error.contains("must name a host and a database"), "{error}");
+        assert!(!error.contains("pw@"), "{error}");
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_postgres_url_without_the_feature_says_how_to_get_it() {
+        let error = super::InboxUrl::parse("postgres://postgres:pw@127.0.0.1/shop").unwrap_err();
+        assert!(error.contains("--features postgres"), "{error}");
+        assert!(!error.contains("pw@"), "{error}");
     }
 }

@@ -176,6 +176,10 @@ impl Sign for WithHeaders {
         headers.extend(self.signer.sign_headers(body, id, timestamp));
         headers
     }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        self.signer.event_type_header()
+    }
 }
 
 impl Options {
@@ -328,7 +332,8 @@ calendly|mux|pagerduty|razorpay|coinbase|linear|mailgun] \
 pub const SCHEMES: &str =
     "petstore, standard, svix, github, stripe, slack, shopify, discord, sendgrid, twilio, zoom, twitch, paddle, clerk, resend, replicate, polar, square, hubspot, \
 intercom, bitbucket, typeform, vercel, lemonsqueezy, meta, gitlab, \
-calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun";
+calendly, mux, pagerduty, razorpay, coinbase, linear, mailgun, \
+workos, webflow, paystack, notion, sentry";
 
 /// A signer by scheme name, for schemes that do not sign the URL.
 pub fn signer(name: &str, secret: &str) -> Result<Box<dyn Sign + Send + Sync>, String> {

@@ -15,7 +15,6 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use http::Request;
-use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -100,9 +99,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Err(_) => 3000,
     };
 
+    // hyper's `Incoming` goes straight into the layer; the `Dispatcher`
+    // receives the verified bytes.
     let service = ServiceBuilder::new()
-        // The layer buffers bodies it knows; hyper's `Incoming` is boxed first.
-        .map_request(|request: Request<Incoming>| request.map(|body| body.boxed_unsync()))
         .layer(WebhookLayer::new(Spec::petstore(Secret::new(&secret)?)))
         .service(
             Dispatcher::new()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Server CPU per request of three webhook receivers (five with LAYER=1 and
-# TYPED=1, below), side by side, over 127.0.0.1 (issue 15):
+# TYPED=1, below), side by side, over 127.0.0.1:
 #
 #   unverified  the axum route of examples/baselines.rs that reads the body
 #               and answers 200 (no checks: the HTTP stack's own cost);

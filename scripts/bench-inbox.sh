@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The example receiver in inbox mode (SQLite, synchronous=FULL) against the
-# same receiver in the synchronous mode, side by side over 127.0.0.1
-# (issue 25): deliveries acknowledged per second, p50/p99 time to
+# same receiver in the synchronous mode, side by side over 127.0.0.1:
+# deliveries acknowledged per second, p50/p99 time to
 # acknowledge, server CPU per delivery, and fsyncs per delivery.
 #
 # Each run starts a fresh receiver (pinned to core 0, one tokio worker

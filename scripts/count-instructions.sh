@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # User-space instructions per request of the receivers of
 # scripts/bench-http.sh, counted by valgrind (callgrind) over real HTTP on
-# 127.0.0.1 (issue 15).
+# 127.0.0.1.
 #
 # The CPU time per request that bench-http.sh measures moves by several
 # percent between runs on a shared machine; an instruction count does not.

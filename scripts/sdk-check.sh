@@ -30,4 +30,4 @@ fi
 cp scripts/sdk_sign.mjs "$work/"
 
 cargo build -q --example receiver
-timeout 300 "$work/venv/bin/python" scripts/sdk_check.py target/debug/examples/receiver "$work"
+timeout 300 "$work/venv/bin/python" scripts/sdk_check.py "${CARGO_TARGET_DIR:-target}/debug/examples/receiver" "$work"

@@ -113,11 +113,11 @@ where
     };
     let app = Router::new().route(
         "/webhooks",
-        post(handler).layer(
-            tower::ServiceBuilder::new()
-                .layer(layer.decode_as::<Counted<T>>())
-                .layer(axum::middleware::from_fn(note)),
-        ),
+        // `note` runs inside the layer: axum's middleware take axum's `Body`,
+        // which the route gives them from the layer's `Full<Bytes>`.
+        post(handler)
+            .route_layer(axum::middleware::from_fn(note))
+            .route_layer(layer.decode_as::<Counted<T>>()),
     );
     (app, seen)
 }

@@ -29,7 +29,6 @@ use tower_webhook::dead_letter::{
 };
 use tower_webhook::extract::Webhook;
 use tower_webhook::handler::HandlerError;
-use tower_webhook::layer::BufferBody;
 use tower_webhook::scheme::Spec;
 use tower_webhook::testing::{self, Sign};
 use tower_webhook::{Event, LruGuard, PermanentFailure, Rejection, Secret, Verified, WebhookLayer};
@@ -126,10 +125,6 @@ impl Drop for Counted {
             self.gauge.down();
         }
     }
-}
-
-impl BufferBody for Counted {
-    type Buffered = Full<Bytes>;
 }
 
 /// A signed request for event `id` with body `body`.

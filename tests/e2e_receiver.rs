@@ -248,6 +248,84 @@ async fn receiver_accepts_every_rotated_secret() {
     .expect("test finished within its bound");
 }
 
+/// What a `tracing` subscriber writes, for reading the log back.
+#[derive(Clone, Default)]
+struct Log(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Log {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Log {
+    /// Runs `f` with this log as the thread's subscriber.
+    fn capture<T>(&self, f: impl FnOnce() -> T) -> T {
+        let log = self.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || log.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, f)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+#[tokio::test]
+async fn allow_short_secret_starts_the_receiver_with_a_warning_and_the_default_refuses() {
+    // Twilio's documented test token, `12345`: 5 bytes.
+    let lookup = |vars: &[(&str, &str)]| {
+        let vars: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(move |name| Ok(vars.get(name).cloned()))
+    };
+    let refused = lookup(&[("WEBHOOK_SECRET", "12345")]).unwrap_err();
+    assert!(refused.contains("WEBHOOK_SECRET holds 5 bytes"), "{refused}");
+    assert!(refused.contains("ALLOW_SHORT_SECRET=1"), "{refused}");
+    let refused = lookup(&[("WEBHOOK_SECRET", "12345"), ("ALLOW_SHORT_SECRET", "0")]).unwrap_err();
+    assert!(refused.contains("5 bytes"), "{refused}");
+    let invalid = lookup(&[("WEBHOOK_SECRET", LONG), ("ALLOW_SHORT_SECRET", "yes")]).unwrap_err();
+    assert!(invalid.contains("ALLOW_SHORT_SECRET"), "{invalid}");
+
+    let vars = [("WEBHOOK_SECRET", "12345"), ("ALLOW_SHORT_SECRET", "1")];
+    let log = Log::default();
+    let config = log.capture(|| lookup(&vars)).unwrap();
+    assert!(config.allow_short_secret);
+    let text = log.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("ALLOW_SHORT_SECRET=1"), "{text}");
+    assert!(text.contains("WEBHOOK_SECRET"), "{text}");
+    assert!(!text.contains("12345"), "the secret is never logged: {text}");
+
+    tokio::time::timeout(BOUND, async {
+        let server = Running::start(&vars).await;
+        let body = event(
+            "evt_short",
+            "order.created",
+            r#"{"orderId":"ord_1","status":"created"}"#,
+        );
+        let (statuses, _) = Sender::new("petstore", "12345", 0)
+            .deliver(&server.url, "evt_short", &body)
+            .await;
+        assert_eq!(statuses, [OK]);
+        let (statuses, _) = Sender::new("petstore", "12346", 0)
+            .deliver(&server.url, "evt_other", &body)
+            .await;
+        assert_eq!(statuses, [StatusCode::UNAUTHORIZED]);
+        assert_eq!(server.processed(), 1);
+        server.stop().await;
+    })
+    .await
+    .expect("test finished within its bound");
+}
+
 #[tokio::test]
 async fn receiver_with_the_standard_scheme_hands_on_raw_json() {
     tokio::time::timeout(BOUND, async {
@@ -591,14 +669,10 @@ fn sender_schedule_is_the_articles_scaled() {
 
 #[tokio::test]
 async fn tower_service_example_closes_a_connection_whose_headers_never_finish() {
-    use http_body_util::BodyExt;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tower::ServiceBuilder;
     tokio::time::timeout(BOUND, async {
         let service = ServiceBuilder::new()
-            .map_request(|request: http::Request<hyper::body::Incoming>| {
-                request.map(|body| body.boxed_unsync())
-            })
             .layer(tower_webhook::WebhookLayer::new(
                 tower_webhook::scheme::Spec::petstore(tower_webhook::Secret::new(SECRET).unwrap()),
             ))
@@ -872,7 +946,7 @@ fn url_signed_schemes_need_a_public_url_and_asymmetric_ones_a_key() {
 }
 
 #[tokio::test]
-async fn issue_12_group_c_schemes_receive_what_the_example_sender_signs() {
+async fn svix_senders_polar_and_url_signed_schemes_receive_what_the_example_sender_signs() {
     use tower_webhook::testing::preset;
     // What `send::signer` signs for URL-signed schemes.
     const SIGNED_URL: &str = "http://127.0.0.1:3000/webhooks";

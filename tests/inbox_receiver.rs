@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{StatusCode, Uri};
-use tower_webhook::inbox::InboxStore;
 
 const SECRET: &str = "inbox-crash-test-secret";
 

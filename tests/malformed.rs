@@ -1,9 +1,10 @@
 //! Malformed deliveries, table-driven: each row is one request, the status the
 //! layer must answer, and whether the inner service may see it.
 //!
-//! Rows are built per [`Preset`] (a scheme plus how its sender signs), so a new
-//! scheme gets every generic row by adding one `Preset` to [`PRESETS`], and
-//! rows of its own to [`specific_rows`]. Requests that `http`'s types cannot
+//! Rows are built per [`Preset`] (a scheme plus how its sender signs), taken
+//! from `testing`'s registry: a new preset gets every generic row that its
+//! registry facts allow (see [`generic_presets`]), and rows of its own in
+//! [`specific_rows`] or `new_parser_rows`. Requests that `http`'s types cannot
 //! express (a lying `Content-Length`, a truncated chunked body) go over a real
 //! socket to 127.0.0.1 in a second table.
 
@@ -16,19 +17,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH};
 use http::{Request, Response, StatusCode};
 use http_body_util::{combinators::UnsyncBoxBody, BodyExt, Full};
 use reliability_support::{Frames, NOW};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
-use tower_webhook::layer::{BufferBody, ResponseBody};
+use tower_webhook::layer::ResponseBody;
 use tower_webhook::scheme::{
-    Algorithm, Encoding, FieldSource, GitHub, Scheme, Shopify, Slack, Spec, StandardWebhooks, Stripe,
-    TimestampFormat,
+    Algorithm, Encoding, FieldSource, Scheme, Spec, StandardWebhooks, TimestampFormat,
 };
-use tower_webhook::testing::Sign;
+use tower_webhook::testing::{self, IdSource, Sign, SignatureSource};
 use tower_webhook::{BoxError, LruGuard, Secret, SecretError, WebhookLayer, MAX_ID_LEN};
 
 /// The body limit of every layer here.
@@ -37,139 +37,104 @@ const ID: &str = "evt_1";
 
 type Body = UnsyncBoxBody<Bytes, BoxError>;
 
+/// Builds a scheme.
+type SchemeFn = Arc<dyn Fn() -> Box<dyn Scheme> + Send + Sync>;
+
 /// A scheme and its sender.
 struct Preset {
     name: &'static str,
-    scheme: fn() -> Box<dyn Scheme>,
+    scheme: SchemeFn,
     /// The headers its sender sends with `body` for event `id` at `timestamp`.
-    sign: fn(&[u8], &str, i64) -> HeaderMap,
+    sign: Arc<dyn Fn(&[u8], &str, i64) -> HeaderMap + Send + Sync>,
     signature: &'static str,
     /// Where the event id travels, when it is a header.
     id_header: Option<&'static str>,
     /// The id header is outside the signed content (GitHub, Shopify), so
     /// changing it after signing cannot be detected.
     unsigned_id: bool,
+    /// The signature header also carries the timestamp.
+    timestamp_in_signature: bool,
 }
 
+/// The public URL the registry's URL-signed presets are built with.
+const PRESET_URL: &str = "https://example.com/webhooks";
+
+/// A preset of `testing`'s registry with its test keys.
+fn registered(name: &str) -> Preset {
+    let preset = testing::preset(name).unwrap_or_else(|| panic!("{name} is in the registry"));
+    from_registry(preset)
+}
+
+fn from_registry(preset: &'static testing::Preset) -> Preset {
+    let (verify_key, sign_key) = (preset.test_keys)();
+    let signer: Arc<testing::BoxSigner> = Arc::new((preset.signer)(&sign_key, PRESET_URL).unwrap());
+    let SignatureSource::Header(signature) = preset.signature else {
+        panic!("{}: signed in the body", preset.name)
+    };
+    Preset {
+        name: preset.name,
+        scheme: Arc::new(move || (preset.scheme)(&verify_key, PRESET_URL).unwrap()),
+        sign: Arc::new(move |body, id, ts| signer.sign_headers(body, id, ts)),
+        signature,
+        id_header: match preset.id {
+            IdSource::Header(name) => Some(name),
+            _ => None,
+        },
+        unsigned_id: !preset.id_signed,
+        timestamp_in_signature: TIMESTAMP_IN_SIGNATURE_HEADER.contains(&preset.name),
+    }
+}
+
+/// The Petstore spec the raw-socket rows sign and verify with.
 fn petstore() -> Spec {
     Spec::petstore(Secret::new("petstore secret").unwrap())
 }
 
-/// A generic `Spec` with a prefix, base64, a signed timestamp and a signed id header.
-fn acme() -> Spec {
-    reliability_support::acme("acme secret")
+/// A generic `Spec` with a prefix, base64, a signed timestamp and a signed
+/// id header: the engine's own words, which no preset uses all at once.
+fn acme() -> Preset {
+    let spec = || reliability_support::acme("acme secret");
+    Preset {
+        name: "hmac prefix+base64+timestamp",
+        scheme: Arc::new(move || Box::new(spec())),
+        sign: Arc::new(move |body, id, ts| spec().sign_headers(body, id, ts)),
+        signature: "x-acme-signature",
+        id_header: Some("x-acme-delivery"),
+        unsigned_id: false,
+        timestamp_in_signature: false,
+    }
 }
 
-fn standard() -> StandardWebhooks {
-    StandardWebhooks::new(StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap())
+/// Every preset of the registry that the generic rows describe: signed in a
+/// header over the body as sent, keyed on the body's `id` or on a header, not
+/// on the URL. The others (signatures in the body, signed URLs, other id
+/// fields, a timestamp in the body) get rows of their own in
+/// `new_parser_rows`, as do the exceptions named in [`GENERIC_EXCEPTIONS`].
+fn generic_presets() -> Vec<Preset> {
+    let fits = |p: &&testing::Preset| {
+        matches!(p.signature, SignatureSource::Header(_))
+            && p.body_signed_verbatim
+            && !p.url_signed
+            && matches!(p.id, IdSource::Header(_) | IdSource::Body("id"))
+            && !GENERIC_EXCEPTIONS.iter().any(|(name, _)| *name == p.name)
+    };
+    let mut presets = vec![acme()];
+    presets.extend(testing::presets().iter().filter(fits).map(from_registry));
+    presets
 }
 
-/// Standard Webhooks' headers under Svix's names.
-fn svix_sign(body: &[u8], id: &str, timestamp: i64) -> HeaderMap {
-    standard()
-        .sign_headers(body, id, timestamp)
-        .into_iter()
-        .map(|(name, value)| {
-            let name = name.expect("one value per header");
-            let renamed = name.as_str().replacen("webhook-", "svix-", 1);
-            (HeaderName::try_from(renamed).unwrap(), value)
-        })
-        .collect()
-}
+/// Presets that fit the generic rows' facts but not their envelope, and why;
+/// each has rows of its own.
+const GENERIC_EXCEPTIONS: &[(&str, &str)] = &[(
+    "linear",
+    "its signed timestamp is the body's `webhookTimestamp`, which the generic envelope lacks",
+)];
 
-const PETSTORE: Preset = Preset {
-    name: "petstore",
-    scheme: || Box::new(petstore()),
-    sign: |body, id, ts| petstore().sign_headers(body, id, ts),
-    signature: "x-petstore-signature",
-    id_header: None,
-    unsigned_id: false,
-};
-
-const ACME: Preset = Preset {
-    name: "hmac prefix+base64+timestamp",
-    scheme: || Box::new(acme()),
-    sign: |body, id, ts| acme().sign_headers(body, id, ts),
-    signature: "x-acme-signature",
-    id_header: Some("x-acme-delivery"),
-    unsigned_id: false,
-};
-
-const STANDARD: Preset = Preset {
-    name: "standard webhooks",
-    scheme: || Box::new(standard()),
-    sign: |body, id, ts| standard().sign_headers(body, id, ts),
-    signature: "webhook-signature",
-    id_header: Some("webhook-id"),
-    unsigned_id: false,
-};
-
-const SVIX: Preset = Preset {
-    name: "svix",
-    scheme: || Box::new(standard()),
-    sign: svix_sign,
-    signature: "svix-signature",
-    id_header: Some("svix-id"),
-    unsigned_id: false,
-};
-
-fn github() -> GitHub {
-    GitHub::new(Secret::new("github secret").unwrap())
-}
-
-fn shopify() -> Shopify {
-    Shopify::new(Secret::new("shopify secret").unwrap())
-}
-
-fn stripe() -> Stripe {
-    Stripe::new(Secret::new("whsec_stripe_secret").unwrap())
-}
-
-fn slack() -> Slack {
-    Slack::new(Secret::new("slack signing secret").unwrap())
-}
-
-const GITHUB: Preset = Preset {
-    name: "github",
-    scheme: || Box::new(github()),
-    sign: |body, id, ts| github().sign_headers(body, id, ts),
-    signature: "x-hub-signature-256",
-    id_header: Some("x-github-delivery"),
-    unsigned_id: true,
-};
-
-const SHOPIFY: Preset = Preset {
-    name: "shopify",
-    scheme: || Box::new(shopify()),
-    sign: |body, id, ts| shopify().sign_headers(body, id, ts),
-    signature: "x-shopify-hmac-sha256",
-    id_header: Some("x-shopify-webhook-id"),
-    unsigned_id: true,
-};
-
-/// Stripe and Slack get rows of their own in `specific_rows`: Stripe refuses
-/// a repeated `Stripe-Signature` (400) where the others take every value as
-/// a candidate, and Slack takes its id from `event_id`, not `id`.
-const STRIPE: Preset = Preset {
-    name: "stripe",
-    scheme: || Box::new(stripe()),
-    sign: |body, id, ts| stripe().sign_headers(body, id, ts),
-    signature: "stripe-signature",
-    id_header: None,
-    unsigned_id: false,
-};
-
-const SLACK: Preset = Preset {
-    name: "slack",
-    scheme: || Box::new(slack()),
-    sign: |body, id, ts| slack().sign_headers(body, id, ts),
-    signature: "x-slack-signature",
-    id_header: None,
-    unsigned_id: false,
-};
-
-/// Every preset that shares the generic rows.
-const PRESETS: [&Preset; 6] = [&PETSTORE, &ACME, &STANDARD, &SVIX, &GITHUB, &SHOPIFY];
+/// Presets whose signature header also carries the signed timestamp
+/// (`t=..,v1=..`): a signature header that is empty, not UTF-8 or repeated
+/// with different values leaves no timestamp to read, which is framing
+/// (`400`), not a failed signature (`401`).
+const TIMESTAMP_IN_SIGNATURE_HEADER: &[&str] = &["stripe", "mux", "workos"];
 
 /// The event envelope every sender here sends.
 fn envelope(id: &str) -> Vec<u8> {
@@ -217,7 +182,7 @@ fn wrong_signature(valid: &str) -> String {
 /// One malformed (or, as a control, well-formed) request.
 struct Row {
     name: String,
-    scheme: fn() -> Box<dyn Scheme>,
+    scheme: SchemeFn,
     request: Request<Body>,
     status: StatusCode,
     reaches_inner: bool,
@@ -228,7 +193,7 @@ struct Row {
 fn row(preset: &Preset, what: &str, request: Request<Full<Bytes>>, status: u16) -> Row {
     Row {
         name: format!("{}: {what}", preset.name),
-        scheme: preset.scheme,
+        scheme: Arc::clone(&preset.scheme),
         request: request.map(|body| body.map_err(|never| match never {}).boxed_unsync()),
         status: StatusCode::from_u16(status).unwrap(),
         reaches_inner: status == 200,
@@ -240,6 +205,8 @@ fn row(preset: &Preset, what: &str, request: Request<Full<Bytes>>, status: u16) 
 /// Rows every scheme must answer alike.
 fn generic_rows(p: &Preset) -> Vec<Row> {
     let sig = p.signature;
+    // A failed signature, or no timestamp to read (see `TIMESTAMP_IN_SIGNATURE_HEADER`).
+    let unreadable = if p.timestamp_in_signature { 400 } else { 401 };
     let long_id = |len: usize| {
         let id = "i".repeat(len);
         let body = envelope(&id);
@@ -267,7 +234,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
             edited(p, |h| {
                 h.insert(sig, value(""));
             }),
-            401,
+            unreadable,
         ),
         row(
             p,
@@ -286,7 +253,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
                 h.insert(sig, value(&wrong));
                 h.append(sig, value(&wrong.replace('0', "2")));
             }),
-            401,
+            unreadable,
         ),
         // Documented: any signature matching any secret passes (rotation), so
         // an extra wrong one does not hide the valid one.
@@ -297,7 +264,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
                 let wrong = wrong_signature(&signature(p, h));
                 h.append(sig, value(&wrong));
             }),
-            200,
+            if p.timestamp_in_signature { 400 } else { 200 },
         ),
         row(
             p,
@@ -311,7 +278,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
                 }
                 h.append(sig, value(&valid));
             }),
-            401,
+            unreadable,
         ),
         row(
             p,
@@ -319,7 +286,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
             edited(p, |h| {
                 h.insert(sig, HeaderValue::from_bytes(b"\xff\xfe\x80").unwrap());
             }),
-            401,
+            unreadable,
         ),
         row(
             p,
@@ -376,7 +343,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
     *chunked.headers_mut() = headers;
     rows.push(Row {
         name: format!("{}: chunked body over the limit without Content-Length", p.name),
-        scheme: p.scheme,
+        scheme: Arc::clone(&p.scheme),
         request: chunked,
         status: StatusCode::PAYLOAD_TOO_LARGE,
         reaches_inner: false,
@@ -434,7 +401,7 @@ fn generic_rows(p: &Preset) -> Vec<Row> {
 
 /// Rows that only make sense for one scheme.
 fn specific_rows() -> Vec<Row> {
-    let p = &PETSTORE;
+    let p = &registered("petstore");
     let signed_body = |p: &Preset, body: &[u8]| request((p.sign)(body, ID, NOW), body.to_vec());
     let signed_at = |p: &Preset, timestamp: i64| {
         let body = envelope(ID);
@@ -552,7 +519,7 @@ fn specific_rows() -> Vec<Row> {
         ),
     ];
 
-    let p = &ACME;
+    let p = &acme();
     let ts = "x-acme-timestamp";
     rows.extend([
         // Documented on `Encoding::Base64`: padding is optional.
@@ -668,7 +635,7 @@ fn specific_rows() -> Vec<Row> {
         ),
     ]);
 
-    for p in [&STANDARD, &SVIX] {
+    for p in [&registered("standard-webhooks"), &registered("svix")] {
         let ts: &str = if p.name == "svix" {
             "svix-timestamp"
         } else {
@@ -709,7 +676,7 @@ fn specific_rows() -> Vec<Row> {
             ),
         ]);
     }
-    let p = &STANDARD;
+    let p = &registered("standard-webhooks");
     rows.extend([
         row(
             p,
@@ -747,7 +714,7 @@ fn specific_rows() -> Vec<Row> {
             200,
         ),
     ]);
-    let p = &SVIX;
+    let p = &registered("svix");
     rows.push(row(
         p,
         // The webhook-* family is read, and its signature header is absent:
@@ -758,7 +725,7 @@ fn specific_rows() -> Vec<Row> {
         }),
         401,
     ));
-    let (st, sl) = (&STRIPE, &SLACK);
+    let (st, sl) = (&registered("stripe"), &registered("slack"));
     let stripe_header = |h: &HeaderMap| signature(st, h);
     rows.extend([
         row(st, "valid delivery (control)", delivery(st, ID), 200),
@@ -896,7 +863,8 @@ fn counting<B>(
     calls: &Arc<AtomicUsize>,
 ) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
 where
-    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: bytes::Buf,
     B::Error: Into<BoxError>,
 {
     reliability_support::counting(layer(scheme, guard), calls)
@@ -904,9 +872,9 @@ where
 
 #[tokio::test]
 async fn malformed_deliveries_get_their_documented_status_and_never_reach_the_handler() {
-    let rows: Vec<Row> = PRESETS
+    let rows: Vec<Row> = generic_presets()
         .iter()
-        .flat_map(|p| generic_rows(p))
+        .flat_map(generic_rows)
         .chain(specific_rows())
         .collect();
     let total = rows.len();
@@ -1181,7 +1149,7 @@ async fn framing_lies_over_a_real_socket_never_reach_the_handler() {
 
 #[tokio::test]
 async fn unsigned_and_forged_deliveries_never_grow_the_replay_guard() {
-    for preset in PRESETS {
+    for preset in &generic_presets() {
         let guard = Arc::new(LruGuard::new(100_000));
         let calls = Arc::new(AtomicUsize::new(0));
         let service = counting((preset.scheme)(), &guard, &calls);
@@ -1210,7 +1178,7 @@ async fn unsigned_and_forged_deliveries_never_grow_the_replay_guard() {
 
 #[tokio::test]
 async fn ids_over_max_id_len_are_refused_even_when_correctly_signed() {
-    for preset in PRESETS {
+    for preset in &generic_presets() {
         let guard = Arc::new(LruGuard::new(100_000));
         let calls = Arc::new(AtomicUsize::new(0));
         let service = counting((preset.scheme)(), &guard, &calls);
@@ -1245,7 +1213,7 @@ async fn captured_delivery_resent_under_fresh_unsigned_ids_is_dropped_with_dedup
     // The id travels in a header outside the signed content, so whoever
     // captured one delivery can resend it under any id.
     let acme = || {
-        Spec::builder()
+        Spec::builder("acme")
             .signature_header("x-acme-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)

@@ -1028,13 +1028,51 @@ async fn several_observers_are_a_tuple() {
     service.oneshot(signed("evt_1")).await.unwrap();
     assert_eq!(a.snapshot()[0].outcome, Outcome::Processed);
     assert_eq!(b.snapshot()[0].outcome, Outcome::Processed);
-    assert_eq!(a.snapshot()[0].scheme, "Spec");
+    assert_eq!(a.snapshot()[0].scheme, "Petstore");
 }
 
 #[test]
-fn scheme_names_default_to_the_type_and_see_through_boxes() {
+fn scheme_names_are_the_specs_or_the_presets_and_see_through_boxes() {
+    use tower_webhook::scheme::{Algorithm, ConfigError, Encoding, GitHub};
     use tower_webhook::Scheme;
     let boxed: Box<dyn Scheme> = Box::new(petstore());
-    assert_eq!(boxed.name(), "Spec");
+    assert_eq!(boxed.name(), "Petstore");
     assert_eq!(Arc::new(standard()).name(), "StandardWebhooks");
+    // A preset's spec keeps the preset's name; a changed declaration may rename it.
+    let github = GitHub::new(Secret::new("a github secret for names").unwrap());
+    assert_eq!(github.spec().name(), "GitHub");
+    let key = || Secret::new("a github secret for names").unwrap();
+    let renamed = GitHub::builder().name("github-app").keys(key()).build().unwrap();
+    assert_eq!(renamed.name(), "github-app");
+    // A spec of one's own is named when its builder is made, and never "".
+    let acme = || Spec::builder("acme").signature_header("x-acme-signature");
+    let acme = |name| {
+        acme()
+            .name(name)
+            .version("", Algorithm::HmacSha256, Encoding::Hex)
+            .keys(key())
+            .build()
+    };
+    assert_eq!(acme("acme").unwrap().name(), "acme");
+    assert_eq!(acme("").unwrap_err(), ConfigError::EmptyName);
+}
+
+#[tokio::test]
+async fn a_specs_name_labels_its_deliveries() {
+    use tower_webhook::scheme::{Algorithm, Encoding};
+    let acme = Spec::builder("acme")
+        .signature_header("x-acme-signature")
+        .version("", Algorithm::HmacSha256, Encoding::Hex)
+        .keys(Secret::new(SECRET).unwrap())
+        .build()
+        .unwrap();
+    let recent = RecentDeliveries::new(1);
+    let service = ServiceBuilder::new()
+        .layer(WebhookLayer::new(acme.clone()).observer(recent.clone()))
+        .service(service_fn(|_: Request<Full<Bytes>>| async {
+            Ok::<_, Infallible>(ok())
+        }));
+    let request = signed_request::<Full<Bytes>>(&acme, event("evt_acme"), "evt_acme");
+    assert_eq!(service.oneshot(request).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(recent.snapshot()[0].scheme, "acme");
 }

@@ -279,3 +279,105 @@ fn requeue_is_only_for_the_pages_own_origin() {
         ("host", ADMIN_HOST)
     ])));
 }
+
+#[tokio::test]
+async fn a_webhook_route_answers_another_method_405_without_the_layer() {
+    let (router, admin) = routers("10");
+    for method in ["GET", "PUT", "DELETE"] {
+        let request = Request::builder()
+            .method(method)
+            .uri("/webhooks")
+            .body(Body::empty())
+            .unwrap();
+        let response = router.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert!(response.headers()["allow"].to_str().unwrap().contains("POST"));
+    }
+    // Not deliveries: the layer never saw them.
+    let (_, _, body) = get(&admin, "/deliveries", Some("application/json")).await;
+    assert_eq!(body.as_ref(), b"[]");
+}
+
+/// Delivers `body` as the Petstore signs it, with `X-Petstore-Event` when given.
+async fn deliver_body(router: &Router, id: &str, body: &str, header_type: Option<&str>) -> StatusCode {
+    let scheme = Spec::petstore(Secret::new(SECRET).unwrap());
+    let mut request = testing::SignedRequest::new(&scheme, body.to_owned(), id);
+    if let Some(event_type) = header_type {
+        request = request.event_type(event_type);
+    }
+    let request: Request<Body> = request.build();
+    assert_eq!(
+        request.headers().get("x-petstore-event").is_some(),
+        header_type.is_some()
+    );
+    router.clone().oneshot(request).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn deliveries_show_the_header_type_a_dead_letters_reason_and_ignored_types() {
+    let (router, admin) = routers("10");
+    let order = r#"{"orderId":"ord_1","status":"created"}"#;
+    let untyped = |id: &str| format!(r#"{{"id":"{id}","created":1700000000,"data":{order}}}"#);
+    // No `type` in the body: `X-Petstore-Event` is the type.
+    let fallback = untyped("evt_header_type");
+    assert_eq!(
+        deliver_body(&router, "evt_header_type", &fallback, Some("order.created")).await,
+        StatusCode::OK
+    );
+    // No type anywhere: acknowledged as a dead letter, with its reason on the page.
+    let nowhere = untyped("evt_no_type");
+    assert_eq!(
+        deliver_body(&router, "evt_no_type", &nowhere, None).await,
+        StatusCode::OK
+    );
+    // A type the example does not handle: acknowledged, shown as ignored.
+    let adopted = r#"{"id":"evt_adopted","type":"pet.adopted","data":{"pet":"Rex"}}"#;
+    assert_eq!(
+        deliver_body(&router, "evt_adopted", adopted, None).await,
+        StatusCode::OK
+    );
+
+    let (_, _, body) = get(&admin, "/deliveries", Some("application/json")).await;
+    let deliveries: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    let row = |id: &str| {
+        deliveries
+            .iter()
+            .find(|d| d["event_id"] == id)
+            .unwrap_or_else(|| panic!("{id} not in {deliveries:?}"))
+    };
+    let typed = row("evt_header_type");
+    assert_eq!(
+        (&typed["outcome"], &typed["event_type"]),
+        (&"processed".into(), &"order.created".into())
+    );
+    let dead = row("evt_no_type");
+    assert_eq!(dead["outcome"], "dead_lettered");
+    assert!(
+        dead["reason"].as_str().unwrap().contains("no event type"),
+        "{dead}"
+    );
+    let ignored = row("evt_adopted");
+    assert_eq!(ignored["outcome"], "ignored");
+    assert_eq!(ignored["event_type"], "pet.adopted");
+}
+
+#[tokio::test]
+async fn the_deliveries_page_colours_ignored_rows_apart_and_wraps_to_the_window() {
+    let (_, admin) = routers("10");
+    let (_, _, body) = get(&admin, "/deliveries", Some("text/html")).await;
+    let page = String::from_utf8(body.to_vec()).unwrap();
+    // `ignored` has a row class of its own, not the green of `processed`.
+    assert!(page.contains(r#"ignored: "ignored""#), "{page}");
+    assert!(page.contains("tr.ignored {"), "{page}");
+    // A fixed layout at the window's width, and cells that wrap anywhere:
+    // no id, type or reason can push the last column out of a 1500 px window.
+    assert!(page.contains("width: 100%; table-layout: fixed;"), "{page}");
+    assert!(page.contains("overflow-wrap: anywhere;"), "{page}");
+    assert!(!page.contains("th, td { text-align: left; padding: .3rem .6rem; border-bottom: 1px solid #d0d7de; white-space: nowrap;"));
+    let columns = page.matches("<th>").count();
+    let widths = page[page.find("<colgroup>").unwrap()..page.find("</colgroup>").unwrap()]
+        .matches("<col")
+        .count()
+        - 1;
+    assert_eq!(columns, widths, "one <col> per column");
+}

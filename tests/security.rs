@@ -451,7 +451,7 @@ fn hmac256_hex(key: &str, message: &str) -> String {
 }
 
 fn url_spec(template: &str) -> Result<Spec, ConfigError> {
-    Spec::builder()
+    Spec::builder("UrlSigned")
         .signature_header("x-sig")
         .version("", Algorithm::HmacSha256, Encoding::Hex)
         .signed_content(template)

@@ -147,17 +147,18 @@ fn load() -> Vec<Case> {
     cases
 }
 
-/// The crate's own vectors, `tests/fixtures/sdk_vectors_*.json` (same shape),
-/// for presets whose provider publishes none: computed with the provider's
-/// SDK where one signs, else with Python's `hmac`, as each case's `source` says.
+/// The crate's own vectors, `tests/fixtures/providers/<preset>.json` (same
+/// shape), for presets whose provider publishes none: made with the
+/// provider's SDK where one signs, else as its docs say, as each file's `how`
+/// and each case's `source` say.
 fn fixture_vectors() -> Vec<Case> {
-    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"));
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/providers"));
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|entry| entry.expect("a directory entry").path())
         .filter(|path| {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.starts_with("sdk_vectors_") && name.ends_with(".json")
+            name.ends_with(".json")
         })
         .collect();
     paths.sort();
@@ -373,7 +374,7 @@ fn every_supported_vector_verifies_as_expected() {
         failures.join("\n")
     );
     // Every preset of the registry has vectors, in the shared files or in
-    // `tests/fixtures/sdk_vectors_*.json`, and all of them ran.
+    // `tests/fixtures/providers/*.json`, and all of them ran.
     for scheme in &supported {
         let expected = in_file.get(scheme).copied().unwrap_or(0);
         assert!(expected > 0, "no {scheme} vectors in the file");

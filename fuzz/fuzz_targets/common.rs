@@ -23,7 +23,7 @@ pub fn scheme(which: u8) -> Box<dyn Scheme> {
     match usize::from(which) % (3 + presets.len()) {
         0 => Box::new(Spec::petstore(secret())),
         1 => Box::new(
-            Spec::builder()
+            Spec::builder("acme")
                 .signature_header("x-acme-signature")
                 .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
                 .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)

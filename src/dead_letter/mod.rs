@@ -72,15 +72,11 @@
 //! # }
 //! ```
 
-use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::fmt;
-use std::fs::{File, OpenOptions};
 use std::future::Future;
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
@@ -92,8 +88,13 @@ use tower_service::Service;
 
 use crate::{PermanentFailure, Verified};
 
+mod file;
+mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+
+pub use self::file::FileDeadLetters;
+pub use self::memory::MemoryDeadLetters;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use self::redis::RedisDeadLetters;
@@ -373,166 +374,6 @@ impl<T: DeadLetterSink> ErasedSink for T {
     }
 }
 
-/// The default [`DeadLetterSink`]: the last `capacity` letters in memory.
-/// (The layer logs every dead letter at `error` with its id, type and
-/// reason, whatever the sink.)
-///
-/// Memory does not survive a restart: it is for seeing dead letters in the
-/// log and in tests. Use [`FileDeadLetters`] or a sink of your own to keep them.
-pub struct MemoryDeadLetters {
-    capacity: usize,
-    letters: Mutex<VecDeque<DeadLetter>>,
-}
-
-impl MemoryDeadLetters {
-    /// The default number of letters kept.
-    pub const DEFAULT_CAPACITY: usize = 1000;
-
-    /// Keeps the last `capacity` letters (at least 1); an older one is
-    /// forgotten, with a `warn` log line.
-    pub fn new(capacity: usize) -> Self {
-        Self {
-            capacity: capacity.max(1),
-            letters: Mutex::new(VecDeque::new()),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, VecDeque<DeadLetter>> {
-        // Every operation is a single push or pop: poisoning leaves it consistent.
-        self.letters
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// The letters kept, oldest first.
-    pub fn letters(&self) -> Vec<DeadLetter> {
-        self.lock().iter().cloned().collect()
-    }
-
-    /// Takes the letters kept, oldest first, leaving none.
-    pub fn take(&self) -> Vec<DeadLetter> {
-        self.lock().drain(..).collect()
-    }
-
-    /// How many letters are kept.
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    /// Whether no letter is kept.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-}
-
-impl Default for MemoryDeadLetters {
-    fn default() -> Self {
-        Self::new(Self::DEFAULT_CAPACITY)
-    }
-}
-
-impl DeadLetterSink for MemoryDeadLetters {
-    fn store(&self, letter: DeadLetter) -> impl Future<Output = Result<(), DeadLetterError>> + Send {
-        let mut letters = self.lock();
-        if letters.len() == self.capacity {
-            if let Some(oldest) = letters.pop_front() {
-                tracing::warn!(event_id = oldest.id, "oldest in-memory dead letter forgotten");
-            }
-        }
-        letters.push_back(letter);
-        std::future::ready(Ok(()))
-    }
-}
-
-/// Counts, not contents.
-impl fmt::Debug for MemoryDeadLetters {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryDeadLetters")
-            .field("capacity", &self.capacity)
-            .field("len", &self.len())
-            .finish()
-    }
-}
-
-/// A [`DeadLetterSink`] appending each letter as one line of JSON
-/// ([`DeadLetter::to_json_line`]) to a file, synced to disk before the
-/// delivery is acknowledged.
-///
-/// The write runs on tokio's blocking pool. Read the file back with
-/// [`FileDeadLetters::read`].
-pub struct FileDeadLetters {
-    path: PathBuf,
-    file: Arc<Mutex<File>>,
-}
-
-impl FileDeadLetters {
-    /// Opens (or creates) `path` for appending.
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be opened.
-    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
-        let path = path.as_ref().to_owned();
-        let file = OpenOptions::new().create(true).append(true).open(&path)?;
-        Ok(Self {
-            path,
-            file: Arc::new(Mutex::new(file)),
-        })
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Every letter in the file at `path`, oldest first.
-    ///
-    /// # Errors
-    ///
-    /// When the file cannot be read, or a line is not a dead letter.
-    pub fn read(path: impl AsRef<Path>) -> Result<Vec<DeadLetter>, DeadLetterError> {
-        let file = File::open(path).map_err(DeadLetterError::new)?;
-        let mut letters = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(DeadLetterError::new)?;
-            if !line.trim().is_empty() {
-                letters.push(DeadLetter::from_json_line(&line)?);
-            }
-        }
-        Ok(letters)
-    }
-}
-
-fn append(file: &Mutex<File>, line: &[u8]) -> std::io::Result<()> {
-    let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    file.write_all(line)?;
-    file.sync_data()
-}
-
-impl DeadLetterSink for FileDeadLetters {
-    async fn store(&self, letter: DeadLetter) -> Result<(), DeadLetterError> {
-        let mut line = letter.to_json_line().into_bytes();
-        line.push(b'\n');
-        let file = Arc::clone(&self.file);
-        let written = match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => runtime
-                .spawn_blocking(move || append(&file, &line))
-                .await
-                .map_err(DeadLetterError::new)?,
-            Err(_) => append(&file, &line),
-        };
-        written.map_err(DeadLetterError::new)
-    }
-}
-
-impl fmt::Debug for FileDeadLetters {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FileDeadLetters")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Hands a stored dead letter to `service` again, once the code is fixed:
 /// the same request the layer forwarded ([`DeadLetter::to_request`]), with
 /// its [`Verified`] extension, and the service's answer.
@@ -569,7 +410,8 @@ mod tests {
     use super::*;
     use http::header::AUTHORIZATION;
 
-    fn letter() -> DeadLetter {
+    /// A letter with a credential, a signature and a non-UTF-8 header and body.
+    pub(super) fn letter() -> DeadLetter {
         let mut headers = HeaderMap::new();
         headers.insert("x-signature", HeaderValue::from_static("sha256=abc"));
         headers.insert("x-odd", HeaderValue::from_bytes(b"caf\xe9").unwrap());
@@ -618,16 +460,5 @@ mod tests {
     fn garbage_line_is_an_error() {
         assert!(DeadLetter::from_json_line("{\"id\":1}").is_err());
         assert!(DeadLetter::from_json_line("not json").is_err());
-    }
-
-    #[tokio::test]
-    async fn memory_sink_keeps_the_last_capacity_letters() {
-        let sink = MemoryDeadLetters::new(2);
-        for _ in 0..3 {
-            sink.store(letter()).await.unwrap();
-        }
-        assert_eq!(sink.len(), 2);
-        assert_eq!(sink.take().len(), 2);
-        assert!(sink.is_empty());
     }
 }

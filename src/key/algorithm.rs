@@ -13,6 +13,8 @@ pub enum Algorithm {
     HmacSha256,
     /// HMAC-SHA1 under a shared secret: 20-byte tags (Twilio, Intercom, Vercel).
     HmacSha1,
+    /// HMAC-SHA512 under a shared secret: 64-byte tags (Paystack).
+    HmacSha512,
     /// Ed25519 (RFC 8032, pure, strict verification: non-canonical
     /// signatures and small-order keys are refused) under a [`PublicKey`](crate::PublicKey):
     /// 64-byte signatures.
@@ -27,7 +29,7 @@ impl Algorithm {
     /// Whether this build can verify the algorithm.
     pub fn is_enabled(self) -> bool {
         match self {
-            Self::HmacSha256 | Self::HmacSha1 => true,
+            Self::HmacSha256 | Self::HmacSha1 | Self::HmacSha512 => true,
             Self::Ed25519 => cfg!(feature = "ed25519"),
             Self::EcdsaP256 => cfg!(feature = "p256"),
         }
@@ -38,6 +40,7 @@ impl Algorithm {
         match self {
             Self::HmacSha256 => len == 32,
             Self::HmacSha1 => len == 20,
+            Self::HmacSha512 => len == 64,
             Self::Ed25519 => len == 64,
             Self::EcdsaP256 => (8..=MAX_SIG).contains(&len),
         }

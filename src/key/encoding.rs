@@ -55,8 +55,27 @@ impl Encoding {
     }
 }
 
+/// Standard alphabet for keys: padding optional, and the unused low bits of
+/// the last character may be set. The Standard Webhooks SDKs (Python's
+/// `b64decode(secret + "==")`, JavaScript's `Buffer.from(.., "base64")`)
+/// accept such a secret, and their own test suite uses one
+/// (`whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS`); a key is decoded once, so
+/// the leniency changes no signature check. Signatures stay strict.
+const BASE64_KEY: GeneralPurpose = GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 pub(crate) fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     BASE64.decode(text)
+}
+
+/// Decodes a secret written in base64, as the senders' SDKs do (see
+/// [`BASE64_KEY`]).
+pub(crate) fn decode_base64_key(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    BASE64_KEY.decode(text)
 }
 
 #[cfg(test)]
@@ -127,5 +146,18 @@ mod tests {
         let long = Encoding::Base64.encode(&[1; 72]);
         assert_eq!(decode(Encoding::Base64, &long).map(|v| v.len()), Some(72));
         assert_eq!(decode(Encoding::Base64, &Encoding::Base64.encode(&[1; 73])), None);
+    }
+
+    #[test]
+    fn keys_may_set_trailing_bits_but_signatures_may_not() {
+        // `S` carries bits past the 23rd byte; Python's SDK decodes it to these 23 bytes.
+        let text = "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS";
+        assert_eq!(
+            hex::encode(decode_base64_key(text).unwrap()),
+            "31f290f6bf06298aab4f08d43c3f082cf648a362da2da4"
+        );
+        assert!(decode_base64(text).is_err());
+        assert_eq!(decode(Encoding::Base64, text), None);
+        assert!(decode_base64_key("MfKQ!").is_err());
     }
 }

@@ -255,7 +255,7 @@ impl Keys {
     /// Whether some key verifies `algorithm`.
     pub fn supports(&self, algorithm: Algorithm) -> bool {
         match algorithm {
-            Algorithm::HmacSha256 | Algorithm::HmacSha1 => !self.secrets.is_empty(),
+            Algorithm::HmacSha256 | Algorithm::HmacSha1 | Algorithm::HmacSha512 => !self.secrets.is_empty(),
             other => self.public.iter().any(|k| k.algorithm() == other),
         }
     }

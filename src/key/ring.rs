@@ -4,7 +4,7 @@
 
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
-use sha2::Sha256;
+use sha2::{Sha256, Sha512};
 use subtle::{Choice, ConstantTimeEq};
 
 use super::algorithm::{Algorithm, MAX_SIG};
@@ -15,6 +15,7 @@ use super::public::Keys;
 
 type HmacSha256 = Hmac<Sha256>;
 type HmacSha1 = Hmac<Sha1>;
+type HmacSha512 = Hmac<Sha512>;
 
 /// The most signatures one delivery may carry. Senders send one, or a few
 /// during a key rotation; more is refused as malformed.
@@ -124,6 +125,7 @@ impl Matched {
 pub(crate) struct KeyRing {
     hmac256: Vec<HmacSha256>,
     hmac1: Vec<HmacSha1>,
+    hmac512: Vec<HmacSha512>,
     #[cfg(feature = "ed25519")]
     ed25519: Vec<ed25519_dalek::VerifyingKey>,
     #[cfg(feature = "p256")]
@@ -143,6 +145,11 @@ impl KeyRing {
             if uses(Algorithm::HmacSha1) {
                 ring.hmac1
                     .push(HmacSha1::new_from_slice(secret.expose()).expect("HMAC takes keys of any length"));
+            }
+            if uses(Algorithm::HmacSha512) {
+                ring.hmac512.push(
+                    HmacSha512::new_from_slice(secret.expose()).expect("HMAC takes keys of any length"),
+                );
             }
         }
         // Without the `ed25519` and `p256` features no public key can exist,
@@ -164,6 +171,7 @@ impl KeyRing {
         match algorithm {
             Algorithm::HmacSha256 => self.hmac256.len(),
             Algorithm::HmacSha1 => self.hmac1.len(),
+            Algorithm::HmacSha512 => self.hmac512.len(),
             #[cfg(feature = "ed25519")]
             Algorithm::Ed25519 => self.ed25519.len(),
             #[cfg(feature = "p256")]
@@ -191,6 +199,15 @@ impl KeyRing {
         Some(mac.finalize().into_bytes().into())
     }
 
+    /// HMAC-SHA512 of the concatenated `parts` under key `key`.
+    pub(crate) fn hmac512(&self, key: usize, parts: &[&[u8]]) -> Option<[u8; 64]> {
+        let mut mac = self.hmac512.get(key)?.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        Some(mac.finalize().into_bytes().into())
+    }
+
     /// The first key under which one of `sigs` (all for `algorithm`) verifies
     /// `parts`, concatenated.
     pub(crate) fn verify(&self, algorithm: Algorithm, parts: &[&[u8]], sigs: &[&Sig]) -> Option<Matched> {
@@ -201,6 +218,10 @@ impl KeyRing {
             }),
             Algorithm::HmacSha1 => (0..self.hmac1.len()).find_map(|key| {
                 let tag = self.hmac1(key, parts)?;
+                hmac_hit(&tag, sigs).then(|| Matched::new(key, &tag))
+            }),
+            Algorithm::HmacSha512 => (0..self.hmac512.len()).find_map(|key| {
+                let tag = self.hmac512(key, parts)?;
                 hmac_hit(&tag, sigs).then(|| Matched::new(key, &tag))
             }),
             #[cfg(feature = "ed25519")]
@@ -281,12 +302,13 @@ fn hmac_hit(tag: &[u8], sigs: &[&Sig]) -> bool {
     bool::from(hit)
 }
 
-/// Bytes as 64-bit words, zero-padded: `subtle` compares a slice element by
-/// element, each through an optimization barrier, so comparing 4 words
-/// instead of 32 bytes is 8 times fewer barriers with the same constant-time
-/// guarantee (every word is compared, always).
-fn words(bytes: &[u8]) -> [u64; 4] {
-    let mut words = [0u64; 4];
+/// Bytes (a tag of at most 64 bytes, HMAC-SHA512's) as 64-bit words,
+/// zero-padded: `subtle` compares a slice element by element, each through an
+/// optimization barrier, so comparing 4 words instead of 32 bytes is 8 times
+/// fewer barriers with the same constant-time guarantee (every word is
+/// compared, always).
+fn words(bytes: &[u8]) -> [u64; 8] {
+    let mut words = [0u64; 8];
     for (word, chunk) in words.iter_mut().zip(bytes.chunks(8)) {
         let mut buf = [0; 8];
         buf[..chunk.len()].copy_from_slice(chunk);
@@ -320,33 +342,46 @@ mod tests {
         );
         let tag = ring(&["Jefe"], Algorithm::HmacSha1).hmac1(0, parts).unwrap();
         assert_eq!(hex::encode(tag), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        // RFC 4231 test case 2 (SHA-512).
+        let tag = ring(&["Jefe"], Algorithm::HmacSha512).hmac512(0, parts).unwrap();
+        assert_eq!(
+            hex::encode(tag),
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea250554\
+             9758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        );
     }
 
     #[test]
     fn a_tag_differing_in_any_one_byte_does_not_match() {
-        let ring = ring(&["key"], Algorithm::HmacSha256);
-        let tag = ring.hmac256(0, &[b"body"]).unwrap();
-        let good = sig(Algorithm::HmacSha256, &tag);
-        assert!(ring.verify(Algorithm::HmacSha256, &[b"body"], &[&good]).is_some());
-        for at in 0..32 {
-            let mut forged = tag;
-            forged[at] ^= 0x80;
-            let forged = sig(Algorithm::HmacSha256, &forged);
-            assert!(
-                ring.verify(Algorithm::HmacSha256, &[b"body"], &[&forged])
-                    .is_none(),
-                "byte {at}"
-            );
+        for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha1, Algorithm::HmacSha512] {
+            let ring = ring(&["key"], algorithm);
+            let tag = match algorithm {
+                Algorithm::HmacSha256 => ring.hmac256(0, &[b"body"]).unwrap().to_vec(),
+                Algorithm::HmacSha512 => ring.hmac512(0, &[b"body"]).unwrap().to_vec(),
+                _ => ring.hmac1(0, &[b"body"]).unwrap().to_vec(),
+            };
+            let good = sig(algorithm, &tag);
+            assert!(ring.verify(algorithm, &[b"body"], &[&good]).is_some());
+            for at in 0..tag.len() {
+                let mut forged = tag.clone();
+                forged[at] ^= 0x80;
+                let forged = sig(algorithm, &forged);
+                assert!(
+                    ring.verify(algorithm, &[b"body"], &[&forged]).is_none(),
+                    "{algorithm:?} byte {at}"
+                );
+            }
         }
     }
 
     #[test]
     fn any_secret_matches_during_rotation_for_every_hmac() {
-        for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha1] {
+        for algorithm in [Algorithm::HmacSha256, Algorithm::HmacSha1, Algorithm::HmacSha512] {
             let new = ring(&["new"], algorithm);
             let both = ring(&["old", "new"], algorithm);
             let tag = match algorithm {
                 Algorithm::HmacSha256 => new.hmac256(0, &[b"body"]).unwrap().to_vec(),
+                Algorithm::HmacSha512 => new.hmac512(0, &[b"body"]).unwrap().to_vec(),
                 _ => new.hmac1(0, &[b"body"]).unwrap().to_vec(),
             };
             let by_new = sig(algorithm, &tag);
@@ -363,6 +398,7 @@ mod tests {
         let decode = |algorithm, len| Sig::decode(0, algorithm, Encoding::Hex, &"00".repeat(len));
         assert!(decode(Algorithm::HmacSha256, 20).is_none());
         assert!(decode(Algorithm::HmacSha1, 32).is_none());
+        assert!(decode(Algorithm::HmacSha512, 32).is_none());
         assert!(decode(Algorithm::Ed25519, 63).is_none());
         let mut c = Candidates::new();
         assert!(c.all().is_empty());

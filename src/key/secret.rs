@@ -5,7 +5,7 @@ use std::fmt;
 
 use zeroize::Zeroizing;
 
-use super::encoding::decode_base64;
+use super::encoding::decode_base64_key;
 use super::error::SecretError;
 
 /// One shared secret: the key bytes an HMAC is computed with.
@@ -68,12 +68,17 @@ impl Secret {
 
     /// A secret whose key is the standard base64 (padded or not) decoding of `encoded`.
     ///
+    /// As the Standard Webhooks SDKs do, the unused low bits of the last
+    /// character may be set (`MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS`, from their
+    /// test suite, decodes to 23 bytes).
+    ///
     /// # Errors
     ///
     /// [`SecretError::InvalidBase64`] when `encoded` is not base64, and
     /// [`SecretError::Empty`] when it decodes to nothing.
     pub fn from_base64(encoded: &str) -> Result<Self, SecretError> {
-        let decoded = Zeroizing::new(decode_base64(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?);
+        let decoded =
+            Zeroizing::new(decode_base64_key(encoded.trim()).map_err(|_| SecretError::InvalidBase64)?);
         Self::new(&*decoded)
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll, Waker};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
@@ -19,7 +19,6 @@ use tracing::{Instrument, Span};
 use super::layer::BODY_IDLE_TIMEOUT;
 use super::layer::{Config, InboxMode};
 use super::load::{Load, Slot};
-use super::service::BufferBody;
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
 use crate::event::{strip_declared, RequestHead};
 use crate::inbox::{Enqueued, Incoming, State};
@@ -219,13 +218,14 @@ pub(crate) fn receive<S, Sch, G, ReqBody, ResBody>(
     request: Request<ReqBody>,
 ) -> observe::Spanned<impl Future<Output = Result<Response<ResponseBody<ResBody>>, S::Error>>>
 where
-    S: Service<Request<ReqBody::Buffered>, Response = Response<ResBody>>,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>>,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     ResBody: Send + 'static,
     Sch: Scheme,
     G: ReplayGuard,
-    ReqBody: BufferBody,
+    ReqBody: Body,
+    ReqBody::Data: Buf,
     ReqBody::Error: Into<BoxError>,
 {
     let (parts, body) = request.into_parts();
@@ -347,7 +347,7 @@ where
             track.claimed();
 
             // 5. Forward the same bytes, with the `Verified` extension.
-            let mut request = Request::from_parts(parts, ReqBody::Buffered::from(bytes));
+            let mut request = Request::from_parts(parts, Full::new(bytes));
             request.extensions_mut().insert(verified);
             let bound = handler_bound(config.deadline, config.guard.claim_lifetime());
             // Boxed: an `async fn` keeps its argument and the pinned local
@@ -504,7 +504,8 @@ async fn read_body<B>(
     body: B,
 ) -> Result<Bytes, Rejection>
 where
-    B: Body<Data = Bytes>,
+    B: Body,
+    B::Data: Buf,
     B::Error: Into<BoxError>,
 {
     // Trust a declared length only to refuse early.
@@ -553,7 +554,8 @@ where
 /// frame (hyper's, once `Content-Length` bytes came; `Full`) is taken at once.
 async fn collect<B>(body: B, idle: Option<Duration>) -> Result<Bytes, BoxError>
 where
-    B: Body<Data = Bytes>,
+    B: Body,
+    B::Data: Buf,
     B::Error: Into<BoxError>,
 {
     let mut body = pin!(body);
@@ -569,12 +571,14 @@ where
             None => body.frame().await,
         };
         let Some(frame) = frame else { break };
-        let Ok(data) = frame.map_err(Into::into)?.into_data() else {
+        let Ok(mut data) = frame.map_err(Into::into)?.into_data() else {
             continue;
         };
-        if data.is_empty() {
+        if !data.has_remaining() {
             continue;
         }
+        // `Bytes` (hyper's, axum's) hands itself over without a copy.
+        let data = data.copy_to_bytes(data.remaining());
         if first.is_none() {
             first = Some(data);
         } else {

@@ -122,4 +122,4 @@ pub use self::layer::{
 };
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
-pub use self::service::{BufferBody, WebhookService};
+pub use self::service::WebhookService;

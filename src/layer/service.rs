@@ -2,10 +2,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::{Request, Response};
 use http_body::Body;
-use http_body_util::{combinators::BoxBody, combinators::UnsyncBoxBody, Empty, Full};
+use http_body_util::Full;
 use tower_service::Service;
 
 use super::future::{self, ResponseBody, ResponseFuture};
@@ -16,54 +16,27 @@ use crate::BoxError;
 
 /// The [`Service`] made by [`WebhookLayer`](crate::WebhookLayer): see the
 /// [module docs](crate::layer).
+///
+/// It takes a request with any body, as tower-http's middleware do: hyper's
+/// `Incoming`, axum's `Body`, `Full`, a boxed body, or one of your own, as
+/// long as its data is a [`Buf`] and its error converts into a [`BoxError`].
+/// The inner service receives the verified bytes as a `Full<Bytes>`; an
+/// axum `Router` or `MethodRouter` takes that as it is.
 pub struct WebhookService<S, Sch, G> {
     pub(crate) inner: S,
     pub(crate) config: Arc<Config<Sch, G>>,
 }
 
-/// A request body the layer can read, and the body type it hands the verified
-/// bytes on to the inner service as.
-///
-/// axum's `Body` and `Full<Bytes>` stay what they are; boxed and empty bodies
-/// become `Full<Bytes>`. To put the layer directly in front of hyper, box
-/// hyper's `Incoming` first (`.map_request(|r: Request<Incoming>| r.map(|b|
-/// b.boxed_unsync()))` in a `ServiceBuilder`), as `examples/tower_service.rs` does.
-pub trait BufferBody: Body<Data = Bytes> {
-    /// The body type the inner service receives, made from the verified bytes.
-    type Buffered: From<Bytes>;
-}
-
-#[cfg(feature = "axum")]
-impl BufferBody for axum_core::body::Body {
-    type Buffered = Self;
-}
-
-impl BufferBody for Full<Bytes> {
-    type Buffered = Self;
-}
-
-impl BufferBody for Empty<Bytes> {
-    type Buffered = Full<Bytes>;
-}
-
-impl<E> BufferBody for UnsyncBoxBody<Bytes, E> {
-    type Buffered = Full<Bytes>;
-}
-
-impl<E> BufferBody for BoxBody<Bytes, E> {
-    type Buffered = Full<Bytes>;
-}
-
 impl<S, Sch, G, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookService<S, Sch, G>
 where
-    S: Service<Request<ReqBody::Buffered>, Response = Response<ResBody>> + Clone + Send + 'static,
+    S: Service<Request<Full<Bytes>>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Send + 'static,
     Sch: Scheme,
     G: ReplayGuard,
-    ReqBody: BufferBody + Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Buf,
     ReqBody::Error: Into<BoxError>,
-    ReqBody::Buffered: Send + 'static,
     ResBody: Send + 'static,
 {
     type Response = Response<ResponseBody<ResBody>>;

@@ -49,7 +49,7 @@ use crate::event::IdAndType;
 /// assert_eq!(last.event_id.as_deref(), Some("evt_1"));
 /// assert_eq!(last.outcome, Outcome::Processed);
 /// assert!(last.body.is_none());
-/// // `{"received_at_ms":...,"scheme":"Spec","event_id":"evt_1","outcome":"processed",...}`
+/// // `{"received_at_ms":...,"scheme":"Petstore","event_id":"evt_1","outcome":"processed",...}`
 /// let json = serde_json::to_string(&recent.snapshot())?;
 /// assert!(json.contains(r#""outcome":"processed""#));
 /// # Ok(())

@@ -8,25 +8,21 @@ use std::time::{Duration, Instant};
 
 use hashbrown::hash_table::Entry;
 use hashbrown::HashTable;
+use lru::LruCache;
 use siphasher::sip128::SipHasher13;
 
 use super::{Begin, Claim, GuardError, ReplayGuard};
 
-mod clock;
-
 /// An in-memory [`ReplayGuard`]: the last `capacity` processed ids, forgotten
-/// in approximately least-recently-used order, plus a table of the ids in
-/// flight.
+/// in least-recently-used order, plus a table of the ids in flight.
 ///
-/// - Processed ids: the `capacity` (default 10 000) most recently committed;
-///   an older one is forgotten, and a redelivery of it would be processed
-///   again. The guard runs the CLOCK approximation of LRU: an id is
-///   forgotten only after at least `capacity - 1` other ids were committed
-///   or redelivered since it was committed (per shard: see
-///   [`LruGuard::new`]). A redelivery of it may keep it longer, as in an LRU,
-///   but does not always restart that count. Size the capacity to cover the
-///   sender's retry window from the first delivery: at 100 events a minute
-///   and a retry window of a few hours, 10 000 is too small.
+/// - Processed ids: the `capacity` (default 10 000) most recently used,
+///   kept in an [`lru::LruCache`]. Committing an id uses it, and so does a
+///   redelivery of it (answered as a duplicate); once `capacity` other ids
+///   were used since, it is forgotten, and a redelivery of it would be
+///   processed again (per shard: see [`LruGuard::new`]). Size the capacity
+///   to cover the sender's retry window from the first delivery: at 100
+///   events a minute and a retry window of a few hours, 10 000 is too small.
 /// - In-flight ids: held until the request settles, or until the in-flight
 ///   timeout (default 60 s) passes, so that a stuck request cannot pin an id
 ///   forever. The guard reports this timeout
@@ -39,12 +35,10 @@ mod clock;
 /// balancer each have their own and need a shared guard instead.
 ///
 /// The guard keeps a 128-bit keyed digest of each id rather than the id
-/// itself, in flat arrays: a 16-byte slot per id and a 4-byte position in a
-/// hash index, with no allocation per id (a full guard of a million ids
-/// measured 27 to 31 MB resident, about 30 bytes per id). A delivery's
-/// begin and commit read a few cache lines whatever the size, so the cost
-/// per delivery grows only as the tables outgrow the CPU's caches. Two
-/// distinct ids share a digest with a probability of about 2⁻¹²⁸.
+/// itself, so an id's length costs nothing and no id is allocated: a full
+/// guard of a million ids measured about 84 MB resident (`lru`'s node per
+/// id, its links and its hash index; see `benches/guard.rs`). Two distinct
+/// ids share a digest with a probability of about 2⁻¹²⁸.
 ///
 /// Each call takes a mutex for a few hash-map operations and never across an
 /// `.await`; the futures it returns are ready at once. So that requests on
@@ -68,8 +62,40 @@ pub struct LruGuard {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Digest(u64, u64);
 
+/// A digest is uniformly spread already: its first half is its hash.
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0);
+    }
+}
+
+/// Hashes a [`Digest`] to its first half, without mixing it again.
+#[derive(Default)]
+struct FirstHalf(u64);
+
+impl std::hash::Hasher for FirstHalf {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is reached, from `Digest::hash`; anything else
+        // still hashes, by folding its bytes in.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// The processed ids of a shard, least recently used first out.
+type Done = LruCache<Digest, (), std::hash::BuildHasherDefault<FirstHalf>>;
+
 struct State {
-    done: clock::Clock,
+    done: Done,
     /// Hashed, like `done`, by the digest's first half: digests are
     /// uniformly spread already.
     in_flight: HashTable<InFlight>,
@@ -162,7 +188,7 @@ impl LruGuard {
             shards: (0..shards)
                 .map(|_| {
                     Mutex::new(State {
-                        done: clock::Clock::new(per_shard.get()),
+                        done: Done::with_hasher(per_shard, Default::default()),
                         in_flight: HashTable::new(),
                         next_token: 1,
                     })
@@ -196,7 +222,7 @@ impl LruGuard {
     /// Whether `key` is remembered as processed.
     pub fn is_done(&self, key: &str) -> bool {
         let digest = self.digest(key);
-        self.lock(digest).done.contains(digest)
+        self.lock(digest).done.contains(&digest)
     }
 
     fn digest(&self, key: &str) -> Digest {
@@ -214,7 +240,8 @@ impl LruGuard {
     fn begin_now(&self, key: &str, now: Instant) -> Begin {
         let digest = self.digest(key);
         let mut state = self.lock(digest);
-        if state.done.check(digest) {
+        // A redelivery uses the id, as a commit does.
+        if state.done.get(&digest).is_some() {
             return Begin::Done;
         }
         let claim = Claim::new(state.next_token);
@@ -264,7 +291,7 @@ impl LruGuard {
             entry.remove();
         }
         if commit {
-            state.done.insert(digest);
+            state.done.put(digest, ());
         }
     }
 }
@@ -352,8 +379,8 @@ mod tests {
         guard.settle(key, claim, true);
     }
 
-    /// A redelivery after the clock hand has passed the id (here: the
-    /// commit of `d` swept past `b`) keeps it for another round.
+    /// A redelivery uses the id: it is kept past ids committed after it
+    /// that nobody resent.
     #[test]
     fn a_redelivered_id_is_kept_past_a_newer_one_nobody_resent() {
         let guard = LruGuard::new(3);
@@ -481,5 +508,72 @@ mod tests {
         // value of a 16-shard guard.
         let shards: std::collections::HashSet<u64> = digests.iter().map(|d| d.1 & 15).collect();
         assert_eq!(shards.len(), 16);
+    }
+
+    /// An exact LRU of digests: the most recently used last.
+    struct Model {
+        used: std::collections::VecDeque<String>,
+        capacity: usize,
+    }
+
+    impl Model {
+        fn touch(&mut self, key: &str) -> bool {
+            let Some(at) = self.used.iter().position(|held| held == key) else {
+                return false;
+            };
+            let key = self.used.remove(at).expect("found");
+            self.used.push_back(key);
+            true
+        }
+
+        fn commit(&mut self, key: &str) {
+            if !self.touch(key) {
+                if self.used.len() == self.capacity {
+                    self.used.pop_front();
+                }
+                self.used.push_back(key.to_owned());
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any sequence of commits, redeliveries and lookups leaves a
+        /// one-shard guard remembering exactly what an exact LRU of the
+        /// same capacity remembers: a redelivery answered `Done` uses the
+        /// id, a lookup (`is_done`) does not.
+        #[test]
+        fn remembers_exactly_what_an_lru_remembers(
+            capacity in 1usize..40,
+            ops in proptest::collection::vec((0u8..3, 0u32..120), 0..500),
+        ) {
+            let guard = LruGuard::new(capacity);
+            let mut model = Model { used: Default::default(), capacity };
+            let now = Instant::now();
+            for (op, n) in ops {
+                let key = format!("evt_{n}");
+                match op {
+                    0 => match guard.begin_now(&key, now) {
+                        Begin::Fresh(claim) => {
+                            proptest::prop_assert!(!model.used.contains(&key));
+                            guard.settle(&key, claim, true);
+                            model.commit(&key);
+                        }
+                        Begin::Done => proptest::prop_assert!(model.touch(&key)),
+                        other => proptest::prop_assert!(false, "{:?}", other),
+                    },
+                    1 => match guard.begin_now(&key, now) {
+                        // Not remembered: the request fails, its claim goes back.
+                        Begin::Fresh(claim) => {
+                            guard.settle(&key, claim, false);
+                            proptest::prop_assert!(!model.used.contains(&key));
+                        }
+                        Begin::Done => proptest::prop_assert!(model.touch(&key)),
+                        other => proptest::prop_assert!(false, "{:?}", other),
+                    },
+                    _ => proptest::prop_assert_eq!(guard.is_done(&key), model.used.contains(&key)),
+                }
+                proptest::prop_assert_eq!(guard.done_len(), model.used.len());
+            }
+        }
     }
 }

@@ -121,6 +121,10 @@ macro_rules! preset {
             fn sign_body(&self, body: bytes::Bytes, id: &str, timestamp: i64) -> bytes::Bytes {
                 $crate::scheme::sign::Sign::sign_body(&self.spec, body, id, timestamp)
             }
+
+            fn event_type_header(&self) -> Option<http::HeaderName> {
+                $crate::scheme::sign::Sign::event_type_header(&self.spec)
+            }
         }
     };
 }

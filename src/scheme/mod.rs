@@ -2,7 +2,7 @@
 //!
 //! A [`Scheme`] sees the request's method, URI and headers ([`RequestParts`])
 //! and its raw body, verifies every signature the delivery carries under every
-//! configured key (HMAC-SHA256 and HMAC-SHA1 compared in constant time;
+//! configured key (HMAC-SHA256, -SHA1 and -SHA512 compared in constant time;
 //! Ed25519 and ECDSA P-256 behind features), checks the timestamp where the
 //! scheme has one, and answers with a [`Verdict`]: an event ([`VerifiedEvent`]) or
 //! a handshake [`Reply`] the layer sends itself. It is synchronous, knows
@@ -52,7 +52,11 @@
 //! - [`Calendly`], [`Mux`] (`t=..,v1=..`), [`PagerDuty`] (v3), [`Razorpay`], [`CoinbaseCommerce`];
 //! - [`Linear`], whose timestamp is in the (signed) body;
 //! - [`Mailgun`], whose signature is in the body ([`SpecBuilder::signature_body`])
-//!   and covers only a timestamp and token.
+//!   and covers only a timestamp and token;
+//! - [`WorkOS`] (`t=<ms>, v1=..`), [`Webflow`] (`{timestamp}:{body}`, milliseconds),
+//!   [`Paystack`] (HMAC-SHA512 of the body), [`Notion`] (`sha256=`, its unsigned
+//!   verification request refused), [`Sentry`] (integration platform, unsigned
+//!   `Request-ID`).
 //!
 //! [`Scheme`] stays the escape hatch for a sender no [`Spec`] can describe.
 

@@ -71,6 +71,15 @@ pub trait Sign {
         let headers = self.sign_headers(&body, id, timestamp);
         (body, headers)
     }
+
+    /// The header the sender names the event type in, where the scheme reads
+    /// the type from one (GitHub's `X-GitHub-Event`, Shopify's
+    /// `X-Shopify-Topic`); `None` (the default) when the type is in the body
+    /// or not read at all. [`SignedRequest::event_type`](crate::testing::SignedRequest::event_type)
+    /// writes it.
+    fn event_type_header(&self) -> Option<HeaderName> {
+        None
+    }
 }
 
 /// What a sender signs, for [`Spec`](crate::scheme::Spec)s whose content names `{method}` or `{url}` too.

@@ -3,7 +3,9 @@
 //! Enabled by the `test-util` feature. Every signer implements [`Sign`]:
 //! the signature headers, and for the schemes that carry signing in the body
 //! (Mailgun's signature block, Linear's `webhookTimestamp`) the body as the
-//! sender would send it; [`signed_request`] does both.
+//! sender would send it; [`signed_request`] does both for `POST /webhooks`,
+//! and [`SignedRequest`] for any path, with the event type header the sender
+//! writes (GitHub's `X-GitHub-Event`).
 //!
 //! ```
 //! use http::StatusCode;
@@ -43,6 +45,6 @@ mod request;
 mod signer;
 
 pub use self::registry::{preset, presets, BoxScheme, BoxSigner, IdSource, Preset, SignatureSource};
-pub use self::request::{now, signed_request, signed_request_at, VerifyHeaders};
+pub use self::request::{now, signed_request, signed_request_at, SignedRequest, VerifyHeaders};
 pub use self::signer::{Signer, SigningKey};
 pub use crate::scheme::sign::{Message, Sign};

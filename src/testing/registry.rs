@@ -121,6 +121,10 @@ impl Sign for Renamed {
         }
         headers
     }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        self.0.event_type_header()
+    }
 }
 
 fn secret(text: &str) -> Result<Secret, ConfigError> {
@@ -133,6 +137,7 @@ pub fn presets() -> &'static [Preset] {
     use crate::scheme::{Calendly, CoinbaseCommerce, Linear, Mailgun, Mux, PagerDuty, Razorpay};
     use crate::scheme::{Clerk, HubSpot, Polar, Replicate, Resend, Square};
     use crate::scheme::{GitHub, Paddle, Shopify, Slack, Stripe, Twilio, Twitch, Zoom};
+    use crate::scheme::{Notion, Paystack, Sentry, Webflow, WorkOS};
     macro_rules! hmac {
         ($name:literal, $ty:ident, $sig:literal, $ts:expr, $id:expr, $signed:literal) => {
             Preset {
@@ -235,6 +240,11 @@ pub fn presets() -> &'static [Preset] {
             // The timestamp is the body's `webhookTimestamp`, which
             // `sign_body` sets (a body that is not a JSON object cannot carry it).
             hmac!("linear", Linear, "linear-signature", None, IdSource::Header("linear-delivery"), false),
+            hmac!("workos", WorkOS, "workos-signature", None, IdSource::Body("id"), true),
+            hmac!("webflow", Webflow, "x-webflow-signature", Some("x-webflow-timestamp"), IdSource::Signature, true),
+            hmac!("paystack", Paystack, "x-paystack-signature", None, IdSource::Signature, true),
+            hmac!("notion", Notion, "x-notion-signature", None, IdSource::Body("id"), true),
+            hmac!("sentry", Sentry, "sentry-hook-signature", None, IdSource::Header("request-id"), false),
             // The signature, its timestamp and the token (the id) are written
             // into the body by `sign_body`; `event-data` is not signed.
             Preset {

@@ -97,6 +97,10 @@ impl Sign for Signer {
         self.spec
             .sign_body_with(body, id, timestamp, &|alg, parts| self.key.sign(alg, parts))
     }
+
+    fn event_type_header(&self) -> Option<http::HeaderName> {
+        self.spec.event_type_header().cloned()
+    }
 }
 
 impl SigningKey {

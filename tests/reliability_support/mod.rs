@@ -14,7 +14,7 @@ use http::{Request, Response};
 use http_body::Frame;
 use http_body_util::Full;
 use tower::{service_fn, ServiceBuilder};
-use tower_webhook::layer::{BufferBody, ResponseBody};
+use tower_webhook::layer::ResponseBody;
 use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Scheme, Spec, TimestampFormat};
 use tower_webhook::{BoxError, LruGuard, Secret, WebhookLayer};
 
@@ -35,7 +35,7 @@ pub fn at(secs: i64) -> SystemTime {
 /// a signed id header: `X-Acme-Signature: sha256=<base64>` over
 /// `{timestamp}.{id}.{body}`.
 pub fn acme(secret: &str) -> Spec {
-    Spec::builder()
+    Spec::builder("acme")
         .signature_header("x-acme-signature")
         .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
         .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
@@ -65,7 +65,8 @@ pub fn counting<B>(
     calls: &Arc<AtomicUsize>,
 ) -> impl tower::Service<Request<B>, Response = Response<ResponseBody<Full<Bytes>>>, Error = Infallible> + Clone
 where
-    B: BufferBody<Buffered = Full<Bytes>> + Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Data: bytes::Buf,
     B::Error: Into<BoxError>,
 {
     let calls = Arc::clone(calls);

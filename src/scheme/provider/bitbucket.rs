@@ -78,7 +78,7 @@ impl Bitbucket {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Bitbucket")
             .signature_header("x-hub-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::header("x-request-uuid"))

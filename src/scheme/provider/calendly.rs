@@ -71,7 +71,7 @@ impl Calendly {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Calendly")
             .signature_header("calendly-webhook-signature")
             .keyed_list(',', '=')
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)

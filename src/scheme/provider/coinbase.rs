@@ -59,7 +59,7 @@ impl CoinbaseCommerce {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("CoinbaseCommerce")
             .signature_header("x-cc-webhook-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::body("event.id"))

@@ -82,7 +82,7 @@ impl Discord {
 
     /// The declaration for one kind of endpoint, without keys.
     pub fn for_endpoint(endpoint: DiscordEndpoint) -> SpecBuilder {
-        let base = Spec::builder()
+        let base = Spec::builder("Discord")
             .signature_header("x-signature-ed25519")
             .version("", Algorithm::Ed25519, Encoding::Hex)
             .timestamp_header("x-signature-timestamp", TimestampFormat::UnixSeconds)

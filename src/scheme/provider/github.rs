@@ -84,7 +84,7 @@ impl GitHub {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("GitHub")
             .signature_header("x-hub-signature-256")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::header("x-github-delivery"))

@@ -145,7 +145,7 @@ impl GitLab {
     /// `whsec_...` token with [`GitLab::signing_secret`]. Change the
     /// tolerance with [`Spec::with_tolerance`].
     pub fn signing_token(secrets: impl Into<Secrets>) -> Spec {
-        standard_webhooks()
+        standard_webhooks("GitLab")
             .event_type(FieldSource::header("x-gitlab-event"))
             .keys(secrets.into())
             .build()
@@ -224,6 +224,9 @@ impl crate::scheme::sign::Sign for GitLabSender {
         }
         crate::scheme::sign::header(&mut headers, &IDEMPOTENCY_KEY, id);
         headers
+    }
+    fn event_type_header(&self) -> Option<HeaderName> {
+        Some(EVENT)
     }
 }
 

@@ -89,7 +89,7 @@ impl HubSpot {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("HubSpot")
             .signature_header("x-hubspot-signature-v3")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .timestamp_header("x-hubspot-request-timestamp", TimestampFormat::UnixMillis)

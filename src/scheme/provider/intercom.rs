@@ -66,7 +66,7 @@ impl Intercom {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Intercom")
             .signature_header("x-hub-signature")
             .version("sha1=", Algorithm::HmacSha1, Encoding::Hex)
             .id(FieldSource::body("id").or_signature())

@@ -72,7 +72,7 @@ impl LemonSqueezy {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("LemonSqueezy")
             .signature_header("x-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::signature())

@@ -58,7 +58,7 @@ preset! {
     /// argument "Deprecated and ignored"); linear/linear
     /// `packages/sdk/src/webhooks/client.ts` for the history above.
     /// Linear publishes no literal vector: the one below was computed with
-    /// Python's `hmac`; `tests/fixtures/sdk_vectors_linear.json` holds
+    /// Python's `hmac`; `tests/fixtures/providers/linear.json` holds
     /// deliveries the SDK's `verify` accepted or refused.
     ///
     /// ```
@@ -103,7 +103,7 @@ impl Linear {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Linear")
             .signature_header("linear-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_body("webhookTimestamp", TimestampFormat::UnixMillis)

@@ -82,7 +82,7 @@ impl Mailgun {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Mailgun")
             .signature_body("signature.signature", "event-data")
             // One signature, not a list.
             .list(&[])

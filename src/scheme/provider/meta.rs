@@ -145,7 +145,7 @@ impl Meta {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Meta")
             .signature_header("x-hub-signature-256")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::signature())

@@ -60,7 +60,7 @@ impl Mux {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Mux")
             .signature_header("mux-signature")
             .keyed_list(',', '=')
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)

@@ -73,7 +73,7 @@ impl Paddle {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Paddle")
             .signature_header("paddle-signature")
             .keyed_list(';', '=')
             .version("h1", Algorithm::HmacSha256, Encoding::Hex)

@@ -90,7 +90,7 @@ impl PagerDuty {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("PagerDuty")
             .signature_header("x-pagerduty-signature")
             .list(&[',', ' '])
             .version("v1=", Algorithm::HmacSha256, Encoding::Hex)

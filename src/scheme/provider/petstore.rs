@@ -24,7 +24,7 @@ impl Spec {
     /// # Ok::<(), tower_webhook::SecretError>(())
     /// ```
     pub fn petstore(secrets: impl Into<Secrets>) -> Self {
-        Self::builder()
+        Self::builder("Petstore")
             .signature_header("x-petstore-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::body("id"))

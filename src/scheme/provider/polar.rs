@@ -34,7 +34,7 @@ preset! {
     /// use http::HeaderMap;
     /// use tower_webhook::scheme::{Polar, RequestParts, Scheme};
     ///
-    /// // Accepted by polar-sdk 1.0.2 (tests/fixtures/sdk_vectors_c.json, `polar-sdk-raw`).
+    /// // Accepted by polar-sdk 1.0.2 (tests/fixtures/providers/polar.json, `polar-sdk-raw`).
     /// let polar = Polar::new(Polar::secret("polar_whs_pC5x7lUyL3kjGOWGRMS4XwFQa07ZFSPDiJ3yv9PhM4e")?);
     /// let mut headers = HeaderMap::new();
     /// headers.insert("webhook-id", "msg_polar_1".parse()?);
@@ -82,7 +82,7 @@ impl Polar {
     /// Standard Webhooks' declaration, `svix-*` names included, as
     /// [`StandardWebhooks`](crate::scheme::StandardWebhooks) reads them.
     fn declaration() -> SpecBuilder {
-        standard_webhooks().alternate_headers(&SVIX_NAMES)
+        standard_webhooks("Polar").alternate_headers(&SVIX_NAMES)
     }
 }
 

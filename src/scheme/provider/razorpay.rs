@@ -68,7 +68,7 @@ impl Razorpay {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Razorpay")
             .signature_header("x-razorpay-signature")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .id(FieldSource::header("x-razorpay-event-id"))

@@ -56,7 +56,7 @@ impl SendGrid {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("SendGrid")
             .signature_header("x-twilio-email-event-webhook-signature")
             .version("", Algorithm::EcdsaP256, Encoding::Base64)
             .timestamp_header(

@@ -21,9 +21,10 @@ pub(super) const SVIX_NAMES: [(&str, &str); 3] = [
 /// Standard Webhooks under its own `webhook-*` names, without keys: a
 /// space-separated list of `v1,<base64 HMAC-SHA256>` entries (and, with
 /// feature `ed25519`, `v1a,<base64 Ed25519>`) over `{id}.{timestamp}.{body}`,
-/// the id in `webhook-id`, unix seconds in `webhook-timestamp`, no event type.
-pub(super) fn standard_webhooks() -> SpecBuilder {
-    let builder = Spec::builder()
+/// the id in `webhook-id`, unix seconds in `webhook-timestamp`, no event type;
+/// `name` labels it in logs and metrics.
+pub(super) fn standard_webhooks(name: &'static str) -> SpecBuilder {
+    let builder = Spec::builder(name)
         .signature_header("webhook-signature")
         .versioned_list(' ', ',')
         .version("v1", Algorithm::HmacSha256, Encoding::Base64)

@@ -96,7 +96,7 @@ impl Shopify {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Shopify")
             .signature_header("x-shopify-hmac-sha256")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .id(FieldSource::header("x-shopify-webhook-id"))

@@ -85,7 +85,7 @@ impl Slack {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Slack")
             .signature_header("x-slack-signature")
             .version("v0=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-slack-request-timestamp", TimestampFormat::UnixSeconds)

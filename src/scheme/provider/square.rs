@@ -65,7 +65,7 @@ impl Square {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Square")
             .signature_header("x-square-hmacsha256-signature")
             .version("", Algorithm::HmacSha256, Encoding::Base64)
             .signed_content("{url}{body}")

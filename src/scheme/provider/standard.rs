@@ -67,12 +67,13 @@ impl StandardWebhooks {
     }
 
     fn declaration() -> SpecBuilder {
-        standard_webhooks().alternate_headers(&SVIX_NAMES)
+        standard_webhooks("StandardWebhooks").alternate_headers(&SVIX_NAMES)
     }
 
     /// Parses a Standard Webhooks secret: `whsec_` followed by base64, padded
-    /// or not (the prefix may be left out, as the reference libraries allow,
-    /// unless the text then decodes to an Ed25519 public key).
+    /// or not, with or without set trailing bits (the prefix may be left out,
+    /// as the reference libraries allow, unless the text then decodes to an
+    /// Ed25519 public key).
     ///
     /// # Errors
     ///
@@ -235,6 +236,32 @@ mod tests {
         let b = StandardWebhooks::secret(&format!("whsec_{}", key.trim_end_matches('='))).unwrap();
         assert_eq!(a.expose(), b.expose());
         assert_eq!(padded.expose().len(), 24);
+    }
+
+    /// The Standard Webhooks test suite's unpadded secret whose last character
+    /// carries set trailing bits, with the signature its Python SDK
+    /// (`standardwebhooks` 1.3.0) makes:
+    /// `Webhook("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS").sign(id, 1614265330, body)`.
+    #[test]
+    fn accepts_the_sdk_suites_unpadded_secret_with_trailing_bits() {
+        use crate::scheme::request::RequestParts;
+        use crate::scheme::verify::Scheme;
+        use std::time::{Duration, UNIX_EPOCH};
+
+        let secret = StandardWebhooks::secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS").unwrap();
+        assert_eq!(secret.len(), 23);
+        let scheme = StandardWebhooks::new(secret);
+        let mut headers = http::HeaderMap::new();
+        headers.insert("webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek".parse().unwrap());
+        headers.insert("webhook-timestamp", "1614265330".parse().unwrap());
+        headers.insert(
+            "webhook-signature",
+            "v1,LVOXivKoo4FWasi/IaHvzhE/u+7/cu2AME+zS/nXqzk=".parse().unwrap(),
+        );
+        let now = UNIX_EPOCH + Duration::from_secs(1_614_265_330);
+        let body = br#"{"test": 2432232314}"#;
+        assert!(scheme.verify(RequestParts::post(&headers), body, now).is_ok());
+        assert!(scheme.verify(RequestParts::post(&headers), b"{}", now).is_err());
     }
 
     #[test]

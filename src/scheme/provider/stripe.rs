@@ -79,7 +79,7 @@ impl Stripe {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Stripe")
             .signature_header("stripe-signature")
             .keyed_list(',', '=')
             .version("v1", Algorithm::HmacSha256, Encoding::Hex)

@@ -50,7 +50,7 @@ impl Twitch {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Twitch")
             .signature_header("twitch-eventsub-message-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("twitch-eventsub-message-timestamp", TimestampFormat::Rfc3339)

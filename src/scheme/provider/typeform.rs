@@ -60,7 +60,7 @@ impl Typeform {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Typeform")
             .signature_header("typeform-signature")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
             .id(FieldSource::body("event_id"))

@@ -65,7 +65,7 @@ impl Vercel {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Vercel")
             .signature_header("x-vercel-signature")
             .version("", Algorithm::HmacSha1, Encoding::Hex)
             .id(FieldSource::body("id"))

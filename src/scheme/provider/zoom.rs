@@ -42,7 +42,7 @@ impl Zoom {
     }
 
     fn declaration() -> SpecBuilder {
-        Spec::builder()
+        Spec::builder("Zoom")
             .signature_header("x-zm-signature")
             .version("v0=", Algorithm::HmacSha256, Encoding::Hex)
             .timestamp_header("x-zm-request-timestamp", TimestampFormat::UnixSeconds)

@@ -30,6 +30,7 @@ use crate::scheme::verdict::Reply;
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SpecBuilder {
+    name: &'static str,
     keys: Keys,
     signature: Option<SignatureSource>,
     layout: Layout,
@@ -52,11 +53,18 @@ pub struct SpecBuilder {
 }
 
 impl Spec {
-    /// A builder with the defaults: a `,`/space-separated list, the signed
-    /// content `{body}`, the id and type from the body's `id` and `type`, a
-    /// 5-minute two-sided tolerance.
-    pub fn builder() -> SpecBuilder {
+    /// A builder for the sender called `name`, with the defaults: a
+    /// `,`/space-separated list, the signed content `{body}`, the id and type
+    /// from the body's `id` and `type`, a 5-minute two-sided tolerance.
+    ///
+    /// `name` is the spec's [`Scheme::name`](crate::scheme::Scheme::name): the
+    /// `scheme` field of each delivery's log span and the `scheme` label of
+    /// its metrics, so name the sender (`"acme"`), a fixed string, never one
+    /// made from a request. An empty name is refused by
+    /// [`build`](SpecBuilder::build) ([`ConfigError::EmptyName`]).
+    pub fn builder(name: &'static str) -> SpecBuilder {
         SpecBuilder {
+            name,
             keys: Keys::new(),
             signature: None,
             layout: Layout::List(Box::new([',', ' '])),
@@ -304,6 +312,15 @@ impl SpecBuilder {
         self
     }
 
+    /// Renames the spec: a preset's declaration
+    /// ([`GitHub::builder`](crate::scheme::GitHub::builder)) carries the
+    /// preset's name, which a changed declaration may replace (`"github-app"`).
+    /// See [`Spec::builder`] for what the name labels.
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+
     /// This declaration with every header it names renamed by `pairs`, and
     /// no alternate names of its own.
     fn renamed(&self, pairs: &[(String, String)]) -> Self {
@@ -365,6 +382,9 @@ impl SpecBuilder {
     ///
     /// The [`ConfigError`] that names the first mistake found.
     pub fn build(self) -> Result<Spec, ConfigError> {
+        if self.name.is_empty() {
+            return Err(ConfigError::EmptyName);
+        }
         let alternate = self.alternate()?;
         let header = match self.signature.as_ref().ok_or(ConfigError::NoSignatureHeader)? {
             SignatureSource::Header(name) => Some(header_name(name)?),
@@ -544,6 +564,7 @@ impl SpecBuilder {
 
         let signs_url = content.contains(&Part::Url);
         Ok(Spec {
+            name: self.name,
             signs_url,
             keys: ring,
             signature,

@@ -69,6 +69,10 @@ pub enum ConfigError {
     InvalidPublicUrl,
     /// A [`Handshake`](super::Handshake) answers with an HMAC token but no HMAC-SHA256 version is configured.
     HandshakeNeedsHmac,
+    /// The name given to [`Spec::builder`](super::Spec::builder) (or
+    /// [`SpecBuilder::name`](super::SpecBuilder::name)) is empty: logs and
+    /// metrics could not tell the spec's deliveries apart.
+    EmptyName,
     /// The signature is read from the body
     /// ([`signature_body`](super::SpecBuilder::signature_body)) in a way that
     /// cannot work.
@@ -103,6 +107,9 @@ impl fmt::Display for ConfigError {
             Self::NoPublicUrl => f.write_str("`{url}` is signed but no public URL is configured"),
             Self::InvalidPublicUrl => f.write_str("the public URL is not http(s)://host[:port][/path]"),
             Self::HandshakeNeedsHmac => f.write_str("an HMAC-token handshake needs an HMAC-SHA256 version"),
+            Self::EmptyName => {
+                f.write_str("the spec's name is empty: name the sender, as in Spec::builder(\"acme\")")
+            }
             Self::SignatureInBody { reason } => {
                 write!(f, "the signature is read from the body, but {reason}")
             }

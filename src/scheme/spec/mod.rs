@@ -52,7 +52,7 @@ pub const MAX_VERSIONS: usize = 32;
 /// use tower_webhook::scheme::{Algorithm, Encoding, FieldSource, Spec, TimestampFormat};
 /// use tower_webhook::Secret;
 ///
-/// let acme = Spec::builder()
+/// let acme = Spec::builder("acme")
 ///     .signature_header("x-acme-signature")
 ///     .version("sha256=", Algorithm::HmacSha256, Encoding::Base64)
 ///     .timestamp_header("x-acme-timestamp", TimestampFormat::UnixSeconds)
@@ -74,7 +74,7 @@ pub const MAX_VERSIONS: usize = 32;
 /// use tower_webhook::PublicKey;
 ///
 /// let key = PublicKey::ed25519_hex("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")?;
-/// let widgets = Spec::builder()
+/// let widgets = Spec::builder("widgets")
 ///     .signature_header("x-widgets-signature")
 ///     .version("", Algorithm::Ed25519, Encoding::Hex)
 ///     .timestamp_header("x-widgets-timestamp", TimestampFormat::UnixSeconds)
@@ -105,6 +105,7 @@ pub const MAX_VERSIONS: usize = 32;
 /// refused with `400` ([`Rejection::InvalidHeader`](crate::Rejection::InvalidHeader)).
 #[derive(Clone)]
 pub struct Spec {
+    name: &'static str,
     keys: KeyRing,
     signature: SignatureRule,
     layout: Layout,
@@ -172,6 +173,15 @@ impl Spec {
         }
     }
 
+    /// The first header the event type is read from, if it is read from a
+    /// header (GitHub's `X-GitHub-Event`).
+    pub fn event_type_header(&self) -> Option<&HeaderName> {
+        self.event_type.iter().find_map(|s| match s {
+            Src::Header(name) => Some(name),
+            _ => None,
+        })
+    }
+
     /// The first header the id is read from, if it is read from a header.
     pub fn id_header(&self) -> Option<&HeaderName> {
         self.id.iter().find_map(|s| match s {
@@ -205,6 +215,7 @@ impl fmt::Debug for Spec {
             }
         };
         f.debug_struct("Spec")
+            .field("name", &self.name)
             .field("signature", signature)
             .field("versions", &algorithms)
             .field("content", &self.content)

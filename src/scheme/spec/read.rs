@@ -152,7 +152,10 @@ impl Spec {
                     _ => None,
                 };
                 let mut timestamp = None;
-                for item in value.split(*entry).filter(|e| !e.is_empty()) {
+                // Optional whitespace around an entry, as in HTTP lists:
+                // WorkOS sends `t=…, v1=…`, Stripe `t=…,v1=…`.
+                let items = value.split(*entry).map(|e| e.trim_matches([' ', '\t']));
+                for item in items.filter(|e| !e.is_empty()) {
                     let (key, text) = item.split_once(*kv).ok_or(Rejection::MalformedSignature {
                         reason: "entry without a key",
                     })?;

@@ -2,7 +2,7 @@
 //! body) its sender would send.
 
 use bytes::Bytes;
-use http::header::HeaderMap;
+use http::header::{HeaderMap, HeaderName};
 
 use super::declare::Layout;
 use super::rules::{Part, SignatureRule, Src, TimestampRule, TsRule};
@@ -177,6 +177,7 @@ impl Spec {
         match algorithm {
             Algorithm::HmacSha256 => self.keys.hmac256(0, parts).map(|t| t.to_vec()),
             Algorithm::HmacSha1 => self.keys.hmac1(0, parts).map(|t| t.to_vec()),
+            Algorithm::HmacSha512 => self.keys.hmac512(0, parts).map(|t| t.to_vec()),
             _ => None,
         }
     }
@@ -201,6 +202,10 @@ impl Sign for Spec {
     /// it is.
     fn sign_body(&self, body: Bytes, id: &str, timestamp: i64) -> Bytes {
         self.sign_body_with(body, id, timestamp, &|alg, parts| self.hmac_sign(alg, parts))
+    }
+
+    fn event_type_header(&self) -> Option<HeaderName> {
+        Spec::event_type_header(self).cloned()
     }
 }
 

@@ -31,7 +31,7 @@ fn secret() -> Secret {
 
 /// A valid base: every test changes one thing.
 fn base() -> SpecBuilder {
-    Spec::builder()
+    Spec::builder("engine-test")
         .signature_header("x-sig")
         .version("", Algorithm::HmacSha256, Encoding::Hex)
         .keys(secret())
@@ -68,11 +68,11 @@ fn a_label_that_prefixes_another_does_not_take_its_entries_whatever_the_order() 
     let body = br#"{"id":"evt_1"}"#;
     let tag = hmac_hex(&[body]);
     let builders = [
-        Spec::builder()
+        Spec::builder("engine-test")
             .signature_header("x-sig")
             .version("", Algorithm::HmacSha256, Encoding::Hex)
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex),
-        Spec::builder()
+        Spec::builder("engine-test")
             .signature_header("x-sig")
             .version("sha256=", Algorithm::HmacSha256, Encoding::Hex)
             .version("", Algorithm::HmacSha256, Encoding::Hex),
@@ -105,11 +105,13 @@ fn every_config_error_is_reachable() {
         }
     );
     assert_eq!(
-        err(Spec::builder().version("", Algorithm::HmacSha256, Encoding::Hex)),
+        err(Spec::builder("engine-test").version("", Algorithm::HmacSha256, Encoding::Hex)),
         ConfigError::NoSignatureHeader
     );
     assert_eq!(
-        err(Spec::builder().signature_header("x-sig").keys(secret())),
+        err(Spec::builder("engine-test")
+            .signature_header("x-sig")
+            .keys(secret())),
         ConfigError::NoVersions
     );
     assert_eq!(
@@ -194,7 +196,7 @@ fn every_config_error_is_reachable() {
             .version("", Algorithm::HmacSha1, Encoding::Hex)),
         ConfigError::DuplicateVersion { label: "".into() }
     );
-    let sha1_only = Spec::builder()
+    let sha1_only = Spec::builder("engine-test")
         .signature_header("x-sig")
         .version("", Algorithm::HmacSha1, Encoding::Hex)
         .keys(secret())
@@ -285,7 +287,7 @@ fn refuses_bytes_shifted_from_the_body_into_the_id() {
 
 #[test]
 fn hmac_sha1_and_millisecond_timestamps_past_only() {
-    let spec = Spec::builder()
+    let spec = Spec::builder("engine-test")
         .signature_header("x-sig")
         .version("sha1=", Algorithm::HmacSha1, Encoding::Hex)
         .timestamp_header("x-ts", TimestampFormat::UnixMillis)
@@ -485,7 +487,7 @@ fn reads_the_alternate_names_only_when_no_declared_name_is_present() {
 
 /// A sender that signs inside the body, the shape of Mailgun's.
 fn in_body() -> SpecBuilder {
-    Spec::builder()
+    Spec::builder("engine-test")
         .signature_body("sig.value", "data")
         .version("", Algorithm::HmacSha256, Encoding::Hex)
         .timestamp_body("sig.ts", TimestampFormat::UnixSeconds)

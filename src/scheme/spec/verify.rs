@@ -169,6 +169,11 @@ enum Origin<'a> {
 }
 
 impl Scheme for Spec {
+    /// The name given to [`Spec::builder`] (a preset's: `"GitHub"`).
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
     fn verify(&self, request: RequestParts<'_>, body: &[u8], now: SystemTime) -> Result<Verdict, Rejection> {
         self.verify_in_layer(request, body, &|| now, None)
     }

@@ -1,0 +1,88 @@
+//! A dead-letter sink appending JSON lines to a file, synced to disk.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::{DeadLetter, DeadLetterError, DeadLetterSink};
+
+/// A [`DeadLetterSink`] appending each letter as one line of JSON
+/// ([`DeadLetter::to_json_line`]) to a file, synced to disk before the
+/// delivery is acknowledged.
+///
+/// The write runs on tokio's blocking pool. Read the file back with
+/// [`FileDeadLetters::read`].
+pub struct FileDeadLetters {
+    path: PathBuf,
+    file: Arc<Mutex<File>>,
+}
+
+impl FileDeadLetters {
+    /// Opens (or creates) `path` for appending.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be opened.
+    pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
+        let path = path.as_ref().to_owned();
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        Ok(Self {
+            path,
+            file: Arc::new(Mutex::new(file)),
+        })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Every letter in the file at `path`, oldest first.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read, or a line is not a dead letter.
+    pub fn read(path: impl AsRef<Path>) -> Result<Vec<DeadLetter>, DeadLetterError> {
+        let file = File::open(path).map_err(DeadLetterError::new)?;
+        let mut letters = Vec::new();
+        for line in BufReader::new(file).lines() {
+            let line = line.map_err(DeadLetterError::new)?;
+            if !line.trim().is_empty() {
+                letters.push(DeadLetter::from_json_line(&line)?);
+            }
+        }
+        Ok(letters)
+    }
+}
+
+fn append(file: &Mutex<File>, line: &[u8]) -> std::io::Result<()> {
+    let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    file.write_all(line)?;
+    file.sync_data()
+}
+
+impl DeadLetterSink for FileDeadLetters {
+    async fn store(&self, letter: DeadLetter) -> Result<(), DeadLetterError> {
+        let mut line = letter.to_json_line().into_bytes();
+        line.push(b'\n');
+        let file = Arc::clone(&self.file);
+        let written = match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => runtime
+                .spawn_blocking(move || append(&file, &line))
+                .await
+                .map_err(DeadLetterError::new)?,
+            Err(_) => append(&file, &line),
+        };
+        written.map_err(DeadLetterError::new)
+    }
+}
+
+impl fmt::Debug for FileDeadLetters {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FileDeadLetters")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
