@@ -709,3 +709,87 @@ async fn asymmetric_candidates_are_capped_at_keys_plus_one() {
     );
     assert_eq!(run(with(15)).await, (StatusCode::UNAUTHORIZED, 0));
 }
+
+/// Row 6: what `RecentDeliveries` (the example's `/deliveries`) keeps shows
+/// a signature id as a short hash, and a `401` as its kind, no clock value.
+#[tokio::test]
+async fn recent_deliveries_hide_signature_ids_and_the_clock() {
+    use tower_webhook::observe::RecentDeliveries;
+    let recent = RecentDeliveries::new(10);
+    let preset = testing::preset("discord-ed25519").unwrap();
+    let scheme = || (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).unwrap();
+    let layer = |scheme| {
+        WebhookLayer::new(scheme)
+            .clock(reliability_support::now)
+            .observer(recent.clone())
+    };
+    let service = |scheme| {
+        tower::ServiceBuilder::new()
+            .layer(layer(scheme))
+            .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }))
+    };
+    // Keyed on its signature: SendGrid.
+    let sendgrid = testing::preset("sendgrid-ecdsa").unwrap();
+    let (body, headers) = genuine(sendgrid, "x");
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    let sg = (sendgrid.scheme)(&(sendgrid.test_keys)().0, PUBLIC_URL).unwrap();
+    assert_eq!(service(sg).oneshot(req).await.unwrap().status(), StatusCode::OK);
+    // A stale delivery: 401.
+    let signer = (preset.signer)(&(preset.test_keys)().1, PUBLIC_URL).unwrap();
+    let (body, headers) = signer.sign_delivery(Bytes::from(preset_body(preset, "1234")), "1234", NOW - 3600);
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    assert_eq!(
+        service(scheme()).oneshot(req).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let records = recent.snapshot();
+    let shown = serde_json::to_string(&records).unwrap();
+    // Newest first: the 401, then SendGrid's delivery.
+    let id = records[1].event_id.as_deref().unwrap();
+    assert!(id.starts_with("sig#") && id.len() == 4 + 16, "{id}");
+    assert!(!shown.contains("sig:"), "{shown}");
+    assert_eq!(records[0].reason.as_deref(), Some("timestamp_too_old"));
+    assert!(!shown.contains("3600"), "{shown}");
+}
+
+/// Row 10: `FileDeadLetters` is capped: past its size a letter is refused,
+/// so the delivery is `503` and released (nothing lost, disk not filled).
+#[tokio::test]
+async fn file_dead_letters_refuse_letters_past_their_cap() {
+    let dir = std::env::temp_dir().join(format!("tw-security-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("letters.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let file = FileDeadLetters::open(&path).unwrap().max_bytes(1500);
+    let guard = Arc::new(LruGuard::new(100));
+    let app = tower::ServiceBuilder::new()
+        .layer(
+            WebhookLayer::new(GitLab::new(Secret::new(GITLAB_TOKEN).unwrap()))
+                .guard(Arc::clone(&guard))
+                .dead_letters(file),
+        )
+        .service(tower::service_fn(permanent));
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let status = app
+            .clone()
+            .oneshot(gitlab_delivery(&format!("evt-cap-{n}")))
+            .await
+            .unwrap()
+            .status();
+        statuses.push(status.as_u16());
+    }
+    let written = std::fs::metadata(&path).unwrap().len();
+    assert!(written <= 1500, "{written}");
+    assert!(statuses.contains(&200) && statuses.contains(&503), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        FileDeadLetters::read(&path).unwrap().len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
