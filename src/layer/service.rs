@@ -9,8 +9,7 @@ use http_body_util::Full;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::body::ResponseBody;
-use super::future::{self, ResponseFuture};
+use super::future::{self, ResponseBody, ResponseFuture};
 use super::layer::{Config, WebhookLayer};
 use crate::replay::ReplayGuard;
 use crate::scheme::Scheme;
