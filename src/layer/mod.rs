@@ -141,15 +141,18 @@
 //!
 //! `cargo run --example receiver` shows all four: `MAX_CONCURRENT_HANDLERS`, `HANDLER_DELAY_MS` (the handler waits after its work, so a sender with a short timeout gives up first), dead letters in its log, and the drain count on Ctrl-C.
 
+mod answer;
+mod body;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
 mod load;
 mod log;
 mod service;
+mod settle;
 
-pub(crate) use self::future::{panic_message, CatchUnwind};
-pub use self::future::{ResponseBody, ResponseFuture};
+pub use self::body::ResponseBody;
+pub use self::future::ResponseFuture;
 pub use self::layer::{
     WebhookLayer, BODY_IDLE_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_READ_LIMIT,
@@ -157,3 +160,4 @@ pub use self::layer::{
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::WebhookService;
+pub(crate) use self::settle::{panic_message, CatchUnwind};

@@ -9,7 +9,8 @@ use http_body_util::Full;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::future::{self, ResponseBody, ResponseFuture};
+use super::body::ResponseBody;
+use super::future::{self, ResponseFuture};
 use super::layer::{Config, WebhookLayer};
 use crate::replay::ReplayGuard;
 use crate::scheme::Scheme;
