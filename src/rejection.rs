@@ -9,6 +9,11 @@ use http::header::{HeaderName, HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+/// The longest event id accepted, in bytes. A longer id is answered with
+/// `400` ([`Rejection::InvalidEventId`]), so nobody can bloat the replay
+/// guard with huge keys.
+pub const MAX_ID_LEN: usize = 256;
+
 /// Why a delivery was refused before reaching the inner service.
 ///
 /// Every variant documents its status code; the codes follow one rule: **4xx
@@ -279,7 +284,7 @@ impl fmt::Display for Rejection {
             Self::InvalidEventId { len } => write!(
                 f,
                 "event id of {len} bytes is empty or longer than {} bytes",
-                crate::MAX_ID_LEN
+                MAX_ID_LEN
             ),
             Self::MalformedHandshake { reason } => write!(f, "handshake is malformed: {reason}"),
             Self::InvalidBodyField { path, reason } => write!(f, "body field `{path}` is invalid: {reason}"),

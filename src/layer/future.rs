@@ -14,9 +14,10 @@ use tracing::{Instrument, Span};
 
 use super::answer::{inbox_ack, internal_error, reject, DUPLICATE_BODY, INBOX_ACK_BODY};
 use super::body::{read_body, ResponseBody};
+use super::credentials::strip_declared;
 use super::layer::{Config, InboxMode};
 use super::settle::{claim, finish, handler_bound, Forward};
-use crate::event::{strip_declared, RequestHead};
+use crate::event::RequestHead;
 use crate::inbox::{Enqueued, Incoming, State};
 use crate::observe::{self, Track};
 use crate::replay::ReplayGuard;

@@ -143,6 +143,7 @@
 
 mod answer;
 mod body;
+mod credentials;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;

@@ -9,10 +9,7 @@ use http::{Response, StatusCode};
 
 use crate::event::{IdAndType, RequestHead, Verified};
 use crate::rejection::Rejection;
-
-/// The longest event id accepted, in bytes. A longer id is answered with
-/// `400`, so nobody can bloat the replay guard with huge keys.
-pub const MAX_ID_LEN: usize = 256;
+pub use crate::rejection::MAX_ID_LEN;
 
 /// What a verified request is.
 #[derive(Debug, Clone, PartialEq, Eq)]
