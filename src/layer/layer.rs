@@ -31,10 +31,6 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// deliveries in progress at once.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 1024;
 
-/// The default [read limit](WebhookLayer::concurrent_reads): unverified
-/// bodies read at once past their first poll.
-pub const DEFAULT_READ_LIMIT: usize = 256;
-
 /// The longest wait between two frames of a body (when the
 /// [body timeout](WebhookLayer::body_timeout) is longer): a body that stalls
 /// gives its read slot back within this.
@@ -298,7 +294,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     }
 
     /// How many unverified bodies may be read at once (default
-    /// [`DEFAULT_READ_LIMIT`], at least 1), a budget apart from the
+    /// [`DEFAULT_READ_LIMIT`](super::DEFAULT_READ_LIMIT), at least 1), a budget apart from the
     /// [handlers'](Self::concurrency_limit).
     ///
     /// A body complete on the first poll (a sender's, which writes its

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+/// The default [read limit](crate::WebhookLayer::concurrent_reads): unverified
+/// bodies read at once past their first poll.
+pub const DEFAULT_READ_LIMIT: usize = 256;
+
 /// Counts the deliveries in progress: from the moment the layer starts to
 /// read a body until the handler's outcome has settled the replay guard,
 /// whether or not the client is still there.
@@ -50,7 +54,7 @@ impl Load {
         Self {
             limit: AtomicUsize::new(limit.max(1)),
             active: AtomicUsize::new(0),
-            read_limit: AtomicUsize::new(super::layer::DEFAULT_READ_LIMIT),
+            read_limit: AtomicUsize::new(DEFAULT_READ_LIMIT),
             reads: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             idle: Notify::new(),

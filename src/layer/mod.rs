@@ -156,9 +156,8 @@ pub use self::body::ResponseBody;
 pub use self::future::ResponseFuture;
 pub use self::layer::{
     WebhookLayer, BODY_IDLE_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT,
-    DEFAULT_READ_LIMIT,
 };
-pub use self::load::{Drained, Shutdown};
+pub use self::load::{Drained, Shutdown, DEFAULT_READ_LIMIT};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::WebhookService;
 pub(crate) use self::settle::{panic_message, CatchUnwind};

@@ -12,8 +12,19 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 use super::row;
-use super::shared::TimedOut;
 use crate::inbox::store::{InboxError, LeaseToken, RecordId, Settle, Settled};
+
+/// A call that found no answer within the store's timeout.
+#[derive(Debug)]
+pub(super) struct TimedOut(pub(super) Duration);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgreSQL did not answer within {:?}", self.0)
+    }
+}
+
+impl std::error::Error for TimedOut {}
 
 /// The most settles one statement takes.
 const MAX_BATCH: usize = 512;

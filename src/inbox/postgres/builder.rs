@@ -11,7 +11,8 @@ use tokio_postgres::tls::{MakeTlsConnect, NoTls, TlsConnect};
 use tokio_postgres::Socket;
 
 use super::batch::Settles;
-use super::shared::{Shared, TimedOut};
+use super::batch::TimedOut;
+use super::shared::Shared;
 use super::sql::Sql;
 use super::{listen, PostgresInbox, DEFAULT_POOL_SIZE, DEFAULT_TIMEOUT};
 use crate::inbox::store::InboxError;

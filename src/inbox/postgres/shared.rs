@@ -2,7 +2,6 @@
 //! settlements share: the pool, the statements, the wake-ups; and the
 //! store's operations, one statement each where it can.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -15,8 +14,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
+use super::batch::{self, TimedOut};
+use super::row;
 use super::sql::Sql;
-use super::{batch, row};
 use crate::inbox::encode::encode_headers;
 use crate::inbox::store::{
     Counts, Enqueued, Heartbeat, InboxError, Incoming, LeaseToken, Leased, ListQuery, Page, Purged, Record,
@@ -57,18 +57,6 @@ impl Drop for Shared {
         self.notifier.abort();
     }
 }
-
-/// A call that found no answer within the store's timeout.
-#[derive(Debug)]
-pub(super) struct TimedOut(pub(super) Duration);
-
-impl fmt::Display for TimedOut {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PostgreSQL did not answer within {:?}", self.0)
-    }
-}
-
-impl std::error::Error for TimedOut {}
 
 type Params<'a> = [&'a (dyn ToSql + Sync)];
 
