@@ -22,7 +22,11 @@
 //!   `{timestamp}{body}` already concatenated, against `Discord::verify`
 //!   (two headers, hex decode, concatenation, strict verify, body `id`);
 //! - `p256_bare` / `sendgrid`: DER parse + `verify` over `{timestamp}{body}`,
-//!   against `SendGrid::verify`.
+//!   against `SendGrid::verify`;
+//! - `discord_forged_x16` / `sendgrid_forged_x16`: the worst case an unkeyed
+//!   sender can ask for, 16 forged signatures (issue 27: asymmetric
+//!   candidates are capped at the number of keys + 1, so these are refused
+//!   before any curve arithmetic).
 
 use std::hint::black_box;
 use std::time::{Duration, UNIX_EPOCH};
@@ -146,6 +150,13 @@ fn asymmetric(
         group.bench_function(BenchmarkId::from_parameter("discord"), |b| {
             b.iter(|| discord.verify(RequestParts::post(black_box(&headers)), black_box(body), now))
         });
+        // The worst an unkeyed sender can ask for: as many forged signatures
+        // as the engine reads (16), each a valid-looking 64-byte value.
+        let forged = forged_headers(&headers, "x-signature-ed25519", |i| hex::encode([i; 64]));
+        assert!(discord.verify_headers(&forged, body, now).is_err());
+        group.bench_function(BenchmarkId::from_parameter("discord_forged_x16"), |b| {
+            b.iter(|| discord.verify(RequestParts::post(black_box(&forged)), black_box(body), now))
+        });
     }
     #[cfg(feature = "p256")]
     {
@@ -171,7 +182,29 @@ fn asymmetric(
         group.bench_function(BenchmarkId::from_parameter("sendgrid"), |b| {
             b.iter(|| sendgrid.verify(RequestParts::post(black_box(&headers)), black_box(body), now))
         });
+        // 16 forged DER signatures: the genuine one with its last byte changed.
+        let forged = forged_headers(&headers, "x-twilio-email-event-webhook-signature", |i| {
+            let mut der = der.clone();
+            let last = der.len() - 1;
+            der[last] ^= i + 1;
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, der)
+        });
+        assert!(sendgrid.verify_headers(&forged, body, now).is_err());
+        group.bench_function(BenchmarkId::from_parameter("sendgrid_forged_x16"), |b| {
+            b.iter(|| sendgrid.verify(RequestParts::post(black_box(&forged)), black_box(body), now))
+        });
     }
+}
+
+/// `headers` with the signature header `name` replaced by 16 values made by `value`.
+#[cfg(any(feature = "ed25519", feature = "p256"))]
+fn forged_headers(headers: &HeaderMap, name: &'static str, value: impl Fn(u8) -> String) -> HeaderMap {
+    let mut forged = headers.clone();
+    forged.remove(name);
+    for i in 0..16u8 {
+        forged.append(name, value(i).parse().unwrap());
+    }
+    forged
 }
 
 fn label(len: usize) -> String {

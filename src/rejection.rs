@@ -135,10 +135,14 @@ pub enum Rejection {
     GuardUnavailable,
     /// `503 Service Unavailable` with `Retry-After`: as many deliveries as
     /// the [concurrency limit](crate::WebhookLayer::concurrency_limit) are
-    /// in progress already. Answered at once: the body was not read, the
-    /// replay guard not asked, the handler not called; the sender retries.
+    /// in progress already (checked before the body is read, and again
+    /// once the delivery is verified, when its handler's slot is taken), or
+    /// as many unverified bodies as the
+    /// [read limit](crate::WebhookLayer::concurrent_reads) are still
+    /// arriving. The replay guard was not asked, the handler not called;
+    /// the sender retries.
     Overloaded {
-        /// The configured limit.
+        /// The limit that was reached.
         limit: usize,
     },
     /// `503 Service Unavailable` with `Retry-After`: the receiver is shutting

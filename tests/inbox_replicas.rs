@@ -317,7 +317,11 @@ async fn three_replicas_one_killed_record_each_acknowledged_event_exactly_once()
     let killed_pid = receivers[1].pid();
     receivers[1].kill_9();
     let at_kill = running(&client).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A live receiver's record leaves `running` (or changes token) as soon
+    // as its 10 ms handler ends; the killed one's stays until the 2 s lease
+    // lapses. 1.2 s tells them apart on a loaded host too, where 300 ms once
+    // took a live receiver's slow record for the killed one's.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let still = running(&client).await;
     let held: HashMap<i64, i64> = at_kill
         .into_iter()

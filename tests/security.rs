@@ -579,3 +579,217 @@ async fn handshake_echoes_are_not_sniffed() {
     assert_eq!(response.headers()["content-type"], "text/plain");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
 }
+
+/// A body that sends a first chunk, then nothing, for ever.
+struct Stall(Option<Bytes>);
+
+impl http_body::Body for Stall {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Infallible>>> {
+        match self.0.take() {
+            Some(chunk) => std::task::Poll::Ready(Some(Ok(http_body::Frame::data(chunk)))),
+            None => std::task::Poll::Pending,
+        }
+    }
+}
+
+type Boxed = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
+fn petstore() -> Spec {
+    Spec::petstore(Secret::new("petstore secret").unwrap())
+}
+
+/// A request carrying petstore's signature header, whose body stalls.
+fn stalled(n: usize) -> Request<Boxed> {
+    use http_body_util::BodyExt as _;
+    let (parts, _) =
+        testing::signed_request::<Full<Bytes>>(&petstore(), "{}", &format!("evt_stall_{n}")).into_parts();
+    Request::from_parts(parts, Stall(Some(Bytes::from_static(b"{\"id\":"))).boxed())
+}
+
+fn genuine_petstore(id: &str) -> Request<Boxed> {
+    use http_body_util::BodyExt as _;
+    let body = format!(r#"{{"id":"{id}","type":"order.created","created":1700000000,"data":{{}}}}"#);
+    testing::signed_request::<Full<Bytes>>(&petstore(), body, id)
+        .map(|b| b.map_err(|never| match never {}).boxed())
+}
+
+/// Row 4: bodies that stall after the signature header's name take no
+/// handler's slot, so with every handler's slot's worth of them pending a
+/// genuine delivery is still handled; past the read limit, a stalled body
+/// is refused `503` at once, and each stalled one ends within the idle
+/// timeout.
+#[tokio::test(start_paused = true)]
+async fn a_genuine_delivery_gets_through_while_stalled_bodies_fill_the_reads() {
+    let local = tokio::task::LocalSet::new();
+    local
+        .run_until(async move {
+            let guard = Arc::new(LruGuard::new(100));
+            let calls = Arc::new(AtomicUsize::new(0));
+            let layer = WebhookLayer::new(Box::new(petstore()) as Box<dyn Scheme>)
+                .guard(Arc::clone(&guard))
+                .concurrency_limit(2)
+                .concurrent_reads(2);
+            let service = counting(layer, &calls);
+            let mut pending = Vec::new();
+            for n in 0..2 {
+                let service = service.clone();
+                pending.push(tokio::task::spawn_local(async move {
+                    service.oneshot(stalled(n)).await.unwrap()
+                }));
+            }
+            // Let both reach their stalled read.
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+            let refused = service.clone().oneshot(stalled(9)).await.unwrap();
+            assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(
+                refused.extensions().get::<tower_webhook::Rejection>(),
+                Some(&tower_webhook::Rejection::Overloaded { limit: 2 })
+            );
+            for id in ["evt_genuine_1", "evt_genuine_2", "evt_genuine_3"] {
+                let status = service
+                    .clone()
+                    .oneshot(genuine_petstore(id))
+                    .await
+                    .unwrap()
+                    .status();
+                assert_eq!(status, StatusCode::OK, "{id}");
+            }
+            assert_eq!(calls.load(Ordering::SeqCst), 3);
+            for stalled in pending {
+                let response = stalled.await.unwrap();
+                assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+            }
+        })
+        .await;
+}
+
+/// Row 5: asymmetric candidates are capped at the number of keys + 1, so a
+/// request cannot ask for 16 curve verifications; a rotation's two
+/// signatures (one stale) still verify.
+#[tokio::test]
+async fn asymmetric_candidates_are_capped_at_keys_plus_one() {
+    let preset = testing::preset("discord-ed25519").unwrap();
+    let (body, headers) = genuine(preset, "1234");
+    let genuine_sig = headers["x-signature-ed25519"].clone();
+    let with = |forged: u8| {
+        let mut h = headers.clone();
+        h.remove("x-signature-ed25519");
+        for i in 0..forged {
+            h.append(
+                "x-signature-ed25519",
+                HeaderValue::try_from(hex::encode([i + 1; 64])).unwrap(),
+            );
+        }
+        h.append("x-signature-ed25519", genuine_sig.clone());
+        h
+    };
+    let scheme = || (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).unwrap();
+    let run = |headers: HeaderMap| {
+        let mut req = request("/webhooks", &[], body.clone());
+        *req.headers_mut() = headers;
+        send(scheme(), req)
+    };
+    assert_eq!(
+        run(with(1)).await,
+        (StatusCode::OK, 1),
+        "one stale and the genuine: a rotation"
+    );
+    assert_eq!(
+        run(with(2)).await,
+        (StatusCode::UNAUTHORIZED, 0),
+        "three for one key"
+    );
+    assert_eq!(run(with(15)).await, (StatusCode::UNAUTHORIZED, 0));
+}
+
+/// Row 6: what `RecentDeliveries` (the example's `/deliveries`) keeps shows
+/// a signature id as a short hash, and a `401` as its kind, no clock value.
+#[tokio::test]
+async fn recent_deliveries_hide_signature_ids_and_the_clock() {
+    use tower_webhook::observe::RecentDeliveries;
+    let recent = RecentDeliveries::new(10);
+    let preset = testing::preset("discord-ed25519").unwrap();
+    let scheme = || (preset.scheme)(&(preset.test_keys)().0, PUBLIC_URL).unwrap();
+    let layer = |scheme| {
+        WebhookLayer::new(scheme)
+            .clock(reliability_support::now)
+            .observer(recent.clone())
+    };
+    let service = |scheme| {
+        tower::ServiceBuilder::new()
+            .layer(layer(scheme))
+            .service(tower::service_fn(|_: Request<Full<Bytes>>| async {
+                Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
+            }))
+    };
+    // Keyed on its signature: SendGrid.
+    let sendgrid = testing::preset("sendgrid-ecdsa").unwrap();
+    let (body, headers) = genuine(sendgrid, "x");
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    let sg = (sendgrid.scheme)(&(sendgrid.test_keys)().0, PUBLIC_URL).unwrap();
+    assert_eq!(service(sg).oneshot(req).await.unwrap().status(), StatusCode::OK);
+    // A stale delivery: 401.
+    let signer = (preset.signer)(&(preset.test_keys)().1, PUBLIC_URL).unwrap();
+    let (body, headers) = signer.sign_delivery(Bytes::from(preset_body(preset, "1234")), "1234", NOW - 3600);
+    let mut req = request("/webhooks", &[], body);
+    *req.headers_mut() = headers;
+    assert_eq!(
+        service(scheme()).oneshot(req).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let records = recent.snapshot();
+    let shown = serde_json::to_string(&records).unwrap();
+    // Newest first: the 401, then SendGrid's delivery.
+    let id = records[1].event_id.as_deref().unwrap();
+    assert!(id.starts_with("sig#") && id.len() == 4 + 16, "{id}");
+    assert!(!shown.contains("sig:"), "{shown}");
+    assert_eq!(records[0].reason.as_deref(), Some("timestamp_too_old"));
+    assert!(!shown.contains("3600"), "{shown}");
+}
+
+/// Row 10: `FileDeadLetters` is capped: past its size a letter is refused,
+/// so the delivery is `503` and released (nothing lost, disk not filled).
+#[tokio::test]
+async fn file_dead_letters_refuse_letters_past_their_cap() {
+    let dir = std::env::temp_dir().join(format!("tw-security-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("letters.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let file = FileDeadLetters::open(&path).unwrap().max_bytes(1500);
+    let guard = Arc::new(LruGuard::new(100));
+    let app = tower::ServiceBuilder::new()
+        .layer(
+            WebhookLayer::new(GitLab::new(Secret::new(GITLAB_TOKEN).unwrap()))
+                .guard(Arc::clone(&guard))
+                .dead_letters(file),
+        )
+        .service(tower::service_fn(permanent));
+    let mut statuses = Vec::new();
+    for n in 0..6 {
+        let status = app
+            .clone()
+            .oneshot(gitlab_delivery(&format!("evt-cap-{n}")))
+            .await
+            .unwrap()
+            .status();
+        statuses.push(status.as_u16());
+    }
+    let written = std::fs::metadata(&path).unwrap().len();
+    assert!(written <= 1500, "{written}");
+    assert!(statuses.contains(&200) && statuses.contains(&503), "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        FileDeadLetters::read(&path).unwrap().len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -14,9 +14,17 @@ use super::{DeadLetter, DeadLetterError, DeadLetterSink};
 ///
 /// The write runs on tokio's blocking pool. Read the file back with
 /// [`FileDeadLetters::read`].
+///
+/// The file is capped ([`max_bytes`](Self::max_bytes), default
+/// [`FileDeadLetters::DEFAULT_MAX_BYTES`]): a letter that would take it past
+/// the cap is refused, so the delivery is answered `503` and released for
+/// the sender's retry (nothing is lost) while the disk is not filled by a
+/// flood of deliveries that a handler marks permanent. Move or empty the
+/// file to make room.
 pub struct FileDeadLetters {
     path: PathBuf,
     file: Arc<Mutex<File>>,
+    max_bytes: u64,
 }
 
 impl FileDeadLetters {
@@ -31,7 +39,19 @@ impl FileDeadLetters {
         Ok(Self {
             path,
             file: Arc::new(Mutex::new(file)),
+            max_bytes: Self::DEFAULT_MAX_BYTES,
         })
+    }
+
+    /// The default cap on the file's size: 1 GiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
+
+    /// Caps the file at `bytes`: a letter that would take it past the cap is
+    /// refused (see the type's docs).
+    #[must_use]
+    pub fn max_bytes(mut self, bytes: u64) -> Self {
+        self.max_bytes = bytes;
+        self
     }
 
     /// The file's path.
@@ -57,8 +77,14 @@ impl FileDeadLetters {
     }
 }
 
-fn append(file: &Mutex<File>, line: &[u8]) -> std::io::Result<()> {
+fn append(file: &Mutex<File>, line: &[u8], max_bytes: u64) -> std::io::Result<()> {
     let mut file = file.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let len = file.metadata()?.len();
+    if len.saturating_add(line.len() as u64) > max_bytes {
+        return Err(std::io::Error::other(format!(
+            "the dead-letter file is full ({len} bytes, cap {max_bytes})"
+        )));
+    }
     file.write_all(line)?;
     file.sync_data()
 }
@@ -68,12 +94,13 @@ impl DeadLetterSink for FileDeadLetters {
         let mut line = letter.to_json_line().into_bytes();
         line.push(b'\n');
         let file = Arc::clone(&self.file);
+        let max_bytes = self.max_bytes;
         let written = match tokio::runtime::Handle::try_current() {
             Ok(runtime) => runtime
-                .spawn_blocking(move || append(&file, &line))
+                .spawn_blocking(move || append(&file, &line, max_bytes))
                 .await
                 .map_err(DeadLetterError::new)?,
-            Err(_) => append(&file, &line),
+            Err(_) => append(&file, &line, max_bytes),
         };
         written.map_err(DeadLetterError::new)
     }
@@ -83,6 +110,7 @@ impl fmt::Debug for FileDeadLetters {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FileDeadLetters")
             .field("path", &self.path)
+            .field("max_bytes", &self.max_bytes)
             .finish_non_exhaustive()
     }
 }

@@ -16,8 +16,9 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 use tracing::{Instrument, Span};
 
+use super::layer::BODY_IDLE_TIMEOUT;
 use super::layer::{Config, InboxMode};
-use super::load::{Refused, Slot};
+use super::load::{Load, Slot};
 use crate::dead_letter::{self, DeadLetter, DeadLetterError};
 use crate::event::{strip_declared, RequestHead};
 use crate::inbox::{Enqueued, Incoming, State};
@@ -231,23 +232,20 @@ where
     let (mut track, span) = Track::start(&config.observe);
     observe::Spanned::new(span, async move {
         // 0. Shed: past the limit, or once shutdown began, answer before
-        // reading anything or asking the guard.
-        let slot = match config.delivery.load.try_start() {
-            Ok(slot) => slot,
-            Err(Refused::Overloaded(limit)) => {
-                let response = reject(&config, &Rejection::Overloaded { limit }, None);
-                return Ok(track.rejected(response));
-            }
-            Err(Refused::ShuttingDown) => {
-                return Ok(track.rejected(reject(&config, &Rejection::ShuttingDown, None)))
-            }
+        // reading anything or asking the guard. A body still arriving after
+        // its first poll gives this slot back for a read slot, and takes a
+        // handler's slot again only once verified: stalled unverified bodies
+        // never hold one.
+        let mut slot = match config.delivery.load.try_start() {
+            Ok(slot) => Some(slot),
+            Err(refused) => return Ok(track.rejected(reject(&config, &refused.rejection(), None))),
         };
 
         // Steps 1 to 5 in a block: what they make (the bytes, the delivery,
         // the rebuilt request) is gone before the handler is awaited, and the
         // future does not keep room for it beside the later steps. No `.await`
         // may follow the rebuilt request inside the block.
-        let (held, forward) = {
+        let (held, forward, slot) = {
             // Cheap refusals (a missing signature header) before any byte
             // of the body is read.
             if let Err(rejection) = config.scheme.precheck(&parts.headers) {
@@ -255,7 +253,16 @@ where
             }
 
             // 1. Limit, and 2. buffer.
-            let bytes = match read_body(config.body_limit, config.body_timeout, &parts.headers, body).await {
+            let load = &config.delivery.load;
+            let read = read_body(
+                config.body_limit,
+                config.body_timeout,
+                load,
+                &mut slot,
+                &parts.headers,
+                body,
+            );
+            let bytes = match read.await {
                 Ok(bytes) => bytes,
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
             };
@@ -285,6 +292,12 @@ where
                     return Ok(track.answered(observe::Outcome::Handshake, response));
                 }
                 Err(rejection) => return Ok(track.rejected(reject(&config, &rejection, None))),
+            };
+            // Verified: a handler's slot, if the read gave it back (held
+            // through the store, in inbox mode, so that a drain waits for it).
+            let slot = match slot.take().map_or_else(|| config.delivery.load.try_start(), Ok) {
+                Ok(slot) => slot,
+                Err(refused) => return Ok(track.rejected(reject(&config, &refused.rejection(), None))),
             };
             // 4 and 5 in inbox mode: store, and acknowledge; a worker calls
             // the inner service. Boxed: the synchronous path's future keeps
@@ -344,7 +357,7 @@ where
                 Ok(call) => Forward::new(bound, call),
                 Err(panic) => Forward::Panicked { panic: Some(panic) },
             });
-            (held, forward)
+            (held, forward, slot)
         };
 
         // 5 and 6: run the handler and settle by its outcome, detached from
@@ -463,13 +476,30 @@ fn handler_bound(deadline: Option<Duration>, claim_lifetime: Option<Duration>) -
     }
 }
 
+/// A body that sent nothing for [`BODY_IDLE_TIMEOUT`].
+#[derive(Debug)]
+struct Stalled;
+
+impl std::fmt::Display for Stalled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no frame of the body within the idle timeout")
+    }
+}
+
+impl std::error::Error for Stalled {}
+
 /// The most time [`handler_bound`] keeps between a handler's bound and its claim's end.
 const CLAIM_MARGIN: Duration = Duration::from_secs(1);
 
-/// Steps 1 and 2: the body, read under the limit.
+/// Steps 1 and 2: the body, read under the limit. A body complete on the
+/// first poll keeps the handler's `slot`; one still arriving gives it back
+/// for a read slot (or is refused `503` when all are taken) and must come
+/// within the timeout, with no more than [`BODY_IDLE_TIMEOUT`] between frames.
 async fn read_body<B>(
     limit: usize,
     timeout: Option<Duration>,
+    load: &Arc<Load>,
+    slot: &mut Option<Slot>,
     headers: &HeaderMap,
     body: B,
 ) -> Result<Bytes, Rejection>
@@ -487,21 +517,29 @@ where
         return Err(Rejection::BodyTooLarge { limit });
     }
     // A single-frame body is not copied.
-    let mut collect = std::pin::pin!(collect(Limited::new(body, limit)));
-    let collected = match timeout {
-        // A body complete on the first poll (in memory, or already received)
-        // needs no timer.
-        Some(timeout) => match first_poll(collect.as_mut()).await {
-            Some(collected) => collected,
-            None => tokio::time::timeout(timeout, collect)
-                .await
-                .map_err(|_elapsed| Rejection::BodyTimeout { limit: timeout })?,
-        },
-        None => collect.await,
+    let idle = timeout.map(|timeout| timeout.min(BODY_IDLE_TIMEOUT));
+    let mut collect = std::pin::pin!(collect(Limited::new(body, limit), idle));
+    // A body complete on the first poll (in memory, or already received)
+    // needs no timer and no read slot.
+    let collected = match first_poll(collect.as_mut()).await {
+        Some(collected) => collected,
+        None => {
+            *slot = None;
+            let _reading = load.try_read().map_err(|refused| refused.rejection())?;
+            match timeout {
+                Some(timeout) => tokio::time::timeout(timeout, collect)
+                    .await
+                    .map_err(|_elapsed| Rejection::BodyTimeout { limit: timeout })?,
+                None => collect.await,
+            }
+        }
     };
     match collected {
         Ok(bytes) => Ok(bytes),
         Err(error) if error.is::<LengthLimitError>() => Err(Rejection::BodyTooLarge { limit }),
+        Err(error) if error.is::<Stalled>() => Err(Rejection::BodyTimeout {
+            limit: idle.unwrap_or(BODY_IDLE_TIMEOUT),
+        }),
         Err(error) => {
             tracing::debug!(%error, "reading the request body failed");
             Err(Rejection::BodyUnreadable)
@@ -514,18 +552,26 @@ where
 /// dropped. Unlike `BodyExt::collect`, which queues every frame and polls
 /// once more for the end, a body that says it has ended after its first
 /// frame (hyper's, once `Content-Length` bytes came; `Full`) is taken at once.
-async fn collect<B>(body: B) -> Result<Bytes, B::Error>
+async fn collect<B>(body: B, idle: Option<Duration>) -> Result<Bytes, BoxError>
 where
     B: Body,
     B::Data: Buf,
+    B::Error: Into<BoxError>,
 {
     let mut body = pin!(body);
     let mut first: Option<Bytes> = None;
     // Only a body of several frames allocates this.
     let mut rest: Vec<Bytes> = Vec::new();
     while !body.is_end_stream() {
-        let Some(frame) = body.frame().await else { break };
-        let Ok(mut data) = frame?.into_data() else {
+        // A frame that is ready arms no timer: `timeout` polls it first.
+        let frame = match idle {
+            Some(idle) => tokio::time::timeout(idle, body.frame())
+                .await
+                .map_err(|_elapsed| BoxError::from(Stalled))?,
+            None => body.frame().await,
+        };
+        let Some(frame) = frame else { break };
+        let Ok(mut data) = frame.map_err(Into::into)?.into_data() else {
             continue;
         };
         if !data.has_remaining() {

@@ -6,11 +6,9 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tower_layer::Layer;
 
 use super::load::{Load, Shutdown};
 use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
-use super::WebhookService;
 use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
 use crate::inbox::{ErasedInbox, InboxStore};
 use crate::observe::{self, Observer};
@@ -33,10 +31,19 @@ pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// deliveries in progress at once.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 1024;
 
+/// The default [read limit](WebhookLayer::concurrent_reads): unverified
+/// bodies read at once past their first poll.
+pub const DEFAULT_READ_LIMIT: usize = 256;
+
+/// The longest wait between two frames of a body (when the
+/// [body timeout](WebhookLayer::body_timeout) is longer): a body that stalls
+/// gives its read slot back within this.
+pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
+
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send + Sync>;
 
-/// A [`Layer`] that receives webhooks: it bounds and buffers the body,
+/// A [`Layer`](tower_layer::Layer) that receives webhooks: it bounds and buffers the body,
 /// verifies the signature, drops replays, and settles the replay guard by the
 /// inner service's outcome. See the [module docs](crate::layer) for the whole
 /// request path.
@@ -52,7 +59,7 @@ type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send 
 /// # Ok::<(), tower_webhook::SecretError>(())
 /// ```
 pub struct WebhookLayer<Sch, G = LruGuard> {
-    config: Config<Sch, G>,
+    pub(super) config: Config<Sch, G>,
 }
 
 /// Everything a service needs; every field is cheap to clone.
@@ -279,7 +286,7 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     /// went away. One more is answered `503` with `Retry-After`
     /// ([`Rejection::Overloaded`]) at once, before its body is read, without
     /// asking the replay guard or calling the handler; the sender retries
-    /// it. This bounds memory to about `limit × body_limit` for bodies, plus
+    /// it. This bounds memory to about `(limit + read limit) × body_limit` for bodies ([`concurrent_reads`](Self::concurrent_reads)), plus
     /// what the handlers hold, however large a burst a sender replays.
     ///
     /// The count, and this limit, are shared by every clone of the layer,
@@ -287,6 +294,26 @@ impl<Sch, G> WebhookLayer<Sch, G> {
     #[must_use]
     pub fn concurrency_limit(self, limit: usize) -> Self {
         self.config.delivery.load.set_limit(limit);
+        self
+    }
+
+    /// How many unverified bodies may be read at once (default
+    /// [`DEFAULT_READ_LIMIT`], at least 1), a budget apart from the
+    /// [handlers'](Self::concurrency_limit).
+    ///
+    /// A body complete on the first poll (a sender's, which writes its
+    /// request at once) keeps the handler's slot it was admitted with. One
+    /// still arriving gives that slot back and takes a read slot until it is
+    /// complete, which it must be within the [body timeout](Self::body_timeout)
+    /// and with no more than [`BODY_IDLE_TIMEOUT`] between frames; past this
+    /// limit it is answered `503` ([`Rejection::Overloaded`] with this limit)
+    /// at once. Once verified it takes a handler's slot again. So stalled
+    /// bodies that carry a signature header's name cannot make genuine
+    /// deliveries `503`, and bodies in memory stay bounded by about
+    /// `(concurrency limit + read limit) × body limit`.
+    #[must_use]
+    pub fn concurrent_reads(self, limit: usize) -> Self {
+        self.config.delivery.load.set_read_limit(limit);
         self
     }
 
@@ -564,17 +591,6 @@ impl<Sch, G> Clone for Config<Sch, G> {
             decode: self.decode.clone(),
             delivery: self.delivery.clone(),
             observe: self.observe.clone(),
-        }
-    }
-}
-
-impl<S, Sch, G> Layer<S> for WebhookLayer<Sch, G> {
-    type Service = WebhookService<S, Sch, G>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        WebhookService {
-            inner,
-            config: Arc::new(self.config.clone()),
         }
     }
 }

@@ -14,6 +14,10 @@ use tokio::sync::Notify;
 pub(crate) struct Load {
     limit: AtomicUsize,
     active: AtomicUsize,
+    /// Unverified bodies being read past their first poll, and their own
+    /// limit: a stalled body holds one of these, never a handler's slot.
+    read_limit: AtomicUsize,
+    reads: AtomicUsize,
     closed: AtomicBool,
     /// Woken when `active` drops to zero.
     idle: Notify,
@@ -31,11 +35,23 @@ pub(crate) enum Refused {
     ShuttingDown,
 }
 
+impl Refused {
+    /// The rejection that answers it.
+    pub(crate) fn rejection(&self) -> crate::Rejection {
+        match self {
+            Self::Overloaded(limit) => crate::Rejection::Overloaded { limit: *limit },
+            Self::ShuttingDown => crate::Rejection::ShuttingDown,
+        }
+    }
+}
+
 impl Load {
     pub(crate) fn new(limit: usize) -> Self {
         Self {
             limit: AtomicUsize::new(limit.max(1)),
             active: AtomicUsize::new(0),
+            read_limit: AtomicUsize::new(super::layer::DEFAULT_READ_LIMIT),
+            reads: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             idle: Notify::new(),
             cancel: Notify::new(),
@@ -49,6 +65,28 @@ impl Load {
 
     pub(crate) fn set_limit(&self, limit: usize) {
         self.limit.store(limit.max(1), Ordering::Relaxed);
+    }
+
+    pub(crate) fn read_limit(&self) -> usize {
+        self.read_limit.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_read_limit(&self, limit: usize) {
+        self.read_limit.store(limit.max(1), Ordering::Relaxed);
+    }
+
+    /// A slot for reading one unverified body that was not complete at
+    /// once, or `Overloaded` with the read limit. Never waits.
+    pub(crate) fn try_read(self: &Arc<Self>) -> Result<ReadSlot, Refused> {
+        let limit = self.read_limit();
+        self.reads
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |reads| {
+                (reads < limit).then_some(reads + 1)
+            })
+            .map_err(|_| Refused::Overloaded(limit))?;
+        Ok(ReadSlot {
+            load: Arc::clone(self),
+        })
     }
 
     /// A slot for one delivery, or why there is none. Never waits.
@@ -96,6 +134,17 @@ impl Load {
             }
             notified.await;
         }
+    }
+}
+
+/// One unverified body's place among the reads; freed on drop.
+pub(crate) struct ReadSlot {
+    load: Arc<Load>,
+}
+
+impl Drop for ReadSlot {
+    fn drop(&mut self) {
+        self.load.reads.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

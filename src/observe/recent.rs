@@ -18,8 +18,11 @@ use crate::event::IdAndType;
 /// It keeps metadata only: the time, scheme, event id and type (once
 /// verified), outcome, status, the rejection's reason and the step timings.
 /// Bodies are kept only with [`keep_bodies`](Self::keep_bodies). Headers are
-/// never kept, so neither are signatures; secrets are never seen by an
-/// observer at all. The memory is bounded: `capacity` records, each body cut
+/// never kept, so neither are signatures: an id that is a signature
+/// (`sig:<MAC>`) is kept as `sig#` and 16 hex digits of its SHA-256, and a
+/// `401` as its kind only (the outcome's label, such as
+/// `timestamp_too_old`, never the timestamp's age, which would tell the
+/// server's clock). Secrets are never seen by an observer at all. The memory is bounded: `capacity` records, each body cut
 /// to the configured length.
 ///
 /// Clones share the same records.
@@ -124,7 +127,28 @@ impl Observer for RecentDeliveries {
             }
             _ => None,
         };
-        let reason = report.rejection.map(ToString::to_string);
+        // A `401` is kept as its kind only: its full reason carries the
+        // timestamp's age, which would show the server's clock to whoever
+        // reads the page.
+        let reason = report.rejection.map(|rejection| {
+            if rejection.status() == http::StatusCode::UNAUTHORIZED {
+                report.outcome.label().to_owned()
+            } else {
+                rejection.to_string()
+            }
+        });
+        // A `sig:<MAC>` id is kept as a short hash: the page must not hand
+        // out a verified signature.
+        let hashed;
+        let event_id = match report.event_id {
+            Some(id) if id.starts_with("sig:") => {
+                use sha2::Digest as _;
+                let digest = hex::encode(sha2::Sha256::digest(id.as_bytes()));
+                hashed = format!("sig#{}", &digest[..16]);
+                Some(hashed.as_str())
+            }
+            other => other,
+        };
         let mut records = self.lock();
         // Once full, the oldest record's id buffer takes the new id and type:
         // no allocation for them, as ids of one sender are alike in length.
@@ -133,8 +157,8 @@ impl Observer for RecentDeliveries {
         } else {
             None
         };
-        let id = (report.event_id.is_some() || report.event_type.is_some()).then(|| {
-            let (id, event_type) = (report.event_id.unwrap_or_default(), report.event_type);
+        let id = (event_id.is_some() || report.event_type.is_some()).then(|| {
+            let (id, event_type) = (event_id.unwrap_or_default(), report.event_type);
             let needed = id.len() + event_type.map_or(0, str::len);
             match oldest {
                 // Not a buffer much larger than needed: one long type must

@@ -27,6 +27,14 @@ preset! {
     ///   is answered by the layer: `200` `text/plain` with the body's
     ///   `challenge` (absent: `400`). **`revocation`** is acknowledged with
     ///   `204` by the layer, without calling your handler.
+    /// - **The message type header is not signed.** Whoever holds a captured
+    ///   notification can resend it (within the tolerance, under its signed
+    ///   id) labelled `revocation`, which the layer acknowledges without
+    ///   calling the handler, or `webhook_callback_verification`, which
+    ///   echoes the body's `challenge` if it has one. The id is then spent only
+    ///   if the handler ran: a relabelled capture never consumes a real
+    ///   notification's id. Handlers must not trust the header; the body's
+    ///   `subscription.type` is signed.
     ///
     /// Source: dev.twitch.tv/docs/eventsub/handling-webhook-events;
     /// twitchdev/twitch-cli `forward_event.go`, `subscription_verify.go`.

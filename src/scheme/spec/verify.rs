@@ -13,6 +13,7 @@ use super::rules::{
     AnswerRule, HandshakeRule, Part, SignatureRule, Src, TimestampRule, TriggerRule, TsRule, MAX_PARTS,
 };
 use super::Spec;
+use crate::key::algorithm::Algorithm;
 use crate::key::ring::{Candidates, Matched, Sig, MAX_SIGNATURES};
 use crate::rejection::Rejection;
 use crate::scheme::decode::Decoding;
@@ -88,6 +89,16 @@ impl Spec {
             }
             if n == 0 {
                 continue;
+            }
+            // An asymmetric check costs 50-500 µs of CPU per signature and
+            // key: an unkeyed sender could make one request cost a
+            // signature list's worth. A rotation needs a signature per key;
+            // more than one beyond that is no sender's, and refused unchecked.
+            let asymmetric = !matches!(version.algorithm, Algorithm::HmacSha256 | Algorithm::HmacSha1);
+            if asymmetric && n > self.keys.count(version.algorithm) + 1 {
+                return Err(Rejection::MalformedSignature {
+                    reason: "more asymmetric signatures than keys + 1",
+                });
             }
             if let Some(m) = self.keys.verify(version.algorithm, parts, &mine[..n]) {
                 verified |= 1 << index;
