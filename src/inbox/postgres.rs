@@ -239,12 +239,21 @@ impl InboxStore for PostgresInbox {
     }
 
     /// Resolves at the next notification of new work from any replica (or
-    /// at once if one came since the last lease began), or after `poll`.
+    /// at once if one came since the last lease began, once: the caller
+    /// leases now or waits for the next), or after `poll`.
     fn wait_for_work(&self, poll: Duration) -> impl Future<Output = ()> + Send {
         let mut woken = self.shared.wake.subscribe();
-        let seen = self.shared.leased_at.load(Ordering::Relaxed);
+        let shared = &*self.shared;
+        let seen = shared.leased_at.load(Ordering::Relaxed);
         async move {
-            if *woken.borrow_and_update() != seen {
+            let now = *woken.borrow_and_update();
+            if now != seen {
+                // Seen: a worker whose handlers are all busy skips the lease
+                // and waits again, and must then wait, not spin (a spinning
+                // worker task starved its own handlers' tasks of the thread).
+                let _ = shared
+                    .leased_at
+                    .compare_exchange(seen, now, Ordering::Relaxed, Ordering::Relaxed);
                 return;
             }
             let _ = tokio::time::timeout(poll, woken.changed()).await;
