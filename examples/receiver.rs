@@ -877,6 +877,19 @@ impl InboxBackend {
         }
     }
 
+    /// How many handlers the worker runs at once: 32 (the worker's
+    /// default), but with PostgreSQL half the store's pool, since each
+    /// handler holds a connection for its transaction: the other half stays
+    /// free for enqueues, leases and settles, so that slow handlers never
+    /// hold up acknowledgements.
+    fn handlers(&self) -> usize {
+        match self {
+            Self::Sqlite(_) => 32,
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => tower_webhook::inbox::DEFAULT_POOL_SIZE / 2,
+        }
+    }
+
     /// The PostgreSQL store, if it is one.
     #[cfg(feature = "postgres")]
     pub fn postgres(&self) -> Option<&PostgresInbox> {
@@ -1192,7 +1205,8 @@ pub fn receiver_with_inbox(config: &Config, store: Option<Arc<InboxBackend>>) ->
                 .map_err(|error| error.to_string())?
                 .max_attempts(settings.max_attempts)
                 .lease_time(settings.lease)
-                .backoff(Backoff::new(settings.backoff, Duration::from_secs(3600))),
+                .backoff(Backoff::new(settings.backoff, Duration::from_secs(3600)))
+                .concurrency(store.handlers()),
             store,
             retention: settings.retention,
         }),

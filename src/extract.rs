@@ -95,6 +95,56 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Typed events
+//!
+//! The `Webhook<T>` extractor (feature `axum`, on by default) deserializes the verified bytes into your type and gives the scheme's id, type and timestamp beside it. A payload that is not JSON is answered `400`, JSON of the wrong shape `422` (behind the layer both become [dead letters](crate::layer#delivery-guarantees-disconnects-bursts-poison-events-shutdown)), and a route that is not behind `WebhookLayer` `500`: never an unverified pass-through. Give your enum a catch-all variant, so that an event type the sender adds later is acknowledged instead of retried for days, and say whether a failure is worth a retry:
+//!
+//! ```rust
+//! use axum::{routing::post, Router};
+//! use tower_webhook::{extract::Webhook, handler::HandlerError, scheme::Spec, Secret, WebhookLayer};
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(rename_all = "camelCase")]
+//! struct Order {
+//!     order_id: String,
+//!     status: String,
+//! }
+//!
+//! #[derive(serde::Deserialize)]
+//! #[serde(tag = "type")]
+//! enum PetstoreEvent {
+//!     #[serde(rename = "order.created")]
+//!     OrderCreated { data: Order },
+//!     #[serde(other)]
+//!     Unknown,
+//! }
+//!
+//! async fn webhook(Webhook { event, verified }: Webhook<PetstoreEvent>) -> Result<(), HandlerError> {
+//!     match event {
+//!         // Will never validate: 200, recorded as processed, the sender stops.
+//!         PetstoreEvent::OrderCreated { data } if data.order_id.is_empty() => {
+//!             Err(HandlerError::permanent("order without an id"))
+//!         }
+//!         PetstoreEvent::OrderCreated { data } => {
+//!             println!("{}: new order {} ({})", verified.id(), data.order_id, data.status);
+//!             Ok(())
+//!         }
+//!         // A type added later: acknowledged.
+//!         PetstoreEvent::Unknown => Ok(()),
+//!     }
+//! }
+//!
+//! fn app(secret: &str) -> Result<Router, tower_webhook::SecretError> {
+//!     Ok(Router::new()
+//!         .route("/webhooks", post(webhook))
+//!         .layer(WebhookLayer::new(Spec::petstore(Secret::new(secret)?))))
+//! }
+//! ```
+//!
+//! To parse each payload once, tell the layer the type the handler takes: `WebhookLayer::new(scheme).decode_as::<PetstoreEvent>()`. The layer then decodes the verified bytes into a `PetstoreEvent` and reads the id and type as that parse goes by them, instead of walking the body for them before the extractor parses it again; the extractor takes the decoded value. Every answer stays the same: a body that does not decode is walked and refused as without it, and the id and type are taken from the parse only when they are certain to be what the walk reads (a repeated `id` is still `400`). `examples/receiver.rs` does this for the Petstore.
+//!
+//! `HandlerError::retryable(e)` answers `500` and releases the event, so the sender's retry is processed (a database outage); `HandlerError::permanent(e)` answers `200` (or the status you pick with `with_status`) and records the event as processed, so the sender stops retrying (data that will never validate). Either way the body is a short fixed text and the error goes to the log. Without axum, `handler::Dispatcher` routes events by type to async handlers as a plain tower service; each handler takes any `Deserialize` payload type (the article's `Event<T>` envelope, GitHub's or Stripe's own payloads, `serde_json::Value`), optionally followed by the `Verified` delivery for the id and type the scheme read from headers.
 
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};

@@ -40,12 +40,15 @@ type Body = UnsyncBoxBody<Bytes, BoxError>;
 /// Builds a scheme.
 type SchemeFn = Arc<dyn Fn() -> Box<dyn Scheme> + Send + Sync>;
 
+/// Signs `body` for event `id` at `timestamp`: the headers a sender sends.
+type SignFn = Arc<dyn Fn(&[u8], &str, i64) -> HeaderMap + Send + Sync>;
+
 /// A scheme and its sender.
 struct Preset {
     name: &'static str,
     scheme: SchemeFn,
     /// The headers its sender sends with `body` for event `id` at `timestamp`.
-    sign: Arc<dyn Fn(&[u8], &str, i64) -> HeaderMap + Send + Sync>,
+    sign: SignFn,
     signature: &'static str,
     /// Where the event id travels, when it is a header.
     id_header: Option<&'static str>,

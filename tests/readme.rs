@@ -113,3 +113,55 @@ fn the_quickstart_blocks_are_the_quickstart_crate_that_ci_builds() {
     let ci = read(".ci/run");
     assert!(ci.contains("(cd quickstart && cargo fmt -- --check && cargo build --locked)"));
 }
+
+#[test]
+fn the_readme_is_a_front_door_that_links_every_provider_to_its_rustdoc() {
+    let readme = read("README.md");
+    // The sections others keep up to date stay where readers look for them.
+    for heading in [
+        "## Security considerations",
+        "## Several replicas",
+        "## Performance",
+        "## Status codes",
+    ] {
+        assert!(
+            readme.lines().any(|line| line.starts_with(heading)),
+            "{heading} is gone"
+        );
+    }
+    // No table wider than a screen: the provider table lives in rustdoc.
+    for line in readme.lines().filter(|line| line.starts_with("|---")) {
+        assert!(
+            line.matches('|').count() <= 5,
+            "a table of more than 4 columns: {line}"
+        );
+    }
+    let scheme_docs = read("src/scheme/mod.rs");
+    assert!(
+        scheme_docs.contains("//! # Providers"),
+        "the provider table is in the scheme module's docs"
+    );
+    // Every preset the crate exports is linked from the README to its page.
+    let providers = section(&readme, "## Providers");
+    let exports = read("src/scheme/provider/mod.rs");
+    let mut presets = Vec::new();
+    for line in exports.lines().filter(|line| line.starts_with("pub use self::")) {
+        let names = line.rsplit("::").next().unwrap().trim_end_matches(';');
+        let names = names.trim_matches(|c| c == '{' || c == '}');
+        presets.extend(
+            names
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty() && !name.ends_with("Endpoint"))
+                .map(str::to_owned),
+        );
+    }
+    assert!(presets.len() >= 30, "{presets:?}");
+    for preset in presets {
+        let page = |kind: &str| format!("scheme/{kind}.{preset}.html");
+        assert!(
+            providers.contains(&page("struct")) || providers.contains(&page("type")),
+            "{preset} has no link to its rustdoc page in the README"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use super::{DeadLetter, DeadLetterError, DeadLetterSink};
 /// reason, whatever the sink.)
 ///
 /// Memory does not survive a restart: it is for seeing dead letters in the
-/// log and in tests. Use [`FileDeadLetters`] or a sink of your own to keep them.
+/// log and in tests. Use [`FileDeadLetters`](super::FileDeadLetters) or a sink of your own to keep them.
 pub struct MemoryDeadLetters {
     capacity: usize,
     letters: Mutex<VecDeque<DeadLetter>>,

@@ -118,6 +118,77 @@
 //!   `Proxy-Authorization` and `Cookie` are dropped, as from dead letters.
 //!   Signature headers are kept (they are not secret). The file holds
 //!   payloads: protect it like any store of them.
+//!
+//! # Inbox mode: durable processing
+//!
+//! In the synchronous mode the sender's 2xx means "the handler succeeded", and every guarantee is borrowed from the sender: it must keep its connection open and retry when told to. Real senders stop waiting after a few seconds (LINE 2 s, Slack and Zoom 3 s, Shopify 5 s, GitHub 10 s), GitHub never redelivers by itself, and a process that dies mid-handler loses the work in progress. Inbox mode stores every verified delivery before acknowledging it, then processes it from a worker:
+//!
+//! ```rust,no_run
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use axum::{body::Body, routing::post, Router};
+//! use tower_webhook::inbox::{InboxWorker, SqliteInbox};
+//! use tower_webhook::{extract::Webhook, scheme::GitHub, Secret, WebhookLayer};
+//!
+//! async fn on_event(Webhook { event, .. }: Webhook<serde_json::Value>) {
+//!     println!("{}", event["action"]);
+//! }
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let store = Arc::new(SqliteInbox::open("inbox.sqlite3")?);
+//!     let layer = WebhookLayer::new(GitHub::new(Secret::new("It's a Secret to Everybody")?)).inbox(Arc::clone(&store));
+//!     // The worker runs the handlers; the layer goes in front of them for the sender.
+//!     let handlers = Router::new().route("/webhooks", post(on_event));
+//!     let worker = InboxWorker::<Body, _>::new(&layer, handlers.clone())?.max_attempts(8).spawn();
+//!     let app = handlers.layer(layer);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app)
+//!         .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+//!         .await?;
+//!     // Running handlers finish; the rest are released for the next start, uncharged.
+//!     worker.drain(Duration::from_secs(25)).await;
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `cargo run --example receiver` does the same with `INBOX_URL=sqlite:inbox.sqlite3`.
+//!
+//! **Which mode.** Pick inbox mode when the sender times out quickly, never retries (GitHub), or the handler is slow or calls something that fails for minutes at a time. Pick the synchronous mode when the handler must answer the sender (Twilio's TwiML, a Slack slash command's reply), or when you want the sender's dashboard to show your handler's failures.
+//!
+//! | | synchronous | inbox |
+//! |---|---|---|
+//! | the sender's 2xx means | the handler succeeded | the delivery is stored durably |
+//! | dedup | the replay guard (`LruGuard`, `RedisGuard`) | the store's unique replay keys (the event id, and the scheme's extra key) |
+//! | handler fails, panics, times out | non-2xx: the sender retries | the worker retries: exponential backoff with jitter (5 s, doubling, at most 1 h), up to 8 attempts within 3 days, then dead |
+//! | never processable (`HandlerError::permanent`, a payload that does not fit) | a dead letter, `200` | a dead record with its reason, requeued by hand |
+//! | process dies mid-handler | the sender's retry, if it retries | the record's lease lapses; the next worker takes it over |
+//!
+//! The replay guard, the dead-letter sink and `decode_as` are not used in inbox mode. Handshakes (Slack, Zoom, Twitch, Discord PING, Meta GET) stay synchronous and are never stored. The body limit, body timeout, load shedding and verification are unchanged.
+//!
+//! **Status codes in inbox mode.** Everything the layer refuses before storing is answered as in the [table above](crate#status-codes) (`413`, `408`, `400`, `401`, `503` shed). Then:
+//!
+//! | situation | status | handler called |
+//! |---|---|---|
+//! | verified and stored | 200 `{"received":true}` (`inbox_ack_status` picks another 2xx) | later, by the worker |
+//! | the inbox knows the event: pending, running, retrying, done or dead (or purged, while its key is kept) | the same 2xx, `{"duplicate":true}`; never `409` | no |
+//! | the store failed | 503 with `Retry-After`; nothing acknowledged | no |
+//!
+//! **Guarantees, and their limits.**
+//! - An acknowledged delivery is on disk: `SqliteInbox` commits with WAL and `synchronous=FULL` before the layer answers, so it survives a crash, a `kill -9` and a power cut (as far as the disk keeps what it says it wrote). It does not survive the loss of the disk.
+//! - The handler runs **at least once** per event. A process that dies between the handler's side effect and marking the record done runs it again after restart. Make effects idempotent by event id, or commit the effect with the settle: `SqliteInbox::settle_with(id, token, Settle::Done, |conn| ...)` runs your SQL in the same transaction as the "done" mark, and refuses it if another worker took the record over, so the effect happens **exactly once** (the worker puts the record's `id` and `token` in the request's `inbox::Attempt` extension).
+//! - Dedup lasts as long as the replay keys are kept: at least the key retention (default 7 days) after the delivery was stored, longer than senders retry (Stripe 3 days, WhatsApp 7). Purge periodically (`store.purge(Retention::both(..))`; the example does it hourly with `INBOX_RETENTION_HOURS`).
+//! - Attempts are counted when a worker takes a record, so an event that crashes the process every time ends dead ("lease expired at attempt N") instead of looping.
+//! - `SqliteInbox` serves one machine (one writer process per file). Several replicas need a shared store (PostgreSQL, next).
+//!
+//! **Operating it.** The inbox is one SQLite file (with its `-wal` and `-shm` companions while open). Back it up with SQLite's own tools while the receiver runs (`sqlite3 inbox.sqlite3 ".backup backup.sqlite3"`, or `VACUUM INTO`), never by copying the file alone. Look inside with the `sqlite3` CLI:
+//!
+//! ```text
+//! sqlite3 inbox.sqlite3 "SELECT state, count(*) FROM inbox_records GROUP BY state"   -- 0 pending, 1 running, 2 retrying, 3 done, 4 dead
+//! sqlite3 inbox.sqlite3 "SELECT id, event_id, attempts, last_error FROM inbox_records WHERE state = 4"
+//! ```
+//!
+//! Bodies are stored as BLOBs byte for byte and headers in an encoded BLOB; `Authorization`, `Proxy-Authorization` and `Cookie` are never stored. The file holds payloads: protect it like any store of them. Requeue a dead record from the example's admin page, or with `InboxStore::requeue`.
 
 mod backoff;
 // The byte-for-byte header encoding of the stores that keep records outside memory.

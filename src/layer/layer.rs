@@ -6,11 +6,9 @@ use bytes::Bytes;
 use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde::de::DeserializeOwned;
-use tower_layer::Layer;
 
 use super::load::{Load, Shutdown};
 use super::log::{RejectionLog, DEFAULT_REJECTION_LOG_INTERVAL};
-use super::WebhookService;
 use crate::dead_letter::{DeadLetterSink, ErasedSink, MemoryDeadLetters};
 use crate::inbox::{ErasedInbox, InboxStore};
 use crate::observe::{self, Observer};
@@ -45,7 +43,7 @@ pub const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send + Sync>;
 
-/// A [`Layer`] that receives webhooks: it bounds and buffers the body,
+/// A [`Layer`](tower_layer::Layer) that receives webhooks: it bounds and buffers the body,
 /// verifies the signature, drops replays, and settles the replay guard by the
 /// inner service's outcome. See the [module docs](crate::layer) for the whole
 /// request path.
@@ -61,7 +59,7 @@ type RejectionResponse = Arc<dyn Fn(&Rejection) -> Response<Full<Bytes>> + Send 
 /// # Ok::<(), tower_webhook::SecretError>(())
 /// ```
 pub struct WebhookLayer<Sch, G = LruGuard> {
-    config: Config<Sch, G>,
+    pub(super) config: Config<Sch, G>,
 }
 
 /// Everything a service needs; every field is cheap to clone.
@@ -593,17 +591,6 @@ impl<Sch, G> Clone for Config<Sch, G> {
             decode: self.decode.clone(),
             delivery: self.delivery.clone(),
             observe: self.observe.clone(),
-        }
-    }
-}
-
-impl<S, Sch, G> Layer<S> for WebhookLayer<Sch, G> {
-    type Service = WebhookService<S, Sch, G>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        WebhookService {
-            inner,
-            config: Arc::new(self.config.clone()),
         }
     }
 }

@@ -106,16 +106,53 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! # Delivery guarantees: disconnects, bursts, poison events, shutdown
+//!
+//! - **Disconnects.** GitHub waits 10 s, Shopify 5 s, Svix 15 s. When a sender gives up, the handler runs on (moved onto the tokio runtime as a task of its own) and its outcome settles the event; the retry finds it done (`200` duplicate) or in flight (`409`). A detached handler counts against the concurrency limit until it ends. `WebhookLayer::cancel_on_disconnect(true)` restores cancellation.
+//! - **Bursts.** `WebhookLayer::concurrency_limit(n)` (default 1024) bounds deliveries in progress; past it, `503` with `Retry-After` at once, nothing read, the guard not asked. Senders retry `503`; nothing is lost.
+//! - **Poison events.** A verified delivery marked never processable (the extractor's `400`/`422`, `HandlerError::permanent`, or any response carrying `PermanentFailure`) is stored in a `DeadLetterSink` with its raw bytes, headers, id, type and reason, then committed and acknowledged (`dead_letter_status`, default `200`). The default `MemoryDeadLetters` keeps the last 1000 and the layer logs each at `error`; `FileDeadLetters` appends JSON lines synced to disk; `RedisDeadLetters` (feature `redis`) keeps them in one Redis list for every replica. Once fixed, `dead_letter::rerun(&letter, service)` hands a letter to the handler again.
+//! - **Shutdown.** `layer.shutdown_handle()` gives a `Shutdown`; after the server stops accepting, `shutdown.drain(timeout).await` refuses new deliveries (`503`), waits for the ones in progress, cancels and releases whatever is still running at the timeout, and reports how many completed.
+//!
+//! ```rust,no_run
+//! use std::time::Duration;
+//! use axum::{routing::post, Router};
+//! use tower_webhook::dead_letter::FileDeadLetters;
+//! use tower_webhook::{scheme::Spec, Secret, WebhookLayer};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     let layer = WebhookLayer::new(Spec::petstore(Secret::new("petstore secret")?))
+//!         .concurrency_limit(256)
+//!         .deadline(Duration::from_secs(8))
+//!         .dead_letters(FileDeadLetters::open("dead-letters.jsonl")?);
+//!     let shutdown = layer.shutdown_handle();
+//!     let app = Router::new().route("/webhooks", post(|| async {})).layer(layer);
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app)
+//!         .with_graceful_shutdown(async { tokio::signal::ctrl_c().await.unwrap_or(()) })
+//!         .await?;
+//!     // No new connections; handlers whose sender went away may still run.
+//!     let drained = shutdown.drain(Duration::from_secs(25)).await;
+//!     println!("{} drained, {} cancelled", drained.completed, drained.cancelled);
+//!     Ok(())
+//! }
+//! ```
+//!
+//! `cargo run --example receiver` shows all four: `MAX_CONCURRENT_HANDLERS`, `HANDLER_DELAY_MS` (the handler waits after its work, so a sender with a short timeout gives up first), dead letters in its log, and the drain count on Ctrl-C.
 
+mod answer;
+mod body;
 mod future;
 #[allow(clippy::module_inception)]
 mod layer;
 mod load;
 mod log;
 mod service;
+mod settle;
 
-pub(crate) use self::future::{panic_message, CatchUnwind};
-pub use self::future::{ResponseBody, ResponseFuture};
+pub use self::body::ResponseBody;
+pub use self::future::ResponseFuture;
 pub use self::layer::{
     WebhookLayer, BODY_IDLE_TIMEOUT, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_READ_LIMIT,
@@ -123,3 +160,4 @@ pub use self::layer::{
 pub use self::load::{Drained, Shutdown};
 pub use self::log::DEFAULT_REJECTION_LOG_INTERVAL;
 pub use self::service::WebhookService;
+pub(crate) use self::settle::{panic_message, CatchUnwind};

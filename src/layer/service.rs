@@ -6,10 +6,12 @@ use bytes::{Buf, Bytes};
 use http::{Request, Response};
 use http_body::Body;
 use http_body_util::Full;
+use tower_layer::Layer;
 use tower_service::Service;
 
-use super::future::{self, ResponseBody, ResponseFuture};
-use super::layer::Config;
+use super::body::ResponseBody;
+use super::future::{self, ResponseFuture};
+use super::layer::{Config, WebhookLayer};
 use crate::replay::ReplayGuard;
 use crate::scheme::Scheme;
 use crate::BoxError;
@@ -25,6 +27,19 @@ use crate::BoxError;
 pub struct WebhookService<S, Sch, G> {
     pub(crate) inner: S,
     pub(crate) config: Arc<Config<Sch, G>>,
+}
+
+/// Here rather than beside [`WebhookLayer`], so that the layer's file does not
+/// import the service's, which imports the layer's configuration.
+impl<S, Sch, G> Layer<S> for WebhookLayer<Sch, G> {
+    type Service = WebhookService<S, Sch, G>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        WebhookService {
+            inner,
+            config: Arc::new(self.config.clone()),
+        }
+    }
 }
 
 impl<S, Sch, G, ReqBody, ResBody> Service<Request<ReqBody>> for WebhookService<S, Sch, G>

@@ -30,7 +30,8 @@
 //!
 //! ```
 //! use std::convert::Infallible;
-//! //! use http::{Request, Response, StatusCode};
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
 //! use http_body_util::Full;
 //! use tower::{service_fn, ServiceBuilder, ServiceExt};
 //! use tower_webhook::{scheme::Spec, testing, Secret, WebhookLayer};
@@ -475,14 +476,6 @@ tuple_observer!(A B);
 tuple_observer!(A B C);
 tuple_observer!(A B C D);
 
-/// The default [`Scheme::name`](crate::Scheme::name): the type's own name,
-/// without its path and generic arguments (`tower_webhook::scheme::GitHub`
-/// → `GitHub`). A slice of the static type name, so still a closed set.
-pub(crate) fn type_label(type_name: &'static str) -> &'static str {
-    let path = type_name.split('<').next().unwrap_or(type_name);
-    path.rsplit("::").next().unwrap_or(path)
-}
-
 pub(crate) fn micros(duration: Duration) -> u64 {
     u64::try_from(duration.as_micros()).unwrap_or(u64::MAX)
 }
@@ -503,13 +496,6 @@ mod tests {
             );
         }
         assert_eq!(seen.len(), Outcome::ALL.len());
-    }
-
-    #[test]
-    fn type_label_strips_path_and_generics() {
-        assert_eq!(type_label("tower_webhook::scheme::GitHub"), "GitHub");
-        assert_eq!(type_label("my::Scheme<other::Thing<u8>>"), "Scheme");
-        assert_eq!(type_label("Plain"), "Plain");
     }
 
     #[test]

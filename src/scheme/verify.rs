@@ -51,7 +51,7 @@ pub trait Scheme: Send + Sync + 'static {
     /// path (`GitHub`, `Spec`, `StandardWebhooks`);
     /// [`WebhookLayer::scheme_name`](crate::WebhookLayer::scheme_name) overrides it.
     fn name(&self) -> &'static str {
-        crate::observe::type_label(std::any::type_name::<Self>())
+        type_label(std::any::type_name::<Self>())
     }
 
     /// Request headers that carry a credential rather than a signature
@@ -107,5 +107,25 @@ impl<T: Scheme + ?Sized> Scheme for Arc<T> {
 
     fn name(&self) -> &'static str {
         (**self).name()
+    }
+}
+
+/// The default [`Scheme::name`]: the type's own name,
+/// without its path and generic arguments (`tower_webhook::scheme::GitHub`
+/// → `GitHub`). A slice of the static type name, so still a closed set.
+pub(crate) fn type_label(type_name: &'static str) -> &'static str {
+    let path = type_name.split('<').next().unwrap_or(type_name);
+    path.rsplit("::").next().unwrap_or(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_label_strips_path_and_generics() {
+        assert_eq!(type_label("tower_webhook::scheme::GitHub"), "GitHub");
+        assert_eq!(type_label("my::Scheme<other::Thing<u8>>"), "Scheme");
+        assert_eq!(type_label("Plain"), "Plain");
     }
 }

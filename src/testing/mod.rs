@@ -39,11 +39,13 @@
 /// The inbox-store conformance suite, for your own
 /// [`InboxStore`](crate::inbox::InboxStore): see the module.
 pub mod inbox;
+mod json;
 mod registry;
 pub mod replay_guard;
 mod request;
 mod signer;
 
+pub use self::json::JsonFields;
 pub use self::registry::{preset, presets, BoxScheme, BoxSigner, IdSource, Preset, SignatureSource};
 pub use self::request::{now, signed_request, signed_request_at, SignedRequest, VerifyHeaders};
 pub use self::signer::{Signer, SigningKey};

@@ -156,9 +156,34 @@ impl<T> PostgresInboxBuilder<T> {
         let prepare = async {
             let mut conn = pool.get().await.map_err(InboxError::new)?;
             if self.create_tables {
-                let tx = conn.transaction().await.map_err(InboxError::new)?;
-                tx.batch_execute(&sql.migration).await.map_err(InboxError::new)?;
-                tx.commit().await.map_err(InboxError::new)
+                let installed = conn
+                    .query_one(&sql.installed, &[])
+                    .await
+                    .map_err(InboxError::new)?;
+                if installed.get::<_, Option<bool>>(0) == Some(true) {
+                    return Ok(());
+                }
+                // A replica that migrates while another serves can still
+                // deadlock with it; the server then cancels one side, and
+                // when it is this one, it tries again.
+                let mut tries = 0;
+                loop {
+                    let tx = conn.transaction().await.map_err(InboxError::new)?;
+                    let migrated = match tx.batch_execute(&sql.migration).await {
+                        Ok(()) => tx.commit().await,
+                        Err(error) => Err(error),
+                    };
+                    match migrated {
+                        Err(error)
+                            if tries < 3
+                                && error.code()
+                                    == Some(&tokio_postgres::error::SqlState::T_R_DEADLOCK_DETECTED) =>
+                        {
+                            tries += 1;
+                        }
+                        migrated => break migrated.map_err(InboxError::new),
+                    }
+                }
             } else {
                 // Preparing a statement checks that its tables exist.
                 conn.prepare_cached(&sql.get)

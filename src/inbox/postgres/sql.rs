@@ -64,6 +64,12 @@ pub(crate) struct Sql {
     pub(crate) schema: String,
     pub(crate) prefix: String,
     pub(crate) migration: String,
+    /// Whether every table, sequence and index of the migration exists
+    /// (one boolean): `open` skips the migration then, so that a replica
+    /// starting beside running ones takes no table lock (`CREATE INDEX IF
+    /// NOT EXISTS` locks its table before it looks, and deadlocked with a
+    /// running replica's purge).
+    pub(crate) installed: String,
     /// The notification's payload: the records table's name.
     pub(crate) payload: String,
     /// Tells the listeners there is work (a simple-query batch).
@@ -158,6 +164,24 @@ CREATE TABLE IF NOT EXISTS {keys} (\n\
 );\n\
 CREATE INDEX IF NOT EXISTS \"{prefix}inbox_keys_record\" ON {keys} (record_id);\n\
 CREATE INDEX IF NOT EXISTS \"{prefix}inbox_keys_orphaned\" ON {keys} (stored_at) WHERE record_id IS NULL;\n"
+        );
+
+        let objects: Vec<String> = [
+            ids.clone(),
+            records.clone(),
+            keys.clone(),
+            format!("\"{schema}\".\"{prefix}inbox_records_due\""),
+            format!("\"{schema}\".\"{prefix}inbox_records_finished\""),
+            format!("\"{schema}\".\"{prefix}inbox_records_state\""),
+            format!("\"{schema}\".\"{prefix}inbox_keys_record\""),
+            format!("\"{schema}\".\"{prefix}inbox_keys_orphaned\""),
+        ]
+        .iter()
+        .map(|name| format!("'{name}'"))
+        .collect();
+        let installed = format!(
+            "SELECT bool_and(to_regclass(name) IS NOT NULL) FROM unnest(ARRAY[{}]::text[]) AS name",
+            objects.join(", ")
         );
 
         // One statement, so one round trip and one implicit transaction. A
@@ -284,6 +308,7 @@ SELECT found.state, (SELECT count(*) FROM revived) FROM found"
             schema: schema.to_owned(),
             prefix: prefix.to_owned(),
             migration,
+            installed,
             payload,
             notify,
             enqueue,
@@ -314,6 +339,18 @@ mod tests {
         let public = Sql::new("public", "").unwrap();
         assert!(public.migration.contains("\"public\".\"inbox_keys\""));
         assert!(!public.migration.contains("CREATE SCHEMA"));
+        // The installed check names every object the migration creates.
+        let created = sql.migration.matches(" IF NOT EXISTS ").count() - 1;
+        assert_eq!(
+            sql.installed.matches("'\"webhooks\".").count(),
+            created,
+            "{}",
+            sql.installed
+        );
+        for name in sql.installed.split('\'').skip(1).step_by(2) {
+            let (_, table) = name.split_once('.').unwrap();
+            assert!(sql.migration.contains(table), "{name}");
+        }
 
         for (schema, prefix) in [
             ("", "x"),
