@@ -19,7 +19,8 @@ use tower::ServiceExt;
 use tower_webhook::dead_letter::{FileDeadLetters, MemoryDeadLetters};
 use tower_webhook::inbox::{InboxStore as _, MemoryInbox, RecordId};
 use tower_webhook::scheme::{
-    Algorithm, ConfigError, Discord, DiscordEndpoint, Encoding, GitLab, Scheme, Spec, TemplateError, Twilio,
+    Algorithm, ConfigError, Discord, DiscordEndpoint, Encoding, GitLab, PagerDuty, Scheme, Spec,
+    TemplateError, Twilio,
 };
 use tower_webhook::testing::{self, IdSource, Preset, Sign as _, SignatureSource};
 use tower_webhook::{LruGuard, PermanentFailure, Secret, Verified, WebhookLayer};
@@ -295,6 +296,34 @@ async fn twilio_captured_delivery_under_a_fresh_token_is_dropped() {
         assert_eq!(status, StatusCode::OK, "{token}");
     }
     assert_eq!(calls.load(Ordering::SeqCst), 1, "the handler ran once");
+}
+
+/// Row 9: PagerDuty's replay key by default is the unsigned `X-Webhook-Id`,
+/// so a captured delivery resent under a fresh one is processed again; the
+/// signed mode, `PagerDuty::keyed_by_event_id`, keys on the body's signed
+/// `event.id`, and the resend is a duplicate.
+#[tokio::test]
+async fn pagerduty_signed_mode_drops_a_capture_resent_under_a_fresh_webhook_id() {
+    let secret = "pagerduty-security-test-secret";
+    let body = r#"{"event":{"id":"01BWDWL3NYY7LUFPZCC28QUCMK","event_type":"incident.triggered"}}"#;
+    for (scheme, handled) in [
+        (PagerDuty::new(Secret::new(secret).unwrap()), 3),
+        (PagerDuty::keyed_by_event_id(Secret::new(secret).unwrap()), 1),
+    ] {
+        let signed = scheme.sign_headers(body.as_bytes(), "webhook-1", NOW);
+        let guard = Arc::new(LruGuard::new(100));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let service = counting(layer(Box::new(scheme), LIMIT, &guard), &calls);
+        for webhook_id in ["webhook-1", "webhook-2", "webhook-3"] {
+            let mut req = request("/webhooks", &[], body);
+            *req.headers_mut() = signed.clone();
+            req.headers_mut()
+                .insert("x-webhook-id", HeaderValue::from_static(webhook_id));
+            let status = service.clone().oneshot(req).await.unwrap().status();
+            assert_eq!(status, StatusCode::OK, "{webhook_id}");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), handled);
+    }
 }
 
 /// Rows 14–15: more form parameters than `Twilio::MAX_PARAMS` is `400`,
