@@ -425,6 +425,58 @@ async fn gitlab_token_is_never_kept_in_a_dead_letter() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Row 10: a captured poison delivery resent under fresh unsigned ids is
+/// kept as one dead letter (memory and file), not one per resend, so a flood
+/// cannot push genuine letters out or fill the file.
+#[tokio::test]
+async fn a_capture_resent_under_fresh_ids_is_one_dead_letter() {
+    let memory = Arc::new(MemoryDeadLetters::new(2));
+    let dir = std::env::temp_dir().join(format!("tw-security-dedup-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("letters.jsonl");
+    let _ = std::fs::remove_file(&path);
+    let scheme = || GitLab::new(Secret::new(GITLAB_TOKEN).unwrap());
+    let memory_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(Arc::clone(&memory)))
+        .service(tower::service_fn(permanent));
+    let file_app = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(FileDeadLetters::open(&path).unwrap()))
+        .service(tower::service_fn(permanent));
+    // A genuine letter first, then one capture resent under three fresh ids.
+    let genuine = || {
+        request(
+            "/webhooks",
+            &[
+                ("x-gitlab-token", GITLAB_TOKEN),
+                ("idempotency-key", "evt-genuine"),
+            ],
+            Bytes::from_static(br#"{"object_kind":"merge_request"}"#),
+        )
+    };
+    for app in [memory_app.clone(), file_app.clone()] {
+        let status = app.oneshot(genuine()).await.unwrap().status();
+        assert_eq!(status, StatusCode::OK);
+    }
+    for id in ["evt-1", "evt-2", "evt-3"] {
+        for app in [memory_app.clone(), file_app.clone()] {
+            let status = app.oneshot(gitlab_delivery(id)).await.unwrap().status();
+            assert_eq!(status, StatusCode::OK, "{id}");
+        }
+    }
+    let ids: Vec<String> = memory.letters().iter().map(|l| l.id().to_owned()).collect();
+    assert_eq!(ids, ["evt-genuine", "evt-1"], "the genuine letter is still there");
+    let written = FileDeadLetters::read(&path).unwrap();
+    assert_eq!(written.len(), 2);
+    // Reopened, the file's letters still count as kept.
+    let reopened = tower::ServiceBuilder::new()
+        .layer(WebhookLayer::new(scheme()).dead_letters(FileDeadLetters::open(&path).unwrap()))
+        .service(tower::service_fn(permanent));
+    let status = reopened.oneshot(gitlab_delivery("evt-4")).await.unwrap().status();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(FileDeadLetters::read(&path).unwrap().len(), 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// Row 3: the same for an inbox record and the request its worker rebuilds.
 #[tokio::test]
 async fn gitlab_token_is_never_kept_in_an_inbox_record() {
@@ -805,12 +857,16 @@ async fn file_dead_letters_refuse_letters_past_their_cap() {
         .service(tower::service_fn(permanent));
     let mut statuses = Vec::new();
     for n in 0..6 {
-        let status = app
-            .clone()
-            .oneshot(gitlab_delivery(&format!("evt-cap-{n}")))
-            .await
-            .unwrap()
-            .status();
+        // Distinct bodies: a letter with a body kept already is not written again.
+        let delivery = request(
+            "/webhooks",
+            &[
+                ("x-gitlab-token", GITLAB_TOKEN),
+                ("idempotency-key", &format!("evt-cap-{n}")),
+            ],
+            format!(r#"{{"object_kind":"push","n":{n}}}"#),
+        );
+        let status = app.clone().oneshot(delivery).await.unwrap().status();
         statuses.push(status.as_u16());
     }
     let written = std::fs::metadata(&path).unwrap().len();

@@ -1,5 +1,6 @@
 //! A dead-letter sink appending JSON lines to a file, synced to disk.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
@@ -25,6 +26,8 @@ pub struct FileDeadLetters {
     path: PathBuf,
     file: Arc<Mutex<File>>,
     max_bytes: u64,
+    /// The fingerprints of the letters this sink wrote or found in the file.
+    kept: Arc<Mutex<HashSet<[u8; 32]>>>,
 }
 
 impl FileDeadLetters {
@@ -36,10 +39,17 @@ impl FileDeadLetters {
     pub fn open(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref().to_owned();
         let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        // Letters already in the file count as kept; an unreadable line
+        // (a letter cut short by a crash) only costs its deduplication.
+        let kept = match Self::read(&path) {
+            Ok(letters) => letters.iter().map(DeadLetter::fingerprint).collect(),
+            Err(_) => HashSet::new(),
+        };
         Ok(Self {
             path,
             file: Arc::new(Mutex::new(file)),
             max_bytes: Self::DEFAULT_MAX_BYTES,
+            kept: Arc::new(Mutex::new(kept)),
         })
     }
 
@@ -91,6 +101,20 @@ fn append(file: &Mutex<File>, line: &[u8], max_bytes: u64) -> std::io::Result<()
 
 impl DeadLetterSink for FileDeadLetters {
     async fn store(&self, letter: DeadLetter) -> Result<(), DeadLetterError> {
+        // One letter per body: a resent capture does not fill the file.
+        let fingerprint = letter.fingerprint();
+        if !self
+            .kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(fingerprint)
+        {
+            tracing::debug!(
+                event_id = letter.id(),
+                "dead letter with the same body kept already"
+            );
+            return Ok(());
+        }
         let mut line = letter.to_json_line().into_bytes();
         line.push(b'\n');
         let file = Arc::clone(&self.file);
@@ -102,6 +126,13 @@ impl DeadLetterSink for FileDeadLetters {
                 .map_err(DeadLetterError::new)?,
             Err(_) => append(&file, &line, max_bytes),
         };
+        if written.is_err() {
+            // Not kept: the sender's retry must find the body new.
+            self.kept
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&fingerprint);
+        }
         written.map_err(DeadLetterError::new)
     }
 }

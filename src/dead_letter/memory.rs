@@ -68,6 +68,14 @@ impl Default for MemoryDeadLetters {
 impl DeadLetterSink for MemoryDeadLetters {
     fn store(&self, letter: DeadLetter) -> impl Future<Output = Result<(), DeadLetterError>> + Send {
         let mut letters = self.lock();
+        // One letter per body: a resent capture does not push others out.
+        if letters.iter().any(|kept| kept.body() == letter.body()) {
+            tracing::debug!(
+                event_id = letter.id,
+                "dead letter with the same body kept already"
+            );
+            return std::future::ready(Ok(()));
+        }
         if letters.len() == self.capacity {
             if let Some(oldest) = letters.pop_front() {
                 tracing::warn!(event_id = oldest.id, "oldest in-memory dead letter forgotten");
@@ -96,11 +104,22 @@ mod tests {
     #[tokio::test]
     async fn memory_sink_keeps_the_last_capacity_letters() {
         let sink = MemoryDeadLetters::new(2);
-        for _ in 0..3 {
-            sink.store(letter()).await.unwrap();
+        for n in 0..3 {
+            let mut distinct = letter();
+            distinct.body = bytes::Bytes::from(format!("{{\"n\":{n}}}"));
+            sink.store(distinct).await.unwrap();
         }
         assert_eq!(sink.len(), 2);
         assert_eq!(sink.take().len(), 2);
         assert!(sink.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_body_kept_already_is_not_kept_twice() {
+        let sink = MemoryDeadLetters::new(2);
+        for _ in 0..3 {
+            sink.store(letter()).await.unwrap();
+        }
+        assert_eq!(sink.len(), 1);
     }
 }

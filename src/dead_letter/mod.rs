@@ -142,6 +142,18 @@ impl DeadLetter {
         }
     }
 
+    /// What the sinks deduplicate letters by: the SHA-256 of the verified
+    /// body. A captured delivery resent under fresh unsigned ids (the
+    /// presets whose signature covers the body alone, with no signed
+    /// timestamp: GitHub, Shopify, Bitbucket, PagerDuty, Razorpay) carries
+    /// the same body and so the same signature, and is kept once instead of
+    /// pushing genuine letters out. Two distinct events with byte-identical
+    /// bodies are kept once too: the letter holds everything of the second.
+    pub fn fingerprint(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&self.body).into()
+    }
+
     /// The event id as the scheme read it (the replay key).
     pub fn id(&self) -> &str {
         &self.id

@@ -113,6 +113,19 @@ impl RedisDeadLetters {
 impl DeadLetterSink for RedisDeadLetters {
     async fn store(&self, letter: DeadLetter) -> Result<(), DeadLetterError> {
         let mut connection = self.connection.clone();
+        // One letter per body (for a week): a resent capture does not push
+        // genuine letters out of the list.
+        let seen = format!("{}:fingerprint:{}", self.key, hex::encode(letter.fingerprint()));
+        let mut claim = ::redis::cmd("SET");
+        claim.arg(&seen).arg(1).arg("NX").arg("EX").arg(FINGERPRINT_SECS);
+        let fresh: Option<String> = bounded(self.call_timeout, claim.query_async(&mut connection)).await?;
+        if fresh.is_none() {
+            tracing::debug!(
+                event_id = letter.id(),
+                "dead letter with the same body kept already"
+            );
+            return Ok(());
+        }
         let keep = i64::try_from(self.max_len).unwrap_or(i64::MAX);
         let mut pipe = ::redis::pipe();
         pipe.atomic()
@@ -125,9 +138,19 @@ impl DeadLetterSink for RedisDeadLetters {
             .arg(-keep)
             .arg(-1)
             .ignore();
-        bounded(self.call_timeout, pipe.query_async::<()>(&mut connection)).await
+        let pushed = bounded(self.call_timeout, pipe.query_async::<()>(&mut connection)).await;
+        if pushed.is_err() {
+            // Not kept: the sender's retry must find the body new.
+            let mut forget = ::redis::cmd("DEL");
+            forget.arg(&seen);
+            let _ = bounded::<i64>(self.call_timeout, forget.query_async(&mut connection)).await;
+        }
+        pushed
     }
 }
+
+/// How long a stored letter's body keeps a resend of it out: a week.
+const FINGERPRINT_SECS: u64 = 7 * 24 * 3600;
 
 async fn bounded<T>(
     timeout: Duration,
