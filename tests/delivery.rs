@@ -841,6 +841,16 @@ async fn redis_sink_keeps_the_newest_letters_for_every_replica() {
         );
     }
 
+    // A replica that never saw evt_2 (a guard of its own) gets the same
+    // delivery again: its body is kept already, and nothing is pushed out.
+    let app = orders(WebhookLayer::new(petstore()).dead_letters(replicas[1].clone()));
+    let request = signed(
+        "evt_2",
+        envelope("evt_2", r#"{"orderId":false}"#),
+        axum::body::Body::from,
+    );
+    assert_eq!(app.oneshot(request).await.unwrap().status(), StatusCode::OK);
+
     let letters = replicas[1].letters().await.unwrap();
     let ids: Vec<_> = letters.iter().map(DeadLetter::id).collect();
     assert_eq!(ids, ["evt_1", "evt_2"], "the oldest is trimmed");

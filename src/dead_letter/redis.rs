@@ -113,44 +113,46 @@ impl RedisDeadLetters {
 impl DeadLetterSink for RedisDeadLetters {
     async fn store(&self, letter: DeadLetter) -> Result<(), DeadLetterError> {
         let mut connection = self.connection.clone();
-        // One letter per body (for a week): a resent capture does not push
-        // genuine letters out of the list.
         let seen = format!("{}:fingerprint:{}", self.key, hex::encode(letter.fingerprint()));
-        let mut claim = ::redis::cmd("SET");
-        claim.arg(&seen).arg(1).arg("NX").arg("EX").arg(FINGERPRINT_SECS);
-        let fresh: Option<String> = bounded(self.call_timeout, claim.query_async(&mut connection)).await?;
-        if fresh.is_none() {
+        let keep = i64::try_from(self.max_len).unwrap_or(i64::MAX);
+        let mut call = STORE.prepare_invoke();
+        call.key(&self.key)
+            .key(&seen)
+            .arg(letter.to_json_line())
+            .arg(keep)
+            .arg(FINGERPRINT_SECS);
+        let pushed: i64 = bounded(self.call_timeout, call.invoke_async(&mut connection)).await?;
+        if pushed == 0 {
             tracing::debug!(
                 event_id = letter.id(),
                 "dead letter with the same body kept already"
             );
-            return Ok(());
         }
-        let keep = i64::try_from(self.max_len).unwrap_or(i64::MAX);
-        let mut pipe = ::redis::pipe();
-        pipe.atomic()
-            .cmd("RPUSH")
-            .arg(&self.key)
-            .arg(letter.to_json_line())
-            .ignore()
-            .cmd("LTRIM")
-            .arg(&self.key)
-            .arg(-keep)
-            .arg(-1)
-            .ignore();
-        let pushed = bounded(self.call_timeout, pipe.query_async::<()>(&mut connection)).await;
-        if pushed.is_err() {
-            // Not kept: the sender's retry must find the body new.
-            let mut forget = ::redis::cmd("DEL");
-            forget.arg(&seen);
-            let _ = bounded::<i64>(self.call_timeout, forget.query_async(&mut connection)).await;
-        }
-        pushed
+        Ok(())
     }
 }
 
 /// How long a stored letter's body keeps a resend of it out: a week.
 const FINGERPRINT_SECS: u64 = 7 * 24 * 3600;
+
+/// One letter per body, in one atomic step: the body's fingerprint is
+/// claimed and the letter pushed (and the list trimmed) together, or neither,
+/// so a crash or a lost connection between the two cannot mark a body kept
+/// whose letter was never stored (the sender's retry would then be
+/// acknowledged with nothing kept). `1` when pushed, `0` when the body was
+/// kept already.
+static STORE: std::sync::LazyLock<::redis::Script> = std::sync::LazyLock::new(|| {
+    ::redis::Script::new(
+        r"
+        if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
+            redis.call('RPUSH', KEYS[1], ARGV[1])
+            redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+            return 1
+        end
+        return 0
+        ",
+    )
+});
 
 async fn bounded<T>(
     timeout: Duration,
